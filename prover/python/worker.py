@@ -1,0 +1,317 @@
+"""zkinfer's EZKL worker: the only Python in the product.
+
+A long-lived process driven over stdio by prover/src/engine (TypeScript). One JSON object per line:
+
+    request  {"id": 7, "op": "prove", "args": {...}}
+    reply    {"id": 7, "ok": true, "result": {...}}
+          or {"id": 7, "ok": false, "error": {"type": "EzklError", "message": "..."}}
+
+Requests are handled one at a time, in order. EZKL (Rust) prints to stdout on its own (the
+calibration report, for example), so the protocol runs on a private copy of the original stdout and
+file descriptor 1 is pointed at stderr, where the client logs it. The worker dies with its parent
+(PR_SET_PDEATHSIG) so a killed client never leaves a prover running.
+"""
+
+import asyncio
+import ctypes
+import json
+import os
+import signal
+import sys
+import time
+import traceback
+
+PROTOCOL_VERSION = 1
+
+
+def _die_with_parent() -> None:
+    try:
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        PR_SET_PDEATHSIG = 1
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except OSError:
+        pass  # not Linux: the client still kills the worker on exit and on stdin EOF we stop
+
+
+def _protocol_stream():
+    proto_fd = os.dup(1)
+    os.dup2(2, 1)  # anything EZKL or Python prints goes to stderr, never into the protocol
+    sys.stdout = sys.stderr
+    return os.fdopen(proto_fd, "w", buffering=1, encoding="utf-8")
+
+
+class RequestError(Exception):
+    """An error the worker reports with a type name the client maps to a typed error."""
+
+    def __init__(self, type_name: str, message: str):
+        super().__init__(message)
+        self.type_name = type_name
+
+
+def _require_file(path: str, what: str) -> None:
+    if not isinstance(path, str) or not os.path.isfile(path):
+        raise RequestError("FileNotFound", f"{what} not found: {path}")
+
+
+def op_hello(args):
+    import ezkl
+
+    return {
+        "protocol": PROTOCOL_VERSION,
+        "ezklVersion": getattr(ezkl, "__version__", "unknown"),
+        "python": sys.version.split()[0],
+        "pid": os.getpid(),
+    }
+
+
+def op_inspect_onnx(args):
+    """Parse and check an ONNX file; return its input and output tensors with static shapes."""
+    import onnx
+
+    path = args["model"]
+    _require_file(path, "ONNX model")
+    try:
+        model = onnx.load(path)
+        onnx.checker.check_model(model)
+    except Exception as exc:  # onnx raises DecodeError, ValidationError, ... ; all mean "bad file"
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise RequestError("InvalidModel", f"{path} is not a valid ONNX model ({first[:300]})")
+    initializers = {i.name for i in model.graph.initializer}
+
+    def describe(value_info):
+        t = value_info.type
+        if not t.HasField("tensor_type"):
+            raise RequestError(
+                "InvalidModel",
+                f"{path}: '{value_info.name}' is not a plain tensor (EZKL needs tensor inputs and outputs; "
+                "export without ZipMap / sequence / map outputs)",
+            )
+        dims = []
+        for d in t.tensor_type.shape.dim:
+            if d.HasField("dim_value"):
+                dims.append(int(d.dim_value))
+            else:
+                dims.append(d.dim_param or "?")
+        return {"name": value_info.name, "shape": dims, "elemType": int(t.tensor_type.elem_type)}
+
+    inputs = [describe(v) for v in model.graph.input if v.name not in initializers]
+    outputs = [describe(v) for v in model.graph.output]
+    if not inputs or not outputs:
+        raise RequestError("InvalidModel", f"{path}: the graph has no inputs or no outputs")
+    return {
+        "inputs": inputs,
+        "outputs": outputs,
+        "opset": [{"domain": o.domain, "version": int(o.version)} for o in model.opset_import],
+        "nodes": len(model.graph.node),
+    }
+
+
+def op_run_onnx(args):
+    """Run the float model with onnxruntime (the reference the circuit is compared against)."""
+    import numpy as np
+    import onnxruntime as ort
+
+    _require_file(args["model"], "ONNX model")
+    sess = ort.InferenceSession(args["model"], providers=["CPUExecutionProvider"])
+    inp = sess.get_inputs()[0]
+    shape = [d if isinstance(d, int) else 1 for d in inp.shape]
+    outs = []
+    for sample in args["inputs"]:
+        x = np.asarray(sample, dtype=np.float32).reshape(shape)
+        result = sess.run(None, {inp.name: x})
+        outs.append([float(v) for v in np.asarray(result[0]).reshape(-1)])
+    return {"outputs": outs}
+
+
+def op_gen_settings(args):
+    import ezkl
+
+    _require_file(args["model"], "ONNX model")
+    ra = ezkl.PyRunArgs()
+    ra.input_visibility = args.get("inputVisibility", "public")
+    ra.output_visibility = args.get("outputVisibility", "public")
+    ra.param_visibility = args.get("paramVisibility", "fixed")
+    if args.get("logrows") is not None:
+        ra.logrows = int(args["logrows"])
+    ok = ezkl.gen_settings(args["model"], args["settings"], py_run_args=ra)
+    if not ok:
+        raise RequestError("EzklError", "gen_settings returned false")
+    return {"settings": _read_json(args["settings"])}
+
+
+def op_calibrate(args):
+    import ezkl
+
+    _require_file(args["data"], "calibration data")
+    kwargs = {}
+    if args.get("maxLogrows") is not None:
+        kwargs["max_logrows"] = int(args["maxLogrows"])
+    if args.get("scales") is not None:
+        kwargs["scales"] = [int(s) for s in args["scales"]]
+    ok = ezkl.calibrate_settings(
+        args["data"], args["model"], args["settings"], args.get("target", "resources"), **kwargs
+    )
+    if not ok:
+        raise RequestError("EzklError", "calibrate_settings returned false")
+    return {"settings": _read_json(args["settings"])}
+
+
+def op_compile(args):
+    import ezkl
+
+    if not ezkl.compile_circuit(args["model"], args["compiled"], args["settings"]):
+        raise RequestError("EzklError", "compile_circuit returned false")
+    return {}
+
+
+def op_gen_srs(args):
+    import ezkl
+
+    ezkl.gen_srs(args["srs"], int(args["logrows"]))
+    return {}
+
+
+def op_setup(args):
+    import ezkl
+
+    _require_file(args["srs"], "SRS")
+    ok = ezkl.setup(args["compiled"], args["vk"], args["pk"], srs_path=args["srs"])
+    if not ok:
+        raise RequestError("EzklError", "setup returned false")
+    return {}
+
+
+def op_witness(args):
+    import ezkl
+
+    _require_file(args["data"], "input data")
+    w = ezkl.gen_witness(args["data"], args["compiled"], args["witness"])
+    return {"inputs": w["inputs"], "outputs": w["outputs"]}
+
+
+def op_witness_batch(args):
+    """Witnesses for many inputs in one round trip (used to measure the circuit's accuracy)."""
+    import ezkl
+
+    results = []
+    tmp_data = args["scratch"] + ".data.json"
+    tmp_wit = args["scratch"] + ".witness.json"
+    try:
+        for sample in args["inputs"]:
+            with open(tmp_data, "w") as f:
+                json.dump({"input_data": [sample]}, f)
+            w = ezkl.gen_witness(tmp_data, args["compiled"], tmp_wit)
+            results.append({"inputs": w["inputs"], "outputs": w["outputs"]})
+    finally:
+        for p in (tmp_data, tmp_wit):
+            if os.path.exists(p):
+                os.remove(p)
+    return {"witnesses": results}
+
+
+def op_prove(args):
+    import ezkl
+
+    for key, what in (("witness", "witness"), ("pk", "proving key"), ("srs", "SRS")):
+        _require_file(args[key], what)
+    proof = ezkl.prove(args["witness"], args["compiled"], args["pk"], args["proof"], srs_path=args["srs"])
+    return {"instances": proof["instances"], "hexProof": proof["proof"]}
+
+
+def op_verify(args):
+    import ezkl
+
+    try:
+        ok = ezkl.verify(args["proof"], args["settings"], args["vk"], srs_path=args["srs"])
+    except Exception as exc:
+        # EZKL raises for a proof that does not verify; that is an answer, not a worker failure.
+        return {"valid": False, "reason": str(exc)[:500]}
+    return {"valid": bool(ok), "reason": None if ok else "verify returned false"}
+
+
+def op_create_evm_verifier(args):
+    """Write the Solidity verifier. EZKL writes the .sol first and then downloads solc to produce an
+    ABI; offline that download fails. The .sol is what we need (the project compiles it with its own
+    solc), so a failure after the file exists is reported as a note, not an error."""
+    import ezkl
+
+    sol = args["sol"]
+    if os.path.exists(sol):
+        os.remove(sol)
+    note = None
+
+    async def run():
+        return await ezkl.create_evm_verifier(
+            args["vk"], args["settings"], sol, args["abi"], srs_path=args["srs"], reusable=False
+        )
+
+    try:
+        asyncio.run(run())
+    except Exception as exc:
+        if not (os.path.exists(sol) and os.path.getsize(sol) > 0):
+            raise RequestError("EzklError", f"create_evm_verifier failed before writing {sol}: {exc}")
+        note = f"EZKL's own solc step failed after writing the verifier (expected offline): {str(exc)[:200]}"
+    return {"note": note}
+
+
+def op_sleep(args):
+    """For tests of timeouts and crashes only: block like a long proof would."""
+    time.sleep(float(args.get("seconds", 1)))
+    return {}
+
+
+def _read_json(path):
+    with open(path) as f:
+        return json.load(f)
+
+
+OPS = {
+    "hello": op_hello,
+    "inspect_onnx": op_inspect_onnx,
+    "run_onnx": op_run_onnx,
+    "gen_settings": op_gen_settings,
+    "calibrate": op_calibrate,
+    "compile": op_compile,
+    "gen_srs": op_gen_srs,
+    "setup": op_setup,
+    "witness": op_witness,
+    "witness_batch": op_witness_batch,
+    "prove": op_prove,
+    "verify": op_verify,
+    "create_evm_verifier": op_create_evm_verifier,
+    "sleep": op_sleep,
+}
+
+
+def main() -> int:
+    _die_with_parent()
+    out = _protocol_stream()
+
+    def reply(obj):
+        out.write(json.dumps(obj, separators=(",", ":")) + "\n")
+        out.flush()
+
+    for line in sys.stdin:
+        line = line.strip()
+        if not line:
+            continue
+        req_id = None
+        try:
+            req = json.loads(line)
+            req_id = req.get("id")
+            op = OPS.get(req.get("op"))
+            if op is None:
+                raise RequestError("UnknownOp", f"unknown op {req.get('op')!r}")
+            started = time.perf_counter()
+            result = op(req.get("args") or {})
+            reply({"id": req_id, "ok": True, "result": result, "ms": (time.perf_counter() - started) * 1000})
+        except RequestError as exc:
+            reply({"id": req_id, "ok": False, "error": {"type": exc.type_name, "message": str(exc)}})
+        except Exception as exc:  # an EZKL failure: report it with its text, keep serving
+            traceback.print_exc(file=sys.stderr)
+            reply({"id": req_id, "ok": False, "error": {"type": "EzklError", "message": f"{type(exc).__name__}: {exc}"}})
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,145 @@
+import { randomBytes } from "node:crypto";
+import { mkdirSync, rmSync } from "node:fs";
+import { readFile, writeFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import type { Hex } from "viem";
+import type { Engine } from "../engine/engine.js";
+import { feltFromLeHex, feltToInt, fixedToFloat } from "../engine/felt.js";
+import { ArtifactError, UserInputError } from "../errors.js";
+import { cacheDir } from "../util/paths.js";
+import { silentProgress, type Progress } from "../util/progress.js";
+import type { Manifest } from "./manifest.js";
+import type { ModelInput } from "./input.js";
+import type { LoadedModel } from "./store.js";
+
+export interface DecodedOutputs {
+  /** Fixed-point integers (value * 2^scale), as the chain hands them to a consumer. */
+  fixed: bigint[];
+  float: number[];
+  scale: number;
+}
+
+export interface InferenceProof {
+  model: string;
+  proofPath: string;
+  proof: Hex;
+  /** Public instances as the verifier takes them (uint256 field elements): inputs, then outputs. */
+  instances: bigint[];
+  input: ModelInput;
+  outputs: DecodedOutputs;
+  timingsMs: { witness: number; prove: number };
+}
+
+/** The output part of a proof's public instances, decoded with the model's layout and scale. */
+export function decodeOutputs(manifest: Manifest, instances: readonly bigint[]): DecodedOutputs {
+  const out = manifest.circuit.instanceLayout.outputs[0]!;
+  if (instances.length !== manifest.circuit.numInstances) {
+    throw new ArtifactError(`the proof has ${instances.length} public instances; model '${manifest.name}' has ${manifest.circuit.numInstances}`, {
+      hint: "this proof is of another model",
+    });
+  }
+  const fixed = instances.slice(out.offset, out.offset + out.count).map(feltToInt);
+  return { fixed, float: fixed.map((v) => fixedToFloat(v, out.scale)), scale: out.scale };
+}
+
+/** The input part of a proof's public instances as signed fixed-point integers. */
+export function decodeInputs(manifest: Manifest, instances: readonly bigint[]): bigint[] {
+  const inp = manifest.circuit.instanceLayout.inputs[0]!;
+  return instances.slice(inp.offset, inp.offset + inp.count).map(feltToInt);
+}
+
+function workDir(): string {
+  const dir = join(cacheDir(), "work");
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
+/** Witness + proof for one input; the proof file is EZKL's proof JSON (so bare EZKL can verify it). */
+export async function proveInference(
+  engine: Engine,
+  model: LoadedModel,
+  input: ModelInput,
+  opts: { out: string; progress?: Progress },
+): Promise<InferenceProof> {
+  const progress = opts.progress ?? silentProgress;
+  const tag = `${model.manifest.name}-${randomBytes(6).toString("hex")}`;
+  const data = join(workDir(), `${tag}.input.json`);
+  const witnessPath = join(workDir(), `${tag}.witness.json`);
+  try {
+    await writeFile(data, JSON.stringify({ input_data: [input.values] }));
+    let t0 = performance.now();
+    const witness = await progress.step("witness (run the circuit)", () =>
+      engine.witness({ data, compiled: model.file("circuit"), witness: witnessPath }),
+    );
+    const witnessMs = performance.now() - t0;
+    const quantized = witness.inputs[0]!.map(feltToInt);
+    const mismatch = quantized.findIndex((v, i) => v !== input.fixed[i]);
+    if (mismatch >= 0) {
+      throw new ArtifactError(
+        `input element ${mismatch} quantizes to ${quantized[mismatch]} in EZKL but ${input.fixed[mismatch]} in zkinfer`,
+        { hint: "a rounding disagreement between zkinfer and this EZKL version; report it" },
+      );
+    }
+    mkdirSync(dirname(opts.out), { recursive: true });
+    t0 = performance.now();
+    const result = await progress.step(`prove (2^${model.manifest.circuit.logrows} rows)`, () =>
+      engine.prove({ witness: witnessPath, compiled: model.file("circuit"), pk: model.file("pk"), proof: opts.out, srs: model.file("srs") }),
+    );
+    const proveMs = performance.now() - t0;
+    return {
+      model: model.manifest.name,
+      proofPath: opts.out,
+      proof: result.proof,
+      instances: result.instances,
+      input,
+      outputs: decodeOutputs(model.manifest, result.instances),
+      timingsMs: { witness: witnessMs, prove: proveMs },
+    };
+  } finally {
+    rmSync(data, { force: true });
+    rmSync(witnessPath, { force: true });
+  }
+}
+
+/** The parts of EZKL's proof JSON zkinfer reads. */
+export interface EzklProofFile {
+  instances: string[][];
+  proof: number[] | string;
+  hex_proof?: string;
+  [key: string]: unknown;
+}
+
+export async function readProofFile(path: string): Promise<EzklProofFile> {
+  let parsed: EzklProofFile;
+  try {
+    parsed = JSON.parse(await readFile(path, "utf8")) as EzklProofFile;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") throw new UserInputError(`proof file not found: ${path}`, { hint: "give the path `zkinfer prove` printed" });
+    throw new UserInputError(`${path} is not a JSON proof file`, { hint: "give a proof file written by `zkinfer prove`" });
+  }
+  if (!Array.isArray(parsed.instances) || !parsed.proof) {
+    throw new UserInputError(`${path} is not an EZKL proof (no "instances" or "proof")`, { hint: "give a proof file written by `zkinfer prove`" });
+  }
+  return parsed;
+}
+
+export interface VerifyResult {
+  valid: boolean;
+  reason: string | null;
+  instances: bigint[];
+  outputs: DecodedOutputs | null;
+}
+
+/** Verify a proof file off-chain against a model's verifying key. */
+export async function verifyProofFile(engine: Engine, model: LoadedModel, proofPath: string): Promise<VerifyResult> {
+  const proof = await readProofFile(proofPath);
+  const instances = proof.instances.flat().map(feltFromLeHex);
+  const result = await engine.verify({ proof: proofPath, settings: model.file("settings"), vk: model.file("vk"), srs: model.file("srs") });
+  let outputs: DecodedOutputs | null = null;
+  if (instances.length === model.manifest.circuit.numInstances) outputs = decodeOutputs(model.manifest, instances);
+  const reason =
+    result.valid || instances.length === model.manifest.circuit.numInstances
+      ? result.reason
+      : `the proof has ${instances.length} public instances; model '${model.manifest.name}' has ${model.manifest.circuit.numInstances} (a proof of another model?)`;
+  return { valid: result.valid, reason, instances, outputs };
+}
