@@ -5,6 +5,7 @@ import { createCliContext } from "./context.js";
 import { registerModelBuild } from "./commands/model-build.js";
 import { registerProve } from "./commands/prove.js";
 import { registerVerify } from "./commands/verify.js";
+import { registerDemo } from "./commands/demo.js";
 
 /** The `zkinfer` command. User mistakes print one line and a hint; bugs print a stack trace. */
 export async function main(argv: string[]): Promise<number> {
@@ -17,6 +18,7 @@ export async function main(argv: string[]): Promise<number> {
   registerModelBuild(model, ctx);
   registerProve(program, ctx);
   registerVerify(program, ctx);
+  registerDemo(program, ctx);
 
   try {
     await program.parseAsync(argv);
