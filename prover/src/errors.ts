@@ -42,7 +42,10 @@ export class FileNotFoundError extends UserInputError {
     what: string,
     options: ZkinferErrorOptions = {},
   ) {
-    super(`${what} not found: ${path}`, { hint: "check the path (relative paths are taken from the current directory)", ...options });
+    super(`${what} not found: ${path}`, {
+      hint: "check the path (relative paths are taken from the current directory)",
+      ...options,
+    });
   }
 }
 
@@ -77,10 +80,10 @@ export class EngineCrashedError extends ZkinferError {
     readonly signal: string | null,
     options: ZkinferErrorOptions = {},
   ) {
-    super(
-      `the EZKL worker died during '${op}' (${signal ? `signal ${signal}` : `exit code ${exitCode}`})`,
-      { hint: "the worker is restarted on the next call; if it keeps dying, check memory (proving keys are large)", ...options },
-    );
+    super(`the EZKL worker died during '${op}' (${signal ? `signal ${signal}` : `exit code ${exitCode}`})`, {
+      hint: "the worker is restarted on the next call; if it keeps dying, check memory (proving keys are large)",
+      ...options,
+    });
   }
 }
 

@@ -77,12 +77,16 @@ describe("zkinfer CLI: errors a user can act on", () => {
 
   it("leaves no artifact directory a later build would take as complete when killed mid-build, and no orphan worker", async () => {
     const src = join(projectRoot, "examples/models/diabetes-mlp");
-    const child = spawn(CLI, ["model", "build", src], { env: { ...process.env, ZKINFER_CACHE_DIR: cache }, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(CLI, ["model", "build", src], {
+      env: { ...process.env, ZKINFER_CACHE_DIR: cache },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let err = "";
     child.stderr.on("data", (d: Buffer) => (err += d.toString()));
     // Wait for the key setup step, then kill the CLI outright.
     const deadline = Date.now() + 120_000;
-    while (!/key setup/.test(err) && Date.now() < deadline && child.exitCode === null) await new Promise((r) => setTimeout(r, 50));
+    while (!/key setup/.test(err) && Date.now() < deadline && child.exitCode === null)
+      await new Promise((r) => setTimeout(r, 50));
     expect(err).to.match(/key setup/);
     const workers = childrenOf(child.pid!);
     expect(workers.length).to.be.greaterThan(0);

@@ -76,7 +76,12 @@ describe("EZKL engine (real worker)", () => {
       const again = await proveInference(engine, model, input, { out: join(dir, "p2.json") });
       expect(engine.worker.pid).to.not.equal(firstPid);
       expect(engine.worker.starts).to.equal(2);
-      const ok = await engine.verify({ proof: again.proofPath, settings: model.file("settings"), vk: model.file("vk"), srs: model.file("srs") });
+      const ok = await engine.verify({
+        proof: again.proofPath,
+        settings: model.file("settings"),
+        vk: model.file("vk"),
+        srs: model.file("srs"),
+      });
       expect(ok.valid).to.equal(true);
     } finally {
       await engine.close();

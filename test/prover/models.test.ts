@@ -24,7 +24,11 @@ describe("model build, prove and verify (real EZKL)", function () {
         const { manifest: m } = await builtExample(name);
         expect(m.ezklVersion).to.equal("23.0.5");
         for (const h of Object.values(m.hashes)) if (h !== null) expect(h).to.match(/^[0-9a-f]{64}$/);
-        expect(m.circuit.visibility).to.deep.equal({ input: "Public", output: "Public", params: "Fixed" });
+        expect(m.circuit.visibility).to.deep.equal({
+          input: "Public",
+          output: "Public",
+          params: "Fixed",
+        });
         const [inp, out] = [m.circuit.instanceLayout.inputs[0]!, m.circuit.instanceLayout.outputs[0]!];
         expect(inp.offset).to.equal(0);
         expect(out.offset).to.equal(inp.count);
@@ -46,7 +50,9 @@ describe("model build, prove and verify (real EZKL)", function () {
         const floats = await engine.runOnnx(model.file("onnx"), samples);
         for (const [i, sample] of samples.entries()) {
           const input = parseInput(sample, model.manifest);
-          const r = await proveInference(engine, model, input, { out: join(dir, `${name}-${i}.json`) });
+          const r = await proveInference(engine, model, input, {
+            out: join(dir, `${name}-${i}.json`),
+          });
           expect(r.outputs.float).to.have.length(floats[i]!.length);
           r.outputs.float.forEach((v, j) => expect(Math.abs(v - floats[i]![j]!)).to.be.at.most(tolerance as number));
           expect(r.instances.slice(0, input.fixed.length).map((f, k) => f === intToFelt(input.fixed[k]!))).to.not.include(false);
@@ -73,7 +79,7 @@ describe("model build, prove and verify (real EZKL)", function () {
         const changed = structuredClone(original);
         const inst = changed.instances[0]!;
         const last = inst.length - 1;
-        const bumped = (BigInt("0x" + Buffer.from(inst[last]!, "hex").reverse().toString("hex")) + 1n);
+        const bumped = BigInt("0x" + Buffer.from(inst[last]!, "hex").reverse().toString("hex")) + 1n;
         inst[last] = feltToLeHex(bumped);
         writeFileSync(join(dir, "changed.json"), JSON.stringify(changed));
         const r2 = await verifyProofFile(engine, model, join(dir, "changed.json"));
@@ -84,25 +90,29 @@ describe("model build, prove and verify (real EZKL)", function () {
     });
   }
 
-  it("rejects a proof of one model presented as another", async () => {
-    const digits = await builtExample("digits-mlp");
-    const diabetes = await builtExample("diabetes-mlp");
-    const r = await verifyProofFile(sharedEngine(), diabetes, join(dir, "digits-mlp-0.json"));
-    expect(r.valid).to.equal(false);
-    expect(r.reason).to.match(/public instances/);
-    expect(digits.manifest.hashes.vk).to.not.equal(diabetes.manifest.hashes.vk);
-  });
+  describe("across models", () => {
+    it("rejects a proof of one model presented as another", async () => {
+      const digits = await builtExample("digits-mlp");
+      const diabetes = await builtExample("diabetes-mlp");
+      const r = await verifyProofFile(sharedEngine(), diabetes, join(dir, "digits-mlp-0.json"));
+      expect(r.valid).to.equal(false);
+      expect(r.reason).to.match(/public instances/);
+      expect(digits.manifest.hashes.vk).to.not.equal(diabetes.manifest.hashes.vk);
+    });
 
-  it("reuses a finished build: the second build runs no key setup", async () => {
-    await builtExample("digits-mlp");
-    const engine = new EzklEngine();
-    try {
-      const again = await buildModel(await exampleSource("digits-mlp"), { engine });
-      expect(again.cacheHit).to.equal(true);
-      expect(engine.calls.get("setup") ?? 0).to.equal(0);
-      expect(engine.calls.get("calibrate") ?? 0).to.equal(0);
-    } finally {
-      await engine.close();
-    }
+    it("reuses a finished build: the second build runs no key setup", async () => {
+      await builtExample("digits-mlp");
+      const engine = new EzklEngine();
+      try {
+        const again = await buildModel(await exampleSource("digits-mlp"), {
+          engine,
+        });
+        expect(again.cacheHit).to.equal(true);
+        expect(engine.calls.get("setup") ?? 0).to.equal(0);
+        expect(engine.calls.get("calibrate") ?? 0).to.equal(0);
+      } finally {
+        await engine.close();
+      }
+    });
   });
 });

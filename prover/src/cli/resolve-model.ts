@@ -17,7 +17,11 @@ export async function resolveModelRef(ref: string, ctx: CliContext): Promise<Loa
   if (existsSync(join(path, "manifest.json"))) return loadArtifact(path);
   if (existsSync(path)) {
     const source = await resolveModelSource(ref);
-    return buildModel(source, { engine: ctx.engine(), progress: consoleProgress(`build ${source.name}`, BUILD_STEPS), logger: ctx.logger });
+    return buildModel(source, {
+      engine: ctx.engine(),
+      progress: consoleProgress(`build ${source.name}`, BUILD_STEPS),
+      logger: ctx.logger,
+    });
   }
   if (/^[a-z0-9._-]+$/i.test(ref)) {
     const built = await findBuiltByName(ref.toLowerCase());

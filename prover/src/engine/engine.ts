@@ -69,7 +69,13 @@ export interface Engine {
   inspectOnnx(model: string): Promise<OnnxInfo>;
   runOnnx(model: string, inputs: number[][]): Promise<number[][]>;
   genSettings(a: { model: string; settings: string }): Promise<CircuitSettings>;
-  calibrate(a: { data: string; model: string; settings: string; target: CalibrationTarget; maxLogrows?: number }): Promise<CircuitSettings>;
+  calibrate(a: {
+    data: string;
+    model: string;
+    settings: string;
+    target: CalibrationTarget;
+    maxLogrows?: number;
+  }): Promise<CircuitSettings>;
   compile(a: { model: string; compiled: string; settings: string }): Promise<void>;
   genSrs(a: { srs: string; logrows: number }): Promise<void>;
   setup(a: { compiled: string; vk: string; pk: string; srs: string }): Promise<void>;
@@ -119,7 +125,13 @@ export class EzklEngine implements Engine {
     });
     return r.settings;
   }
-  async calibrate(a: { data: string; model: string; settings: string; target: CalibrationTarget; maxLogrows?: number }): Promise<CircuitSettings> {
+  async calibrate(a: {
+    data: string;
+    model: string;
+    settings: string;
+    target: CalibrationTarget;
+    maxLogrows?: number;
+  }): Promise<CircuitSettings> {
     return (await this.call<{ settings: CircuitSettings }>("calibrate", a)).settings;
   }
   async compile(a: { model: string; compiled: string; settings: string }): Promise<void> {
@@ -145,7 +157,13 @@ export class EzklEngine implements Engine {
   verify(a: { proof: string; settings: string; vk: string; srs: string }): Promise<{ valid: boolean; reason: string | null }> {
     return this.call("verify", a);
   }
-  createEvmVerifier(a: { vk: string; settings: string; sol: string; abi: string; srs: string }): Promise<{ note: string | null }> {
+  createEvmVerifier(a: {
+    vk: string;
+    settings: string;
+    sol: string;
+    abi: string;
+    srs: string;
+  }): Promise<{ note: string | null }> {
     return this.call("create_evm_verifier", a);
   }
   close(): Promise<void> {

@@ -35,7 +35,11 @@ export interface BuildResult extends LoadedModel {
 }
 
 /** The build key: a hash of everything that determines the artifacts. */
-async function buildKey(source: ModelSource, opts: BuildOptions, ezklVersion: string): Promise<{ key: string; modelHash: string; calibrationHash: string | null; srsHash: string | null }> {
+async function buildKey(
+  source: ModelSource,
+  opts: BuildOptions,
+  ezklVersion: string,
+): Promise<{ key: string; modelHash: string; calibrationHash: string | null; srsHash: string | null }> {
   const modelHash = await sha256File(source.onnx);
   const calibrationHash = source.calibration ? await sha256File(source.calibration) : null;
   const srsHash = opts.srsFile ? await sha256File(opts.srsFile) : null;
@@ -64,7 +68,9 @@ export async function buildModel(source: ModelSource, opts: BuildOptions): Promi
   const logger = opts.logger ?? silentLogger;
   const target = opts.calibrationTarget ?? "resources";
   if (opts.srsFile && !existsSync(opts.srsFile)) {
-    throw new UserInputError(`SRS file not found: ${opts.srsFile}`, { hint: "give the path of a KZG ceremony SRS file (or omit --srs for a dev SRS)" });
+    throw new UserInputError(`SRS file not found: ${opts.srsFile}`, {
+      hint: "give the path of a KZG ceremony SRS file (or omit --srs for a dev SRS)",
+    });
   }
 
   const info = await engine.info();
@@ -120,10 +126,14 @@ export async function buildModel(source: ModelSource, opts: BuildOptions): Promi
       engine.calibrate({ data: calibration, model: p(f.onnx), settings: p(f.settings), target }),
     );
     const logrows = settings.run_args.logrows;
-    progress.note(`logrows ${logrows}, input scale ${settings.model_input_scales.join(",")}, output scale ${settings.model_output_scales.join(",")}`);
+    progress.note(
+      `logrows ${logrows}, input scale ${settings.model_input_scales.join(",")}, output scale ${settings.model_output_scales.join(",")}`,
+    );
 
     // 4. Compile.
-    await timed("compile the circuit", "compile", () => engine.compile({ model: p(f.onnx), compiled: p(f.circuit), settings: p(f.settings) }));
+    await timed("compile the circuit", "compile", () =>
+      engine.compile({ model: p(f.onnx), compiled: p(f.circuit), settings: p(f.settings) }),
+    );
 
     // 5. SRS: a ceremony file, or a cached dev SRS for this logrows.
     await timed(opts.srsFile ? "SRS from file" : `dev SRS (2^${logrows})`, "srs", async () => {
@@ -132,18 +142,28 @@ export async function buildModel(source: ModelSource, opts: BuildOptions): Promi
     });
 
     // 6. Keys.
-    await timed(`key setup (2^${logrows} rows)`, "setup", () => engine.setup({ compiled: p(f.circuit), vk: p(f.vk), pk: p(f.pk), srs: p(f.srs) }));
+    await timed(`key setup (2^${logrows} rows)`, "setup", () =>
+      engine.setup({ compiled: p(f.circuit), vk: p(f.vk), pk: p(f.pk), srs: p(f.srs) }),
+    );
 
     // 7. Solidity verifier: EZKL writes it, the project's solc compiles it.
     const verifier = await timed("Solidity verifier (generate + compile)", "verifier", async () => {
-      const gen = await engine.createEvmVerifier({ vk: p(f.vk), settings: p(f.settings), sol: p(f.verifierSource), abi: p("verifier.abi.json"), srs: p(f.srs) });
+      const gen = await engine.createEvmVerifier({
+        vk: p(f.vk),
+        settings: p(f.settings),
+        sol: p(f.verifierSource),
+        abi: p("verifier.abi.json"),
+        srs: p(f.srs),
+      });
       if (gen.note) logger.debug({ note: gen.note }, "create_evm_verifier");
       const compiled = compileVerifier(await readFile(p(f.verifierSource), "utf8"));
       await writeFile(p(f.verifierArtifact), JSON.stringify(compiled, null, 2));
       return compiled;
     });
     if (verifier.deployedSize > EIP170_CODE_LIMIT) {
-      progress.note(`warning: the verifier's runtime code is ${verifier.deployedSize} bytes, over the ${EIP170_CODE_LIMIT}-byte EIP-170 limit; it cannot be deployed`);
+      progress.note(
+        `warning: the verifier's runtime code is ${verifier.deployedSize} bytes, over the ${EIP170_CODE_LIMIT}-byte EIP-170 limit; it cannot be deployed`,
+      );
     }
 
     // Instance layout: EZKL flattens public inputs then public outputs.
@@ -224,16 +244,34 @@ export async function buildModel(source: ModelSource, opts: BuildOptions): Promi
   }
 }
 
-function instanceLayout(settings: CircuitSettings, inputName: string, outputName: string): { inputs: TensorLayout[]; outputs: TensorLayout[] } {
+function instanceLayout(
+  settings: CircuitSettings,
+  inputName: string,
+  outputName: string,
+): { inputs: TensorLayout[]; outputs: TensorLayout[] } {
   const vis = settings.run_args;
   if (String(vis.input_visibility).toLowerCase() !== "public" || String(vis.output_visibility).toLowerCase() !== "public") {
-    throw new ArtifactError(`settings have input ${vis.input_visibility} / output ${vis.output_visibility}; zkinfer needs both public`);
+    throw new ArtifactError(
+      `settings have input ${vis.input_visibility} / output ${vis.output_visibility}; zkinfer needs both public`,
+    );
   }
   const shapes = settings.model_instance_shapes;
   if (shapes.length !== 2) throw new ArtifactError(`expected 2 instance tensors (input, output), EZKL reports ${shapes.length}`);
   const count = (s: number[]) => s.reduce((a, b) => a * b, 1);
-  const input: TensorLayout = { name: inputName, shape: shapes[0]!, offset: 0, count: count(shapes[0]!), scale: settings.model_input_scales[0]! };
-  const output: TensorLayout = { name: outputName, shape: shapes[1]!, offset: input.count, count: count(shapes[1]!), scale: settings.model_output_scales[0]! };
+  const input: TensorLayout = {
+    name: inputName,
+    shape: shapes[0]!,
+    offset: 0,
+    count: count(shapes[0]!),
+    scale: settings.model_input_scales[0]!,
+  };
+  const output: TensorLayout = {
+    name: outputName,
+    shape: shapes[1]!,
+    offset: input.count,
+    count: count(shapes[1]!),
+    scale: settings.model_output_scales[0]!,
+  };
   return { inputs: [input], outputs: [output] };
 }
 
@@ -321,7 +359,9 @@ async function writeRandomCalibration(tmp: string, shape: (number | string)[], p
   const data = Array.from({ length: count * samples }, rand);
   const path = join(tmp, "calibration.random.json");
   await writeFile(path, JSON.stringify({ input_data: [data] }));
-  progress.note("no calibration.json: calibrating on random inputs in [-1, 1]; give real calibration data for a faithful circuit");
+  progress.note(
+    "no calibration.json: calibrating on random inputs in [-1, 1]; give real calibration data for a faithful circuit",
+  );
   return path;
 }
 

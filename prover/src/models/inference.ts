@@ -34,9 +34,12 @@ export interface InferenceProof {
 export function decodeOutputs(manifest: Manifest, instances: readonly bigint[]): DecodedOutputs {
   const out = manifest.circuit.instanceLayout.outputs[0]!;
   if (instances.length !== manifest.circuit.numInstances) {
-    throw new ArtifactError(`the proof has ${instances.length} public instances; model '${manifest.name}' has ${manifest.circuit.numInstances}`, {
-      hint: "this proof is of another model",
-    });
+    throw new ArtifactError(
+      `the proof has ${instances.length} public instances; model '${manifest.name}' has ${manifest.circuit.numInstances}`,
+      {
+        hint: "this proof is of another model",
+      },
+    );
   }
   const fixed = instances.slice(out.offset, out.offset + out.count).map(feltToInt);
   return { fixed, float: fixed.map((v) => fixedToFloat(v, out.scale)), scale: out.scale };
@@ -83,7 +86,13 @@ export async function proveInference(
     mkdirSync(dirname(opts.out), { recursive: true });
     t0 = performance.now();
     const result = await progress.step(`prove (2^${model.manifest.circuit.logrows} rows)`, () =>
-      engine.prove({ witness: witnessPath, compiled: model.file("circuit"), pk: model.file("pk"), proof: opts.out, srs: model.file("srs") }),
+      engine.prove({
+        witness: witnessPath,
+        compiled: model.file("circuit"),
+        pk: model.file("pk"),
+        proof: opts.out,
+        srs: model.file("srs"),
+      }),
     );
     const proveMs = performance.now() - t0;
     return {
@@ -114,11 +123,14 @@ export async function readProofFile(path: string): Promise<EzklProofFile> {
   try {
     parsed = JSON.parse(await readFile(path, "utf8")) as EzklProofFile;
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "ENOENT") throw new UserInputError(`proof file not found: ${path}`, { hint: "give the path `zkinfer prove` printed" });
+    if ((e as NodeJS.ErrnoException).code === "ENOENT")
+      throw new UserInputError(`proof file not found: ${path}`, { hint: "give the path `zkinfer prove` printed" });
     throw new UserInputError(`${path} is not a JSON proof file`, { hint: "give a proof file written by `zkinfer prove`" });
   }
   if (!Array.isArray(parsed.instances) || !parsed.proof) {
-    throw new UserInputError(`${path} is not an EZKL proof (no "instances" or "proof")`, { hint: "give a proof file written by `zkinfer prove`" });
+    throw new UserInputError(`${path} is not an EZKL proof (no "instances" or "proof")`, {
+      hint: "give a proof file written by `zkinfer prove`",
+    });
   }
   return parsed;
 }
@@ -134,7 +146,12 @@ export interface VerifyResult {
 export async function verifyProofFile(engine: Engine, model: LoadedModel, proofPath: string): Promise<VerifyResult> {
   const proof = await readProofFile(proofPath);
   const instances = proof.instances.flat().map(feltFromLeHex);
-  const result = await engine.verify({ proof: proofPath, settings: model.file("settings"), vk: model.file("vk"), srs: model.file("srs") });
+  const result = await engine.verify({
+    proof: proofPath,
+    settings: model.file("settings"),
+    vk: model.file("vk"),
+    srs: model.file("srs"),
+  });
   let outputs: DecodedOutputs | null = null;
   if (instances.length === model.manifest.circuit.numInstances) outputs = decodeOutputs(model.manifest, instances);
   const reason =

@@ -20,7 +20,7 @@ function flatten(value: unknown, out: number[], where: string): void {
   }
   if (typeof value !== "number" || !Number.isFinite(value)) {
     throw new InvalidInputError(`input element ${where} is ${JSON.stringify(value)}, not a finite number`, {
-      hint: "an input is an array of numbers, e.g. {\"input_data\": [[0.1, 0.2, ...]]}",
+      hint: 'an input is an array of numbers, e.g. {"input_data": [[0.1, 0.2, ...]]}',
     });
   }
   out.push(value);
@@ -34,7 +34,7 @@ export function parseInput(json: unknown, manifest: Manifest, source = "input"):
     else if ("input" in o) body = o.input;
     else {
       throw new InvalidInputError(`${source} has neither "input_data" nor "input"`, {
-        hint: "write the input as {\"input_data\": [[...]]} (EZKL's form), {\"input\": [...]} or a plain array",
+        hint: 'write the input as {"input_data": [[...]]} (EZKL\'s form), {"input": [...]} or a plain array',
       });
     }
   }
@@ -44,9 +44,12 @@ export function parseInput(json: unknown, manifest: Manifest, source = "input"):
   const expected = layout.reduce((n, t) => n + t.count, 0);
   if (values.length !== expected) {
     const shapes = layout.map((t) => `[${t.shape.join(", ")}]`).join(" + ");
-    throw new InputShapeError(`${source} has ${values.length} values but model '${manifest.name}' takes ${expected} (shape ${shapes})`, {
-      hint: `give exactly ${expected} numbers, in row-major order`,
-    });
+    throw new InputShapeError(
+      `${source} has ${values.length} values but model '${manifest.name}' takes ${expected} (shape ${shapes})`,
+      {
+        hint: `give exactly ${expected} numbers, in row-major order`,
+      },
+    );
   }
   const scale = manifest.circuit.inputScale;
   const fixed = values.map((v) => floatToFixed(v, scale));

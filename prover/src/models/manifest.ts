@@ -93,7 +93,10 @@ export async function readManifest(dir: string): Promise<Manifest> {
   if (!parsed.success) {
     throw new ArtifactError(`manifest.json in ${dir} is not a zkinfer manifest (schema ${MANIFEST_SCHEMA_VERSION})`, {
       hint: "rebuild the model: zkinfer model build --force <source>",
-      details: parsed.error.issues.slice(0, 3).map((i) => `${i.path.join(".")}: ${i.message}`).join("; "),
+      details: parsed.error.issues
+        .slice(0, 3)
+        .map((i) => `${i.path.join(".")}: ${i.message}`)
+        .join("; "),
     });
   }
   return parsed.data;

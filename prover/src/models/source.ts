@@ -58,7 +58,8 @@ export async function resolveModelSource(pathArg: string): Promise<ModelSource> 
     dir = dirname(path);
   }
   const isDirSource = onnx === join(dir, "network.onnx");
-  const meta = isDirSource && existsSync(join(dir, "model.json")) ? await readJson<ModelMeta>(join(dir, "model.json"), "model.json") : null;
+  const meta =
+    isDirSource && existsSync(join(dir, "model.json")) ? await readJson<ModelMeta>(join(dir, "model.json"), "model.json") : null;
   const name = sanitizeName(meta?.name ?? (isDirSource ? basename(dir) : basename(onnx, ".onnx")));
   return {
     name,
@@ -72,8 +73,14 @@ export async function resolveModelSource(pathArg: string): Promise<ModelSource> 
 }
 
 export function sanitizeName(name: string): string {
-  const clean = name.toLowerCase().replace(/[^a-z0-9._-]+/g, "-").replace(/^-+|-+$/g, "");
-  if (!clean) throw new InvalidModelError(`cannot derive a model name from '${name}'`, { hint: "name the model directory with letters and digits" });
+  const clean = name
+    .toLowerCase()
+    .replace(/[^a-z0-9._-]+/g, "-")
+    .replace(/^-+|-+$/g, "");
+  if (!clean)
+    throw new InvalidModelError(`cannot derive a model name from '${name}'`, {
+      hint: "name the model directory with letters and digits",
+    });
   return clean;
 }
 

@@ -79,7 +79,9 @@ export async function loadArtifactDir(pathArg: string): Promise<LoadedModel> {
   const dir = resolve(pathArg);
   if (!existsSync(dir)) throw new FileNotFoundError(pathArg, "model artifact directory");
   if (!existsSync(join(dir, "manifest.json"))) {
-    throw new ArtifactError(`${pathArg} holds no manifest.json`, { hint: "build the model first: zkinfer model build <dir|file.onnx>" });
+    throw new ArtifactError(`${pathArg} holds no manifest.json`, {
+      hint: "build the model first: zkinfer model build <dir|file.onnx>",
+    });
   }
   return loadArtifact(dir);
 }

@@ -25,7 +25,11 @@ export function registerDemo(program: Command, ctx: CliContext): void {
         const title = (source.meta?.title as string | undefined) ?? name;
         console.log(`== ${title} ==`);
         if (source.meta?.description) console.log(`${source.meta.description as string}\n`);
-        const model = await buildModel(source, { engine, progress: consoleProgress(`build ${name}`, BUILD_STEPS), logger: ctx.logger });
+        const model = await buildModel(source, {
+          engine,
+          progress: consoleProgress(`build ${name}`, BUILD_STEPS),
+          logger: ctx.logger,
+        });
         const m = model.manifest;
         const input = await readInputFile(source.sampleInput ?? join(source.dir, "input.json"), m);
         const [floatOut] = await engine.runOnnx(model.file("onnx"), [input.values]);
@@ -40,16 +44,31 @@ export function registerDemo(program: Command, ctx: CliContext): void {
         const rows: [string, string][] = [
           ["model sha256", m.hashes.model],
           ["vk sha256", m.hashes.vk],
-          ["circuit", `logrows ${m.circuit.logrows}, input scale ${m.circuit.inputScale}, output scale ${m.circuit.outputScale}${model.cacheHit ? " (cached build)" : ""}`],
+          [
+            "circuit",
+            `logrows ${m.circuit.logrows}, input scale ${m.circuit.inputScale}, output scale ${m.circuit.outputScale}${model.cacheHit ? " (cached build)" : ""}`,
+          ],
           ["keys", `pk ${fmtBytes(m.sizes.pk ?? 0)}, vk ${fmtBytes(m.sizes.vk ?? 0)}`],
-          ["verifier", `${m.verifier.deployedSize} bytes (limit ${m.verifier.sizeLimit}), codehash ${m.verifier.codeHash.slice(0, 18)}…`],
-          ["input", input.values.length > 12 ? `${input.values.length} values, first ${fmtFloats(input.values.slice(0, 6), 3)}…` : fmtFloats(input.values, 3)],
+          [
+            "verifier",
+            `${m.verifier.deployedSize} bytes (limit ${m.verifier.sizeLimit}), codehash ${m.verifier.codeHash.slice(0, 18)}…`,
+          ],
+          [
+            "input",
+            input.values.length > 12
+              ? `${input.values.length} values, first ${fmtFloats(input.values.slice(0, 6), 3)}…`
+              : fmtFloats(input.values, 3),
+          ],
           ["float model", fmtFloats(floatOut ?? [])],
           ["verified output", fmtFloats(proof.outputs.float)],
           ["proof", `${(proof.proof.length - 2) / 2} bytes, prove ${fmtMs(proof.timingsMs.prove)}, verify ${fmtMs(verifyMs)}`],
           ["off-chain verify", verified.valid ? "VALID" : `INVALID: ${verified.reason}`],
         ];
-        if (acc) rows.push([`held-out ${acc.metric}`, `float ${acc.float.toFixed(4)}, circuit ${acc.circuit.toFixed(4)} (${acc.samples} samples)`]);
+        if (acc)
+          rows.push([
+            `held-out ${acc.metric}`,
+            `float ${acc.float.toFixed(4)}, circuit ${acc.circuit.toFixed(4)} (${acc.samples} samples)`,
+          ]);
         console.log(table(rows) + "\n");
         if (!verified.valid) process.exitCode = 1;
       }

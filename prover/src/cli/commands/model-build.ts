@@ -11,7 +11,9 @@ import { fmtBytes, fmtMs, table, toJson } from "../format.js";
 export function registerModelBuild(model: Command, ctx: CliContext): void {
   model
     .command("build")
-    .description("compile ONNX models into EZKL circuits: settings, keys, Solidity verifier and manifest.json (cached by content)")
+    .description(
+      "compile ONNX models into EZKL circuits: settings, keys, Solidity verifier and manifest.json (cached by content)",
+    )
     .argument("<model...>", "model directory (network.onnx [+ calibration.json, heldout.json, model.json]) or .onnx file")
     .option("--srs <file>", "KZG ceremony SRS file (production); without it a dev SRS is generated — for tests only")
     .option("--target <target>", "calibration target: resources | accuracy", "resources")
@@ -21,7 +23,8 @@ export function registerModelBuild(model: Command, ctx: CliContext): void {
       if (opts.target !== "resources" && opts.target !== "accuracy") {
         throw new UserInputError(`--target must be 'resources' or 'accuracy', not '${opts.target}'`);
       }
-      if (opts.srs && !existsSync(opts.srs)) throw new UserInputError(`SRS file not found: ${opts.srs}`, { hint: "give a KZG ceremony SRS file, or omit --srs" });
+      if (opts.srs && !existsSync(opts.srs))
+        throw new UserInputError(`SRS file not found: ${opts.srs}`, { hint: "give a KZG ceremony SRS file, or omit --srs" });
       const results = [];
       for (const p of paths) {
         const source = await resolveModelSource(p);
@@ -44,11 +47,25 @@ export function registerModelBuild(model: Command, ctx: CliContext): void {
               ["ezkl", m.ezklVersion],
               ["logrows", String(m.circuit.logrows)],
               ["scales", `input ${m.circuit.inputScale}, output ${m.circuit.outputScale}`],
-              ["instances", `${m.circuit.numInstances} (inputs ${m.circuit.instanceLayout.inputs[0]!.count}, outputs ${m.circuit.instanceLayout.outputs[0]!.count})`],
+              [
+                "instances",
+                `${m.circuit.numInstances} (inputs ${m.circuit.instanceLayout.inputs[0]!.count}, outputs ${m.circuit.instanceLayout.outputs[0]!.count})`,
+              ],
               ["sizes", `pk ${fmtBytes(m.sizes.pk ?? 0)}, vk ${fmtBytes(m.sizes.vk ?? 0)}, srs ${fmtBytes(m.sizes.srs ?? 0)}`],
-              ["verifier", `${m.verifier.deployedSize} bytes of ${m.verifier.sizeLimit} (${m.verifier.withinSizeLimit ? "deployable" : "TOO LARGE"}), codehash ${m.verifier.codeHash}`],
-              ["accuracy", acc ? `${acc.metric} float ${acc.float.toFixed(4)} vs circuit ${acc.circuit.toFixed(4)} on ${acc.samples} held-out; max |diff| ${acc.maxAbsError.toExponential(2)}` : "no heldout.json"],
-              ["sha256", `onnx ${m.hashes.model.slice(0, 16)}… vk ${m.hashes.vk.slice(0, 16)}… srs ${m.hashes.srs.slice(0, 16)}…`],
+              [
+                "verifier",
+                `${m.verifier.deployedSize} bytes of ${m.verifier.sizeLimit} (${m.verifier.withinSizeLimit ? "deployable" : "TOO LARGE"}), codehash ${m.verifier.codeHash}`,
+              ],
+              [
+                "accuracy",
+                acc
+                  ? `${acc.metric} float ${acc.float.toFixed(4)} vs circuit ${acc.circuit.toFixed(4)} on ${acc.samples} held-out; max |diff| ${acc.maxAbsError.toExponential(2)}`
+                  : "no heldout.json",
+              ],
+              [
+                "sha256",
+                `onnx ${m.hashes.model.slice(0, 16)}… vk ${m.hashes.vk.slice(0, 16)}… srs ${m.hashes.srs.slice(0, 16)}…`,
+              ],
               ["build time", built.cacheHit ? "0 (cached)" : fmtMs(Object.values(m.timingsMs).reduce((a, b) => a + b, 0))],
             ]) + "\n",
           );

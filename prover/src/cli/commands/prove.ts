@@ -15,15 +15,33 @@ export function registerProve(program: Command, ctx: CliContext): void {
     .description("prove one inference off-chain: a proof file plus the outputs decoded from its public instances")
     .argument("<model>", "built artifact directory, model directory / .onnx (built if needed), or a built model's name")
     .argument("<input>", 'input JSON: {"input_data": [[...]]}, {"input": [...]} or a plain array')
-    .option("-o, --out <file>", "where to write the proof (EZKL's proof JSON); default .zkinfer/proofs/<model>/<input hash>.proof.json")
+    .option(
+      "-o, --out <file>",
+      "where to write the proof (EZKL's proof JSON); default .zkinfer/proofs/<model>/<input hash>.proof.json",
+    )
     .option("--json", "print the result as JSON")
     .action(async (modelRef: string, inputPath: string, opts: { out?: string; json?: boolean }) => {
       const model = await resolveModelRef(modelRef, ctx);
       const input = await readInputFile(inputPath, model.manifest);
-      const out = resolve(opts.out ?? join(cacheDir(), "proofs", model.manifest.name, `${sha256(input.fixed.join(",")).slice(0, 16)}.proof.json`));
-      const r = await proveInference(ctx.engine(), model, input, { out, progress: consoleProgress(`prove ${model.manifest.name}`, 2) });
+      const out = resolve(
+        opts.out ?? join(cacheDir(), "proofs", model.manifest.name, `${sha256(input.fixed.join(",")).slice(0, 16)}.proof.json`),
+      );
+      const r = await proveInference(ctx.engine(), model, input, {
+        out,
+        progress: consoleProgress(`prove ${model.manifest.name}`, 2),
+      });
       if (opts.json) {
-        console.log(toJson({ model: r.model, proofPath: r.proofPath, input: r.input, outputs: r.outputs, instances: r.instances, proof: r.proof, timingsMs: r.timingsMs }));
+        console.log(
+          toJson({
+            model: r.model,
+            proofPath: r.proofPath,
+            input: r.input,
+            outputs: r.outputs,
+            instances: r.instances,
+            proof: r.proof,
+            timingsMs: r.timingsMs,
+          }),
+        );
         return;
       }
       const labels = (model.manifest.source.meta?.outputLabels as string[] | undefined) ?? [];

@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Formatting and lint: prettier (TypeScript, Solidity via prettier-plugin-solidity), eslint, solhint.
+# Generated EZKL verifiers are left exactly as EZKL wrote them.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+prettier --check --log-level warn "prover/src/**/*.ts" "test/**/*.ts" "deploy/**/*.ts" "bench/**/*.ts" "contracts/**/*.sol" hardhat.config.ts
+eslint --max-warnings 0 prover/src test hardhat.config.ts
+solhint --max-warnings 0 "contracts/**/*.sol"
