@@ -3,6 +3,6 @@
 # Generated EZKL verifiers are left exactly as EZKL wrote them.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-prettier --check --log-level warn "prover/src/**/*.ts" "test/**/*.ts" "deploy/**/*.ts" "bench/**/*.ts" "contracts/**/*.sol" hardhat.config.ts
-eslint --max-warnings 0 prover/src test hardhat.config.ts
+prettier --check --log-level warn --no-error-on-unmatched-pattern "prover/src/**/*.ts" "test/**/*.ts" "deploy/**/*.ts" "bench/**/*.ts" "contracts/**/*.sol" "scripts/**/*.ts" hardhat.config.ts
+eslint --max-warnings 0 prover/src test scripts hardhat.config.ts
 solhint --max-warnings 0 "contracts/**/*.sol"

@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
-# The test suite: Solidity tests (unit + fuzz) and the mocha suites (TypeScript units, real EZKL,
-# real EVM). Run through `npm test`, which sets up the toolchain first.
+# The test suite, run through `npm test` (which sets up the toolchain first):
+#   formatting + lint, generated ABIs up to date, Solidity tests (unit, fuzz, invariants), then the
+#   mocha suites (TypeScript units, real EZKL proofs, real EVM, CLI).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+bash scripts/lint.sh
+hardhat compile
+node --import tsx scripts/gen-abis.ts --check
+tsc --noEmit -p tsconfig.json
 hardhat test solidity
 hardhat test mocha

@@ -1,0 +1,94 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.30;
+
+import {IModelRegistry} from "./IModelRegistry.sol";
+
+/// @title IInferenceVerifier
+/// @notice The route from a (model, version) to its registered EZKL verifier: checks that a proof's public
+///         instances carry exactly the given input, that the registered verifier accepts the proof, and hands
+///         back the proven outputs as signed fixed-point integers.
+/// @dev One surface that reverts on any failure and returns only verified data, so callers (the coordinator, a
+///      dApp, an emergency-stop wrapper) never have to interpret a boolean. Fixed-point integers use the
+///      version's scales (`IModelRegistry.ModelVersion.inputScale` / `outputScale`); field elements map to
+///      integers as in `FieldElement`.
+interface IInferenceVerifier {
+    /// @notice Thrown by the constructor when the registry address holds no code.
+    /// @param registry The address given.
+    error VerifierRegistryHasNoCode(address registry);
+
+    /// @notice Thrown when the model is not registered.
+    /// @param modelId The unknown model.
+    error VerifierModelUnknown(bytes32 modelId);
+
+    /// @notice Thrown when the version does not exist for the model.
+    /// @param modelId The model.
+    /// @param version The unknown version.
+    /// @param latestVersion The model's latest version (0 when it has none).
+    error VerifierVersionUnknown(bytes32 modelId, uint32 version, uint32 latestVersion);
+
+    /// @notice Thrown when the owner has deprecated the version; use another (e.g. the latest active) version.
+    /// @param modelId The model.
+    /// @param version The deprecated version.
+    error VerifierVersionDeprecated(bytes32 modelId, uint32 version);
+
+    /// @notice Thrown when the verifier's code no longer hashes to what was registered, so it is not the audited
+    ///         verifier any more (e.g. it was a proxy, or its code was replaced).
+    /// @param modelId The model.
+    /// @param version The version.
+    /// @param verifier The registered verifier.
+    /// @param registeredCodeHash The code hash recorded at registration.
+    /// @param currentCodeHash The verifier's `extcodehash` now.
+    error VerifierCodeHashChanged(
+        bytes32 modelId,
+        uint32 version,
+        address verifier,
+        bytes32 registeredCodeHash,
+        bytes32 currentCodeHash
+    );
+
+    /// @notice Thrown when the input has a different length from the version's input count.
+    /// @param expected The layout's input count.
+    /// @param actual The input's length.
+    error VerifierInputLengthMismatch(uint256 expected, uint256 actual);
+
+    /// @notice Thrown when the instances have a different length from the version's instance count; the proof
+    ///         was likely made for another circuit.
+    /// @param expected The layout's instance count.
+    /// @param actual The instances' length.
+    error VerifierInstanceCountMismatch(uint256 expected, uint256 actual);
+
+    /// @notice Thrown when the proof's input instances are not the given input: the proof is for another input.
+    /// @dev Reports the first differing position only.
+    /// @param index Index into `input` of the first difference.
+    /// @param expected The field encoding of `input[index]`.
+    /// @param actual The instance at `layout.inputOffset + index`.
+    error VerifierInputMismatch(uint256 index, uint256 expected, uint256 actual);
+
+    /// @notice Thrown when the registered verifier rejects the proof (it reverted, returned false or returned
+    ///         malformed data).
+    /// @param modelId The model.
+    /// @param version The version.
+    /// @param verifier The verifier that rejected it.
+    error VerifierProofRejected(bytes32 modelId, uint32 version, address verifier);
+
+    /// @notice The registry this route reads.
+    /// @return The registry.
+    function registry() external view returns (IModelRegistry);
+
+    /// @notice Verifies a proof of an inference of `version` of `modelId` on `input` and returns its output.
+    /// @dev Reverts with one of this interface's errors, or `FieldElement`'s for an input whose magnitude has no
+    ///      field encoding / an output instance that is not a reduced field element; never returns on failure.
+    /// @param modelId The model.
+    /// @param version The version; must exist and not be deprecated.
+    /// @param input The flattened input tensor as fixed-point integers at the version's input scale.
+    /// @param proof The proof bytes.
+    /// @param instances The proof's public instances, in the version's layout.
+    /// @return outputs The flattened output tensor as fixed-point integers at the version's output scale.
+    function verify(
+        bytes32 modelId,
+        uint32 version,
+        int256[] calldata input,
+        bytes calldata proof,
+        uint256[] calldata instances
+    ) external view returns (int256[] memory outputs);
+}

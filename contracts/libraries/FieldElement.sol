@@ -1,0 +1,74 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.30;
+
+/// @title FieldElement
+/// @notice Converts between signed fixed-point integers and elements of the BN254 scalar field, the form in
+///         which EZKL exposes a circuit's public inputs and outputs ("instances").
+/// @dev EZKL quantises a real number r at scale s to the integer x = round(r * 2^s) and places x in the
+///      circuit as the field element x mod p. Negative integers therefore live in the upper half of the field:
+///      x < 0 is encoded as p - |x|. Decoding takes v <= (p - 1) / 2 as the positive integer v and any larger v
+///      as the negative integer v - p. The two maps are inverse bijections between the integers
+///      [-(p - 1) / 2, (p - 1) / 2] and the field [0, p); anything outside those ranges is rejected rather than
+///      reduced, because a silent reduction would let two different integers bind to the same instance.
+library FieldElement {
+    /// @notice The BN254 (alt_bn128) scalar field modulus: the order of the group the Halo2 KZG proofs live in.
+    uint256 internal constant MODULUS =
+        21888242871839275222246405745257275088548364400416034343698204186575808495617;
+
+    /// @notice The largest field element that decodes to a non-negative integer, (p - 1) / 2.
+    uint256 internal constant HALF_MODULUS = (MODULUS - 1) / 2;
+
+    /// @notice The smallest field element that decodes to a negative integer, (p + 1) / 2.
+    uint256 internal constant NEGATIVE_START = HALF_MODULUS + 1;
+
+    /// @notice The largest integer that can be encoded, (p - 1) / 2.
+    int256 internal constant MAX_INT = int256(HALF_MODULUS);
+
+    /// @notice The smallest integer that can be encoded, -(p - 1) / 2.
+    int256 internal constant MIN_INT = -int256(HALF_MODULUS);
+
+    /// @notice Thrown when a value given as a field element is not reduced, i.e. `value >= MODULUS`.
+    /// @dev Usually a malformed instance array: EZKL's own verifiers reject such instances too.
+    /// @param value The offending value.
+    error FieldElementOutOfRange(uint256 value);
+
+    /// @notice Thrown when an integer's magnitude exceeds (p - 1) / 2 and so has no unique field encoding.
+    /// @dev Real fixed-point inputs are tiny compared with this bound; hitting it means a scaling bug upstream.
+    /// @param value The offending integer.
+    error FieldElementIntOutOfRange(int256 value);
+
+    /// @notice Encodes a signed fixed-point integer as a field element.
+    /// @param x An integer in [MIN_INT, MAX_INT].
+    /// @return The field element `x` for `x >= 0`, `MODULUS - |x|` for `x < 0`.
+    function encode(int256 x) internal pure returns (uint256) {
+        if (x < MIN_INT || x > MAX_INT) revert FieldElementIntOutOfRange({value: x});
+        if (x < 0) {
+            // unchecked: MIN_INT <= x < 0, so -x cannot overflow and 0 < -x <= HALF_MODULUS < MODULUS.
+            unchecked {
+                return MODULUS - uint256(-x);
+            }
+        }
+        return uint256(x);
+    }
+
+    /// @notice Decodes a field element to the signed fixed-point integer it represents.
+    /// @param v A field element, `v < MODULUS`.
+    /// @return `v` when `v <= HALF_MODULUS`, otherwise `v - MODULUS` (a negative integer).
+    function decode(uint256 v) internal pure returns (int256) {
+        if (v < NEGATIVE_START) return int256(v);
+        if (v < MODULUS) {
+            // unchecked: HALF_MODULUS < v < MODULUS, so 0 < MODULUS - v <= HALF_MODULUS, which fits in int256.
+            unchecked {
+                return -int256(MODULUS - v);
+            }
+        }
+        revert FieldElementOutOfRange({value: v});
+    }
+
+    /// @notice Whether `v` is a reduced field element (`v < MODULUS`).
+    /// @param v The value to test.
+    /// @return True when `v < MODULUS`.
+    function isReduced(uint256 v) internal pure returns (bool) {
+        return v < MODULUS;
+    }
+}
