@@ -1,36 +1,13 @@
 import { expect } from "chai";
 import { network } from "hardhat";
-import {
-  BaseError,
-  getAddress,
-  ContractFunctionRevertedError,
-  keccak256,
-  parseEventLogs,
-  zeroAddress,
-  zeroHash,
-  type Abi,
-  type Address,
-  type Hex,
-} from "viem";
+import { revertOf } from "../helpers/revert.js";
+import { getAddress, keccak256, parseEventLogs, zeroAddress, zeroHash, type Abi, type Address, type Hex } from "viem";
 
 /**
  * Behaviour of ModelRegistry seen from a client: viem against Hardhat's in-process EVM. The Solidity tests in
  * contracts/test cover the logic exhaustively; these check what an off-chain caller observes — error names and
  * arguments decoded from revert data, and events in receipts.
  */
-
-/** The `(errorName, args)` a contract call reverted with, decoded by viem from the revert data. */
-async function revertOf(call: Promise<unknown>): Promise<{ errorName: string; args: readonly unknown[] }> {
-  try {
-    await call;
-  } catch (error) {
-    if (!(error instanceof BaseError)) throw error;
-    const reverted = error.walk((e) => e instanceof ContractFunctionRevertedError);
-    if (!(reverted instanceof ContractFunctionRevertedError) || reverted.data === undefined) throw error;
-    return { errorName: reverted.data.errorName, args: reverted.data.args ?? [] };
-  }
-  throw new Error("expected the call to revert, but it succeeded");
-}
 
 const MOCK_BEHAVIOUR_DIGEST = 0;
 const MOCK_BEHAVIOUR_RETURN_FALSE = 1;

@@ -1,4 +1,9 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { parseInput } from "../../prover/src/models/input.js";
+import { proveInference, type InferenceProof } from "../../prover/src/models/inference.js";
+import { readJson, type Heldout } from "../../prover/src/models/source.js";
 import { EzklEngine } from "../../prover/src/engine/engine.js";
 import { buildModel, type BuildResult } from "../../prover/src/models/build.js";
 import { resolveModelSource, type ModelSource } from "../../prover/src/models/source.js";
@@ -9,7 +14,8 @@ import { projectRoot } from "../../prover/src/util/paths.js";
  * the whole mocha run (builds are content-addressed in .zkinfer, so a later run is a cache hit).
  */
 export const EXAMPLE_MODELS = ["digits-mlp", "diabetes-mlp"] as const;
-export type ExampleModel = (typeof EXAMPLE_MODELS)[number];
+/** digits-cnn has the same instance count as digits-mlp (64 + 10): used for cross-model tests. */
+export type ExampleModel = (typeof EXAMPLE_MODELS)[number] | "digits-cnn";
 
 let engine: EzklEngine | undefined;
 const builds = new Map<string, Promise<BuildResult>>();
@@ -32,6 +38,27 @@ export function builtExample(name: ExampleModel): Promise<BuildResult> {
   return b;
 }
 
+const proofs = new Map<string, Promise<InferenceProof>>();
+let proofDir: string | undefined;
+
+/** One real proof per example model (held-out sample 0), shared by every test of the run. */
+export function exampleProof(name: ExampleModel): Promise<InferenceProof> {
+  let p = proofs.get(name);
+  if (!p) {
+    p = (async () => {
+      const model = await builtExample(name);
+      const heldout = await readJson<Heldout>((await exampleSource(name)).heldout!, "heldout.json");
+      proofDir ??= mkdtempSync(join(tmpdir(), "zkinfer-test-proofs-"));
+      return proveInference(sharedEngine(), model, parseInput(heldout.inputs[0], model.manifest), {
+        out: join(proofDir, `${name}.proof.json`),
+      });
+    })();
+    proofs.set(name, p);
+  }
+  return p;
+}
+
 after(async () => {
   await engine?.close();
+  if (proofDir) rmSync(proofDir, { recursive: true, force: true });
 });

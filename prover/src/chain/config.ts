@@ -31,7 +31,7 @@ export interface ChainConfig {
 export const DEFAULT_RPC_URL = "http://127.0.0.1:8545";
 
 export function loadChainConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): ChainConfig {
-  const configPath = resolve(cwd, env.ZKINFER_CONFIG ?? "zkinfer.config.json");
+  const configPath = resolve(cwd, env.ZKINFER_CONFIG || "zkinfer.config.json");
   let file: z.infer<typeof fileSchema> = {};
   let source = "defaults";
   if (existsSync(configPath)) {

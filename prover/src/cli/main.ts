@@ -3,6 +3,7 @@ import { Command, CommanderError } from "commander";
 import { isZkinferError } from "../errors.js";
 import { createCliContext } from "./context.js";
 import { registerModelBuild } from "./commands/model-build.js";
+import { registerModelRegister } from "./commands/model-register.js";
 import { registerProve } from "./commands/prove.js";
 import { registerVerify } from "./commands/verify.js";
 import { registerDemo } from "./commands/demo.js";
@@ -14,8 +15,9 @@ export async function main(argv: string[]): Promise<number> {
     .description("verified ML inference on EVM chains: EZKL circuits from ONNX models, proofs checked on-chain")
     .exitOverride()
     .showHelpAfterError("(run with --help for usage)");
-  const model = program.command("model").description("build and inspect model circuits");
+  const model = program.command("model").description("build model circuits and register them on-chain");
   registerModelBuild(model, ctx);
+  registerModelRegister(model, ctx);
   registerProve(program, ctx);
   registerVerify(program, ctx);
   registerDemo(program, ctx);

@@ -1,0 +1,208 @@
+import { expect } from "chai";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { network } from "hardhat";
+import { encodeFunctionData, getAddress, type Address, type Hex } from "viem";
+import { halo2VerifierAbi } from "../../prover/src/chain/abis.js";
+import { versionParams } from "../../prover/src/chain/register.js";
+import { FIELD_MODULUS } from "../../prover/src/engine/felt.js";
+import { decodeInputs } from "../../prover/src/models/inference.js";
+import { projectRoot } from "../../prover/src/util/paths.js";
+import { deployModelVerifier } from "../helpers/chain.js";
+import { builtExample, EXAMPLE_MODELS, exampleProof, type ExampleModel } from "../helpers/models.js";
+import { revertOf } from "../helpers/revert.js";
+
+/**
+ * Real EZKL proofs of the example models checked through ModelRegistry + InferenceVerifier on
+ * Hardhat's EVM, with the EZKL-generated verifiers compiled by the project's solc. No mocks.
+ */
+const SNAPSHOT = join(projectRoot, "test/gas-snapshot.json");
+
+type Snapshot = Record<string, { bareVerifyProof: number; routeVerify: number; overheadPct: number }>;
+
+async function fixture() {
+  const { viem } = await network.create();
+  const publicClient = await viem.getPublicClient();
+  const [owner, stranger] = await viem.getWalletClients();
+  const registry = await viem.deployContract("ModelRegistry");
+  const route = await viem.deployContract("InferenceVerifier", [registry.address]);
+  const registered = new Map<ExampleModel, { modelId: Hex; version: number; verifier: Address }>();
+
+  async function register(name: ExampleModel, registerAs = name) {
+    const model = await builtExample(name);
+    const verifier = await deployModelVerifier(owner!, publicClient, model);
+    await publicClient.waitForTransactionReceipt({ hash: await registry.write.registerModel([registerAs]) });
+    const modelId = await registry.read.computeModelId([owner!.account.address, registerAs]);
+    await publicClient.waitForTransactionReceipt({
+      hash: await registry.write.addVersion([modelId, versionParams(model.manifest, verifier, "")]),
+    });
+    registered.set(registerAs as ExampleModel, { modelId, version: 1, verifier });
+    return registered.get(registerAs as ExampleModel)!;
+  }
+  return { viem, publicClient, owner: owner!, stranger: stranger!, registry, route, register, registered };
+}
+
+describe("verifier route with real EZKL proofs (Hardhat EVM)", function () {
+  let f: Awaited<ReturnType<typeof fixture>>;
+  const gas: Snapshot = {};
+
+  before(async () => {
+    f = await fixture();
+    for (const name of EXAMPLE_MODELS) await f.register(name);
+  });
+
+  for (const name of EXAMPLE_MODELS) {
+    describe(name, () => {
+      it("returns the outputs decoded off-chain, and costs under 10% more gas than the bare verifier", async () => {
+        const proof = await exampleProof(name);
+        const { modelId, version, verifier } = registered(name);
+        const input = decodeInputs((await builtExample(name)).manifest, proof.instances);
+        const outputs = await f.route.read.verify([modelId, version, input, proof.proof, proof.instances]);
+        expect(outputs).to.deep.equal(proof.outputs.fixed);
+
+        // Gas as a transaction pays it (gasUsed of a mined call), not eth_estimateGas, which pads
+        // nested calls for the 63/64 forwarding rule.
+        const bare = await gasUsedOf(
+          verifier,
+          encodeFunctionData({ abi: halo2VerifierAbi, functionName: "verifyProof", args: [proof.proof, proof.instances] }),
+        );
+        const routed = await gasUsedOf(
+          f.route.address,
+          encodeFunctionData({
+            abi: f.route.abi,
+            functionName: "verify",
+            args: [modelId, version, input, proof.proof, proof.instances],
+          }),
+        );
+        const overheadPct = (Number(routed - bare) / Number(bare)) * 100;
+        gas[name] = {
+          bareVerifyProof: Number(bare),
+          routeVerify: Number(routed),
+          overheadPct: Math.round(overheadPct * 100) / 100,
+        };
+        expect(overheadPct).to.be.lessThan(10);
+      });
+
+      it("rejects a proof with a flipped byte: VerifierProofRejected", async () => {
+        const proof = await exampleProof(name);
+        const { modelId, version, verifier } = registered(name);
+        const bytes = Buffer.from(proof.proof.slice(2), "hex");
+        bytes[100] = bytes[100]! ^ 0x01;
+        const input = decodeInputs((await builtExample(name)).manifest, proof.instances);
+        const r = await revertOf(f.route.read.verify([modelId, version, input, `0x${bytes.toString("hex")}`, proof.instances]));
+        expect(r.errorName).to.equal("VerifierProofRejected");
+        expect(r.args).to.deep.equal([modelId, version, getAddress(verifier)]);
+      });
+
+      it("rejects a changed output instance: VerifierProofRejected", async () => {
+        const proof = await exampleProof(name);
+        const { modelId, version } = registered(name);
+        const instances = [...proof.instances];
+        instances[instances.length - 1] = (instances.at(-1)! + 1n) % FIELD_MODULUS;
+        const input = decodeInputs((await builtExample(name)).manifest, proof.instances);
+        const r = await revertOf(f.route.read.verify([modelId, version, input, proof.proof, instances]));
+        expect(r.errorName).to.equal("VerifierProofRejected");
+      });
+
+      it("rejects an input that is not the proof's input: VerifierInputMismatch(index, expected, actual)", async () => {
+        const proof = await exampleProof(name);
+        const { modelId, version } = registered(name);
+        const input = decodeInputs((await builtExample(name)).manifest, proof.instances);
+        const swapped = [...input];
+        swapped[3] = swapped[3]! + 1n;
+        const r = await revertOf(f.route.read.verify([modelId, version, swapped, proof.proof, proof.instances]));
+        expect(r.errorName).to.equal("VerifierInputMismatch");
+        expect(r.args).to.deep.equal([3n, swapped[3]! < 0n ? FIELD_MODULUS + swapped[3]! : swapped[3]!, proof.instances[3]]);
+      });
+    });
+  }
+
+  it("rejects a proof of digits-mlp presented as digits-cnn (same instance layout): VerifierProofRejected", async () => {
+    const cnn = await f.register("digits-cnn");
+    const proof = await exampleProof("digits-mlp");
+    const input = decodeInputs((await builtExample("digits-mlp")).manifest, proof.instances);
+    const r = await revertOf(f.route.read.verify([cnn.modelId, cnn.version, input, proof.proof, proof.instances]));
+    expect(r.errorName).to.equal("VerifierProofRejected");
+    expect(r.args[0]).to.equal(cnn.modelId);
+  });
+
+  it("rejects a proof of diabetes-mlp presented as digits-mlp: VerifierInstanceCountMismatch", async () => {
+    const digits = registered("digits-mlp");
+    const proof = await exampleProof("diabetes-mlp");
+    const input = decodeInputs((await builtExample("diabetes-mlp")).manifest, proof.instances);
+    const r = await revertOf(f.route.read.verify([digits.modelId, digits.version, input, proof.proof, proof.instances]));
+    expect(r.errorName).to.equal("VerifierInstanceCountMismatch");
+    expect(r.args).to.deep.equal([74n, BigInt(proof.instances.length)]);
+  });
+
+  it("rejects a deprecated version, and verifies again once reactivated", async () => {
+    const { modelId, version } = registered("diabetes-mlp");
+    const proof = await exampleProof("diabetes-mlp");
+    const input = decodeInputs((await builtExample("diabetes-mlp")).manifest, proof.instances);
+    await f.publicClient.waitForTransactionReceipt({ hash: await f.registry.write.deprecateVersion([modelId, version]) });
+    const r = await revertOf(f.route.read.verify([modelId, version, input, proof.proof, proof.instances]));
+    expect(r.errorName).to.equal("VerifierVersionDeprecated");
+    expect(r.args).to.deep.equal([modelId, version]);
+    await f.publicClient.waitForTransactionReceipt({ hash: await f.registry.write.reactivateVersion([modelId, version]) });
+    expect(await f.route.read.verify([modelId, version, input, proof.proof, proof.instances])).to.deep.equal(proof.outputs.fixed);
+  });
+
+  it("rejects an unregistered model: VerifierModelUnknown", async () => {
+    const proof = await exampleProof("digits-mlp");
+    const unknown = `0x${"ab".repeat(32)}` as Hex;
+    const input = decodeInputs((await builtExample("digits-mlp")).manifest, proof.instances);
+    const r = await revertOf(f.route.read.verify([unknown, 1, input, proof.proof, proof.instances]));
+    expect(r.errorName).to.equal("VerifierModelUnknown");
+    expect(r.args).to.deep.equal([unknown]);
+  });
+
+  it("refuses a non-owner adding, deprecating or transferring a model: RegistryNotModelOwner", async () => {
+    const { modelId, version, verifier } = registered("digits-mlp");
+    const asStranger = { account: f.stranger.account };
+    const m = (await builtExample("digits-mlp")).manifest;
+    for (const call of [
+      f.registry.write.deprecateVersion([modelId, version], asStranger),
+      f.registry.write.addVersion([modelId, versionParams(m, verifier, "")], asStranger),
+      f.registry.write.transferModelOwnership([modelId, f.stranger.account.address], asStranger),
+    ]) {
+      const r = await revertOf(call);
+      expect(r.errorName).to.equal("RegistryNotModelOwner");
+      expect(r.args).to.deep.equal([modelId, getAddress(f.stranger.account.address), getAddress(f.owner.account.address)]);
+    }
+  });
+
+  after(() => {
+    // The committed gas snapshot: figures must stay within 1% of it (proof bytes vary a little from
+    // proof to proof); UPDATE_GAS_SNAPSHOT=1 rewrites it. Look at every change.
+    if (Object.keys(gas).length !== EXAMPLE_MODELS.length) return;
+    if (process.env.UPDATE_GAS_SNAPSHOT === "1" || !existsSync(SNAPSHOT)) {
+      writeFileSync(SNAPSHOT, JSON.stringify(gas, null, 2) + "\n");
+      return;
+    }
+    const committed = JSON.parse(readFileSync(SNAPSHOT, "utf8")) as Snapshot;
+    for (const [name, g] of Object.entries(gas)) {
+      const c = committed[name];
+      if (!c) throw new Error(`gas snapshot has no entry for ${name}: run with UPDATE_GAS_SNAPSHOT=1 and commit it`);
+      for (const k of ["bareVerifyProof", "routeVerify"] as const) {
+        const drift = Math.abs(g[k] - c[k]) / c[k];
+        if (drift > 0.01)
+          throw new Error(
+            `gas of ${name}.${k} moved ${(drift * 100).toFixed(2)}%: ${c[k]} -> ${g[k]}; check it, then UPDATE_GAS_SNAPSHOT=1`,
+          );
+      }
+    }
+  });
+
+  async function gasUsedOf(to: Address, data: Hex): Promise<bigint> {
+    const hash = await f.owner.sendTransaction({ to, data });
+    const receipt = await f.publicClient.waitForTransactionReceipt({ hash });
+    expect(receipt.status).to.equal("success");
+    return receipt.gasUsed;
+  }
+
+  function registered(name: ExampleModel) {
+    const r = f.registered.get(name);
+    if (!r) throw new Error(`${name} is not registered in this fixture`);
+    return r;
+  }
+});
