@@ -64,6 +64,12 @@ interface IInferenceVerifier {
     /// @param actual The instance at `layout.inputOffset + index`.
     error VerifierInputMismatch(uint256 index, uint256 expected, uint256 actual);
 
+    /// @notice Thrown by `verifyCommitted` when the keccak256 of the proof's input instances is not the
+    ///         commitment given: the proof is for another input (or the instances are not in the version's layout).
+    /// @param expected The commitment given (the one stored with the request).
+    /// @param actual The keccak256 of the instances' input range.
+    error VerifierInputCommitmentMismatch(bytes32 expected, bytes32 actual);
+
     /// @notice Thrown when the registered verifier rejects the proof (it reverted, returned false or returned
     ///         malformed data).
     /// @param modelId The model.
@@ -88,6 +94,29 @@ interface IInferenceVerifier {
         bytes32 modelId,
         uint32 version,
         int256[] calldata input,
+        bytes calldata proof,
+        uint256[] calldata instances
+    ) external view returns (int256[] memory outputs);
+
+    /// @notice Like `verify`, but the input is given as a commitment instead of in full: the caller stored
+    ///         `inputCommitment` when the input was known (e.g. when an inference was requested) and no longer
+    ///         needs the input itself.
+    /// @dev `inputCommitment` must be `keccak256(abi.encodePacked(e))` where `e` is the input encoded as field
+    ///      elements, each a `uint256` (see `FieldElement.commit`): exactly the keccak256 of the input range of
+    ///      the instances of a proof of that input. The hash binds the input's length too, because the range has
+    ///      the layout's fixed length. Reverts with one of this interface's errors
+    ///      (`VerifierInputCommitmentMismatch` where `verify` says `VerifierInputMismatch`), or `FieldElement`'s
+    ///      for an output instance that is not a reduced field element; never returns on failure.
+    /// @param modelId The model.
+    /// @param version The version; must exist and not be deprecated.
+    /// @param inputCommitment The commitment to the input, as above.
+    /// @param proof The proof bytes.
+    /// @param instances The proof's public instances, in the version's layout.
+    /// @return outputs The flattened output tensor as fixed-point integers at the version's output scale.
+    function verifyCommitted(
+        bytes32 modelId,
+        uint32 version,
+        bytes32 inputCommitment,
         bytes calldata proof,
         uint256[] calldata instances
     ) external view returns (int256[] memory outputs);

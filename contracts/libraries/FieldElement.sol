@@ -65,6 +65,44 @@ library FieldElement {
         revert FieldElementOutOfRange({value: v});
     }
 
+    /// @notice The commitment to an input that a proof's input instances must match: the keccak256 of the
+    ///         input's field encodings, each as a 32-byte word, in order.
+    /// @dev Equals `keccak256(abi.encodePacked(encoded))` for `encoded[i] = encode(xs[i])`, i.e. the keccak256 of
+    ///      the input slice of the public instances a proof of this input carries, so a verifier can check the
+    ///      binding by hashing that slice. Reverts like `encode` for an element without a field encoding. In
+    ///      assembly because it runs on every request over the whole input (64 elements for an 8x8 image).
+    /// @param xs Signed fixed-point integers, each in [MIN_INT, MAX_INT].
+    /// @return commitment The keccak256 of the encodings.
+    function commit(int256[] calldata xs) internal pure returns (bytes32 commitment) {
+        uint256 modulus = MODULUS;
+        int256 maxInt = MAX_INT;
+        int256 minInt = MIN_INT;
+        uint256 bad = type(uint256).max;
+        // Writes the encodings past the free memory pointer without moving it (scratch, never read again).
+        assembly ("memory-safe") {
+            let ptr := mload(0x40)
+            for {
+                let i := 0
+            } lt(i, xs.length) {
+                i := add(i, 1)
+            } {
+                let x := calldataload(add(xs.offset, shl(5, i)))
+                if or(sgt(x, maxInt), slt(x, minInt)) {
+                    bad := i
+                    break
+                }
+                // For negative x, add wraps mod 2^256 to MODULUS - |x|.
+                let encoded := x
+                if slt(x, 0) {
+                    encoded := add(modulus, x)
+                }
+                mstore(add(ptr, shl(5, i)), encoded)
+            }
+            commitment := keccak256(ptr, shl(5, xs.length))
+        }
+        if (bad != type(uint256).max) encode(xs[bad]); // reverts with FieldElementIntOutOfRange
+    }
+
     /// @notice Whether `v` is a reduced field element (`v < MODULUS`).
     /// @param v The value to test.
     /// @return True when `v < MODULUS`.

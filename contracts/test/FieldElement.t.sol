@@ -16,6 +16,10 @@ contract FieldElementHarness {
     function decode(uint256 v) external pure returns (int256) {
         return FieldElement.decode(v);
     }
+
+    function commit(int256[] calldata xs) external pure returns (bytes32) {
+        return FieldElement.commit(xs);
+    }
 }
 
 /// forge-config: default.fuzz.runs = 1024
@@ -135,5 +139,54 @@ contract FieldElementTest is TestBase {
             "encode(a + b) == encode(a) + encode(b)"
         );
         assertEq(addmod(fe.encode(a), fe.encode(-int256(a)), P), 0, "encode(-a) == -encode(a)");
+    }
+
+    // ---------------------------------------------------------------------------------------------------------
+    // commit
+    // ---------------------------------------------------------------------------------------------------------
+
+    /// @dev The reference definition: keccak256 of the encodings packed as 32-byte words.
+    function _referenceCommit(int256[] memory xs) internal pure returns (bytes32) {
+        uint256[] memory encoded = new uint256[](xs.length);
+        for (uint256 i = 0; i < xs.length; ++i) encoded[i] = FieldElement.encode(xs[i]);
+        return keccak256(abi.encodePacked(encoded));
+    }
+
+    function testFuzz_commit_isTheKeccakOfTheEncodings(int128[] memory raw) public view {
+        int256[] memory xs = new int256[](raw.length);
+        for (uint256 i = 0; i < raw.length; ++i) xs[i] = raw[i];
+        assertEq(fe.commit(xs), _referenceCommit(xs), "commitment");
+    }
+
+    function test_commit_ofNothingIsTheEmptyKeccak() public view {
+        assertEq(fe.commit(new int256[](0)), keccak256(""), "empty commitment");
+    }
+
+    function test_commit_acceptsTheRangeEnds() public view {
+        int256[] memory xs = new int256[](3);
+        (xs[0], xs[1], xs[2]) = (FieldElement.MIN_INT, 0, FieldElement.MAX_INT);
+        assertEq(fe.commit(xs), _referenceCommit(xs), "commitment of the extremes");
+    }
+
+    function testFuzz_commit_bindsOrderAndLength(int64 a, int64 b) public view {
+        vm.assume(a != b);
+        int256[] memory ab = new int256[](2);
+        (ab[0], ab[1]) = (a, b);
+        int256[] memory ba = new int256[](2);
+        (ba[0], ba[1]) = (b, a);
+        int256[] memory aOnly = new int256[](1);
+        aOnly[0] = a;
+        assertNotEq(fe.commit(ab), fe.commit(ba), "order matters");
+        assertNotEq(fe.commit(ab), fe.commit(aOnly), "length matters");
+    }
+
+    function testFuzz_commit_revertsForAnElementWithoutEncoding(uint8 length, uint8 index, bool high) public {
+        length = uint8(bound(length, 1, 20));
+        index = uint8(bound(index, 0, length - 1));
+        int256[] memory xs = new int256[](length);
+        int256 bad = high ? FieldElement.MAX_INT + 1 : FieldElement.MIN_INT - 1;
+        xs[index] = bad;
+        vm.expectRevert(abi.encodeWithSelector(FieldElement.FieldElementIntOutOfRange.selector, bad));
+        fe.commit(xs);
     }
 }

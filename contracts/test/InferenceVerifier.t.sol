@@ -349,4 +349,182 @@ contract InferenceVerifierTest is RegistryFixture {
             route.verify(modelId, version, input, proof, instances);
         }
     }
+
+    // ---------------------------------------------------------------------------------------------------------
+    // verifyCommitted
+    // ---------------------------------------------------------------------------------------------------------
+
+    /// @dev The coordinator's commitment, computed independently: keccak256 of the encodings as 32-byte words.
+    function _commit(int256[] memory input) internal pure returns (bytes32) {
+        uint256[] memory encoded = new uint256[](input.length);
+        for (uint256 i = 0; i < input.length; ++i) encoded[i] = FieldElement.encode(input[i]);
+        return keccak256(abi.encodePacked(encoded));
+    }
+
+    function testFuzz_verifyCommitted_returnsTheDecodedOutputs(
+        int64[3] memory rawIn,
+        int64[2] memory rawOut
+    ) public view {
+        int256[] memory input = _ints(rawIn[0], rawIn[1], rawIn[2]);
+        int256[] memory output = _ints(rawOut[0], rawOut[1]);
+        uint256[] memory instances = _instances(input, output);
+        _assertOutputs(
+            route.verifyCommitted(modelId, 1, _commit(input), _proof(instances), instances),
+            output
+        );
+    }
+
+    function testFuzz_verifyCommitted_agreesWithVerify(
+        int64[3] memory rawIn,
+        int64[2] memory rawOut
+    ) public view {
+        int256[] memory input = _ints(rawIn[0], rawIn[1], rawIn[2]);
+        uint256[] memory instances = _instances(input, _ints(rawOut[0], rawOut[1]));
+        bytes memory proof = _proof(instances);
+        _assertOutputs(
+            route.verifyCommitted(modelId, 1, _commit(input), proof, instances),
+            route.verify(modelId, 1, input, proof, instances)
+        );
+    }
+
+    /// @dev A valid proof for one input cannot fulfil a commitment to another, however small the difference.
+    function testFuzz_verifyCommitted_revertsWhenTheProofIsForAnotherInput(
+        int64[3] memory rawIn,
+        uint8 index,
+        int64 delta
+    ) public {
+        vm.assume(delta != 0);
+        index = uint8(bound(index, 0, 2));
+        int256[] memory proven = _ints(rawIn[0], rawIn[1], rawIn[2]);
+        uint256[] memory instances = _instances(proven, _ints(4, 5));
+        int256[] memory committed = _ints(rawIn[0], rawIn[1], rawIn[2]);
+        committed[index] += delta;
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IInferenceVerifier.VerifierInputCommitmentMismatch.selector,
+                _commit(committed),
+                _commit(proven)
+            )
+        );
+        route.verifyCommitted(modelId, 1, _commit(committed), _proof(instances), instances);
+    }
+
+    function test_verifyCommitted_rejectsAnInputInstanceOffByTheModulus() public {
+        int256[] memory input = _ints(1, 2, 3);
+        uint256[] memory instances = _instances(input, _ints(4, 5));
+        instances[0] += P;
+        uint256[] memory inputSlice = new uint256[](3);
+        (inputSlice[0], inputSlice[1], inputSlice[2]) = (instances[0], instances[1], instances[2]);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IInferenceVerifier.VerifierInputCommitmentMismatch.selector,
+                _commit(input),
+                keccak256(abi.encodePacked(inputSlice))
+            )
+        );
+        route.verifyCommitted(modelId, 1, _commit(input), _proof(instances), instances);
+    }
+
+    function testFuzz_verifyCommitted_hashesOnlyTheInputRange(
+        uint8 lead,
+        uint8 gap,
+        uint8 tail,
+        uint256 foreign
+    ) public {
+        lead = uint8(bound(lead, 0, 4));
+        gap = uint8(bound(gap, 0, 4));
+        tail = uint8(bound(tail, 0, 4));
+        uint32 inputOffset = lead + 2 + gap;
+        IModelRegistry.InstanceLayout memory layout = IModelRegistry.InstanceLayout({
+            instanceCount: inputOffset + 3 + tail,
+            inputOffset: inputOffset,
+            inputCount: 3,
+            outputOffset: lead,
+            outputCount: 2
+        });
+        uint32 version = _addVersion(alice, modelId, _params(address(digestVerifier), layout, 3));
+        int256[] memory input = _ints(7, -8, 9);
+        uint256[] memory instances = new uint256[](layout.instanceCount);
+        for (uint256 i = 0; i < instances.length; ++i) instances[i] = foreign % P;
+        instances[lead] = FieldElement.encode(-3);
+        instances[lead + 1] = FieldElement.encode(4);
+        for (uint256 i = 0; i < 3; ++i) instances[inputOffset + i] = FieldElement.encode(input[i]);
+        _assertOutputs(
+            route.verifyCommitted(modelId, version, _commit(input), _proof(instances), instances),
+            _ints(-3, 4)
+        );
+    }
+
+    function testFuzz_verifyCommitted_revertsWhenInstanceCountDiffers(uint8 count) public {
+        vm.assume(count != 5);
+        uint256[] memory instances = new uint256[](count);
+        vm.expectRevert(
+            abi.encodeWithSelector(IInferenceVerifier.VerifierInstanceCountMismatch.selector, 5, count)
+        );
+        route.verifyCommitted(modelId, 1, _commit(_ints(0, 0, 0)), _proof(instances), instances);
+    }
+
+    function test_verifyCommitted_checksTheVersionLikeVerify() public {
+        int256[] memory input = _ints(1, 2, 3);
+        uint256[] memory instances = _instances(input, _ints(4, 5));
+        bytes32 commitment = _commit(input);
+        bytes memory proof = _proof(instances);
+
+        vm.expectRevert(abi.encodeWithSelector(IInferenceVerifier.VerifierModelUnknown.selector, bytes32(0)));
+        route.verifyCommitted(bytes32(0), 1, commitment, proof, instances);
+
+        vm.expectRevert(
+            abi.encodeWithSelector(IInferenceVerifier.VerifierVersionUnknown.selector, modelId, 2, 1)
+        );
+        route.verifyCommitted(modelId, 2, commitment, proof, instances);
+
+        vm.prank(alice);
+        registry.deprecateVersion(modelId, 1);
+        vm.expectRevert(
+            abi.encodeWithSelector(IInferenceVerifier.VerifierVersionDeprecated.selector, modelId, 1)
+        );
+        route.verifyCommitted(modelId, 1, commitment, proof, instances);
+    }
+
+    function test_verifyCommitted_revertsWhenTheVerifierCodeChanged() public {
+        int256[] memory input = _ints(1, 2, 3);
+        uint256[] memory instances = _instances(input, _ints(4, 5));
+        bytes32 registered = address(digestVerifier).codehash;
+        MockHalo2Verifier permissive = new MockHalo2Verifier(MockHalo2Verifier.Behaviour.ReturnNothing);
+        vm.etch(address(digestVerifier), address(permissive).code);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IInferenceVerifier.VerifierCodeHashChanged.selector,
+                modelId,
+                1,
+                address(digestVerifier),
+                registered,
+                address(digestVerifier).codehash
+            )
+        );
+        route.verifyCommitted(modelId, 1, _commit(input), _proof(instances), instances);
+    }
+
+    function testFuzz_verifyCommitted_revertsWhenTheVerifierRejects(bytes memory forged) public {
+        int256[] memory input = _ints(1, 2, 3);
+        uint256[] memory instances = _instances(input, _ints(4, 5));
+        vm.assume(keccak256(forged) != keccak256(_proof(instances)));
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IInferenceVerifier.VerifierProofRejected.selector,
+                modelId,
+                1,
+                address(digestVerifier)
+            )
+        );
+        route.verifyCommitted(modelId, 1, _commit(input), forged, instances);
+    }
+
+    function test_verifyCommitted_revertsForAnOutputThatIsNotAFieldElement() public {
+        int256[] memory input = _ints(1, 2, 3);
+        uint256[] memory instances = _instances(input, _ints(4, 5));
+        instances[3] = P + 4;
+        vm.expectRevert(abi.encodeWithSelector(FieldElement.FieldElementOutOfRange.selector, P + 4));
+        route.verifyCommitted(modelId, 1, _commit(input), _proof(instances), instances);
+    }
 }

@@ -1,5 +1,4 @@
 import { expect } from "chai";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { network } from "hardhat";
 import { encodeFunctionData, getAddress, type Address, type Hex } from "viem";
@@ -11,14 +10,13 @@ import { projectRoot } from "../../prover/src/util/paths.js";
 import { deployModelVerifier } from "../helpers/chain.js";
 import { builtExample, EXAMPLE_MODELS, exampleProof, type ExampleModel } from "../helpers/models.js";
 import { revertOf } from "../helpers/revert.js";
+import { checkGasSnapshot, type GasFigures } from "../helpers/gas.js";
 
 /**
  * Real EZKL proofs of the example models checked through ModelRegistry + InferenceVerifier on
  * Hardhat's EVM, with the EZKL-generated verifiers compiled by the project's solc. No mocks.
  */
-const SNAPSHOT = join(projectRoot, "test/gas-snapshot.json");
-
-type Snapshot = Record<string, { bareVerifyProof: number; routeVerify: number; overheadPct: number }>;
+const SNAPSHOT = join(projectRoot, "test/gas/route.json");
 
 async function fixture() {
   const { viem } = await network.create();
@@ -44,7 +42,7 @@ async function fixture() {
 
 describe("verifier route with real EZKL proofs (Hardhat EVM)", function () {
   let f: Awaited<ReturnType<typeof fixture>>;
-  const gas: Snapshot = {};
+  const gas: GasFigures = {};
 
   before(async () => {
     f = await fixture();
@@ -172,25 +170,7 @@ describe("verifier route with real EZKL proofs (Hardhat EVM)", function () {
   });
 
   after(() => {
-    // The committed gas snapshot: figures must stay within 1% of it (proof bytes vary a little from
-    // proof to proof); UPDATE_GAS_SNAPSHOT=1 rewrites it. Look at every change.
-    if (Object.keys(gas).length !== EXAMPLE_MODELS.length) return;
-    if (process.env.UPDATE_GAS_SNAPSHOT === "1" || !existsSync(SNAPSHOT)) {
-      writeFileSync(SNAPSHOT, JSON.stringify(gas, null, 2) + "\n");
-      return;
-    }
-    const committed = JSON.parse(readFileSync(SNAPSHOT, "utf8")) as Snapshot;
-    for (const [name, g] of Object.entries(gas)) {
-      const c = committed[name];
-      if (!c) throw new Error(`gas snapshot has no entry for ${name}: run with UPDATE_GAS_SNAPSHOT=1 and commit it`);
-      for (const k of ["bareVerifyProof", "routeVerify"] as const) {
-        const drift = Math.abs(g[k] - c[k]) / c[k];
-        if (drift > 0.01)
-          throw new Error(
-            `gas of ${name}.${k} moved ${(drift * 100).toFixed(2)}%: ${c[k]} -> ${g[k]}; check it, then UPDATE_GAS_SNAPSHOT=1`,
-          );
-      }
-    }
+    if (Object.keys(gas).length === EXAMPLE_MODELS.length) checkGasSnapshot(SNAPSHOT, gas, ["bareVerifyProof", "routeVerify"]);
   });
 
   async function gasUsedOf(to: Address, data: Hex): Promise<bigint> {

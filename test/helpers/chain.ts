@@ -11,6 +11,7 @@ import { projectRoot } from "../../prover/src/util/paths.js";
 export const DEV_KEYS: Hex[] = [
   "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80",
   "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d",
+  "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a",
 ];
 
 interface DeployingWallet {
@@ -27,6 +28,11 @@ export async function deployModelVerifier(wallet: DeployingWallet, reader: Recei
   const receipt = await reader.waitForTransactionReceipt({ hash });
   if (!receipt.contractAddress) throw new Error("verifier deployment created no contract");
   return receipt.contractAddress;
+}
+
+/** The ABI in a project contract's Hardhat artifact (for test-only contracts the TypeScript side never uses). */
+export function artifactAbi(artifact: string): Abi {
+  return (JSON.parse(readFileSync(join(projectRoot, "artifacts/contracts", `${artifact}.json`), "utf8")) as { abi: Abi }).abi;
 }
 
 /** Deploy a project contract from its Hardhat artifact (for tests against a JSON-RPC node). */

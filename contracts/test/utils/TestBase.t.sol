@@ -24,6 +24,7 @@ interface Vm {
     function startPrank(address msgSender) external;
     function stopPrank() external;
     function warp(uint256 newTimestamp) external;
+    function deal(address account, uint256 newBalance) external;
     function etch(address target, bytes calldata newRuntimeBytecode) external;
     function expectRevert(bytes calldata revertData) external;
     function expectRevert() external;
@@ -48,6 +49,8 @@ interface Vm {
     function assertEq(string calldata left, string calldata right, string calldata error) external pure;
     function assertEq(bytes calldata left, bytes calldata right, string calldata error) external pure;
     function assertNotEq(uint256 left, uint256 right, string calldata error) external pure;
+    function assertLt(uint256 left, uint256 right, string calldata error) external pure;
+    function assertLe(uint256 left, uint256 right, string calldata error) external pure;
     function assertNotEq(bytes32 left, bytes32 right, string calldata error) external pure;
 }
 
@@ -111,5 +114,13 @@ abstract contract TestBase {
 
     function assertNotEq(bytes32 left, bytes32 right, string memory error) internal pure {
         vm.assertNotEq(left, right, error);
+    }
+
+    function assertLt(uint256 left, uint256 right, string memory error) internal pure {
+        vm.assertLt(left, right, error);
+    }
+
+    function assertLe(uint256 left, uint256 right, string memory error) internal pure {
+        vm.assertLe(left, right, error);
     }
 }

@@ -17,6 +17,7 @@ const fileSchema = z
     privateKeyFile: z.string().optional(),
     registry: address.optional(),
     verifierRoute: address.optional(),
+    coordinator: address.optional(),
   })
   .strict();
 
@@ -25,6 +26,7 @@ export interface ChainConfig {
   privateKey: Hex | undefined;
   registry: Address | undefined;
   verifierRoute: Address | undefined;
+  coordinator: Address | undefined;
   source: string;
 }
 
@@ -45,7 +47,7 @@ export function loadChainConfig(env: NodeJS.ProcessEnv = process.env, cwd = proc
     if (!parsed.success) {
       const i = parsed.error.issues[0]!;
       throw new ConfigError(`${configPath}: ${i.path.join(".") || "(root)"}: ${i.message}`, {
-        hint: "allowed keys: rpcUrl, privateKeyFile, registry, verifierRoute",
+        hint: "allowed keys: rpcUrl, privateKeyFile, registry, verifierRoute, coordinator",
       });
     }
     file = parsed.data;
@@ -86,6 +88,7 @@ export function loadChainConfig(env: NodeJS.ProcessEnv = process.env, cwd = proc
     privateKey: privateKey as Hex | undefined,
     registry: pick("ZKINFER_REGISTRY", file.registry),
     verifierRoute: pick("ZKINFER_VERIFIER_ROUTE", file.verifierRoute),
+    coordinator: pick("ZKINFER_COORDINATOR", file.coordinator),
     source,
   };
 }

@@ -7,6 +7,8 @@ import { registerModelRegister } from "./commands/model-register.js";
 import { registerProve } from "./commands/prove.js";
 import { registerVerify } from "./commands/verify.js";
 import { registerDemo } from "./commands/demo.js";
+import { registerServe } from "./commands/serve.js";
+import { registerRequest } from "./commands/request.js";
 
 /** The `zkinfer` command. User mistakes print one line and a hint; bugs print a stack trace. */
 export async function main(argv: string[]): Promise<number> {
@@ -20,6 +22,8 @@ export async function main(argv: string[]): Promise<number> {
   registerModelRegister(model, ctx);
   registerProve(program, ctx);
   registerVerify(program, ctx);
+  registerRequest(program, ctx);
+  registerServe(program, ctx);
   registerDemo(program, ctx);
 
   try {

@@ -50,6 +50,7 @@ async function buildKey(
       modelHash,
       calibrationHash,
       heldout: source.heldout ? await sha256File(source.heldout) : null,
+      meta: source.meta ? sha256(JSON.stringify(source.meta)) : null,
       target: opts.calibrationTarget ?? "resources",
       srs: srsHash ?? "dev",
     }),

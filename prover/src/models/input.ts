@@ -26,7 +26,22 @@ function flatten(value: unknown, out: number[], where: string): void {
   out.push(value);
 }
 
-export function parseInput(json: unknown, manifest: Manifest, source = "input"): ModelInput {
+/** What parsing an input needs to know of a model (from a manifest, or from the registry on-chain). */
+export interface InputSpec {
+  model: string;
+  count: number;
+  scale: number;
+  /** For messages only. */
+  shape?: number[];
+}
+
+export function inputSpecOf(manifest: Manifest): InputSpec {
+  const t = manifest.circuit.instanceLayout.inputs[0]!;
+  return { model: manifest.name, count: t.count, scale: t.scale, shape: t.shape };
+}
+
+export function parseInput(json: unknown, model: Manifest | InputSpec, source = "input"): ModelInput {
+  const spec = "circuit" in model ? inputSpecOf(model) : model;
   let body: unknown = json;
   if (body && typeof body === "object" && !Array.isArray(body)) {
     const o = body as Record<string, unknown>;
@@ -40,31 +55,16 @@ export function parseInput(json: unknown, manifest: Manifest, source = "input"):
   }
   const values: number[] = [];
   flatten(body, values, "");
-  const layout = manifest.circuit.instanceLayout.inputs;
-  const expected = layout.reduce((n, t) => n + t.count, 0);
-  if (values.length !== expected) {
-    const shapes = layout.map((t) => `[${t.shape.join(", ")}]`).join(" + ");
+  if (values.length !== spec.count) {
     throw new InputShapeError(
-      `${source} has ${values.length} values but model '${manifest.name}' takes ${expected} (shape ${shapes})`,
-      {
-        hint: `give exactly ${expected} numbers, in row-major order`,
-      },
+      `${source} has ${values.length} values but model '${spec.model}' takes ${spec.count}${spec.shape ? ` (shape [${spec.shape.join(", ")}])` : ""}`,
+      { hint: `give exactly ${spec.count} numbers, in row-major order` },
     );
   }
-  const scale = manifest.circuit.inputScale;
-  const fixed = values.map((v) => floatToFixed(v, scale));
-  const [lo, hi] = manifest.circuit.lookupRange;
-  const bound = 2n ** 120n; // far beyond any calibrated range: an obviously broken input
-  for (const [i, f] of fixed.entries()) {
-    if (f > bound || f < -bound) {
-      throw new InvalidInputError(`${source} element ${i} (${values[i]}) is far outside the circuit's range`, {
-        hint: `model '${manifest.name}' was calibrated for inputs of the size in its calibration data (lookup range ${lo}..${hi})`,
-      });
-    }
-  }
+  const fixed = values.map((v) => floatToFixed(v, spec.scale));
   return { values, fixed };
 }
 
-export async function readInputFile(path: string, manifest: Manifest): Promise<ModelInput> {
-  return parseInput(await readJson<unknown>(path, "input file"), manifest, path);
+export async function readInputFile(path: string, model: Manifest | InputSpec): Promise<ModelInput> {
+  return parseInput(await readJson<unknown>(path, "input file"), model, path);
 }

@@ -1,0 +1,248 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.30;
+
+import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
+import {Ownable2Step} from "@openzeppelin/contracts/access/Ownable2Step.sol";
+import {Address} from "@openzeppelin/contracts/utils/Address.sol";
+import {IDigitBounty} from "../interfaces/IDigitBounty.sol";
+import {IInferenceCoordinator} from "../interfaces/IInferenceCoordinator.sol";
+import {InferenceConsumer} from "../consumer/InferenceConsumer.sol";
+
+/// @title DigitBounty
+/// @notice Example dApp: win the prize by drawing a digit that a verified neural network recognises as the digit
+///         you claim. See `IDigitBounty`.
+/// @dev Shows how a dApp uses `InferenceConsumer`: `play` requests with the player's fee; the callback resolves
+///      the play without reverting (a revert would not undo the fulfilment, it would only strand the play); a play
+///      whose callback failed anyway is resolved from the coordinator's receipt; an expired one is refunded.
+///      Accounting invariant: balance = pot + reserved + sum of claimable.
+contract DigitBounty is IDigitBounty, InferenceConsumer, Ownable2Step {
+    /// @inheritdoc IDigitBounty
+    int256 public constant override PIXEL_ONE = 8192;
+
+    /// @dev The largest digit a player can claim.
+    uint8 private constant MAX_DIGIT = 9;
+
+    Config private _config;
+    uint256 private _pot;
+    uint256 private _reserved;
+    mapping(uint256 requestId => Play) private _plays;
+    mapping(address player => uint256) private _claimable;
+
+    /// @param coordinator_ The inference coordinator.
+    /// @param initialOwner The owner, who configures the game and manages the pot.
+    /// @param config_ The initial settings.
+    constructor(
+        IInferenceCoordinator coordinator_,
+        address initialOwner,
+        Config memory config_
+    ) InferenceConsumer(coordinator_) Ownable(initialOwner) {
+        _setConfig(config_);
+    }
+
+    /// @notice Accepts the fee refunds this contract withdraws from the coordinator in `expire`; nothing else.
+    receive() external payable {
+        if (msg.sender != address(coordinator())) revert BountyUnexpectedEther({sender: msg.sender});
+    }
+
+    // ---------------------------------------------------------------------------------------------------------
+    // Players
+    // ---------------------------------------------------------------------------------------------------------
+
+    /// @inheritdoc IDigitBounty
+    function play(
+        int256[] calldata pixels,
+        uint8 claimedDigit
+    ) external payable override returns (uint256 requestId) {
+        if (claimedDigit > MAX_DIGIT) revert BountyDigitOutOfRange({claimedDigit: claimedDigit});
+        for (uint256 i = 0; i < pixels.length; ++i) {
+            int256 v = pixels[i];
+            if (v < 0 || v > PIXEL_ONE) revert BountyPixelOutOfRange({index: i, value: v});
+        }
+        Config memory config_ = _config;
+        uint256 pot_ = _pot;
+        if (pot_ < config_.prize) revert BountyPotTooSmall({pot: pot_, prize: config_.prize});
+        // unchecked: prize <= pot was just checked, and reserved + prize <= this contract's balance.
+        unchecked {
+            _pot = pot_ - config_.prize;
+            _reserved += config_.prize;
+        }
+
+        requestId = _requestInference(
+            config_.modelId,
+            config_.modelVersion,
+            pixels,
+            config_.callbackGasLimit,
+            uint64(block.timestamp) + config_.requestTimeout,
+            msg.value
+        );
+        _plays[requestId] = Play({player: msg.sender, claimedDigit: claimedDigit, prize: config_.prize});
+        emit Played({
+            requestId: requestId,
+            player: msg.sender,
+            claimedDigit: claimedDigit,
+            prize: config_.prize,
+            fee: msg.value
+        });
+    }
+
+    /// @inheritdoc IDigitBounty
+    function settleFromReceipt(uint256 requestId, int256[] calldata outputs) external override {
+        Play memory p = _openPlay(requestId);
+        IInferenceCoordinator.Receipt memory r = coordinator().receipt(requestId); // reverts unless fulfilled
+        bytes32 actual = keccak256(abi.encode(outputs));
+        if (actual != r.outputsHash) {
+            revert BountyOutputsMismatch({requestId: requestId, expected: r.outputsHash, actual: actual});
+        }
+        _resolve(requestId, p, outputs);
+    }
+
+    /// @inheritdoc IDigitBounty
+    function expire(uint256 requestId) external override {
+        Play memory p = _openPlay(requestId);
+        IInferenceCoordinator coordinator_ = coordinator();
+        IInferenceCoordinator.Request memory req = coordinator_.request(requestId);
+        if (req.status == IInferenceCoordinator.RequestStatus.Fulfilled) {
+            revert BountyPlayFulfilled({requestId: requestId});
+        }
+        // Anyone may have refunded it at the coordinator already; otherwise this reverts before the deadline.
+        if (req.status == IInferenceCoordinator.RequestStatus.Open) coordinator_.refund(requestId);
+
+        delete _plays[requestId];
+        // unchecked: the play's prize is part of `_reserved` until this point, and moves back to the pot.
+        unchecked {
+            _reserved -= p.prize;
+            _pot += p.prize;
+        }
+        if (req.fee != 0) {
+            _claimable[p.player] += req.fee;
+            // Our coordinator credit holds every refunded, not yet expired play's fee, so it covers this one.
+            coordinator_.withdrawTo(payable(address(this)), req.fee);
+        }
+        emit PlayExpired({requestId: requestId, player: p.player, refundedFee: req.fee});
+    }
+
+    /// @inheritdoc IDigitBounty
+    function claim() external override returns (uint256 amount) {
+        amount = _claimable[msg.sender];
+        if (amount == 0) revert BountyNothingToClaim({player: msg.sender});
+        _claimable[msg.sender] = 0;
+        emit Claimed({player: msg.sender, amount: amount});
+        Address.sendValue(payable(msg.sender), amount);
+    }
+
+    // ---------------------------------------------------------------------------------------------------------
+    // Pot and settings
+    // ---------------------------------------------------------------------------------------------------------
+
+    /// @inheritdoc IDigitBounty
+    function fund() external payable override {
+        _pot += msg.value;
+        emit PotFunded({funder: msg.sender, amount: msg.value});
+    }
+
+    /// @inheritdoc IDigitBounty
+    function withdrawPot(address payable to, uint256 amount) external override onlyOwner {
+        uint256 pot_ = _pot;
+        if (amount > pot_) revert BountyPotInsufficient({pot: pot_, amount: amount});
+        // unchecked: amount <= pot was just checked.
+        unchecked {
+            _pot = pot_ - amount;
+        }
+        emit PotWithdrawn({to: to, amount: amount});
+        Address.sendValue(to, amount);
+    }
+
+    /// @inheritdoc IDigitBounty
+    function setConfig(Config calldata config_) external override onlyOwner {
+        _setConfig(config_);
+    }
+
+    // ---------------------------------------------------------------------------------------------------------
+    // Views
+    // ---------------------------------------------------------------------------------------------------------
+
+    /// @inheritdoc IDigitBounty
+    function config() external view override returns (Config memory) {
+        return _config;
+    }
+
+    /// @inheritdoc IDigitBounty
+    function pot() external view override returns (uint256) {
+        return _pot;
+    }
+
+    /// @inheritdoc IDigitBounty
+    function reserved() external view override returns (uint256) {
+        return _reserved;
+    }
+
+    /// @inheritdoc IDigitBounty
+    function openPlay(uint256 requestId) external view override returns (Play memory) {
+        return _openPlay(requestId);
+    }
+
+    /// @inheritdoc IDigitBounty
+    function claimable(address player) external view override returns (uint256) {
+        return _claimable[player];
+    }
+
+    // ---------------------------------------------------------------------------------------------------------
+    // Internals
+    // ---------------------------------------------------------------------------------------------------------
+
+    /// @dev The verified result of one of our plays. Never reverts for a known play: a revert here would leave
+    ///      the play open until `settleFromReceipt`.
+    function _receiveInference(
+        uint256 requestId,
+        bytes32,
+        uint32,
+        int256[] calldata outputs
+    ) internal override {
+        _resolve(requestId, _openPlay(requestId), outputs);
+    }
+
+    /// @dev Closes the play: the prize goes to the player on a win, back to the pot otherwise. The prediction is
+    ///      the first index of the largest output (numpy's argmax), so a model with another output count simply
+    ///      never matches an out-of-range index.
+    function _resolve(uint256 requestId, Play memory p, int256[] calldata outputs) private {
+        uint256 predicted = 0;
+        for (uint256 i = 1; i < outputs.length; ++i) {
+            if (outputs[i] > outputs[predicted]) predicted = i;
+        }
+        bool won = predicted == p.claimedDigit;
+        delete _plays[requestId];
+        // unchecked: the play's prize is part of `_reserved` until this point; it moves to the player or the pot,
+        // and every sum of pot, reserved and claimable amounts is bounded by this contract's balance.
+        unchecked {
+            _reserved -= p.prize;
+            if (won) _claimable[p.player] += p.prize;
+            else _pot += p.prize;
+        }
+        emit PlayResolved({
+            requestId: requestId,
+            player: p.player,
+            claimedDigit: p.claimedDigit,
+            predictedDigit: predicted,
+            won: won,
+            prize: p.prize
+        });
+    }
+
+    function _openPlay(uint256 requestId) private view returns (Play memory p) {
+        p = _plays[requestId];
+        if (p.player == address(0)) revert BountyPlayUnknown({requestId: requestId});
+    }
+
+    function _setConfig(Config memory config_) private {
+        if (config_.requestTimeout == 0)
+            revert BountyTimeoutInvalid({requestTimeout: config_.requestTimeout});
+        _config = config_;
+        emit ConfigUpdated({
+            modelId: config_.modelId,
+            modelVersion: config_.modelVersion,
+            prize: config_.prize,
+            callbackGasLimit: config_.callbackGasLimit,
+            requestTimeout: config_.requestTimeout
+        });
+    }
+}

@@ -1,0 +1,39 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.30;
+
+import {IInferenceCoordinator} from "./IInferenceCoordinator.sol";
+
+/// @title IInferenceConsumer
+/// @notice The callback a contract that requests inferences from an `IInferenceCoordinator` receives when one of
+///         its requests is fulfilled with a verified proof.
+/// @dev Implementations must accept the call only from their coordinator (`InferenceConsumer` does). The call
+///      carries exactly the requested callback gas limit; if it reverts or runs out of gas, the fulfilment, its
+///      receipt and the prover's fee stand anyway and the coordinator emits `CallbackFailed`, so keep the
+///      callback cheap and non-reverting. The outputs can be re-checked later against the receipt's
+///      `outputsHash` (`keccak256(abi.encode(outputs))`).
+interface IInferenceConsumer {
+    /// @notice Thrown by `receiveInference` when the caller is not the consumer's coordinator.
+    /// @param caller The caller.
+    /// @param coordinator The only allowed caller.
+    error ConsumerCallerNotCoordinator(address caller, address coordinator);
+
+    /// @notice Thrown by the constructor when the coordinator address holds no code.
+    /// @param coordinator The address given.
+    error ConsumerCoordinatorHasNoCode(address coordinator);
+
+    /// @notice Receives the verified outputs of one of this contract's requests; only the coordinator may call.
+    /// @param requestId The request.
+    /// @param modelId The model.
+    /// @param version The version whose registered verifier accepted the proof.
+    /// @param outputs The flattened output tensor as fixed-point integers at the version's output scale.
+    function receiveInference(
+        uint256 requestId,
+        bytes32 modelId,
+        uint32 version,
+        int256[] calldata outputs
+    ) external;
+
+    /// @notice The coordinator this consumer requests from and accepts callbacks from.
+    /// @return The coordinator.
+    function coordinator() external view returns (IInferenceCoordinator);
+}

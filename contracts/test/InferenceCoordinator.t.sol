@@ -1,0 +1,738 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.30;
+
+// Test names follow `test_<subject>_<behaviour>` / `testFuzz_...` (see STYLE.md), and gas rules do not apply here.
+/* solhint-disable func-name-mixedcase, gas-small-strings, gas-strict-inequalities, function-max-lines */
+
+import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
+import {CoordinatorFixture} from "./utils/CoordinatorFixture.t.sol";
+import {IInferenceCoordinator} from "../interfaces/IInferenceCoordinator.sol";
+import {IInferenceVerifier} from "../interfaces/IInferenceVerifier.sol";
+import {IModelRegistry} from "../interfaces/IModelRegistry.sol";
+import {InferenceCoordinator} from "../coordinator/InferenceCoordinator.sol";
+import {InferenceVerifier} from "../verifier/InferenceVerifier.sol";
+import {ModelRegistry} from "../registry/ModelRegistry.sol";
+import {FieldElement} from "../libraries/FieldElement.sol";
+import {RecordingConsumer} from "./MockConsumers.sol";
+import {MockInferenceRoute} from "./MockInferenceRoute.sol";
+
+/// @dev Unit tests of the coordinator's request, fulfilment, refund, withdrawal and pause logic on the real route
+///      with MockHalo2Verifier (TEST-ONLY). Adversarial callbacks are in InferenceCoordinatorCallbacks.t.sol, the
+///      escrow invariant in InferenceCoordinatorInvariants.t.sol, real proofs in test/contracts/coordinator.test.ts.
+contract InferenceCoordinatorTest is CoordinatorFixture {
+    // ---------------------------------------------------------------------------------------------------------
+    // Construction and views
+    // ---------------------------------------------------------------------------------------------------------
+
+    function test_constructor_storesItsParts() public view {
+        assertEq(address(coordinator.registry()), address(registry), "registry");
+        assertEq(address(coordinator.route()), address(route), "route");
+        assertEq(coordinator.owner(), owner, "owner");
+        assertEq(coordinator.guardian(), guardian, "guardian");
+        assertEq(coordinator.nextRequestId(), 1, "ids start at 1");
+        (bool requestsPaused, bool fulfilmentsPaused) = coordinator.paused();
+        assertFalse(requestsPaused || fulfilmentsPaused, "not paused");
+        assertEq(uint256(coordinator.MAX_CALLBACK_GAS_LIMIT()), 5_000_000, "callback cap");
+    }
+
+    function test_constructor_rejectsPartsWithoutCode() public {
+        vm.expectRevert(abi.encodeWithSelector(IInferenceCoordinator.CoordinatorHasNoCode.selector, bob));
+        new InferenceCoordinator(IModelRegistry(bob), route, owner, guardian);
+        vm.expectRevert(abi.encodeWithSelector(IInferenceCoordinator.CoordinatorHasNoCode.selector, bob));
+        new InferenceCoordinator(registry, IInferenceVerifier(bob), owner, guardian);
+    }
+
+    function test_constructor_rejectsARouteOfAnotherRegistry() public {
+        ModelRegistry other = new ModelRegistry();
+        InferenceVerifier otherRoute = new InferenceVerifier(other);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IInferenceCoordinator.CoordinatorRouteRegistryMismatch.selector,
+                address(otherRoute),
+                address(registry),
+                address(other)
+            )
+        );
+        new InferenceCoordinator(registry, otherRoute, owner, guardian);
+    }
+
+    function test_constructor_rejectsAZeroOwner() public {
+        vm.expectRevert(abi.encodeWithSelector(Ownable.OwnableInvalidOwner.selector, address(0)));
+        new InferenceCoordinator(registry, route, address(0), guardian);
+    }
+
+    function testFuzz_computeInputCommitment_isTheKeccakOfTheInputInstances(int64[3] memory raw) public view {
+        int256[] memory input = _ints(raw[0], raw[1], raw[2]);
+        uint256[] memory instances = _instances(input, _output());
+        uint256[] memory slice = new uint256[](3);
+        for (uint256 i = 0; i < 3; ++i) slice[i] = instances[i];
+        assertEq(coordinator.computeInputCommitment(input), keccak256(abi.encodePacked(slice)), "commitment");
+    }
+
+    // ---------------------------------------------------------------------------------------------------------
+    // requestInference
+    // ---------------------------------------------------------------------------------------------------------
+
+    function test_requestInference_storesTheRequestAndEmitsTheInput() public {
+        uint64 deadline = uint64(block.timestamp) + TTL;
+        vm.expectEmit(true, true, true, true, address(coordinator));
+        emit IInferenceCoordinator.InferenceRequested(
+            1,
+            modelId,
+            1,
+            requester,
+            _input(),
+            _commit(_input()),
+            FEE,
+            123_456,
+            deadline
+        );
+        vm.prank(requester);
+        uint256 id = coordinator.requestInference{value: FEE}(modelId, 1, _input(), 123_456, deadline);
+
+        assertEq(id, 1, "first id");
+        assertEq(coordinator.nextRequestId(), 2, "next id");
+        IInferenceCoordinator.Request memory r = coordinator.request(id);
+        assertEq(r.requester, requester, "requester");
+        assertEq(r.modelId, modelId, "model");
+        assertEq(uint256(r.version), 1, "version");
+        assertEq(r.inputCommitment, _commit(_input()), "commitment");
+        assertEq(r.fee, FEE, "fee");
+        assertEq(uint256(r.callbackGasLimit), 123_456, "callback gas");
+        assertEq(uint256(r.deadline), uint256(deadline), "deadline");
+        assertEq(uint256(r.status), uint256(IInferenceCoordinator.RequestStatus.Open), "open");
+        assertEq(address(coordinator).balance, FEE, "fee escrowed");
+    }
+
+    function test_requestInference_numbersRequestsConsecutively() public {
+        for (uint256 i = 1; i <= 5; ++i) assertEq(_requestAs(requester, i, 0), i, "consecutive id");
+        assertEq(address(coordinator).balance, 15, "all fees escrowed");
+    }
+
+    function test_requestInference_acceptsAZeroFee() public {
+        uint256 id = _requestAs(requester, 0, 0);
+        assertEq(coordinator.request(id).fee, 0, "zero fee");
+    }
+
+    function test_requestInference_resolvesVersionZeroToTheLatestActiveVersion() public {
+        _addVersion(alice, modelId, _params(address(digestVerifier), _defaultLayout(3, 2), 2));
+        _addVersion(alice, modelId, _params(address(digestVerifier), _defaultLayout(3, 2), 3));
+        vm.prank(alice);
+        registry.deprecateVersion(modelId, 3);
+
+        vm.prank(requester);
+        uint256 id = coordinator.requestInference(modelId, 0, _input(), 0, uint64(block.timestamp) + TTL);
+        assertEq(uint256(coordinator.request(id).version), 2, "latest active version, stored resolved");
+
+        // Later registry changes do not move an existing request.
+        vm.prank(alice);
+        registry.reactivateVersion(modelId, 3);
+        assertEq(uint256(coordinator.request(id).version), 2, "still version 2");
+    }
+
+    function test_requestInference_rejectsVersionZeroWhenNoVersionIsActive() public {
+        vm.prank(alice);
+        registry.deprecateVersion(modelId, 1);
+        vm.expectRevert(
+            abi.encodeWithSelector(IInferenceCoordinator.CoordinatorNoActiveVersion.selector, modelId, 1)
+        );
+        vm.prank(requester);
+        coordinator.requestInference(modelId, 0, _input(), 0, uint64(block.timestamp) + TTL);
+    }
+
+    function testFuzz_requestInference_rejectsAnUnknownModel(bytes32 unknown, bool latest) public {
+        vm.assume(unknown != modelId);
+        vm.expectRevert(
+            abi.encodeWithSelector(IInferenceCoordinator.CoordinatorModelUnknown.selector, unknown)
+        );
+        vm.prank(requester);
+        coordinator.requestInference(unknown, latest ? 0 : 1, _input(), 0, uint64(block.timestamp) + TTL);
+    }
+
+    function testFuzz_requestInference_rejectsAnUnknownVersion(uint32 version) public {
+        vm.assume(version > 1);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IInferenceCoordinator.CoordinatorVersionUnknown.selector,
+                modelId,
+                version,
+                1
+            )
+        );
+        vm.prank(requester);
+        coordinator.requestInference(modelId, version, _input(), 0, uint64(block.timestamp) + TTL);
+    }
+
+    function test_requestInference_rejectsADeprecatedVersion() public {
+        vm.prank(alice);
+        registry.deprecateVersion(modelId, 1);
+        vm.expectRevert(
+            abi.encodeWithSelector(IInferenceCoordinator.CoordinatorVersionDeprecated.selector, modelId, 1)
+        );
+        vm.prank(requester);
+        coordinator.requestInference(modelId, 1, _input(), 0, uint64(block.timestamp) + TTL);
+    }
+
+    function testFuzz_requestInference_rejectsAnInputOfTheWrongLength(uint8 length) public {
+        vm.assume(length != 3);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IInferenceCoordinator.CoordinatorInputLengthMismatch.selector,
+                modelId,
+                1,
+                3,
+                length
+            )
+        );
+        vm.prank(requester);
+        coordinator.requestInference(modelId, 1, new int256[](length), 0, uint64(block.timestamp) + TTL);
+    }
+
+    function testFuzz_requestInference_rejectsAnElementWithoutFieldEncoding(uint8 index, bool high) public {
+        index = uint8(bound(index, 0, 2));
+        int256[] memory input = _input();
+        int256 bad = high ? FieldElement.MAX_INT + 1 : FieldElement.MIN_INT - 1;
+        input[index] = bad;
+        vm.expectRevert(abi.encodeWithSelector(FieldElement.FieldElementIntOutOfRange.selector, bad));
+        vm.prank(requester);
+        coordinator.requestInference(modelId, 1, input, 0, uint64(block.timestamp) + TTL);
+    }
+
+    function testFuzz_requestInference_rejectsADeadlineNotInTheFuture(uint64 deadline) public {
+        vm.warp(1_700_000_000);
+        deadline = uint64(bound(deadline, 0, block.timestamp));
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IInferenceCoordinator.CoordinatorDeadlineNotInFuture.selector,
+                deadline,
+                block.timestamp
+            )
+        );
+        vm.prank(requester);
+        coordinator.requestInference(modelId, 1, _input(), 0, deadline);
+    }
+
+    function testFuzz_requestInference_rejectsACallbackGasLimitAboveTheCap(uint32 limit) public {
+        limit = uint32(bound(limit, 5_000_001, type(uint32).max));
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IInferenceCoordinator.CoordinatorCallbackGasLimitTooHigh.selector,
+                limit,
+                5_000_000
+            )
+        );
+        vm.prank(requester);
+        coordinator.requestInference(modelId, 1, _input(), limit, uint64(block.timestamp) + TTL);
+    }
+
+    function test_requestInference_acceptsTheCallbackGasLimitCap() public {
+        uint256 id = _requestAs(requester, FEE, 5_000_000);
+        assertEq(uint256(coordinator.request(id).callbackGasLimit), 5_000_000, "cap accepted");
+    }
+
+    function test_requestInference_rejectsAFeeThatDoesNotFitTheStoredForm() public {
+        uint256 fee = uint256(type(uint96).max) + 1;
+        vm.deal(requester, fee);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IInferenceCoordinator.CoordinatorFeeTooLarge.selector,
+                fee,
+                uint256(type(uint96).max)
+            )
+        );
+        vm.prank(requester);
+        coordinator.requestInference{value: fee}(modelId, 1, _input(), 0, uint64(block.timestamp) + TTL);
+    }
+
+    // ---------------------------------------------------------------------------------------------------------
+    // fulfill
+    // ---------------------------------------------------------------------------------------------------------
+
+    function test_fulfill_storesTheReceiptCreditsTheFeeAndEmitsTheOutputs() public {
+        uint256 id = _request();
+        uint256[] memory instances = _instances(_input(), _output());
+        bytes memory proof = _proof(instances);
+        vm.warp(block.timestamp + 10);
+
+        vm.expectEmit(true, true, true, true, address(coordinator));
+        emit IInferenceCoordinator.InferenceFulfilled(id, modelId, 1, _output(), keccak256(proof), prover);
+        vm.prank(prover);
+        coordinator.fulfill(id, proof, instances);
+
+        IInferenceCoordinator.Receipt memory r = coordinator.receipt(id);
+        assertEq(r.modelId, modelId, "model");
+        assertEq(uint256(r.version), 1, "version");
+        assertEq(r.inputCommitment, _commit(_input()), "commitment");
+        assertEq(r.outputsHash, keccak256(abi.encode(_output())), "outputs hash");
+        assertEq(r.proofHash, keccak256(proof), "proof hash");
+        assertEq(r.fulfiller, prover, "fulfiller");
+        assertEq(uint256(r.fulfilledAt), block.timestamp, "fulfilled at");
+        assertEq(
+            uint256(r.callback),
+            uint256(IInferenceCoordinator.CallbackStatus.None),
+            "an EOA gets no call"
+        );
+        assertEq(uint256(_status(id)), uint256(IInferenceCoordinator.RequestStatus.Fulfilled), "status");
+        assertEq(coordinator.credits(prover), FEE, "fee credited");
+        assertEq(address(coordinator).balance, FEE, "fee still held until withdrawn");
+    }
+
+    function test_fulfill_callsTheConsumerBackWithExactlyTheOutputs() public {
+        RecordingConsumer consumer = new RecordingConsumer(coordinator);
+        vm.prank(requester);
+        uint256 id = consumer.request{value: FEE}(
+            modelId,
+            1,
+            _input(),
+            200_000,
+            uint64(block.timestamp) + TTL
+        );
+        _fulfil(id);
+
+        assertEq(consumer.calls(), 1, "called once");
+        assertEq(consumer.lastRequestId(), id, "request id");
+        assertEq(consumer.lastModelId(), modelId, "model");
+        assertEq(uint256(consumer.lastVersion()), 1, "version");
+        _assertOutputs(consumer.lastOutputs(), _output());
+        assertEq(
+            uint256(coordinator.receipt(id).callback),
+            uint256(IInferenceCoordinator.CallbackStatus.Succeeded),
+            "callback recorded"
+        );
+        assertEq(coordinator.credits(prover), FEE, "fee credited");
+    }
+
+    function test_fulfill_makesNoCallbackForAZeroCallbackGasLimit() public {
+        RecordingConsumer consumer = new RecordingConsumer(coordinator);
+        uint256 id = consumer.request(modelId, 1, _input(), 0, uint64(block.timestamp) + TTL);
+        _fulfil(id);
+        assertEq(consumer.calls(), 0, "not called");
+        assertEq(
+            uint256(coordinator.receipt(id).callback),
+            uint256(IInferenceCoordinator.CallbackStatus.None),
+            "no callback"
+        );
+    }
+
+    function testFuzz_fulfill_acceptsAnyFulfiller(address fulfiller) public {
+        vm.assume(fulfiller != address(0) && fulfiller != address(coordinator));
+        uint256 id = _request();
+        uint256[] memory instances = _instances(_input(), _output());
+        vm.prank(fulfiller);
+        coordinator.fulfill(id, _proof(instances), instances);
+        assertEq(coordinator.receipt(id).fulfiller, fulfiller, "fulfiller");
+        assertEq(coordinator.credits(fulfiller), FEE, "fee to the fulfiller");
+    }
+
+    function test_fulfill_rejectsASecondFulfilment() public {
+        uint256 id = _request();
+        _fulfil(id);
+        uint256[] memory instances = _instances(_input(), _output());
+        bytes memory proof = _proof(instances);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IInferenceCoordinator.CoordinatorRequestAlreadyFulfilled.selector,
+                id,
+                prover
+            )
+        );
+        vm.prank(bob);
+        coordinator.fulfill(id, proof, instances);
+        assertEq(coordinator.credits(prover), FEE, "fee credited once");
+        assertEq(coordinator.credits(bob), 0, "nothing for the late prover");
+    }
+
+    function testFuzz_fulfill_rejectsAnUnknownRequest(uint256 id) public {
+        _request();
+        vm.assume(id != 1);
+        vm.expectRevert(abi.encodeWithSelector(IInferenceCoordinator.CoordinatorRequestUnknown.selector, id));
+        coordinator.fulfill(id, "", new uint256[](0));
+    }
+
+    function test_fulfill_acceptsUpToTheDeadlineAndRejectsAfterIt() public {
+        uint256 atDeadline = _request();
+        uint256 afterDeadline = _request();
+        uint64 deadline = coordinator.request(atDeadline).deadline;
+
+        vm.warp(deadline);
+        _fulfil(atDeadline);
+
+        vm.warp(uint256(deadline) + 1);
+        uint256[] memory instances = _instances(_input(), _output());
+        bytes memory proof = _proof(instances);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IInferenceCoordinator.CoordinatorRequestExpired.selector,
+                afterDeadline,
+                deadline
+            )
+        );
+        vm.prank(prover);
+        coordinator.fulfill(afterDeadline, proof, instances);
+    }
+
+    function testFuzz_fulfill_rejectsAProofOfAnotherInput(int64[3] memory raw) public {
+        int256[] memory other = _ints(raw[0], raw[1], raw[2]);
+        vm.assume(_commit(other) != _commit(_input()));
+        uint256 id = _request();
+        uint256[] memory instances = _instances(other, _output());
+        bytes memory proof = _proof(instances); // a valid proof, of the wrong input
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IInferenceVerifier.VerifierInputCommitmentMismatch.selector,
+                _commit(_input()),
+                _commit(other)
+            )
+        );
+        vm.prank(prover);
+        coordinator.fulfill(id, proof, instances);
+        assertEq(uint256(_status(id)), uint256(IInferenceCoordinator.RequestStatus.Open), "still open");
+    }
+
+    function test_fulfill_rejectsAForgedProof() public {
+        uint256 id = _request();
+        uint256[] memory instances = _instances(_input(), _output());
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IInferenceVerifier.VerifierProofRejected.selector,
+                modelId,
+                1,
+                address(digestVerifier)
+            )
+        );
+        vm.prank(prover);
+        coordinator.fulfill(id, hex"00", instances);
+    }
+
+    function test_fulfill_rejectsAVersionDeprecatedAfterTheRequest() public {
+        uint256 id = _request();
+        vm.prank(alice);
+        registry.deprecateVersion(modelId, 1);
+        uint256[] memory instances = _instances(_input(), _output());
+        bytes memory proof = _proof(instances);
+        vm.expectRevert(
+            abi.encodeWithSelector(IInferenceVerifier.VerifierVersionDeprecated.selector, modelId, 1)
+        );
+        vm.prank(prover);
+        coordinator.fulfill(id, proof, instances);
+    }
+
+    function test_fulfill_rejectsAMalformedRouteAnswer() public {
+        MockInferenceRoute mock = new MockInferenceRoute(registry);
+        InferenceCoordinator c = new InferenceCoordinator(registry, mock, owner, guardian);
+        vm.prank(requester);
+        uint256 id = c.requestInference(modelId, 1, _input(), 0, uint64(block.timestamp) + TTL);
+        bytes[4] memory answers = [
+            bytes(hex"01"), // too short
+            abi.encode(uint256(0x40), uint256(0)), // wrong offset
+            abi.encode(uint256(0x20), uint256(2), int256(1)), // one element short
+            abi.encode(uint256(0x20), type(uint256).max - 30, uint256(0)) // a length that would wrap
+        ];
+        for (uint256 i = 0; i < answers.length; ++i) {
+            mock.setRawAnswer(answers[i]);
+            vm.expectRevert(
+                abi.encodeWithSelector(
+                    IInferenceCoordinator.CoordinatorRouteAnswerMalformed.selector,
+                    address(mock)
+                )
+            );
+            c.fulfill(id, "", new uint256[](0));
+        }
+        mock.setRawAnswer(abi.encode(_output())); // the canonical form is accepted
+        c.fulfill(id, "", new uint256[](0));
+        assertEq(c.receipt(id).outputsHash, keccak256(abi.encode(_output())), "outputs hash of the answer");
+    }
+
+    function test_receipt_revertsUnlessFulfilled() public {
+        vm.expectRevert(abi.encodeWithSelector(IInferenceCoordinator.CoordinatorRequestUnknown.selector, 1));
+        coordinator.receipt(1);
+        uint256 id = _request();
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IInferenceCoordinator.CoordinatorRequestNotFulfilled.selector,
+                id,
+                IInferenceCoordinator.RequestStatus.Open
+            )
+        );
+        coordinator.receipt(id);
+        vm.expectRevert(abi.encodeWithSelector(IInferenceCoordinator.CoordinatorRequestUnknown.selector, 2));
+        coordinator.request(2);
+    }
+
+    // ---------------------------------------------------------------------------------------------------------
+    // refund
+    // ---------------------------------------------------------------------------------------------------------
+
+    function test_refund_isRefusedUpToTheDeadline() public {
+        uint256 id = _request();
+        uint64 deadline = coordinator.request(id).deadline;
+        vm.expectRevert(
+            abi.encodeWithSelector(IInferenceCoordinator.CoordinatorRequestNotExpired.selector, id, deadline)
+        );
+        coordinator.refund(id);
+        vm.warp(deadline);
+        vm.expectRevert(
+            abi.encodeWithSelector(IInferenceCoordinator.CoordinatorRequestNotExpired.selector, id, deadline)
+        );
+        coordinator.refund(id);
+    }
+
+    function testFuzz_refund_creditsTheRequesterAfterTheDeadline(address caller, uint32 late) public {
+        uint256 id = _request();
+        vm.warp(uint256(coordinator.request(id).deadline) + 1 + late);
+        vm.expectEmit(true, true, true, true, address(coordinator));
+        emit IInferenceCoordinator.InferenceRefunded(id, requester, FEE);
+        vm.prank(caller); // anyone may trigger it; the credit goes to the requester
+        coordinator.refund(id);
+
+        assertEq(uint256(_status(id)), uint256(IInferenceCoordinator.RequestStatus.Refunded), "refunded");
+        assertEq(coordinator.credits(requester), FEE, "credited to the requester");
+        if (caller != requester) assertEq(coordinator.credits(caller), 0, "nothing for the caller");
+
+        uint256 before = requester.balance;
+        vm.prank(requester);
+        assertEq(coordinator.withdraw(), FEE, "withdrawn");
+        assertEq(requester.balance, before + FEE, "paid back");
+    }
+
+    function test_refund_closesTheRequestForGood() public {
+        uint256 id = _request();
+        vm.warp(uint256(coordinator.request(id).deadline) + 1);
+        coordinator.refund(id);
+        vm.expectRevert(
+            abi.encodeWithSelector(IInferenceCoordinator.CoordinatorRequestAlreadyRefunded.selector, id)
+        );
+        coordinator.refund(id);
+        vm.expectRevert(
+            abi.encodeWithSelector(IInferenceCoordinator.CoordinatorRequestAlreadyRefunded.selector, id)
+        );
+        coordinator.fulfill(id, "", new uint256[](0));
+        assertEq(coordinator.credits(requester), FEE, "credited once");
+    }
+
+    function test_refund_isRefusedForAFulfilledRequest() public {
+        uint256 id = _request();
+        _fulfil(id);
+        vm.warp(uint256(coordinator.request(id).deadline) + 1);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IInferenceCoordinator.CoordinatorRequestAlreadyFulfilled.selector,
+                id,
+                prover
+            )
+        );
+        coordinator.refund(id);
+    }
+
+    function test_refund_ofAConsumersRequestCreditsTheConsumer() public {
+        RecordingConsumer consumer = new RecordingConsumer(coordinator);
+        vm.prank(requester);
+        uint256 id = consumer.request{value: FEE}(
+            modelId,
+            1,
+            _input(),
+            100_000,
+            uint64(block.timestamp) + TTL
+        );
+        vm.warp(uint256(coordinator.request(id).deadline) + 1);
+        coordinator.refund(id);
+        assertEq(coordinator.credits(address(consumer)), FEE, "credited to the consumer");
+        assertEq(consumer.withdrawCredit(), FEE, "withdrawn");
+        assertEq(address(consumer).balance, FEE, "consumer paid");
+    }
+
+    // ---------------------------------------------------------------------------------------------------------
+    // withdraw / withdrawTo
+    // ---------------------------------------------------------------------------------------------------------
+
+    function test_withdraw_paysTheProverItsFees() public {
+        _fulfil(_request());
+        _fulfil(_request());
+        uint256 before = prover.balance;
+        vm.expectEmit(true, true, true, true, address(coordinator));
+        emit IInferenceCoordinator.CreditWithdrawn(prover, prover, 2 * FEE);
+        vm.prank(prover);
+        assertEq(coordinator.withdraw(), 2 * FEE, "amount");
+        assertEq(prover.balance, before + 2 * FEE, "paid");
+        assertEq(coordinator.credits(prover), 0, "credit spent");
+        assertEq(address(coordinator).balance, 0, "nothing left in escrow");
+    }
+
+    function test_withdraw_emptiesTheCreditAndLaterFeesCountFromZero() public {
+        _fulfil(_request());
+        vm.prank(prover);
+        coordinator.withdraw();
+        vm.expectRevert(
+            abi.encodeWithSelector(IInferenceCoordinator.CoordinatorNothingToWithdraw.selector, prover)
+        );
+        vm.prank(prover);
+        coordinator.withdraw();
+        _fulfil(_request());
+        assertEq(coordinator.credits(prover), FEE, "exactly the new fee");
+        vm.prank(prover);
+        coordinator.withdrawTo(payable(carol), FEE);
+        assertEq(coordinator.credits(prover), 0, "empty again");
+        assertEq(address(coordinator).balance, 0, "nothing held");
+    }
+
+    function test_withdraw_revertsWithNothingToWithdraw() public {
+        vm.expectRevert(
+            abi.encodeWithSelector(IInferenceCoordinator.CoordinatorNothingToWithdraw.selector, prover)
+        );
+        vm.prank(prover);
+        coordinator.withdraw();
+    }
+
+    function testFuzz_withdrawTo_paysPartOfTheCreditElsewhere(uint256 amount) public {
+        _fulfil(_request());
+        amount = bound(amount, 1, FEE);
+        vm.prank(prover);
+        coordinator.withdrawTo(payable(carol), amount);
+        assertEq(carol.balance, amount, "paid to carol");
+        assertEq(coordinator.credits(prover), FEE - amount, "remainder kept");
+    }
+
+    function test_withdrawTo_rejectsBadAmountsAndRecipients() public {
+        _fulfil(_request());
+        vm.startPrank(prover);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IInferenceCoordinator.CoordinatorWithdrawalExceedsCredit.selector,
+                prover,
+                FEE + 1,
+                FEE
+            )
+        );
+        coordinator.withdrawTo(payable(carol), FEE + 1);
+        vm.expectRevert(
+            abi.encodeWithSelector(IInferenceCoordinator.CoordinatorNothingToWithdraw.selector, prover)
+        );
+        coordinator.withdrawTo(payable(carol), 0);
+        vm.expectRevert(
+            abi.encodeWithSelector(IInferenceCoordinator.CoordinatorWithdrawalToZeroAddress.selector, prover)
+        );
+        coordinator.withdrawTo(payable(address(0)), 1);
+        vm.stopPrank();
+    }
+
+    function test_withdrawTo_keepsTheCreditWhenTheRecipientRejectsEther() public {
+        _fulfil(_request());
+        address rejecter = address(registry); // no receive or fallback
+        vm.expectRevert(
+            abi.encodeWithSelector(IInferenceCoordinator.CoordinatorWithdrawalFailed.selector, rejecter, FEE)
+        );
+        vm.prank(prover);
+        coordinator.withdrawTo(payable(rejecter), FEE);
+        assertEq(coordinator.credits(prover), FEE, "credit kept");
+    }
+
+    // ---------------------------------------------------------------------------------------------------------
+    // Pause and admin
+    // ---------------------------------------------------------------------------------------------------------
+
+    function testFuzz_setPaused_isGuardianOnly(address caller) public {
+        vm.assume(caller != guardian);
+        vm.expectRevert(
+            abi.encodeWithSelector(IInferenceCoordinator.CoordinatorNotGuardian.selector, caller, guardian)
+        );
+        vm.prank(caller);
+        coordinator.setPaused(true, true);
+    }
+
+    function test_setPaused_theOwnerCannotPauseEither() public {
+        vm.expectRevert(
+            abi.encodeWithSelector(IInferenceCoordinator.CoordinatorNotGuardian.selector, owner, guardian)
+        );
+        vm.prank(owner);
+        coordinator.setPaused(true, false);
+    }
+
+    function test_pause_blocksRequestsAndFulfilmentsButNeverRefundsOrWithdrawals() public {
+        uint256 fulfilled = _request();
+        _fulfil(fulfilled);
+        uint256 open = _request();
+
+        vm.expectEmit(true, true, true, true, address(coordinator));
+        emit IInferenceCoordinator.PauseUpdated(guardian, true, true);
+        vm.prank(guardian);
+        coordinator.setPaused(true, true);
+
+        vm.expectRevert(
+            abi.encodeWithSelector(IInferenceCoordinator.CoordinatorRequestsPaused.selector, guardian)
+        );
+        vm.prank(requester);
+        coordinator.requestInference{value: FEE}(modelId, 1, _input(), 0, uint64(block.timestamp) + TTL);
+
+        uint256[] memory instances = _instances(_input(), _output());
+        bytes memory proof = _proof(instances);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IInferenceCoordinator.CoordinatorFulfilmentsPaused.selector,
+                open,
+                guardian
+            )
+        );
+        vm.prank(prover);
+        coordinator.fulfill(open, proof, instances);
+
+        // Escrow always leaves: the prover withdraws, the open request expires and is refunded and withdrawn.
+        vm.prank(prover);
+        assertEq(coordinator.withdraw(), FEE, "prover withdraws while paused");
+        vm.warp(uint256(coordinator.request(open).deadline) + 1);
+        coordinator.refund(open);
+        vm.prank(requester);
+        assertEq(coordinator.withdraw(), FEE, "requester withdraws while paused");
+        assertEq(address(coordinator).balance, 0, "escrow empty");
+    }
+
+    function test_pause_canBlockFulfilmentsAloneAndBeLifted() public {
+        uint256 id = _request();
+        vm.prank(guardian);
+        coordinator.setPaused(false, true);
+        _request(); // requests still open
+        uint256[] memory instances = _instances(_input(), _output());
+        bytes memory proof = _proof(instances);
+        vm.expectRevert(
+            abi.encodeWithSelector(IInferenceCoordinator.CoordinatorFulfilmentsPaused.selector, id, guardian)
+        );
+        vm.prank(prover);
+        coordinator.fulfill(id, proof, instances);
+
+        vm.prank(guardian);
+        coordinator.setPaused(false, false);
+        _fulfil(id);
+        assertEq(uint256(_status(id)), uint256(IInferenceCoordinator.RequestStatus.Fulfilled), "fulfilled");
+    }
+
+    function test_setGuardian_isOwnerOnlyAndHandsOverThePause() public {
+        vm.expectRevert(abi.encodeWithSelector(Ownable.OwnableUnauthorizedAccount.selector, guardian));
+        vm.prank(guardian);
+        coordinator.setGuardian(bob);
+
+        vm.expectEmit(true, true, true, true, address(coordinator));
+        emit IInferenceCoordinator.GuardianUpdated(guardian, bob);
+        vm.prank(owner);
+        coordinator.setGuardian(bob);
+        assertEq(coordinator.guardian(), bob, "new guardian");
+
+        vm.expectRevert(
+            abi.encodeWithSelector(IInferenceCoordinator.CoordinatorNotGuardian.selector, guardian, bob)
+        );
+        vm.prank(guardian);
+        coordinator.setPaused(true, true);
+        vm.prank(bob);
+        coordinator.setPaused(true, true);
+        (bool requestsPaused, bool fulfilmentsPaused) = coordinator.paused();
+        assertTrue(requestsPaused && fulfilmentsPaused, "paused by the new guardian");
+    }
+
+    function test_ownership_movesInTwoSteps() public {
+        vm.prank(owner);
+        coordinator.transferOwnership(bob);
+        assertEq(coordinator.owner(), owner, "not yet");
+        assertEq(coordinator.pendingOwner(), bob, "pending");
+        vm.prank(bob);
+        coordinator.acceptOwnership();
+        assertEq(coordinator.owner(), bob, "accepted");
+    }
+}

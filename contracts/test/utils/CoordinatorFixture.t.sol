@@ -1,0 +1,119 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.30;
+
+// Test names follow `test_<subject>_<behaviour>` / `testFuzz_...` (see STYLE.md), and gas rules do not apply here.
+/* solhint-disable func-name-mixedcase, gas-small-strings, gas-strict-inequalities, function-max-lines */
+
+// Test-only. Shared set-up for the coordinator tests: the real registry and route with MockHalo2Verifier (TEST-ONLY;
+// it accepts exactly `keccak256(abi.encode(instances))` as the proof), a model with a (3 inputs, 2 outputs)
+// layout, the coordinator, and helpers to request and fulfil.
+
+import {RegistryFixture} from "./RegistryFixture.t.sol";
+import {IInferenceCoordinator} from "../../interfaces/IInferenceCoordinator.sol";
+import {InferenceCoordinator} from "../../coordinator/InferenceCoordinator.sol";
+import {InferenceVerifier} from "../../verifier/InferenceVerifier.sol";
+import {FieldElement} from "../../libraries/FieldElement.sol";
+
+abstract contract CoordinatorFixture is RegistryFixture {
+    uint64 internal constant TTL = 1 hours;
+    uint256 internal constant FEE = 0.01 ether;
+
+    InferenceVerifier internal route;
+    InferenceCoordinator internal coordinator;
+    bytes32 internal modelId;
+
+    address internal owner = makeAddr("owner");
+    address internal guardian = makeAddr("guardian");
+    address internal requester = makeAddr("requester");
+    address internal prover = makeAddr("prover");
+
+    function setUp() public virtual override {
+        super.setUp();
+        route = new InferenceVerifier(registry);
+        coordinator = new InferenceCoordinator(registry, route, owner, guardian);
+        modelId = _register(alice, "digits-mlp");
+        _addVersion(alice, modelId, _params(address(digestVerifier), _defaultLayout(3, 2), 1));
+        vm.deal(requester, 100 ether);
+    }
+
+    // ---------------------------------------------------------------------------------------------------------
+    // Values
+    // ---------------------------------------------------------------------------------------------------------
+
+    function _ints(int256 a, int256 b, int256 c) internal pure returns (int256[] memory xs) {
+        xs = new int256[](3);
+        (xs[0], xs[1], xs[2]) = (a, b, c);
+    }
+
+    function _ints(int256 a, int256 b) internal pure returns (int256[] memory xs) {
+        xs = new int256[](2);
+        (xs[0], xs[1]) = (a, b);
+    }
+
+    function _input() internal pure returns (int256[] memory) {
+        return _ints(1, -2, 3);
+    }
+
+    function _output() internal pure returns (int256[] memory) {
+        return _ints(40, -50);
+    }
+
+    /// @dev Instances in EZKL's default layout: `[encode(input)..., encode(output)...]`.
+    function _instances(
+        int256[] memory input,
+        int256[] memory output
+    ) internal pure returns (uint256[] memory xs) {
+        xs = new uint256[](input.length + output.length);
+        for (uint256 i = 0; i < input.length; ++i) xs[i] = FieldElement.encode(input[i]);
+        for (uint256 i = 0; i < output.length; ++i) xs[input.length + i] = FieldElement.encode(output[i]);
+    }
+
+    /// @dev The proof MockHalo2Verifier's Digest behaviour accepts.
+    function _proof(uint256[] memory instances) internal pure returns (bytes memory) {
+        return abi.encodePacked(keccak256(abi.encode(instances)));
+    }
+
+    /// @dev The commitment, computed independently of the contracts.
+    function _commit(int256[] memory input) internal pure returns (bytes32) {
+        uint256[] memory encoded = new uint256[](input.length);
+        for (uint256 i = 0; i < input.length; ++i) encoded[i] = FieldElement.encode(input[i]);
+        return keccak256(abi.encodePacked(encoded));
+    }
+
+    function _assertOutputs(int256[] memory actual, int256[] memory expected) internal pure {
+        assertEq(actual.length, expected.length, "output length");
+        for (uint256 i = 0; i < expected.length; ++i) assertEq(actual[i], expected[i], "output value");
+    }
+
+    // ---------------------------------------------------------------------------------------------------------
+    // Actions
+    // ---------------------------------------------------------------------------------------------------------
+
+    /// @dev `requester` asks for version 1 on `_input()` with `FEE`, no callback, deadline now + TTL.
+    function _request() internal returns (uint256) {
+        return _requestAs(requester, FEE, 0);
+    }
+
+    function _requestAs(address who, uint256 fee, uint32 callbackGasLimit) internal returns (uint256) {
+        vm.prank(who);
+        return
+            coordinator.requestInference{value: fee}(
+                modelId,
+                1,
+                _input(),
+                callbackGasLimit,
+                uint64(block.timestamp) + TTL
+            );
+    }
+
+    /// @dev `prover` fulfils with a valid proof of `_input()` -> `_output()`.
+    function _fulfil(uint256 requestId) internal {
+        uint256[] memory instances = _instances(_input(), _output());
+        vm.prank(prover);
+        coordinator.fulfill(requestId, _proof(instances), instances);
+    }
+
+    function _status(uint256 requestId) internal view returns (IInferenceCoordinator.RequestStatus) {
+        return coordinator.request(requestId).status;
+    }
+}

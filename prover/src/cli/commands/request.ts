@@ -1,0 +1,134 @@
+import type { Command } from "commander";
+import { isHex, parseEther, type Hex } from "viem";
+import { connectChain } from "../../chain/clients.js";
+import { loadChainConfig } from "../../chain/config.js";
+import { inferenceCoordinatorAbi, modelRegistryAbi } from "../../chain/abis.js";
+import { ConfigError, UserInputError } from "../../errors.js";
+import { readInputFile } from "../../models/input.js";
+import { decodeOutputs, getRegisteredVersion, modelIdOf, requestInference, waitForInference } from "../../sdk/inference.js";
+import type { CliContext } from "../context.js";
+import { fmtFloats, table, toJson } from "../format.js";
+
+export function registerRequest(program: Command, _ctx: CliContext): void {
+  program
+    .command("request")
+    .description(
+      "request a verified inference on-chain from the configured account and wait for the result. " +
+        "RPC, key and coordinator come from the environment (ZKINFER_RPC_URL, ZKINFER_PRIVATE_KEY, ZKINFER_COORDINATOR) or zkinfer.config.json",
+    )
+    .argument("<model>", "a model id (0x + 64 hex) or the name a model was registered under (see --owner)")
+    .argument(
+      "<input>",
+      'input JSON: {"input_data": [[...]]}, {"input": [...]} or a plain array (floats; encoded at the version\'s input scale)',
+    )
+    .option("--owner <address>", "the account that registered <model> by name (default: ZKINFER_MODEL_OWNER, else the signer)")
+    .option("--version <n>", "model version (0 = latest active)", "0")
+    .option("--fee <eth>", "fee for the prover, in ETH", "0")
+    .option("--deadline <seconds>", "seconds from now until the request expires (then refundable)", "600")
+    .option("--no-wait", "submit and print the request id without waiting for the result")
+    .option("--timeout <seconds>", "how long to wait for the fulfilment", "600")
+    .option("--json", "print the result as JSON")
+    .action(async (modelArg: string, inputPath: string, opts) => {
+      const config = loadChainConfig();
+      if (!config.coordinator) {
+        throw new ConfigError("no InferenceCoordinator address configured", {
+          hint: 'set ZKINFER_COORDINATOR=0x... or "coordinator" in zkinfer.config.json',
+        });
+      }
+      const version = Number(opts.version);
+      if (!Number.isInteger(version) || version < 0)
+        throw new UserInputError(`--version must be 0 or a version number, not '${opts.version}'`);
+      let fee: bigint;
+      try {
+        fee = parseEther(String(opts.fee));
+      } catch {
+        throw new UserInputError(`--fee must be an amount of ETH such as 0.001, not '${opts.fee}'`);
+      }
+      const deadlineSec = Number(opts.deadline);
+      if (!Number.isFinite(deadlineSec) || deadlineSec <= 0)
+        throw new UserInputError(`--deadline must be a positive number of seconds`);
+
+      const clients = await connectChain(config);
+      const { publicClient, walletClient, account } = clients;
+      const registry = await publicClient.readContract({
+        address: config.coordinator,
+        abi: inferenceCoordinatorAbi,
+        functionName: "registry",
+      });
+      let modelId: Hex;
+      if (isHex(modelArg) && modelArg.length === 66) modelId = modelArg;
+      else {
+        const owner = (opts.owner ?? process.env.ZKINFER_MODEL_OWNER ?? account.address) as Hex;
+        modelId = modelIdOf(owner, modelArg);
+      }
+      const exists = await publicClient.readContract({
+        address: registry,
+        abi: modelRegistryAbi,
+        functionName: "modelExists",
+        args: [modelId],
+      });
+      if (!exists) {
+        throw new UserInputError(`model '${modelArg}' (id ${modelId}) is not registered in ${registry}`, {
+          hint: "pass the model id, or --owner <the account that registered it>",
+        });
+      }
+      const target = await getRegisteredVersion(publicClient, registry, modelId, version);
+      const input = await readInputFile(inputPath, target.input);
+      const submitted = await requestInference(walletClient, publicClient, {
+        coordinator: config.coordinator,
+        modelId,
+        version: target.version,
+        input: input.fixed,
+        fee,
+        deadline: BigInt(Math.floor(Date.now() / 1000 + deadlineSec)),
+      });
+      process.stderr.write(
+        `[request] request ${submitted.requestId} submitted (tx ${submitted.txHash}); waiting for a prover...\n`,
+      );
+      if (!opts.wait) {
+        if (opts.json) console.log(toJson(submitted));
+        else
+          console.log(
+            table([
+              ["requestId", String(submitted.requestId)],
+              ["tx", submitted.txHash],
+              ["gas", String(submitted.gasUsed)],
+            ]),
+          );
+        return;
+      }
+      const t0 = Date.now();
+      const result = await waitForInference(publicClient, {
+        coordinator: config.coordinator,
+        requestId: submitted.requestId,
+        fromBlock: submitted.blockNumber,
+        timeoutMs: Number(opts.timeout) * 1000,
+      });
+      const floats = decodeOutputs(result.outputs, target.outputScale);
+      if (opts.json) {
+        console.log(
+          toJson({
+            ...result,
+            outputsFloat: floats,
+            outputScale: target.outputScale,
+            request: submitted,
+            waitedMs: Date.now() - t0,
+          }),
+        );
+        return;
+      }
+      console.log(
+        table([
+          ["model", `${target.input.model} v${result.version} (${modelId})`],
+          ["request", `${submitted.requestId} (tx ${submitted.txHash}, gas ${submitted.gasUsed})`],
+          ["verified outputs", fmtFloats(floats)],
+          [`fixed (scale ${target.outputScale})`, `[${result.outputs.join(", ")}]`],
+          [
+            "fulfilled by",
+            `${result.fulfiller} in tx ${result.txHash} (${((Date.now() - t0) / 1000).toFixed(1)} s after the request)`,
+          ],
+          ["proof hash", result.proofHash],
+        ]),
+      );
+    });
+}

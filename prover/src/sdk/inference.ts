@@ -1,0 +1,199 @@
+import {
+  encodeAbiParameters,
+  keccak256,
+  parseEventLogs,
+  type Account,
+  type Address,
+  type Chain,
+  type Hex,
+  type PublicClient,
+  type Transport,
+  type WalletClient,
+} from "viem";
+import { inferenceCoordinatorAbi, modelRegistryAbi } from "../chain/abis.js";
+import { fixedToFloat } from "../engine/felt.js";
+import { ZkinferError } from "../errors.js";
+import type { InputSpec } from "../models/input.js";
+
+/**
+ * What a dApp developer needs in TypeScript: ask for a verified inference, wait for it, decode it.
+ * Pure viem: no EZKL, no Python.
+ */
+export class InferenceTimeoutError extends ZkinferError {
+  readonly code = "INFERENCE_TIMEOUT";
+  override readonly retryable = true;
+}
+
+export class NoActiveVersionError extends ZkinferError {
+  readonly code = "NO_ACTIVE_VERSION";
+  constructor(readonly modelId: Hex) {
+    super(`model ${modelId} has no active version`, { hint: "register a version, or reactivate one" });
+  }
+}
+
+export const CALLBACK_STATUS = ["none", "succeeded", "failed"] as const;
+export type CallbackStatus = (typeof CALLBACK_STATUS)[number];
+
+/** The id ModelRegistry gives the model `name` registered by `owner`. */
+export function modelIdOf(owner: Address, name: string): Hex {
+  return keccak256(encodeAbiParameters([{ type: "address" }, { type: "string" }], [owner, name]));
+}
+
+export interface RegisteredVersion {
+  modelId: Hex;
+  version: number;
+  input: InputSpec;
+  outputScale: number;
+  outputCount: number;
+  verifier: Address;
+  deprecated: boolean;
+}
+
+/** A registered version (0 = latest active) with what a client needs to encode inputs and decode outputs. */
+export async function getRegisteredVersion(
+  client: PublicClient,
+  registry: Address,
+  modelId: Hex,
+  version = 0,
+): Promise<RegisteredVersion> {
+  const v =
+    version === 0
+      ? await client.readContract({
+          address: registry,
+          abi: modelRegistryAbi,
+          functionName: "latestActiveVersion",
+          args: [modelId],
+        })
+      : version;
+  if (v === 0) throw new NoActiveVersionError(modelId);
+  const [info, ver] = await Promise.all([
+    client.readContract({ address: registry, abi: modelRegistryAbi, functionName: "getModel", args: [modelId] }),
+    client.readContract({ address: registry, abi: modelRegistryAbi, functionName: "getVersion", args: [modelId, v] }),
+  ]);
+  return {
+    modelId,
+    version: v,
+    input: { model: info.name, count: ver.layout.inputCount, scale: ver.inputScale },
+    outputScale: ver.outputScale,
+    outputCount: ver.layout.outputCount,
+    verifier: ver.verifier,
+    deprecated: ver.deprecated,
+  };
+}
+
+export interface RequestParams {
+  coordinator: Address;
+  modelId: Hex;
+  /** 0 = the latest active version when the request is mined. */
+  version?: number;
+  /** The input as fixed-point integers at the version's input scale. */
+  input: readonly bigint[];
+  /** Wei paid to the prover who fulfils it. */
+  fee?: bigint;
+  /** Gas for the requester's callback (0 = none; an EOA gets none anyway). */
+  callbackGasLimit?: number;
+  /** Unix seconds; default now + 10 minutes. */
+  deadline?: bigint;
+}
+
+export interface SubmittedRequest {
+  requestId: bigint;
+  version: number;
+  inputCommitment: Hex;
+  txHash: Hex;
+  blockNumber: bigint;
+  gasUsed: bigint;
+}
+
+export async function requestInference(
+  wallet: WalletClient<Transport, Chain, Account>,
+  client: PublicClient,
+  p: RequestParams,
+): Promise<SubmittedRequest> {
+  const deadline = p.deadline ?? BigInt(Math.floor(Date.now() / 1000) + 600);
+  const { request } = await client.simulateContract({
+    account: wallet.account,
+    address: p.coordinator,
+    abi: inferenceCoordinatorAbi,
+    functionName: "requestInference",
+    args: [p.modelId, p.version ?? 0, [...p.input], p.callbackGasLimit ?? 0, deadline],
+    value: p.fee ?? 0n,
+  });
+  const txHash = await wallet.writeContract(request);
+  const receipt = await client.waitForTransactionReceipt({ hash: txHash });
+  const [event] = parseEventLogs({ abi: inferenceCoordinatorAbi, logs: receipt.logs, eventName: "InferenceRequested" });
+  if (!event) throw new Error(`requestInference ${txHash} emitted no InferenceRequested`);
+  return {
+    requestId: event.args.requestId,
+    version: Number(event.args.version),
+    inputCommitment: event.args.inputCommitment,
+    txHash,
+    blockNumber: receipt.blockNumber,
+    gasUsed: receipt.gasUsed,
+  };
+}
+
+export interface InferenceResult {
+  requestId: bigint;
+  modelId: Hex;
+  version: number;
+  /** Fixed-point outputs exactly as the chain handed them to the consumer. */
+  outputs: bigint[];
+  proofHash: Hex;
+  fulfiller: Address;
+  txHash: Hex;
+  blockNumber: bigint;
+  callback: CallbackStatus;
+}
+
+/** Wait (polling, bounded by timeoutMs) for a request's InferenceFulfilled event. */
+export async function waitForInference(
+  client: PublicClient,
+  p: { coordinator: Address; requestId: bigint; fromBlock?: bigint; timeoutMs?: number; pollMs?: number },
+): Promise<InferenceResult> {
+  const end = Date.now() + (p.timeoutMs ?? 600_000);
+  for (;;) {
+    const logs = await client.getContractEvents({
+      address: p.coordinator,
+      abi: inferenceCoordinatorAbi,
+      eventName: "InferenceFulfilled",
+      args: { requestId: p.requestId },
+      fromBlock: p.fromBlock ?? 0n,
+      strict: true,
+    });
+    const log = logs[0];
+    if (log) {
+      const r = await client.readContract({
+        address: p.coordinator,
+        abi: inferenceCoordinatorAbi,
+        functionName: "receipt",
+        args: [p.requestId],
+      });
+      return {
+        requestId: p.requestId,
+        modelId: log.args.modelId,
+        version: Number(log.args.version),
+        outputs: [...log.args.outputs],
+        proofHash: log.args.proofHash,
+        fulfiller: log.args.fulfiller,
+        txHash: log.transactionHash,
+        blockNumber: log.blockNumber,
+        callback: CALLBACK_STATUS[Number(r.callback)] ?? "none",
+      };
+    }
+    if (Date.now() > end) {
+      throw new InferenceTimeoutError(
+        `request ${p.requestId} was not fulfilled within ${Math.round((p.timeoutMs ?? 600_000) / 1000)} s`,
+        {
+          hint: "is a prover serving this model? After the deadline the fee can be refunded: coordinator.refund(requestId)",
+        },
+      );
+    }
+    await new Promise((r) => setTimeout(r, p.pollMs ?? 1000));
+  }
+}
+
+/** Fixed-point outputs as floats. */
+export function decodeOutputs(outputs: readonly bigint[], outputScale: number): number[] {
+  return outputs.map((v) => fixedToFloat(v, outputScale));
+}

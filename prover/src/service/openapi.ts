@@ -1,0 +1,104 @@
+/** The HTTP API's OpenAPI 3.1 description, served at /openapi.json. Keep it in step with server.ts. */
+const jobSchema = {
+  type: "object",
+  required: ["id", "kind", "model", "state", "attempts", "createdAt"],
+  properties: {
+    id: { type: "string", format: "uuid" },
+    kind: { type: "string", enum: ["chain", "offchain"] },
+    requestId: { type: ["string", "null"], description: "on-chain request id (decimal) for chain jobs" },
+    model: { type: "string" },
+    modelId: { type: ["string", "null"] },
+    version: { type: ["integer", "null"] },
+    state: { type: "string", enum: ["queued", "proving", "proved", "submitting", "fulfilled", "done", "failed"] },
+    attempts: { type: "integer" },
+    error: { type: ["string", "null"], description: "why the job failed (or the last retryable error)" },
+    inputFixed: { type: "array", items: { type: "string" }, description: "input as fixed-point integers" },
+    result: {
+      type: ["object", "null"],
+      properties: {
+        outputsFixed: { type: "array", items: { type: "string" } },
+        outputsFloat: { type: "array", items: { type: "number" } },
+        proof: { type: "string", description: "0x-hex proof bytes (the verifier's `proof`)" },
+        instances: { type: "array", items: { type: "string" }, description: "public instances (decimal uint256)" },
+        proveMs: { type: "integer" },
+      },
+    },
+    txHash: { type: ["string", "null"] },
+    createdAt: { type: "integer", description: "ms since the epoch" },
+    finishedAt: { type: ["integer", "null"] },
+  },
+} as const;
+
+const errorSchema = {
+  type: "object",
+  required: ["error"],
+  properties: { error: { type: "string" }, hint: { type: "string" } },
+} as const;
+
+export const openApiDocument = {
+  openapi: "3.1.0",
+  info: {
+    title: "zkinfer prover service",
+    version: "1",
+    description: "Off-chain proof jobs and the state of on-chain requests the service is fulfilling.",
+  },
+  paths: {
+    "/jobs": {
+      post: {
+        summary: "Submit an off-chain proof job",
+        requestBody: {
+          required: true,
+          content: {
+            "application/json": {
+              schema: {
+                type: "object",
+                required: ["model", "input"],
+                properties: {
+                  model: { type: "string", description: "name of a model this service serves" },
+                  input: { description: 'the input as numbers: a (nested) array, or {"input_data": [[...]]}' },
+                },
+              },
+            },
+          },
+        },
+        responses: {
+          "202": { description: "accepted", content: { "application/json": { schema: jobSchema } } },
+          "400": {
+            description: "bad request (unknown model, wrong shape, out of range)",
+            content: { "application/json": { schema: errorSchema } },
+          },
+        },
+      },
+      get: {
+        summary: "List jobs, newest first",
+        parameters: [
+          { name: "state", in: "query", schema: { type: "string" } },
+          { name: "kind", in: "query", schema: { type: "string", enum: ["chain", "offchain"] } },
+          { name: "limit", in: "query", schema: { type: "integer", minimum: 1, maximum: 1000 } },
+        ],
+        responses: {
+          "200": { description: "jobs", content: { "application/json": { schema: { type: "array", items: jobSchema } } } },
+        },
+      },
+    },
+    "/jobs/{id}": {
+      get: {
+        summary: "One job's status and result",
+        parameters: [{ name: "id", in: "path", required: true, schema: { type: "string" } }],
+        responses: {
+          "200": { description: "the job", content: { "application/json": { schema: jobSchema } } },
+          "404": { description: "no such job", content: { "application/json": { schema: errorSchema } } },
+        },
+      },
+    },
+    "/health": { get: { summary: "Liveness", responses: { "200": { description: "the process is up" } } } },
+    "/ready": {
+      get: {
+        summary: "Readiness: models loaded, store open, chain reachable and followed",
+        responses: { "200": { description: "ready" }, "503": { description: "not ready, with reasons" } },
+      },
+    },
+    "/metrics": { get: { summary: "Prometheus metrics", responses: { "200": { description: "text exposition format" } } } },
+    "/openapi.json": { get: { summary: "This document", responses: { "200": { description: "OpenAPI 3.1" } } } },
+  },
+} as const;

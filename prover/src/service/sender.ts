@@ -1,0 +1,186 @@
+import {
+  BaseError,
+  ContractFunctionRevertedError,
+  decodeErrorResult,
+  encodeFunctionData,
+  keccak256,
+  type Account,
+  type Address,
+  type Chain,
+  type Hex,
+  type PublicClient,
+  type Transport,
+  type WalletClient,
+} from "viem";
+import { inferenceCoordinatorAbi, zkinferErrorsAbi } from "../chain/abis.js";
+import type { Logger } from "../util/logger.js";
+import type { ServiceMetrics } from "./metrics.js";
+import type { Job, JobStore } from "./store.js";
+import { sleep } from "./watcher.js";
+
+export interface SenderContext {
+  store: JobStore;
+  logger: Logger;
+  metrics: ServiceMetrics;
+  signal: AbortSignal;
+  wake: EventTarget;
+  client: PublicClient<Transport, Chain>;
+  wallet: WalletClient<Transport, Chain, Account>;
+  coordinator: Address;
+  /** Replace a fulfilment not mined within this long with the same nonce and higher fees. */
+  replaceAfterMs: number;
+  pollMs: number;
+}
+
+/** What the chain says about submitting a fulfilment now. */
+type Verdict = { kind: "send"; gas: bigint } | { kind: "done"; note: string } | { kind: "fail"; reason: string };
+
+/**
+ * Submits each proved request's fulfilment exactly once. One sender owns the signing account's
+ * nonces. A transaction is signed locally and its hash stored *before* it is broadcast, so a restart
+ * knows what may be in flight. "Already fulfilled" (by us before a crash, or by another prover) is
+ * success, not an error — the coordinator, not this service, guarantees a request is fulfilled once.
+ */
+export function createSender(ctx: SenderContext) {
+  const logger = ctx.logger.child({ component: "sender" });
+  const account = ctx.wallet.account;
+
+  const revertName = (e: unknown): string | undefined => {
+    if (!(e instanceof BaseError)) return undefined;
+    const r = e.walk((x) => x instanceof ContractFunctionRevertedError);
+    if (!(r instanceof ContractFunctionRevertedError)) return undefined;
+    if (r.data) return r.data.errorName;
+    // An error that bubbled up from the route or the registry is not in the coordinator's ABI.
+    try {
+      return r.raw ? decodeErrorResult({ abi: zkinferErrorsAbi, data: r.raw }).errorName : "unknown revert";
+    } catch {
+      return `unknown revert ${r.raw?.slice(0, 10)}`;
+    }
+  };
+
+  async function judge(job: Job): Promise<Verdict> {
+    const r = job.result!;
+    try {
+      const gas = await ctx.client.estimateContractGas({
+        account,
+        address: ctx.coordinator,
+        abi: inferenceCoordinatorAbi,
+        functionName: "fulfill",
+        args: [BigInt(job.requestId!), r.proof, r.instances.map(BigInt)],
+      });
+      return { kind: "send", gas };
+    } catch (e) {
+      const name = revertName(e);
+      if (name === undefined) throw e; // RPC trouble: retry later
+      if (/AlreadyFulfilled/.test(name)) return { kind: "done", note: "already fulfilled on-chain" };
+      return { kind: "fail", reason: `the coordinator rejects the fulfilment: ${name}` };
+    }
+  }
+
+  async function submit(job: Job, gas: bigint): Promise<void> {
+    const nonce = await ctx.client.getTransactionCount({ address: account.address, blockTag: "pending" });
+    let fees = await ctx.client.estimateFeesPerGas();
+    const data = encodeFunctionData({
+      abi: inferenceCoordinatorAbi,
+      functionName: "fulfill",
+      args: [BigInt(job.requestId!), job.result!.proof, job.result!.instances.map(BigInt)],
+    });
+    const gasLimit = (gas * 12n) / 10n;
+    for (let attempt = 0; !ctx.signal.aborted; attempt++) {
+      const signed = await ctx.wallet.signTransaction({
+        account,
+        chain: ctx.client.chain,
+        to: ctx.coordinator,
+        data,
+        gas: gasLimit,
+        nonce,
+        maxFeePerGas: fees.maxFeePerGas,
+        maxPriorityFeePerGas: fees.maxPriorityFeePerGas,
+      });
+      const hash = keccak256(signed);
+      ctx.store.submitting(job.id, hash, nonce);
+      try {
+        await ctx.client.sendRawTransaction({ serializedTransaction: signed });
+      } catch (e) {
+        const msg = (e as Error).message ?? "";
+        if (!/already known|nonce too low|replacement/i.test(msg)) throw e;
+        logger.debug({ job: job.id, msg: msg.split("\n")[0] }, "broadcast answered; checking the chain");
+      }
+      logger.info({ job: job.id, requestId: job.requestId, hash, nonce, attempt }, "fulfilment sent");
+      const receipt = await ctx.client
+        .waitForTransactionReceipt({ hash, timeout: ctx.replaceAfterMs, pollingInterval: 250 })
+        .catch(() => undefined);
+      if (receipt) {
+        if (receipt.status === "success") {
+          ctx.store.fulfilled(job.id, hash);
+          ctx.metrics.fulfilTxs.inc({ result: "success" });
+          ctx.metrics.requestToFulfilledSeconds.observe({ model: job.model }, (Date.now() - job.createdAt) / 1000);
+          logger.info({ job: job.id, requestId: job.requestId, hash, gasUsed: String(receipt.gasUsed) }, "request fulfilled");
+        } else {
+          ctx.metrics.fulfilTxs.inc({ result: "reverted" });
+          ctx.store.requeueProved(job.id, `fulfilment ${hash} reverted`);
+        }
+        return;
+      }
+      // Not mined in time: replace it (same nonce) with fees raised by 25% (nodes need >= 10%).
+      const bump = (v: bigint | undefined) => ((v ?? 0n) * 125n) / 100n + 1n;
+      fees = { maxFeePerGas: bump(fees.maxFeePerGas), maxPriorityFeePerGas: bump(fees.maxPriorityFeePerGas) } as typeof fees;
+      ctx.metrics.fulfilTxs.inc({ result: "replaced" });
+      logger.warn({ job: job.id, hash, nonce }, "fulfilment not mined in time; replacing it with higher fees");
+    }
+  }
+
+  /** After a restart: a job left 'submitting' is resolved from the chain, never blindly re-sent. */
+  async function settle(job: Job): Promise<void> {
+    const receipt = job.txHash
+      ? await ctx.client.getTransactionReceipt({ hash: job.txHash as Hex }).catch(() => undefined)
+      : undefined;
+    if (receipt?.status === "success") return ctx.store.fulfilled(job.id, job.txHash);
+    ctx.store.requeueProved(job.id, receipt ? `fulfilment ${job.txHash} reverted` : "fulfilment was not mined before a restart");
+  }
+
+  async function step(): Promise<boolean> {
+    const pending = ctx.store.list({ state: "submitting", kind: "chain", limit: 50 });
+    for (const job of pending) await settle(job);
+    const next = ctx.store.oldestProvedChainJob();
+    if (!next) return pending.length > 0;
+    const verdict = await judge(next);
+    if (verdict.kind === "done") {
+      ctx.store.fulfilled(next.id, null, verdict.note);
+      logger.info({ job: next.id, requestId: next.requestId }, verdict.note);
+    } else if (verdict.kind === "fail") {
+      ctx.metrics.jobsFailed.inc({ reason: "rejected" });
+      ctx.store.fail(next.id, verdict.reason);
+      logger.warn({ job: next.id, requestId: next.requestId, reason: verdict.reason }, "fulfilment rejected");
+    } else {
+      await submit(next, verdict.gas);
+    }
+    return true;
+  }
+
+  async function loop(): Promise<void> {
+    let backoff = ctx.pollMs;
+    while (!ctx.signal.aborted) {
+      try {
+        if (await step()) {
+          backoff = ctx.pollMs;
+          continue;
+        }
+      } catch (e) {
+        ctx.metrics.rpcErrors.inc({ component: "sender" });
+        logger.warn({ err: (e as Error).message?.split("\n")[0], retryInMs: backoff }, "sender RPC call failed; retrying");
+        backoff = Math.min(backoff * 2, 10_000);
+      }
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          ctx.wake.removeEventListener("proved", done);
+          resolve();
+        };
+        ctx.wake.addEventListener("proved", done);
+        void sleep(backoff, ctx.signal).then(done);
+      });
+    }
+  }
+
+  return { start: () => loop() };
+}

@@ -1,0 +1,117 @@
+import { expect } from "chai";
+import { network } from "hardhat";
+import { getAddress, keccak256, encodeAbiParameters, parseEventLogs } from "viem";
+import { digitBountyAbi, inferenceCoordinatorAbi } from "../../prover/src/chain/abis.js";
+import { versionParams } from "../../prover/src/chain/register.js";
+import { decodeInputs } from "../../prover/src/models/inference.js";
+import { deployModelVerifier } from "../helpers/chain.js";
+import { builtExample, exampleProof } from "../helpers/models.js";
+
+/**
+ * The example dApp, DigitBounty, on ModelRegistry + InferenceVerifier + InferenceCoordinator with the
+ * EZKL-generated digits-mlp verifier and a real proof: a player draws, the prover fulfils, the callback
+ * pays (or not). The coordinator's own real-proof and gas tests are in coordinator.real.test.ts; escrow
+ * and callback edge cases are unit-tested in contracts/test/*.t.sol.
+ */
+const FEE = 10n ** 15n;
+const PRIZE = 10n ** 17n;
+
+async function fixture() {
+  const { viem, networkHelpers } = await network.create();
+  const publicClient = await viem.getPublicClient();
+  const [owner, prover, player] = await viem.getWalletClients();
+  const registry = await viem.deployContract("ModelRegistry");
+  const route = await viem.deployContract("InferenceVerifier", [registry.address]);
+  const coordinator = await viem.deployContract("InferenceCoordinator", [
+    registry.address,
+    route.address,
+    owner!.account.address,
+    owner!.account.address,
+  ]);
+  const model = await builtExample("digits-mlp");
+  const verifier = await deployModelVerifier(owner!, publicClient, model);
+  await publicClient.waitForTransactionReceipt({ hash: await registry.write.registerModel(["digits-mlp"]) });
+  const modelId = await registry.read.computeModelId([owner!.account.address, "digits-mlp"]);
+  await publicClient.waitForTransactionReceipt({
+    hash: await registry.write.addVersion([modelId, versionParams(model.manifest, verifier, "")]),
+  });
+  const bounty = await viem.deployContract("DigitBounty", [
+    coordinator.address,
+    owner!.account.address,
+    { modelId, modelVersion: 0, prize: PRIZE, callbackGasLimit: 100_000, requestTimeout: 3600n },
+  ]);
+  await publicClient.waitForTransactionReceipt({ hash: await bounty.write.fund({ value: 10n ** 18n }) });
+  const proof = await exampleProof("digits-mlp");
+  const pixels = decodeInputs(model.manifest, proof.instances);
+  const logits = proof.outputs.fixed;
+  const predicted = logits.indexOf(logits.reduce((a, b) => (b > a ? b : a)));
+  return { networkHelpers, publicClient, prover: prover!, player: player!, coordinator, bounty, proof, pixels, predicted };
+}
+
+describe("DigitBounty with a real EZKL proof of digits-mlp (Hardhat EVM)", function () {
+  let f: Awaited<ReturnType<typeof fixture>>;
+
+  before(async () => {
+    f = await fixture();
+  });
+
+  async function play(digit: number) {
+    const receipt = await f.publicClient.waitForTransactionReceipt({
+      hash: await f.bounty.write.play([f.pixels, digit], { account: f.player.account, value: FEE }),
+    });
+    expect(receipt.status).to.equal("success");
+    const [requested] = parseEventLogs({ abi: inferenceCoordinatorAbi, logs: receipt.logs, eventName: "InferenceRequested" });
+    expect(requested!.args.requester).to.equal(getAddress(f.bounty.address));
+    expect(requested!.args.input).to.deep.equal(f.pixels);
+    return requested!.args.requestId;
+  }
+
+  async function fulfil(requestId: bigint) {
+    const receipt = await f.publicClient.waitForTransactionReceipt({
+      hash: await f.coordinator.write.fulfill([requestId, f.proof.proof, f.proof.instances], { account: f.prover.account }),
+    });
+    expect(receipt.status).to.equal("success");
+    expect(parseEventLogs({ abi: inferenceCoordinatorAbi, logs: receipt.logs, eventName: "CallbackFailed" })).to.have.length(0);
+    const [resolved] = parseEventLogs({ abi: digitBountyAbi, logs: receipt.logs, eventName: "PlayResolved" });
+    expect(resolved, "PlayResolved").to.not.equal(undefined);
+    return resolved!.args;
+  }
+
+  it("pays the prize to a player who claims the digit the model sees", async () => {
+    const requestId = await play(f.predicted);
+    const resolved = await fulfil(requestId);
+    expect(resolved.won).to.equal(true);
+    expect(resolved.predictedDigit).to.equal(BigInt(f.predicted));
+    expect(await f.bounty.read.claimable([f.player.account.address])).to.equal(PRIZE);
+
+    const stored = await f.coordinator.read.receipt([requestId]);
+    expect(stored.callback).to.equal(1); // Succeeded
+    expect(stored.outputsHash).to.equal(keccak256(encodeAbiParameters([{ type: "int256[]" }], [f.proof.outputs.fixed])));
+
+    const before = await f.publicClient.getBalance({ address: f.player.account.address });
+    const claim = await f.publicClient.waitForTransactionReceipt({
+      hash: await f.bounty.write.claim({ account: f.player.account }),
+    });
+    const after = await f.publicClient.getBalance({ address: f.player.account.address });
+    expect(after - before + claim.gasUsed * claim.effectiveGasPrice).to.equal(PRIZE);
+  });
+
+  it("keeps the prize in the pot when the model sees another digit", async () => {
+    const potBefore = await f.bounty.read.pot();
+    const wrong = (f.predicted + 1) % 10;
+    const resolved = await fulfil(await play(wrong));
+    expect(resolved.won).to.equal(false);
+    expect(resolved.claimedDigit).to.equal(wrong);
+    expect(resolved.predictedDigit).to.equal(BigInt(f.predicted));
+    expect(await f.bounty.read.pot()).to.equal(potBefore);
+    expect(await f.bounty.read.reserved()).to.equal(0n);
+  });
+
+  it("refunds the player's fee when nobody proves the play before its deadline", async () => {
+    const requestId = await play(f.predicted);
+    await f.networkHelpers.time.increase(3601);
+    await f.publicClient.waitForTransactionReceipt({ hash: await f.bounty.write.expire([requestId]) });
+    expect(await f.bounty.read.claimable([f.player.account.address])).to.equal(FEE);
+    expect((await f.coordinator.read.request([requestId])).status).to.equal(3); // Refunded
+  });
+});

@@ -1,0 +1,319 @@
+import { expect } from "chai";
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import {
+  createPublicClient,
+  createWalletClient,
+  encodeFunctionData,
+  http,
+  type Abi,
+  type Address,
+  type Hex,
+  type PublicClient,
+} from "viem";
+import { privateKeyToAccount } from "viem/accounts";
+import { hardhat } from "viem/chains";
+import { inferenceCoordinatorAbi } from "../../prover/src/chain/abis.js";
+import { connectChain } from "../../prover/src/chain/clients.js";
+import { registerModelVersion } from "../../prover/src/chain/register.js";
+import { floatToFixed } from "../../prover/src/engine/felt.js";
+import { decodeInputs } from "../../prover/src/models/inference.js";
+import { readJson, type Heldout } from "../../prover/src/models/source.js";
+import { artifactAbi, DEV_KEYS, deployFromArtifact, startHardhatNode, type LocalNode } from "../helpers/chain.js";
+import { builtExample, exampleProof, exampleSource, sharedEngine } from "../helpers/models.js";
+import { projectRoot } from "../../prover/src/util/paths.js";
+import { TcpProxy } from "../helpers/proxy.js";
+import { startServiceProcess, type ServiceProcess } from "../helpers/service-process.js";
+
+/**
+ * The prover service end to end: `zkinfer serve` as its own process, following a coordinator on a
+ * `hardhat node` on 127.0.0.1 (through a TCP proxy the test can cut), proving with real EZKL and
+ * fulfilling with real transactions.
+ */
+async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false>, ms: number, log?: () => string): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > end)
+      throw new Error(`timed out after ${ms} ms waiting for ${what}${log ? `\n--- service log ---\n${log().slice(-4000)}` : ""}`);
+    await new Promise((r) => setTimeout(r, 150));
+  }
+}
+
+function run(
+  cmd: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(cmd, args, { env, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    child.once("exit", (status) => resolve({ status, stdout, stderr }));
+  });
+}
+
+describe("zkinfer serve: watch, prove, fulfil (hardhat node + real EZKL)", function () {
+  let node: LocalNode;
+  let proxy: TcpProxy;
+  let client: PublicClient;
+  let coordinator: Address;
+  let consumer: Address;
+  let consumerAbi: Abi;
+  let dir: string;
+  let svc: ServiceProcess;
+  const ids: Record<string, Hex> = {};
+  const admin = privateKeyToAccount(DEV_KEYS[0]!);
+  const prover = privateKeyToAccount(DEV_KEYS[1]!);
+  const requester = privateKeyToAccount(DEV_KEYS[2]!);
+  let requesterWallet: ReturnType<typeof createWalletClient>;
+  let serviceArgs: string[];
+  let serviceEnv: Record<string, string>;
+  const stats: Record<string, unknown> = {};
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), "zkinfer-e2e-"));
+    node = await startHardhatNode();
+    proxy = new TcpProxy("127.0.0.1", Number(new URL(node.url).port));
+    await proxy.start();
+    const chain = { ...hardhat, rpcUrls: { default: { http: [node.url] } } };
+    client = createPublicClient({ chain, transport: http(node.url) }) as PublicClient;
+    const adminWallet = createWalletClient({ chain, transport: http(node.url), account: admin });
+    requesterWallet = createWalletClient({ chain, transport: http(node.url), account: requester });
+    const registry = await deployFromArtifact(adminWallet, client, "registry/ModelRegistry.sol/ModelRegistry");
+    const route = await deployFromArtifact(adminWallet, client, "verifier/InferenceVerifier.sol/InferenceVerifier", [registry]);
+    coordinator = await deployFromArtifact(adminWallet, client, "coordinator/InferenceCoordinator.sol/InferenceCoordinator", [
+      registry,
+      route,
+      admin.address,
+      admin.address,
+    ]);
+    consumer = await deployFromArtifact(adminWallet, client, "test/MockConsumers.sol/RecordingConsumer", [coordinator]);
+    consumerAbi = artifactAbi("test/MockConsumers.sol/RecordingConsumer");
+    const adminClients = await connectChain({
+      rpcUrl: node.url,
+      privateKey: DEV_KEYS[0]!,
+      registry,
+      verifierRoute: undefined,
+      coordinator,
+      source: "test",
+    });
+    for (const name of ["digits-mlp", "diabetes-mlp", "digits-cnn"] as const) {
+      ids[name] = (await registerModelVersion(adminClients, registry, await builtExample(name))).modelId;
+    }
+    serviceArgs = [
+      "-m",
+      (await builtExample("digits-mlp")).dir,
+      (await builtExample("diabetes-mlp")).dir,
+      "--db",
+      join(dir, "jobs.sqlite"),
+      "--confirmations",
+      "0",
+      "--poll-ms",
+      "200",
+    ];
+    serviceEnv = { ZKINFER_RPC_URL: proxy.url, ZKINFER_PRIVATE_KEY: DEV_KEYS[1]!, ZKINFER_COORDINATOR: coordinator };
+    svc = await startServiceProcess(serviceArgs, serviceEnv);
+  });
+
+  after(async () => {
+    await svc?.stop();
+    await proxy?.stop();
+    await node?.stop();
+    rmSync(dir, { recursive: true, force: true });
+    if (Object.keys(stats).length) console.log("      service figures:", JSON.stringify(stats));
+  });
+
+  const deadlineIn = async (sec: number) => (await client.getBlock()).timestamp + BigInt(sec);
+  const heldoutInput = async (name: "digits-mlp" | "diabetes-mlp", i: number) => {
+    const heldout = await readJson<Heldout>((await exampleSource(name)).heldout!, "heldout.json");
+    const scale = (await builtExample(name)).manifest.circuit.inputScale;
+    return heldout.inputs[i]!.map((v) => floatToFixed(v, scale));
+  };
+
+  /** requestInference from the requester EOA; returns the request id. */
+  async function request(name: string, input: bigint[], deadlineSec = 600): Promise<bigint> {
+    return requestMined(await sendRequest(name, input, deadlineSec));
+  }
+  async function sendRequest(name: string, input: bigint[], deadlineSec: number): Promise<Hex> {
+    return requesterWallet.sendTransaction({
+      account: requester,
+      chain: null,
+      to: coordinator,
+      data: encodeFunctionData({
+        abi: inferenceCoordinatorAbi,
+        functionName: "requestInference",
+        args: [ids[name]!, 0, input, 0, await deadlineIn(deadlineSec)],
+      }),
+      value: 1_000_000_000_000_000n,
+      gas: 2_000_000n,
+    });
+  }
+  async function requestMined(hash: Hex): Promise<bigint> {
+    const receipt = await client.waitForTransactionReceipt({ hash });
+    expect(receipt.status).to.equal("success");
+    const log = receipt.logs.find((l) => l.address.toLowerCase() === coordinator.toLowerCase())!;
+    return BigInt(log.topics[1]!);
+  }
+
+  const fulfilments = async (requestId: bigint) =>
+    client.getContractEvents({
+      address: coordinator,
+      abi: inferenceCoordinatorAbi,
+      eventName: "InferenceFulfilled",
+      args: { requestId },
+      fromBlock: 0n,
+      strict: true,
+    });
+  const job = async (requestId: bigint) => {
+    const jobs = (await (await fetch(`${svc.url}/jobs?kind=chain&limit=1000`)).json()) as {
+      requestId: string;
+      state: string;
+      error: string | null;
+    }[];
+    return jobs.find((j) => j.requestId === String(requestId));
+  };
+
+  it("fulfils a consumer's request; the callback receives exactly the verified outputs", async () => {
+    const proof = await exampleProof("digits-mlp");
+    const input = decodeInputs((await builtExample("digits-mlp")).manifest, proof.instances);
+    const t0 = Date.now();
+    const hash = await requesterWallet.sendTransaction({
+      account: requester,
+      chain: null,
+      to: consumer,
+      data: encodeFunctionData({
+        abi: consumerAbi,
+        functionName: "request",
+        args: [ids["digits-mlp"]!, 0, input, 600_000, await deadlineIn(600)],
+      }),
+      value: 1_000_000_000_000_000n,
+    });
+    const receipt = await client.waitForTransactionReceipt({ hash });
+    const requestId = BigInt(receipt.logs.find((l) => l.address.toLowerCase() === coordinator.toLowerCase())!.topics[1]!);
+    const outputs = await waitFor(
+      "the consumer's callback",
+      async () => {
+        const last = (await client.readContract({
+          address: consumer,
+          abi: consumerAbi,
+          functionName: "lastRequestId",
+        })) as bigint;
+        if (last !== requestId) return undefined;
+        return (await client.readContract({ address: consumer, abi: consumerAbi, functionName: "lastOutputs" })) as bigint[];
+      },
+      180_000,
+      svc.log,
+    );
+    stats.requestToCallbackMs = Date.now() - t0;
+    stats.bareProveMs = Math.round(proof.timingsMs.prove);
+    expect(outputs).to.deep.equal(proof.outputs.fixed);
+    expect(await client.readContract({ address: consumer, abi: consumerAbi, functionName: "calls" })).to.equal(1n);
+    expect((await fulfilments(requestId))[0]!.args.fulfiller).to.equal(prover.address);
+  });
+
+  it("`zkinfer request` submits from an account and prints the verified result", async () => {
+    const source = await exampleSource("diabetes-mlp");
+    const inputFile = join(dir, "request-input.json");
+    const heldout = await readJson<Heldout>(source.heldout!, "heldout.json");
+    writeFileSync(inputFile, JSON.stringify({ input_data: [heldout.inputs[7]] }));
+    // Asynchronous spawn: this process runs the RPC proxy the service talks through, so it must not block.
+    const r = await run(
+      join(projectRoot, "bin/zkinfer"),
+      ["request", "diabetes-mlp", inputFile, "--owner", admin.address, "--fee", "0.001", "--timeout", "60", "--json"],
+      {
+        ...process.env,
+        ZKINFER_CONFIG: "",
+        ZKINFER_RPC_URL: node.url,
+        ZKINFER_PRIVATE_KEY: DEV_KEYS[2]!,
+        ZKINFER_COORDINATOR: coordinator,
+      },
+    );
+    expect(r.status, `${r.stderr}\n--- service ---\n${svc.log().slice(-3000)}`).to.equal(0);
+    const out = JSON.parse(r.stdout) as { outputsFloat: number[]; fulfiller: string; callback: string };
+    const [float] = await sharedEngine().runOnnx((await builtExample("diabetes-mlp")).file("onnx"), [heldout.inputs[7]!]);
+    expect(Math.abs(out.outputsFloat[0]! - float![0]!)).to.be.at.most(source.meta!.tolerance as number);
+    expect(out.fulfiller).to.equal(prover.address);
+    expect(out.callback).to.equal("none");
+  });
+
+  it("fails requests it cannot serve, with the reason, while good ones go through", async () => {
+    const good = await request("diabetes-mlp", await heldoutInput("diabetes-mlp", 2));
+    const notServed = await request("digits-cnn", await heldoutInput("digits-mlp", 0));
+    const tooLarge = await request("diabetes-mlp", [10n ** 12n, ...(await heldoutInput("diabetes-mlp", 3)).slice(1)]);
+    const tooSoon = await request("digits-mlp", await heldoutInput("digits-mlp", 4), 3);
+    await waitFor("the good request's fulfilment", async () => (await fulfilments(good)).length === 1, 180_000, svc.log);
+    const reasons = await waitFor(
+      "the bad requests to be failed",
+      async () => {
+        const js = await Promise.all([notServed, tooLarge, tooSoon].map(job));
+        return js.every((j) => j?.state === "failed") ? js.map((j) => j!.error!) : undefined;
+      },
+      60_000,
+      svc.log,
+    );
+    expect(reasons[0]).to.match(/is not served here/);
+    expect(reasons[1]).to.match(/outside the circuit's range/);
+    expect(reasons[2]).to.match(/deadline is \d+ s away; a proof of this model takes/);
+    for (const id of [notServed, tooLarge, tooSoon]) expect(await fulfilments(id)).to.have.length(0);
+    expect(await (await fetch(`${svc.url}/health`)).status).to.equal(200);
+  });
+
+  it("killed with SIGKILL in the middle of a proof, then restarted, fulfils that request exactly once", async () => {
+    const nonceBefore = await client.getTransactionCount({ address: prover.address });
+    const requestId = await request("digits-mlp", await heldoutInput("digits-mlp", 5));
+    await waitFor("the job to be proving", async () => (await job(requestId))?.state === "proving", 60_000, svc.log);
+    await svc.kill();
+    svc = await startServiceProcess(serviceArgs, serviceEnv);
+    await waitFor(
+      "the fulfilment after the restart",
+      async () => (await job(requestId))?.state === "fulfilled",
+      180_000,
+      svc.log,
+    );
+    expect(await fulfilments(requestId)).to.have.length(1);
+    expect(await client.getTransactionCount({ address: prover.address })).to.equal(nonceBefore + 1);
+    expect(svc.log()).to.match(/requeued jobs a previous run left half-proved/);
+  });
+
+  it("retries while the RPC endpoint is down, catches up when it returns, and misses nothing", async () => {
+    await proxy.stop();
+    const ids3 = [];
+    for (let i = 0; i < 3; i++) ids3.push(await request("diabetes-mlp", await heldoutInput("diabetes-mlp", 10 + i)));
+    await new Promise((r) => setTimeout(r, 3000));
+    const metricsDown = await (await fetch(`${svc.url}/metrics`)).text();
+    expect(metricsDown).to.match(/^zkinfer_rpc_errors_total\{component="watcher"\} [1-9]/m);
+    for (const id of ids3) expect(await fulfilments(id)).to.have.length(0);
+    await proxy.start();
+    for (const id of ids3) await waitFor(`request ${id}`, async () => (await fulfilments(id)).length === 1, 180_000, svc.log);
+  });
+
+  it("fulfils 20 requests sent at once, each exactly once", async () => {
+    const nonceBefore = await client.getTransactionCount({ address: prover.address });
+    const inputs = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => heldoutInput(i % 2 ? "digits-mlp" : "diabetes-mlp", 20 + i)),
+    );
+    const t0 = Date.now();
+    // Broadcast all 20 back to back (the node automines each on arrival), then collect the receipts.
+    const hashes: Hex[] = [];
+    for (const [i, inp] of inputs.entries()) hashes.push(await sendRequest(i % 2 ? "digits-mlp" : "diabetes-mlp", inp, 1200));
+    const requestIds = await Promise.all(hashes.map(requestMined));
+    expect(new Set(requestIds.map(String)).size).to.equal(20);
+    await waitFor(
+      "all 20 fulfilments",
+      async () => (await Promise.all(requestIds.map(fulfilments))).every((f) => f.length === 1),
+      600_000,
+      svc.log,
+    );
+    const seconds = (Date.now() - t0) / 1000;
+    stats.burst20Seconds = Math.round(seconds * 10) / 10;
+    stats.burstPerMinute = Math.round((20 / seconds) * 60 * 10) / 10;
+    for (const id of requestIds) expect(await fulfilments(id)).to.have.length(1);
+    expect(await client.getTransactionCount({ address: prover.address })).to.equal(nonceBefore + 20);
+  });
+});
