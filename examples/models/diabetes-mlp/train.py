@@ -15,14 +15,12 @@ Units:
 
 Run from anywhere:  .venv/bin/python examples/models/diabetes-mlp/train.py
 """
-import json
 import os
+import sys
 import warnings
 
 import numpy as np
-import onnx
-import onnxruntime as ort
-from onnx import TensorProto, helper, numpy_helper
+from onnx import helper, numpy_helper
 from sklearn.datasets import load_diabetes
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import Ridge
@@ -30,14 +28,14 @@ from sklearn.model_selection import train_test_split
 from sklearn.neural_network import MLPRegressor
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(HERE))  # examples/models/, for _shared.py
+from _shared import make_model, max_abs_diff, save_and_run, write_data, write_model_json  # noqa: E402
+
 NAME = "diabetes-mlp"
 SEED = 0
 HIDDEN = 16
 FEATURE_SCALE = float(np.sqrt(442.0))  # sklearn's unit-norm columns -> z-scores
 TARGET_SCALE = 100.0                   # model output = progression / 100
-N_CALIBRATION = 32
-N_HELDOUT = 50
-OPSET = 13
 # Max abs difference accepted between the EZKL circuit's decoded output and the float output
 # (in output units, i.e. progression/100); chosen after measuring the calibrated circuit.
 TOLERANCE = 0.005
@@ -54,16 +52,6 @@ NOTES = (
 FEATURES = ["age", "sex", "bmi", "bp", "s1 (tc)", "s2 (ldl)", "s3 (hdl)", "s4 (tch)", "s5 (ltg)", "s6 (glu)"]
 
 
-def dump(name, obj, indent=None):
-    with open(os.path.join(HERE, name), "w") as f:
-        json.dump(obj, f, indent=indent, separators=None if indent else (",", ":"))
-        f.write("\n")
-
-
-def floats(a):
-    return [float(v) for v in np.asarray(a, dtype=np.float32).reshape(-1)]
-
-
 def build_onnx(reg):
     w1, w2 = (np.asarray(w, dtype=np.float32) for w in reg.coefs_)  # [10,16], [16,1]
     b1, b2 = (np.asarray(b, dtype=np.float32) for b in reg.intercepts_)
@@ -78,17 +66,7 @@ def build_onnx(reg):
         helper.make_node("Relu", ["hidden_pre"], ["hidden"], name="relu1"),
         helper.make_node("Gemm", ["hidden", "W2", "B2"], ["progression_div_100"], name="fc2"),
     ]
-    graph = helper.make_graph(
-        nodes,
-        "diabetes_mlp",
-        [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 10])],
-        [helper.make_tensor_value_info("progression_div_100", TensorProto.FLOAT, [1, 1])],
-        initializer=inits,
-    )
-    model = helper.make_model(graph, producer_name="zkinfer", opset_imports=[helper.make_opsetid("", OPSET)])
-    model.ir_version = 8
-    onnx.checker.check_model(model, full_check=True)
-    return model
+    return make_model("diabetes_mlp", nodes, inits, [1, 10], "progression_div_100", [1, 1])
 
 
 def main():
@@ -104,28 +82,17 @@ def main():
         reg.fit(X_tr, y_tr)
     mae_train = float(np.mean(np.abs(reg.predict(X_tr) - y_tr)))
 
-    model = build_onnx(reg)
-    onnx.save(model, os.path.join(HERE, "network.onnx"))
-
-    # onnxruntime must agree with scikit-learn's forward pass.
-    sess = ort.InferenceSession(os.path.join(HERE, "network.onnx"), providers=["CPUExecutionProvider"])
-    ort_out = np.concatenate([sess.run(None, {"input": x[None, :]})[0] for x in X_te])  # [n,1]
-    diff = float(np.max(np.abs(ort_out[:, 0] - reg.predict(X_te))))
-    assert diff < 1e-4, f"onnxruntime vs scikit-learn outputs differ by {diff}"
+    # Writes network.onnx; onnxruntime must agree with scikit-learn's forward pass.
+    ort_out = save_and_run(HERE, build_onnx(reg), X_te)  # [n,1]
+    diff = max_abs_diff(ort_out[:, 0], reg.predict(X_te), 1e-4, "scikit-learn outputs")
     mae_test = float(np.mean(np.abs(ort_out[:, 0] - y_te)))
     ss_res = float(np.sum((ort_out[:, 0] - y_te) ** 2))
     r2_test = 1.0 - ss_res / float(np.sum((y_te - y_te.mean()) ** 2))
     baseline_mae = float(np.mean(np.abs(y_te - np.mean(y_tr))))
     ridge_mae = float(np.mean(np.abs(Ridge(alpha=1.0).fit(X_tr, y_tr).predict(X_te) - y_te)))
 
-    dump("calibration.json", {"input_data": [floats(X_tr[:N_CALIBRATION])]})
-    dump("input.json", {"input_data": [floats(X_te[0])]})
-    dump("heldout.json", {
-        "inputs": [floats(x) for x in X_te[:N_HELDOUT]],
-        "labels": [float(v) for v in y_te[:N_HELDOUT]],
-        "float_outputs": [floats(o) for o in ort_out[:N_HELDOUT]],
-    })
-    dump("model.json", {
+    write_data(HERE, X_tr, X_te, y_te, ort_out, label=float)
+    write_model_json(HERE, {
         "name": NAME,
         "title": "Diabetes progression predictor (MLP regression)",
         "description": "Predicts how far a patient's diabetes will progress one year from now, from age, sex, "
@@ -141,7 +108,7 @@ def main():
         "tolerance": TOLERANCE,
         "floatMetric": {"name": "mae", "value": round(mae_test, 4), "samples": int(len(y_te))},
         "notes": NOTES,
-    }, indent=2)
+    })
 
     print(f"[{NAME}] train MAE {mae_train:.4f}  test MAE {mae_test:.4f} (x100 = {mae_test * 100:.1f})  "
           f"test R^2 {r2_test:.3f}  predict-the-mean MAE {baseline_mae:.4f}  ridge MAE {ridge_mae:.4f}  n={len(y_te)}  "

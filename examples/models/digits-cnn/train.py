@@ -11,17 +11,18 @@ calibration.json, input.json, heldout.json, model.json.
 
 Run from anywhere:  .venv/bin/python examples/models/digits-cnn/train.py
 """
-import json
 import os
+import sys
 
 import numpy as np
-import onnx
-import onnxruntime as ort
-from onnx import TensorProto, helper, numpy_helper
+from onnx import helper, numpy_helper
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(HERE))  # examples/models/, for _shared.py
+from _shared import make_model, max_abs_diff, save_and_run, write_data, write_model_json  # noqa: E402
+
 NAME = "digits-cnn"
 SEED = 0
 FILTERS = 32
@@ -30,9 +31,6 @@ EPOCHS = 40
 BATCH = 64
 LR = 3e-3
 WEIGHT_DECAY = 1e-4
-N_CALIBRATION = 32
-N_HELDOUT = 50
-OPSET = 13
 # Max abs difference accepted per logit between the EZKL circuit's decoded outputs and the float
 # outputs; chosen after measuring the calibrated circuit (see README.md).
 TOLERANCE = 0.01
@@ -44,16 +42,6 @@ NOTES = (
     "0.0028 (mean 0.0006), same predicted class every time, so tolerance 0.01 leaves a >3x "
     "margin. On the 2-core dev machine: SRS generation 18 s, setup 11 s (pk ~550 MB), prove 11 s."
 )
-
-
-def dump(name, obj, indent=None):
-    with open(os.path.join(HERE, name), "w") as f:
-        json.dump(obj, f, indent=indent, separators=None if indent else (",", ":"))
-        f.write("\n")
-
-
-def floats(a):
-    return [float(v) for v in np.asarray(a, dtype=np.float32).reshape(-1)]
 
 
 def im2col(images):
@@ -148,17 +136,7 @@ def build_onnx(net):
         helper.make_node("Reshape", ["conv_relu", "flat_shape"], ["flat"], name="flatten"),
         helper.make_node("Gemm", ["flat", "W2", "B2"], ["logits"], name="fc"),
     ]
-    graph = helper.make_graph(
-        nodes,
-        "digits_cnn",
-        [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 1, 8, 8])],
-        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, [1, 10])],
-        initializer=inits,
-    )
-    model = helper.make_model(graph, producer_name="zkinfer", opset_imports=[helper.make_opsetid("", OPSET)])
-    model.ir_version = 8
-    onnx.checker.check_model(model, full_check=True)
-    return model
+    return make_model("digits_cnn", nodes, inits, [1, 1, 8, 8], "logits", [1, 10])
 
 
 def main():
@@ -175,25 +153,14 @@ def main():
     acc_train = float(np.mean(net.predict_logits(cols_tr).argmax(1) == y_tr))
     np_logits = net.predict_logits(cols_te)
 
-    model = build_onnx(net)
-    onnx.save(model, os.path.join(HERE, "network.onnx"))
-
-    # onnxruntime must agree with the numpy forward pass.
-    sess = ort.InferenceSession(os.path.join(HERE, "network.onnx"), providers=["CPUExecutionProvider"])
-    ort_logits = np.concatenate([sess.run(None, {"input": x[None, None, :, :]})[0] for x in X_te])
-    diff = float(np.max(np.abs(ort_logits - np_logits)))
-    assert diff < 1e-3, f"onnxruntime vs numpy logits differ by {diff}"
+    # Writes network.onnx; onnxruntime must agree with the numpy forward pass.
+    ort_logits = save_and_run(HERE, build_onnx(net), X_te)
+    diff = max_abs_diff(ort_logits, np_logits, 1e-3, "numpy logits")
     assert np.array_equal(ort_logits.argmax(1), np_logits.argmax(1)), "onnxruntime vs numpy predictions differ"
     acc_test = float(np.mean(ort_logits.argmax(1) == y_te))
 
-    dump("calibration.json", {"input_data": [floats(X_tr[:N_CALIBRATION])]})
-    dump("input.json", {"input_data": [floats(X_te[0])]})
-    dump("heldout.json", {
-        "inputs": [floats(x) for x in X_te[:N_HELDOUT]],
-        "labels": [int(v) for v in y_te[:N_HELDOUT]],
-        "float_outputs": [floats(o) for o in ort_logits[:N_HELDOUT]],
-    })
-    dump("model.json", {
+    write_data(HERE, X_tr, X_te, y_te, ort_logits, label=int)
+    write_model_json(HERE, {
         "name": NAME,
         "title": "Handwritten digit classifier (CNN)",
         "description": "Recognises a handwritten digit 0-9 from an 8x8 grey-scale image with a small "
@@ -206,7 +173,7 @@ def main():
         "tolerance": TOLERANCE,
         "floatMetric": {"name": "accuracy", "value": round(acc_test, 4), "samples": int(len(y_te))},
         "notes": NOTES,
-    }, indent=2)
+    })
 
     print(f"[{NAME}] train acc {acc_train:.4f}  test acc {acc_test:.4f} (n={len(y_te)})  "
           f"max |onnx - numpy| = {diff:.2e}")

@@ -7,26 +7,24 @@ build pipeline reads: network.onnx, calibration.json, input.json, heldout.json, 
 
 Run from anywhere:  .venv/bin/python examples/models/digits-mlp/train.py
 """
-import json
 import os
+import sys
 import warnings
 
 import numpy as np
-import onnx
-import onnxruntime as ort
-from onnx import TensorProto, helper, numpy_helper
+from onnx import helper, numpy_helper
 from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.neural_network import MLPClassifier
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(HERE))  # examples/models/, for _shared.py
+from _shared import make_model, max_abs_diff, save_and_run, write_data, write_model_json  # noqa: E402
+
 NAME = "digits-mlp"
 SEED = 0
 HIDDEN = 16
-N_CALIBRATION = 32
-N_HELDOUT = 50
-OPSET = 13
 # Max abs difference accepted per logit between the EZKL circuit's decoded outputs and the float
 # outputs; chosen after measuring the calibrated circuit (see README.md).
 TOLERANCE = 0.01
@@ -37,16 +35,6 @@ NOTES = (
     "at most 0.0020 (mean 0.0004) and give the same predicted class every time, so tolerance 0.01"
     " leaves a 5x margin."
 )
-
-
-def dump(name, obj, indent=None):
-    with open(os.path.join(HERE, name), "w") as f:
-        json.dump(obj, f, indent=indent, separators=None if indent else (",", ":"))
-        f.write("\n")
-
-
-def floats(a):
-    return [float(v) for v in np.asarray(a, dtype=np.float32).reshape(-1)]
 
 
 def build_onnx(mlp):
@@ -63,17 +51,7 @@ def build_onnx(mlp):
         helper.make_node("Relu", ["hidden_pre"], ["hidden"], name="relu1"),
         helper.make_node("Gemm", ["hidden", "W2", "B2"], ["logits"], name="fc2"),
     ]
-    graph = helper.make_graph(
-        nodes,
-        "digits_mlp",
-        [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 64])],
-        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, [1, 10])],
-        initializer=inits,
-    )
-    model = helper.make_model(graph, producer_name="zkinfer", opset_imports=[helper.make_opsetid("", OPSET)])
-    model.ir_version = 8
-    onnx.checker.check_model(model, full_check=True)
-    return model
+    return make_model("digits_mlp", nodes, inits, [1, 64], "logits", [1, 10])
 
 
 def main():
@@ -90,26 +68,15 @@ def main():
     acc_train = float(mlp.score(X_tr, y_tr))
     acc_test = float(mlp.score(X_te, y_te))
 
-    model = build_onnx(mlp)
-    onnx.save(model, os.path.join(HERE, "network.onnx"))
-
-    # onnxruntime must agree with scikit-learn's forward pass.
-    sess = ort.InferenceSession(os.path.join(HERE, "network.onnx"), providers=["CPUExecutionProvider"])
-    ort_logits = np.concatenate([sess.run(None, {"input": x[None, :]})[0] for x in X_te])
+    # Writes network.onnx; onnxruntime must agree with scikit-learn's forward pass.
+    ort_logits = save_and_run(HERE, build_onnx(mlp), X_te)
     # MLPClassifier.predict_proba = softmax(logits); compare the logits directly.
     sk_logits = np.maximum(X_te @ mlp.coefs_[0] + mlp.intercepts_[0], 0) @ mlp.coefs_[1] + mlp.intercepts_[1]
-    diff = float(np.max(np.abs(ort_logits - sk_logits)))
-    assert diff < 1e-4, f"onnxruntime vs scikit-learn logits differ by {diff}"
+    diff = max_abs_diff(ort_logits, sk_logits, 1e-4, "scikit-learn logits")
     assert np.array_equal(ort_logits.argmax(1), mlp.predict(X_te)), "onnxruntime vs scikit-learn predictions differ"
     acc_onnx = float(np.mean(ort_logits.argmax(1) == y_te))
 
-    dump("calibration.json", {"input_data": [floats(X_tr[:N_CALIBRATION])]})
-    dump("input.json", {"input_data": [floats(X_te[0])]})
-    dump("heldout.json", {
-        "inputs": [floats(x) for x in X_te[:N_HELDOUT]],
-        "labels": [int(v) for v in y_te[:N_HELDOUT]],
-        "float_outputs": [floats(o) for o in ort_logits[:N_HELDOUT]],
-    })
+    write_data(HERE, X_tr, X_te, y_te, ort_logits, label=int)
     meta = {
         "name": NAME,
         "title": "Handwritten digit classifier (MLP)",
@@ -124,7 +91,7 @@ def main():
         "floatMetric": {"name": "accuracy", "value": round(acc_onnx, 4), "samples": int(len(y_te))},
         "notes": NOTES,
     }
-    dump("model.json", meta, indent=2)
+    write_model_json(HERE, meta)
 
     print(f"[{NAME}] train acc {acc_train:.4f}  test acc {acc_test:.4f} (onnx {acc_onnx:.4f}, n={len(y_te)})  "
           f"max |onnx - sklearn| = {diff:.2e}")
