@@ -35,17 +35,6 @@ export interface ServiceConfig {
   };
 }
 
-export function defaultServiceConfig(): ServiceConfig {
-  return {
-    models: [],
-    dbPath: join(cacheDir(), "service", "jobs.sqlite"),
-    host: "127.0.0.1",
-    port: 8790,
-    workers: 1,
-    maxAttempts: 3,
-  };
-}
-
 export interface RunningService {
   url: string;
   store: JobStore;

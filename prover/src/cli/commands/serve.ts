@@ -3,6 +3,7 @@ import { resolve } from "node:path";
 import { loadChainConfig } from "../../chain/config.js";
 import { ConfigError, UserInputError } from "../../errors.js";
 import { createLogger } from "../../util/logger.js";
+import { SERVICE_DEFAULTS } from "../../service/defaults.js";
 import type { ServiceConfig } from "../../service/service.js";
 import type { CliContext } from "../context.js";
 
@@ -13,8 +14,7 @@ const int = (name: string, min: number) => (v: string) => {
 };
 
 export function registerServe(program: Command, _ctx: CliContext): void {
-  // The service is imported when `serve` runs, so other commands start without loading it.
-  const d = { dbPath: ".zkinfer/service/jobs.sqlite", host: "127.0.0.1", port: 8790, workers: 1, maxAttempts: 3 };
+  const d = SERVICE_DEFAULTS;
   program
     .command("serve")
     .description(
@@ -86,6 +86,7 @@ export function registerServe(program: Command, _ctx: CliContext): void {
           replaceAfterMs: opts.replaceAfterMs as number,
         };
       }
+      // Loaded only when `serve` runs, so other commands start without it.
       const { startService } = await import("../../service/service.js");
       const service = await startService(config, logger);
       process.stderr.write(`zkinfer service listening on ${service.url} (Ctrl-C to stop)\n`);

@@ -1,0 +1,11 @@
+import { join } from "node:path";
+import { cacheDir } from "../util/paths.js";
+
+/** Defaults of `zkinfer serve` (kept apart from service.ts so the CLI can show them without loading it). */
+export const SERVICE_DEFAULTS = {
+  dbPath: join(cacheDir(), "service", "jobs.sqlite"),
+  host: "127.0.0.1",
+  port: 8790,
+  workers: 1,
+  maxAttempts: 3,
+} as const;
