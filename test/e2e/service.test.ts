@@ -175,6 +175,7 @@ describe("zkinfer serve: watch, prove, fulfil (hardhat node + real EZKL)", funct
       requestId: string;
       state: string;
       error: string | null;
+      txHash: string | null;
     }[];
     return jobs.find((j) => j.requestId === String(requestId));
   };
@@ -283,13 +284,20 @@ describe("zkinfer serve: watch, prove, fulfil (hardhat node + real EZKL)", funct
 
   it("retries while the RPC endpoint is down, catches up when it returns, and misses nothing", async () => {
     await proxy.stop();
-    const ids3 = [];
-    for (let i = 0; i < 3; i++) ids3.push(await request("diabetes-mlp", await heldoutInput("diabetes-mlp", 10 + i)));
-    await new Promise((r) => setTimeout(r, 3000));
-    const metricsDown = await (await fetch(`${svc.url}/metrics`)).text();
-    expect(metricsDown).to.match(/^zkinfer_rpc_errors_total\{component="watcher"\} [1-9]/m);
-    for (const id of ids3) expect(await fulfilments(id)).to.have.length(0);
-    await proxy.start();
+    const ids3: bigint[] = [];
+    try {
+      for (let i = 0; i < 3; i++) ids3.push(await request("diabetes-mlp", await heldoutInput("diabetes-mlp", 10 + i)));
+      await waitFor(
+        "the watcher to report RPC failures",
+        async () =>
+          /^zkinfer_rpc_errors_total\{component="watcher"\} [1-9]/m.test(await (await fetch(`${svc.url}/metrics`)).text()),
+        60_000,
+        svc.log,
+      );
+      for (const id of ids3) expect(await fulfilments(id)).to.have.length(0);
+    } finally {
+      await proxy.start();
+    }
     for (const id of ids3) await waitFor(`request ${id}`, async () => (await fulfilments(id)).length === 1, 180_000, svc.log);
   });
 

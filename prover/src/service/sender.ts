@@ -86,6 +86,18 @@ export function createSender(ctx: SenderContext) {
       args: [BigInt(job.requestId!), job.result!.proof, job.result!.instances.map(BigInt)],
     });
     const gasLimit = (gas * 12n) / 10n;
+    const sent: Hex[] = [];
+    const finish = (hash: Hex, receipt: { status: string; gasUsed: bigint }) => {
+      if (receipt.status === "success") {
+        ctx.store.fulfilled(job.id, hash);
+        ctx.metrics.fulfilTxs.inc({ result: "success" });
+        ctx.metrics.requestToFulfilledSeconds.observe({ model: job.model }, (Date.now() - job.createdAt) / 1000);
+        logger.info({ job: job.id, requestId: job.requestId, hash, gasUsed: String(receipt.gasUsed) }, "request fulfilled");
+      } else {
+        ctx.metrics.fulfilTxs.inc({ result: "reverted" });
+        ctx.store.requeueProved(job.id, `fulfilment ${hash} reverted`);
+      }
+    };
     for (let attempt = 0; !ctx.signal.aborted; attempt++) {
       const signed = await ctx.wallet.signTransaction({
         account,
@@ -99,6 +111,7 @@ export function createSender(ctx: SenderContext) {
       });
       const hash = keccak256(signed);
       ctx.store.submitting(job.id, hash, nonce);
+      sent.push(hash);
       try {
         await ctx.client.sendRawTransaction({ serializedTransaction: signed });
       } catch (e) {
@@ -110,19 +123,18 @@ export function createSender(ctx: SenderContext) {
       const receipt = await ctx.client
         .waitForTransactionReceipt({ hash, timeout: ctx.replaceAfterMs, pollingInterval: 250 })
         .catch(() => undefined);
-      if (receipt) {
-        if (receipt.status === "success") {
-          ctx.store.fulfilled(job.id, hash);
-          ctx.metrics.fulfilTxs.inc({ result: "success" });
-          ctx.metrics.requestToFulfilledSeconds.observe({ model: job.model }, (Date.now() - job.createdAt) / 1000);
-          logger.info({ job: job.id, requestId: job.requestId, hash, gasUsed: String(receipt.gasUsed) }, "request fulfilled");
-        } else {
-          ctx.metrics.fulfilTxs.inc({ result: "reverted" });
-          ctx.store.requeueProved(job.id, `fulfilment ${hash} reverted`);
+      if (receipt) return finish(hash, receipt);
+      // Not mined in time. If the nonce has been used meanwhile, one of our versions (or another
+      // transaction of this account) was mined: settle from the chain instead of sending again.
+      if ((await ctx.client.getTransactionCount({ address: account.address, blockTag: "latest" })) > nonce) {
+        for (const h of sent) {
+          const r = await ctx.client.getTransactionReceipt({ hash: h }).catch(() => undefined);
+          if (r) return finish(h, r);
         }
+        ctx.store.requeueProved(job.id, `nonce ${nonce} was used by another transaction`);
         return;
       }
-      // Not mined in time: replace it (same nonce) with fees raised by 25% (nodes need >= 10%).
+      // Still pending: replace it (same nonce) with fees raised by 25% (nodes need >= 10%).
       const bump = (v: bigint | undefined) => ((v ?? 0n) * 125n) / 100n + 1n;
       fees = { maxFeePerGas: bump(fees.maxFeePerGas), maxPriorityFeePerGas: bump(fees.maxPriorityFeePerGas) } as typeof fees;
       ctx.metrics.fulfilTxs.inc({ result: "replaced" });
