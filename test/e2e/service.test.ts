@@ -116,6 +116,8 @@ describe("zkinfer serve: watch, prove, fulfil (hardhat node + real EZKL)", funct
       "0",
       "--poll-ms",
       "200",
+      "--replace-after-ms",
+      "2000",
     ];
     serviceEnv = { ZKINFER_RPC_URL: proxy.url, ZKINFER_PRIVATE_KEY: DEV_KEYS[1]!, ZKINFER_COORDINATOR: coordinator };
     svc = await startServiceProcess(serviceArgs, serviceEnv);
@@ -323,5 +325,44 @@ describe("zkinfer serve: watch, prove, fulfil (hardhat node + real EZKL)", funct
     stats.burstPerMinute = Math.round((20 / seconds) * 60 * 10) / 10;
     for (const id of requestIds) expect(await fulfilments(id)).to.have.length(1);
     expect(await client.getTransactionCount({ address: prover.address })).to.equal(nonceBefore + 20);
+  });
+  it("replaces a fulfilment that is not mined in time with a higher fee, and lands it once", async () => {
+    const rpc = (method: string, params: unknown[] = []) => client.request({ method: method as never, params: params as never });
+    const nonceBefore = await client.getTransactionCount({ address: prover.address });
+    await rpc("evm_setAutomine", [false]);
+    try {
+      const hash = await sendRequest("diabetes-mlp", await heldoutInput("diabetes-mlp", 40), 600);
+      await rpc("evm_mine");
+      const requestId = await requestMined(hash);
+      await waitFor(
+        "the fulfilment to be in flight",
+        async () => (await job(requestId))?.state === "submitting",
+        120_000,
+        svc.log,
+      );
+      await waitFor(
+        "a replacement",
+        async () =>
+          /zkinfer_fulfil_transactions_total\{result="replaced"\} [1-9]/.test(await (await fetch(`${svc.url}/metrics`)).text()),
+        30_000,
+        svc.log,
+      );
+      await rpc("evm_mine");
+      const done = await waitFor(
+        "the fulfilment",
+        async () => {
+          const j = await job(requestId);
+          return j?.state === "fulfilled" ? j : undefined;
+        },
+        60_000,
+        svc.log,
+      );
+      const events = await fulfilments(requestId);
+      expect(events).to.have.length(1);
+      expect(done.txHash).to.equal(events[0]!.transactionHash);
+      expect(await client.getTransactionCount({ address: prover.address })).to.equal(nonceBefore + 1);
+    } finally {
+      await rpc("evm_setAutomine", [true]);
+    }
   });
 });
