@@ -1,12 +1,10 @@
 import { expect } from "chai";
 import { join } from "node:path";
-import { network } from "hardhat";
 import { encodeAbiParameters, encodeFunctionData, getAddress, keccak256, parseEventLogs, type Address, type Hex } from "viem";
 import { halo2VerifierAbi, inferenceCoordinatorAbi } from "../../prover/src/chain/abis.js";
-import { versionParams } from "../../prover/src/chain/register.js";
 import { decodeInputs } from "../../prover/src/models/inference.js";
 import { projectRoot } from "../../prover/src/util/paths.js";
-import { deployModelVerifier } from "../helpers/chain.js";
+import { deploySuite } from "../helpers/suite.js";
 import { checkGasSnapshot, type GasFigures } from "../helpers/gas.js";
 import { builtExample, exampleProof, type ExampleModel } from "../helpers/models.js";
 import { revertOf } from "../helpers/revert.js";
@@ -20,28 +18,11 @@ const FEE = 10_000_000_000_000_000n; // 0.01 ETH
 const SNAPSHOT = join(projectRoot, "test/gas/coordinator.json");
 
 async function fixture() {
-  const connection = await network.create();
-  const { viem, networkHelpers } = connection;
-  const publicClient = await viem.getPublicClient();
-  const [admin, guardian, prover, user] = await viem.getWalletClients();
-  const registry = await viem.deployContract("ModelRegistry");
-  const route = await viem.deployContract("InferenceVerifier", [registry.address]);
-  const coordinator = await viem.deployContract("InferenceCoordinator", [
-    registry.address,
-    route.address,
-    admin!.account.address,
-    guardian!.account.address,
-  ]);
+  const { viem, networkHelpers, publicClient, wallets, admin, guardian, registry, route, coordinator, registerExample } =
+    await deploySuite();
+  const [prover, user] = [wallets[2]!, wallets[3]!];
   const ids = {} as Record<ExampleModel, Hex>;
-  for (const name of ["digits-mlp", "diabetes-mlp", "digits-cnn"] as const) {
-    const model = await builtExample(name);
-    const verifier = await deployModelVerifier(admin!, publicClient, model);
-    await publicClient.waitForTransactionReceipt({ hash: await registry.write.registerModel([name]) });
-    ids[name] = await registry.read.computeModelId([admin!.account.address, name]);
-    await publicClient.waitForTransactionReceipt({
-      hash: await registry.write.addVersion([ids[name], versionParams(model.manifest, verifier, "")]),
-    });
-  }
+  for (const name of ["digits-mlp", "diabetes-mlp", "digits-cnn"] as const) ids[name] = (await registerExample(name)).modelId;
   const mined = async (hash: Promise<Hex> | Hex) => {
     const r = await publicClient.waitForTransactionReceipt({ hash: await hash });
     expect(r.status).to.equal("success");

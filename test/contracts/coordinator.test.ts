@@ -1,10 +1,8 @@
 import { expect } from "chai";
-import { network } from "hardhat";
 import { getAddress, keccak256, encodeAbiParameters, parseEventLogs } from "viem";
 import { digitBountyAbi, inferenceCoordinatorAbi } from "../../prover/src/chain/abis.js";
-import { versionParams } from "../../prover/src/chain/register.js";
 import { decodeInputs } from "../../prover/src/models/inference.js";
-import { deployModelVerifier } from "../helpers/chain.js";
+import { deploySuite } from "../helpers/suite.js";
 import { builtExample, exampleProof } from "../helpers/models.js";
 
 /**
@@ -17,27 +15,13 @@ const FEE = 10n ** 15n;
 const PRIZE = 10n ** 17n;
 
 async function fixture() {
-  const { viem, networkHelpers } = await network.create();
-  const publicClient = await viem.getPublicClient();
-  const [owner, prover, player] = await viem.getWalletClients();
-  const registry = await viem.deployContract("ModelRegistry");
-  const route = await viem.deployContract("InferenceVerifier", [registry.address]);
-  const coordinator = await viem.deployContract("InferenceCoordinator", [
-    registry.address,
-    route.address,
-    owner!.account.address,
-    owner!.account.address,
-  ]);
+  const { viem, networkHelpers, publicClient, wallets, admin: owner, coordinator, registerExample } = await deploySuite();
+  const [prover, player] = [wallets[2]!, wallets[3]!];
   const model = await builtExample("digits-mlp");
-  const verifier = await deployModelVerifier(owner!, publicClient, model);
-  await publicClient.waitForTransactionReceipt({ hash: await registry.write.registerModel(["digits-mlp"]) });
-  const modelId = await registry.read.computeModelId([owner!.account.address, "digits-mlp"]);
-  await publicClient.waitForTransactionReceipt({
-    hash: await registry.write.addVersion([modelId, versionParams(model.manifest, verifier, "")]),
-  });
+  const { modelId } = await registerExample("digits-mlp");
   const bounty = await viem.deployContract("DigitBounty", [
     coordinator.address,
-    owner!.account.address,
+    owner.account.address,
     { modelId, modelVersion: 0, prize: PRIZE, callbackGasLimit: 100_000, requestTimeout: 3600n },
   ]);
   await publicClient.waitForTransactionReceipt({ hash: await bounty.write.fund({ value: 10n ** 18n }) });

@@ -1,13 +1,12 @@
 import { expect } from "chai";
 import { join } from "node:path";
-import { network } from "hardhat";
 import { encodeFunctionData, getAddress, type Address, type Hex } from "viem";
 import { halo2VerifierAbi } from "../../prover/src/chain/abis.js";
 import { versionParams } from "../../prover/src/chain/register.js";
 import { FIELD_MODULUS } from "../../prover/src/engine/felt.js";
 import { decodeInputs } from "../../prover/src/models/inference.js";
 import { projectRoot } from "../../prover/src/util/paths.js";
-import { deployModelVerifier } from "../helpers/chain.js";
+import { deploySuite } from "../helpers/suite.js";
 import { builtExample, EXAMPLE_MODELS, exampleProof, type ExampleModel } from "../helpers/models.js";
 import { revertOf } from "../helpers/revert.js";
 import { checkGasSnapshot, type GasFigures } from "../helpers/gas.js";
@@ -19,25 +18,13 @@ import { checkGasSnapshot, type GasFigures } from "../helpers/gas.js";
 const SNAPSHOT = join(projectRoot, "test/gas/route.json");
 
 async function fixture() {
-  const { viem } = await network.create();
-  const publicClient = await viem.getPublicClient();
-  const [owner, stranger] = await viem.getWalletClients();
-  const registry = await viem.deployContract("ModelRegistry");
-  const route = await viem.deployContract("InferenceVerifier", [registry.address]);
+  const suite = await deploySuite();
   const registered = new Map<ExampleModel, { modelId: Hex; version: number; verifier: Address }>();
-
-  async function register(name: ExampleModel, registerAs = name) {
-    const model = await builtExample(name);
-    const verifier = await deployModelVerifier(owner!, publicClient, model);
-    await publicClient.waitForTransactionReceipt({ hash: await registry.write.registerModel([registerAs]) });
-    const modelId = await registry.read.computeModelId([owner!.account.address, registerAs]);
-    await publicClient.waitForTransactionReceipt({
-      hash: await registry.write.addVersion([modelId, versionParams(model.manifest, verifier, "")]),
-    });
-    registered.set(registerAs as ExampleModel, { modelId, version: 1, verifier });
-    return registered.get(registerAs as ExampleModel)!;
+  async function register(name: ExampleModel) {
+    registered.set(name, await suite.registerExample(name));
+    return registered.get(name)!;
   }
-  return { viem, publicClient, owner: owner!, stranger: stranger!, registry, route, register, registered };
+  return { ...suite, owner: suite.admin, stranger: suite.wallets[2]!, register, registered };
 }
 
 describe("verifier route with real EZKL proofs (Hardhat EVM)", function () {

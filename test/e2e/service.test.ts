@@ -25,6 +25,7 @@ import { artifactAbi, DEV_KEYS, deployFromArtifact, startHardhatNode, type Local
 import { builtExample, exampleProof, exampleSource, sharedEngine } from "../helpers/models.js";
 import { projectRoot } from "../../prover/src/util/paths.js";
 import { TcpProxy } from "../helpers/proxy.js";
+import { waitFor } from "../helpers/wait.js";
 import { startServiceProcess, type ServiceProcess } from "../helpers/service-process.js";
 
 /**
@@ -32,17 +33,6 @@ import { startServiceProcess, type ServiceProcess } from "../helpers/service-pro
  * `hardhat node` on 127.0.0.1 (through a TCP proxy the test can cut), proving with real EZKL and
  * fulfilling with real transactions.
  */
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false>, ms: number, log?: () => string): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > end)
-      throw new Error(`timed out after ${ms} ms waiting for ${what}${log ? `\n--- service log ---\n${log().slice(-4000)}` : ""}`);
-    await new Promise((r) => setTimeout(r, 150));
-  }
-}
-
 function run(
   cmd: string,
   args: string[],

@@ -4,6 +4,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { projectRoot } from "../../prover/src/util/paths.js";
+import { isAlive } from "../helpers/wait.js";
 
 const CLI = join(projectRoot, "bin/zkinfer");
 
@@ -26,15 +27,6 @@ const childrenOf = (pid: number): number[] =>
     .stdout.split("\n")
     .map((s) => Number(s.trim()))
     .filter((n) => n > 0);
-
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 describe("zkinfer CLI: errors a user can act on", () => {
   let cache: string;
@@ -94,8 +86,8 @@ describe("zkinfer CLI: errors a user can act on", () => {
     await new Promise((r) => child.once("exit", r));
 
     const end = Date.now() + 5000;
-    while (workers.some(alive) && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
-    expect(workers.filter(alive), "worker processes outlived the CLI").to.deep.equal([]);
+    while (workers.some(isAlive) && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+    expect(workers.filter(isAlive), "worker processes outlived the CLI").to.deep.equal([]);
     const models = readdirSync(join(cache, "models"));
     expect(models.every((d) => d.startsWith(".tmp-"))).to.equal(true);
     expect(models.some((d) => existsSync(join(cache, "models", d, "manifest.json")))).to.equal(false);

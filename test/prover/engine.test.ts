@@ -7,24 +7,7 @@ import { EngineCrashedError, EngineTimeoutError, InvalidModelError } from "../..
 import { parseInput } from "../../prover/src/models/input.js";
 import { proveInference } from "../../prover/src/models/inference.js";
 import { builtExample, exampleSource } from "../helpers/models.js";
-
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
-
-async function waitUntil(cond: () => boolean, ms: number): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (cond()) return true;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return cond();
-}
+import { isAlive, waitFor } from "../helpers/wait.js";
 
 describe("EZKL engine (real worker)", () => {
   it("reports the EZKL version it hosts", async () => {
@@ -63,7 +46,7 @@ describe("EZKL engine (real worker)", () => {
       const firstPid = engine.worker.pid!;
       const proving = proveInference(engine, model, input, { out: join(dir, "p1.json") });
       // Kill once the prove call is in flight (witness takes a few ms; proving takes seconds).
-      await waitUntil(() => engine.calls.get("prove") === 1, 10_000);
+      await waitFor("the prove call", async () => engine.calls.get("prove") === 1, 10_000);
       await new Promise((r) => setTimeout(r, 300));
       process.kill(firstPid, "SIGKILL");
       const err = await proving.catch((e: unknown) => e);
@@ -96,7 +79,7 @@ describe("EZKL engine (real worker)", () => {
       const pid = engine.worker.pid!;
       const err = await engine.worker.call("sleep", { seconds: 30 }).catch((e: unknown) => e);
       expect(err).to.be.instanceOf(EngineTimeoutError);
-      expect(await waitUntil(() => !alive(pid), 5000)).to.equal(true);
+      await waitFor("the timed-out worker to exit", async () => !isAlive(pid), 5000);
       const info = await engine.info();
       expect(info.pid).to.not.equal(pid);
     } finally {

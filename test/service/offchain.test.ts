@@ -6,16 +6,7 @@ import { silentLogger } from "../../prover/src/util/logger.js";
 import { startService, type RunningService } from "../../prover/src/service/service.js";
 import { builtExample, exampleSource, sharedEngine } from "../helpers/models.js";
 import { readJson, type Heldout } from "../../prover/src/models/source.js";
-
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, ms: number): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
+import { waitFor } from "../helpers/wait.js";
 
 describe("prover service: HTTP API and off-chain jobs (real EZKL)", () => {
   let dir: string;

@@ -1,6 +1,5 @@
 import { existsSync, readdirSync, rmSync, statSync } from "node:fs";
-import { join, resolve } from "node:path";
-import { ArtifactError, FileNotFoundError } from "../errors.js";
+import { join } from "node:path";
 import { cacheDir } from "../util/paths.js";
 import { readManifest, type Manifest } from "./manifest.js";
 
@@ -72,16 +71,4 @@ function isAlive(pid: number): boolean {
   } catch (e) {
     return (e as NodeJS.ErrnoException).code === "EPERM";
   }
-}
-
-/** An artifact directory given on the command line (it must hold a manifest). */
-export async function loadArtifactDir(pathArg: string): Promise<LoadedModel> {
-  const dir = resolve(pathArg);
-  if (!existsSync(dir)) throw new FileNotFoundError(pathArg, "model artifact directory");
-  if (!existsSync(join(dir, "manifest.json"))) {
-    throw new ArtifactError(`${pathArg} holds no manifest.json`, {
-      hint: "build the model first: zkinfer model build <dir|file.onnx>",
-    });
-  }
-  return loadArtifact(dir);
 }

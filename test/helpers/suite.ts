@@ -1,0 +1,42 @@
+import { network } from "hardhat";
+import type { Address, Hex } from "viem";
+import { versionParams } from "../../prover/src/chain/register.js";
+import { deployModelVerifier } from "./chain.js";
+import { builtExample, type ExampleModel } from "./models.js";
+
+/**
+ * The zkinfer suite on a fresh in-process Hardhat EVM — registry, route, coordinator — with a helper
+ * that deploys an example model's EZKL verifier and registers it. Shared by every contract test that
+ * uses real proofs. Wallet 0 owns everything; wallet 1 is the coordinator's guardian.
+ */
+export async function deploySuite() {
+  const { viem, networkHelpers } = await network.create();
+  const publicClient = await viem.getPublicClient();
+  const wallets = await viem.getWalletClients();
+  const [admin, guardian] = [wallets[0]!, wallets[1]!];
+  const registry = await viem.deployContract("ModelRegistry");
+  const route = await viem.deployContract("InferenceVerifier", [registry.address]);
+  const coordinator = await viem.deployContract("InferenceCoordinator", [
+    registry.address,
+    route.address,
+    admin.account.address,
+    guardian.account.address,
+  ]);
+
+  /** Deploy `name`'s verifier and register it as version 1 of a model called `registerAs`. */
+  async function registerExample(
+    name: ExampleModel,
+    registerAs: string = name,
+  ): Promise<{ modelId: Hex; version: number; verifier: Address }> {
+    const model = await builtExample(name);
+    const verifier = await deployModelVerifier(admin, publicClient, model);
+    await publicClient.waitForTransactionReceipt({ hash: await registry.write.registerModel([registerAs]) });
+    const modelId = await registry.read.computeModelId([admin.account.address, registerAs]);
+    await publicClient.waitForTransactionReceipt({
+      hash: await registry.write.addVersion([modelId, versionParams(model.manifest, verifier, "")]),
+    });
+    return { modelId, version: 1, verifier };
+  }
+
+  return { viem, networkHelpers, publicClient, wallets, admin, guardian, registry, route, coordinator, registerExample };
+}
