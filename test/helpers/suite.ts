@@ -1,4 +1,5 @@
 import { network } from "hardhat";
+import ZkinferSuite from "../../deploy/modules/ZkinferSuite.js";
 import type { Address, Hex } from "viem";
 import { versionParams } from "../../prover/src/chain/register.js";
 import { deployModelVerifier } from "./chain.js";
@@ -7,21 +8,21 @@ import { builtExample, type ExampleModel } from "./models.js";
 /**
  * The zkinfer suite on a fresh in-process Hardhat EVM — registry, route, coordinator — with a helper
  * that deploys an example model's EZKL verifier and registers it. Shared by every contract test that
- * uses real proofs. Wallet 0 owns everything; wallet 1 is the coordinator's guardian.
+ * uses real proofs, deployed by the Ignition module `zkinfer deploy` uses. Wallet 0 owns everything; wallet 1 is the coordinator's guardian.
  */
 export async function deploySuite() {
-  const { viem, networkHelpers } = await network.create();
+  const { viem, networkHelpers, ignition } = await network.create();
   const publicClient = await viem.getPublicClient();
   const wallets = await viem.getWalletClients();
   const [admin, guardian] = [wallets[0]!, wallets[1]!];
-  const registry = await viem.deployContract("ModelRegistry");
-  const route = await viem.deployContract("InferenceVerifier", [registry.address]);
-  const coordinator = await viem.deployContract("InferenceCoordinator", [
-    registry.address,
-    route.address,
-    admin.account.address,
-    guardian.account.address,
-  ]);
+  // The same Ignition module `zkinfer deploy` uses.
+  const {
+    registry,
+    verifierRoute: route,
+    coordinator,
+  } = await ignition.deploy(ZkinferSuite, {
+    parameters: { ZkinferSuite: { owner: admin.account.address, guardian: guardian.account.address } },
+  });
 
   /** Deploy `name`'s verifier and register it as version 1 of a model called `registerAs`. */
   async function registerExample(

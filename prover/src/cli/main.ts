@@ -9,6 +9,7 @@ import { registerVerify } from "./commands/verify.js";
 import { registerDemo } from "./commands/demo.js";
 import { registerServe } from "./commands/serve.js";
 import { registerRequest } from "./commands/request.js";
+import { registerDeploy } from "./commands/deploy.js";
 
 /** The `zkinfer` command. User mistakes print one line and a hint; bugs print a stack trace. */
 export async function main(argv: string[]): Promise<number> {
@@ -22,6 +23,7 @@ export async function main(argv: string[]): Promise<number> {
   registerModelRegister(model, ctx);
   registerProve(program, ctx);
   registerVerify(program, ctx);
+  registerDeploy(program, ctx);
   registerRequest(program, ctx);
   registerServe(program, ctx);
   registerDemo(program, ctx);

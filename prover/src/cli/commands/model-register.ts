@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { connectChain } from "../../chain/clients.js";
 import { loadChainConfig } from "../../chain/config.js";
+import { withDeployment } from "../../chain/deployments.js";
 import { registerModelVersion } from "../../chain/register.js";
 import { ConfigError } from "../../errors.js";
 import { consoleProgress } from "../../util/progress.js";
@@ -19,10 +20,10 @@ export function registerModelRegister(model: Command, ctx: CliContext): void {
     .option("--metadata-uri <uri>", "where the manifest and artifacts can be fetched (default: a data: URI naming the build)")
     .option("--json", "print the result as JSON")
     .action(async (ref: string, opts: { metadataUri?: string; json?: boolean }) => {
-      const config = loadChainConfig();
+      const config = await withDeployment(loadChainConfig());
       if (!config.registry) {
         throw new ConfigError("no ModelRegistry address configured", {
-          hint: 'set ZKINFER_REGISTRY=0x... or "registry" in zkinfer.config.json',
+          hint: 'deploy the suite with `zkinfer deploy` (it writes deploy/deployments/<chainId>.json), or set ZKINFER_REGISTRY=0x... or "registry" in zkinfer.config.json',
         });
       }
       const loaded = await resolveModelRef(ref, ctx);

@@ -2,6 +2,7 @@ import type { Command } from "commander";
 import { isHex, parseEther, type Hex } from "viem";
 import { connectChain } from "../../chain/clients.js";
 import { loadChainConfig } from "../../chain/config.js";
+import { withDeployment } from "../../chain/deployments.js";
 import { inferenceCoordinatorAbi, modelRegistryAbi } from "../../chain/abis.js";
 import { ConfigError, UserInputError } from "../../errors.js";
 import { readInputFile } from "../../models/input.js";
@@ -29,10 +30,10 @@ export function registerRequest(program: Command, _ctx: CliContext): void {
     .option("--timeout <seconds>", "how long to wait for the fulfilment", "600")
     .option("--json", "print the result as JSON")
     .action(async (modelArg: string, inputPath: string, opts) => {
-      const config = loadChainConfig();
+      const config = await withDeployment(loadChainConfig());
       if (!config.coordinator) {
         throw new ConfigError("no InferenceCoordinator address configured", {
-          hint: 'set ZKINFER_COORDINATOR=0x... or "coordinator" in zkinfer.config.json',
+          hint: 'deploy the suite with `zkinfer deploy` (it writes deploy/deployments/<chainId>.json), or set ZKINFER_COORDINATOR=0x... or "coordinator" in zkinfer.config.json',
         });
       }
       const version = Number(opts.version);

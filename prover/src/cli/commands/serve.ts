@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { resolve } from "node:path";
 import { loadChainConfig } from "../../chain/config.js";
+import { withDeployment } from "../../chain/deployments.js";
 import { ConfigError, UserInputError } from "../../errors.js";
 import { createLogger } from "../../util/logger.js";
 import { SERVICE_DEFAULTS } from "../../service/defaults.js";
@@ -60,10 +61,10 @@ export function registerServe(program: Command, _ctx: CliContext): void {
         maxAttempts: opts.maxAttempts as number,
       };
       if (!opts.offchainOnly) {
-        const chainConfig = loadChainConfig();
+        const chainConfig = await withDeployment(loadChainConfig());
         if (!chainConfig.coordinator) {
           throw new ConfigError("no InferenceCoordinator address configured", {
-            hint: 'set ZKINFER_COORDINATOR=0x... (or "coordinator" in zkinfer.config.json), or run with --offchain-only',
+            hint: 'deploy the suite with `zkinfer deploy`, set ZKINFER_COORDINATOR=0x... (or "coordinator" in zkinfer.config.json), or run with --offchain-only',
           });
         }
         if (!chainConfig.privateKey) {

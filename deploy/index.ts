@@ -1,0 +1,175 @@
+import { existsSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { createPublicClient, getAddress, http, type Address, type Hex } from "viem";
+import { ConfigError, ZkinferError } from "../prover/src/errors.js";
+import { writeDeployment, type Deployment } from "../prover/src/chain/deployments.js";
+import { SOLC_VERSION } from "../prover/src/chain/solc.js";
+import { projectRoot } from "../prover/src/util/paths.js";
+import { LOCAL_CHAIN_ID, TESTNETS } from "./networks.js";
+
+/**
+ * Deploying the zkinfer suite with Hardhat Ignition (the modules in deploy/modules — the same ones
+ * the test fixtures deploy) and recording the result in deploy/deployments/<chainId>.json, which the
+ * CLI reads. Hardhat is loaded only here, and only when a deployment runs.
+ */
+
+export class DeploymentError extends ZkinferError {
+  readonly code = "DEPLOYMENT";
+}
+
+export interface DeployOptions {
+  /**
+   * A Hardhat network from hardhat.config.ts (`sepolia`, `baseSepolia`, `arbitrumSepolia`,
+   * `opSepolia`, `localhost`): its URL and key come from Hardhat configuration variables.
+   * Without it, `rpcUrl` + `privateKey` are used (through the `localhost` entry).
+   */
+  network?: string;
+  rpcUrl?: string;
+  privateKey?: Hex;
+  /** The coordinator's owner and guardian (default: the deployer). */
+  owner?: Address;
+  guardian?: Address;
+  /** Verify the sources on the network's explorer afterwards (needs ETHERSCAN_API_KEY). */
+  verify?: boolean;
+  /** Where to write <chainId>.json (default: deploymentsDir()). */
+  outDir?: string;
+  /** Show Ignition's progress display. */
+  displayUi?: boolean;
+}
+
+export interface DeployResult {
+  deployment: Deployment;
+  file: string;
+  /** True when Ignition found everything already deployed (a re-run on the same chain). */
+  reused: boolean;
+}
+
+/**
+ * Deploy (or resume deploying) the suite with Ignition and write the deployment record.
+ *
+ * On a public chain, Ignition's journal (deploy/deployments/chain-<id>/) makes a re-run resume
+ * where it stopped, and never deploys twice. A local chain (id 31337) is thrown away with its node,
+ * so its journal would only confuse the next run: it gets a one-off deployment id, removed after.
+ */
+export async function deployZkinfer(opts: DeployOptions = {}): Promise<DeployResult> {
+  const [{ createHardhatRuntimeEnvironment }, { default: userConfig }, { default: ZkinferSuite }, ignitionCore] =
+    await Promise.all([
+      import("hardhat/hre"),
+      import("../hardhat.config.js"),
+      import("./modules/ZkinferSuite.js"),
+      import("@nomicfoundation/ignition-core"),
+    ]);
+  const networkName = opts.network ?? "localhost";
+  if (opts.network && !(opts.network in TESTNETS) && opts.network !== "localhost") {
+    throw new ConfigError(`unknown network '${opts.network}'`, {
+      hint: `use one of: localhost, ${Object.keys(TESTNETS).join(", ")} (or --rpc-url via ZKINFER_RPC_URL without --network)`,
+    });
+  }
+  const hre = await createHardhatRuntimeEnvironment(userConfig, { network: networkName }, projectRoot);
+  let override: { url: string; accounts: Hex[] } | undefined;
+  if (!opts.network) {
+    if (!opts.rpcUrl || !opts.privateKey)
+      throw new ConfigError("no RPC URL and key for the deployment", {
+        hint: "set ZKINFER_RPC_URL and ZKINFER_PRIVATE_KEY, or pass --network <name> to use Hardhat's configured networks",
+      });
+    override = { url: opts.rpcUrl, accounts: [opts.privateKey] };
+  }
+
+  // The chain id decides the deployment id before Ignition starts.
+  const url = override?.url ?? (await resolveNetworkUrl(hre, networkName));
+  let chainId: number;
+  try {
+    chainId = await createPublicClient({ transport: http(url, { retryCount: 1, timeout: 20_000 }) }).getChainId();
+  } catch (e) {
+    throw new DeploymentError(`cannot reach the RPC node for '${networkName}' at ${redact(url)}`, {
+      hint: "check the URL (for testnets: the <NETWORK>_RPC_URL configuration variable) and that the node is up",
+      cause: e,
+    });
+  }
+  const local = chainId === LOCAL_CHAIN_ID;
+  const deploymentId = local ? `local-${process.pid}-${Date.now()}` : `chain-${chainId}`;
+  const journalDir = join(hre.config.paths.ignition, "deployments", deploymentId);
+  const existingJournal = !local && existsSync(join(journalDir, "journal.jsonl"));
+
+  const connection = await hre.network.connect(override ? { network: networkName, override } : { network: networkName });
+  try {
+    const [wallet] = await connection.viem.getWalletClients();
+    if (!wallet)
+      throw new ConfigError(`network '${networkName}' has no account to deploy from`, { hint: "set DEPLOYER_PRIVATE_KEY" });
+    const deployer = getAddress(wallet.account.address);
+    const owner = opts.owner ?? deployer;
+    const guardian = opts.guardian ?? deployer;
+    const { registry, verifierRoute, coordinator } = await connection.ignition.deploy(ZkinferSuite, {
+      parameters: { ZkinferSuite: { owner, guardian } },
+      deploymentId,
+      displayUi: opts.displayUi ?? false,
+    });
+
+    const publicClient = await connection.viem.getPublicClient();
+    const txs = new Map<string, { txHash: string; gasUsed: string }>();
+    for (const tx of await ignitionCore.listTransactions(journalDir, {
+      loadArtifact: (name: string) => hre.artifacts.readArtifact(name),
+    })) {
+      if (tx.address && tx.txHash) {
+        const receipt = await publicClient.getTransactionReceipt({ hash: tx.txHash as Hex });
+        txs.set(getAddress(tx.address), { txHash: tx.txHash, gasUsed: receipt.gasUsed.toString() });
+      }
+    }
+    const record = (address: Address) => ({ address: getAddress(address), ...txs.get(getAddress(address)) });
+    const deployment: Deployment = {
+      chainId,
+      network: networkName,
+      deployedAt: new Date().toISOString(),
+      deployer,
+      owner: getAddress(await coordinator.read.owner()),
+      guardian: getAddress(await coordinator.read.guardian()),
+      ignitionDeploymentId: deploymentId,
+      solc: SOLC_VERSION,
+      ...(networkName in TESTNETS ? { explorer: TESTNETS[networkName as keyof typeof TESTNETS].explorer } : {}),
+      contracts: {
+        ModelRegistry: record(registry.address),
+        InferenceVerifier: record(verifierRoute.address),
+        InferenceCoordinator: record(coordinator.address),
+      },
+    };
+    if (deployment.owner !== getAddress(owner) || deployment.guardian !== getAddress(guardian)) {
+      throw new DeploymentError(
+        `chain ${chainId} already has a zkinfer deployment (journal ${journalDir}) with owner ${deployment.owner} and guardian ${deployment.guardian}`,
+        { hint: "deploy with the same --owner/--guardian, or move the journal directory away to deploy anew" },
+      );
+    }
+    const file = writeDeployment(deployment, opts.outDir);
+    if (opts.verify) {
+      if (local) throw new ConfigError("a local chain has no explorer to verify sources on", { hint: "drop --verify" });
+      await hre.tasks.getTask(["ignition", "verify"]).run({ deploymentId });
+    }
+    return { deployment, file, reused: existingJournal && txs.size > 0 };
+  } finally {
+    await connection.close();
+    if (local) rmSync(journalDir, { recursive: true, force: true });
+  }
+}
+
+async function resolveNetworkUrl(hre: { config: { networks: Record<string, unknown> } }, name: string): Promise<string> {
+  const net = hre.config.networks[name] as { type: string; url?: { get(): Promise<string> } } | undefined;
+  if (!net || net.type !== "http" || !net.url)
+    throw new ConfigError(`network '${name}' is not an HTTP network in hardhat.config.ts`, { hint: "pick another --network" });
+  try {
+    return await net.url.get();
+  } catch (e) {
+    throw new ConfigError(`network '${name}' has no RPC URL: ${(e as Error).message}`, {
+      hint: `set its configuration variable, e.g. export ${name === "localhost" ? "" : (TESTNETS[name as keyof typeof TESTNETS]?.rpcUrlVariable ?? "")}=https://…`,
+      cause: e,
+    });
+  }
+}
+
+/** An RPC URL without its path and query, where providers put API keys. */
+function redact(url: string): string {
+  try {
+    const u = new URL(url);
+    return u.pathname.length > 1 || u.search ? `${u.protocol}//${u.host}/…` : url;
+  } catch {
+    return "(invalid URL)";
+  }
+}
