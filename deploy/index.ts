@@ -44,25 +44,27 @@ export interface DeployResult {
   reused: boolean;
 }
 
+interface TargetOptions {
+  network?: string;
+  rpcUrl?: string;
+  privateKey?: Hex;
+}
+
 /**
- * Deploy (or resume deploying) the suite with Ignition and write the deployment record.
- *
- * On a public chain, Ignition's journal (deploy/deployments/chain-<id>/) makes a re-run resume
- * where it stopped, and never deploys twice. A local chain (id 31337) is thrown away with its node,
- * so its journal would only confuse the next run: it gets a one-off deployment id, removed after.
+ * A Hardhat runtime connected to the target chain, with the deployment id Ignition should use there.
+ * A local chain (id 31337) is thrown away with its node, so its journal would only confuse the next
+ * run: it gets a one-off deployment id whose journal close() removes.
  */
-export async function deployZkinfer(opts: DeployOptions = {}): Promise<DeployResult> {
-  const [{ createHardhatRuntimeEnvironment }, { default: userConfig }, { default: ZkinferSuite }, ignitionCore] =
-    await Promise.all([
-      import("hardhat/hre"),
-      import("../hardhat.config.js"),
-      import("./modules/ZkinferSuite.js"),
-      import("@nomicfoundation/ignition-core"),
-    ]);
+async function openIgnition(opts: TargetOptions, idPrefix: string) {
+  const [{ createHardhatRuntimeEnvironment }, { default: userConfig }, ignitionCore] = await Promise.all([
+    import("hardhat/hre"),
+    import("../hardhat.config.js"),
+    import("@nomicfoundation/ignition-core"),
+  ]);
   const networkName = opts.network ?? "localhost";
   if (opts.network && !(opts.network in TESTNETS) && opts.network !== "localhost") {
     throw new ConfigError(`unknown network '${opts.network}'`, {
-      hint: `use one of: localhost, ${Object.keys(TESTNETS).join(", ")} (or --rpc-url via ZKINFER_RPC_URL without --network)`,
+      hint: `use one of: localhost, ${Object.keys(TESTNETS).join(", ")} (or ZKINFER_RPC_URL + ZKINFER_PRIVATE_KEY without --network)`,
     });
   }
   const hre = await createHardhatRuntimeEnvironment(userConfig, { network: networkName }, projectRoot);
@@ -87,25 +89,19 @@ export async function deployZkinfer(opts: DeployOptions = {}): Promise<DeployRes
     });
   }
   const local = chainId === LOCAL_CHAIN_ID;
-  const deploymentId = local ? `local-${process.pid}-${Date.now()}` : `chain-${chainId}`;
+  const deploymentId = local ? `local-${idPrefix}-${process.pid}-${Date.now()}` : `${idPrefix}-chain-${chainId}`;
   const journalDir = join(hre.config.paths.ignition, "deployments", deploymentId);
-  const existingJournal = !local && existsSync(join(journalDir, "journal.jsonl"));
-
+  const resumed = !local && existsSync(join(journalDir, "journal.jsonl"));
   const connection = await hre.network.connect(override ? { network: networkName, override } : { network: networkName });
-  try {
-    const [wallet] = await connection.viem.getWalletClients();
-    if (!wallet)
-      throw new ConfigError(`network '${networkName}' has no account to deploy from`, { hint: "set DEPLOYER_PRIVATE_KEY" });
-    const deployer = getAddress(wallet.account.address);
-    const owner = opts.owner ?? deployer;
-    const guardian = opts.guardian ?? deployer;
-    const { registry, verifierRoute, coordinator } = await connection.ignition.deploy(ZkinferSuite, {
-      parameters: { ZkinferSuite: { owner, guardian } },
-      deploymentId,
-      displayUi: opts.displayUi ?? false,
-    });
+  const [wallet] = await connection.viem.getWalletClients();
+  if (!wallet) {
+    await connection.close();
+    throw new ConfigError(`network '${networkName}' has no account to deploy from`, { hint: "set DEPLOYER_PRIVATE_KEY" });
+  }
+  const publicClient = await connection.viem.getPublicClient();
 
-    const publicClient = await connection.viem.getPublicClient();
+  /** The transaction hash and gas of each contract the deployment created, by address. */
+  const deployTxs = async () => {
     const txs = new Map<string, { txHash: string; gasUsed: string }>();
     for (const tx of await ignitionCore.listTransactions(journalDir, {
       loadArtifact: (name: string) => hre.artifacts.readArtifact(name),
@@ -115,17 +111,55 @@ export async function deployZkinfer(opts: DeployOptions = {}): Promise<DeployRes
         txs.set(getAddress(tx.address), { txHash: tx.txHash, gasUsed: receipt.gasUsed.toString() });
       }
     }
+    return txs;
+  };
+  return {
+    hre,
+    connection,
+    networkName,
+    chainId,
+    local,
+    deploymentId,
+    journalDir,
+    resumed,
+    deployer: getAddress(wallet.account.address),
+    deployTxs,
+    close: async () => {
+      await connection.close();
+      if (local) rmSync(journalDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * Deploy (or resume deploying) the suite with Ignition and write the deployment record.
+ *
+ * On a public chain, Ignition's journal (deploy/deployments/zkinfer-chain-<id>/) makes a re-run
+ * resume where it stopped, and never deploys twice.
+ */
+export async function deployZkinfer(opts: DeployOptions = {}): Promise<DeployResult> {
+  const { default: ZkinferSuite } = await import("./modules/ZkinferSuite.js");
+  const ig = await openIgnition(opts, "zkinfer");
+  try {
+    const owner = opts.owner ?? ig.deployer;
+    const guardian = opts.guardian ?? ig.deployer;
+    const { registry, verifierRoute, coordinator } = await ig.connection.ignition.deploy(ZkinferSuite, {
+      parameters: { ZkinferSuite: { owner, guardian } },
+      deploymentId: ig.deploymentId,
+      displayUi: opts.displayUi ?? false,
+    });
+    const txs = await ig.deployTxs();
     const record = (address: Address) => ({ address: getAddress(address), ...txs.get(getAddress(address)) });
     const deployment: Deployment = {
-      chainId,
-      network: networkName,
+      chainId: ig.chainId,
+      network: ig.networkName,
       deployedAt: new Date().toISOString(),
-      deployer,
+      deployer: ig.deployer,
       owner: getAddress(await coordinator.read.owner()),
       guardian: getAddress(await coordinator.read.guardian()),
-      ignitionDeploymentId: deploymentId,
+      ignitionDeploymentId: ig.deploymentId,
       solc: SOLC_VERSION,
-      ...(networkName in TESTNETS ? { explorer: TESTNETS[networkName as keyof typeof TESTNETS].explorer } : {}),
+      ...(ig.networkName in TESTNETS ? { explorer: TESTNETS[ig.networkName as keyof typeof TESTNETS].explorer } : {}),
       contracts: {
         ModelRegistry: record(registry.address),
         InferenceVerifier: record(verifierRoute.address),
@@ -134,19 +168,53 @@ export async function deployZkinfer(opts: DeployOptions = {}): Promise<DeployRes
     };
     if (deployment.owner !== getAddress(owner) || deployment.guardian !== getAddress(guardian)) {
       throw new DeploymentError(
-        `chain ${chainId} already has a zkinfer deployment (journal ${journalDir}) with owner ${deployment.owner} and guardian ${deployment.guardian}`,
+        `chain ${ig.chainId} already has a zkinfer deployment (journal ${ig.journalDir}) with owner ${deployment.owner} and guardian ${deployment.guardian}`,
         { hint: "deploy with the same --owner/--guardian, or move the journal directory away to deploy anew" },
       );
     }
     const file = writeDeployment(deployment, opts.outDir);
     if (opts.verify) {
-      if (local) throw new ConfigError("a local chain has no explorer to verify sources on", { hint: "drop --verify" });
-      await hre.tasks.getTask(["ignition", "verify"]).run({ deploymentId });
+      if (ig.local) throw new ConfigError("a local chain has no explorer to verify sources on", { hint: "drop --verify" });
+      await ig.hre.tasks.getTask(["ignition", "verify"]).run({ deploymentId: ig.deploymentId });
     }
-    return { deployment, file, reused: existingJournal && txs.size > 0 };
+    return { deployment, file, reused: ig.resumed };
   } finally {
-    await connection.close();
-    if (local) rmSync(journalDir, { recursive: true, force: true });
+    await ig.close();
+  }
+}
+
+/** The example dApp's settings (IDigitBounty.Config). */
+export interface DigitBountyConfig {
+  modelId: Hex;
+  /** 0 = the latest active version at each play. */
+  modelVersion: number;
+  prize: bigint;
+  callbackGasLimit: number;
+  requestTimeout: bigint;
+}
+
+/** Deploy the example dApp DigitBounty with its Ignition module (deploy/modules/DigitBounty.ts). */
+export async function deployDigitBounty(
+  opts: TargetOptions & { coordinator: Address; owner?: Address; config: DigitBountyConfig; displayUi?: boolean },
+): Promise<{ address: Address; txHash?: string; gasUsed?: string }> {
+  const { default: DigitBountyModule } = await import("./modules/DigitBounty.js");
+  const ig = await openIgnition(opts, "digit-bounty");
+  try {
+    const { bounty } = await ig.connection.ignition.deploy(DigitBountyModule, {
+      parameters: {
+        DigitBounty: {
+          coordinator: opts.coordinator,
+          owner: opts.owner ?? ig.deployer,
+          config: { ...opts.config },
+        },
+      },
+      deploymentId: ig.deploymentId,
+      displayUi: opts.displayUi ?? false,
+    });
+    const address = getAddress(bounty.address);
+    return { address, ...(await ig.deployTxs()).get(address) };
+  } finally {
+    await ig.close();
   }
 }
 
@@ -154,14 +222,15 @@ async function resolveNetworkUrl(hre: { config: { networks: Record<string, unkno
   const net = hre.config.networks[name] as { type: string; url?: { get(): Promise<string> } } | undefined;
   if (!net || net.type !== "http" || !net.url)
     throw new ConfigError(`network '${name}' is not an HTTP network in hardhat.config.ts`, { hint: "pick another --network" });
+  const hint = `set its configuration variable, e.g. export ${TESTNETS[name as keyof typeof TESTNETS]?.rpcUrlVariable ?? "<NETWORK>_RPC_URL"}=https://…`;
+  let url: string;
   try {
-    return await net.url.get();
+    url = await net.url.get();
   } catch (e) {
-    throw new ConfigError(`network '${name}' has no RPC URL: ${(e as Error).message}`, {
-      hint: `set its configuration variable, e.g. export ${name === "localhost" ? "" : (TESTNETS[name as keyof typeof TESTNETS]?.rpcUrlVariable ?? "")}=https://…`,
-      cause: e,
-    });
+    throw new ConfigError(`network '${name}' has no RPC URL: ${(e as Error).message.split("\n")[0]}`, { hint, cause: e });
   }
+  if (!url.trim()) throw new ConfigError(`network '${name}' has an empty RPC URL`, { hint });
+  return url;
 }
 
 /** An RPC URL without its path and query, where providers put API keys. */

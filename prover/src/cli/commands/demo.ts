@@ -1,76 +1,88 @@
 import type { Command } from "commander";
-import { join } from "node:path";
-import { buildModel, BUILD_STEPS } from "../../models/build.js";
-import { readInputFile } from "../../models/input.js";
-import { proveInference, verifyProofFile } from "../../models/inference.js";
-import { resolveModelSource } from "../../models/source.js";
-import { cacheDir, projectRoot } from "../../util/paths.js";
-import { consoleProgress } from "../../util/progress.js";
+import { UserInputError } from "../../errors.js";
+import { runDemo, type DemoReport } from "../../demo/onchain.js";
+import { cacheDir } from "../../util/paths.js";
 import type { CliContext } from "../context.js";
-import { fmtBytes, fmtFloats, fmtMs, table } from "../format.js";
-
-const DEMO_MODELS = ["digits-mlp", "diabetes-mlp"];
+import { fmtBytes, fmtFloats, fmtMs, table, toJson } from "../format.js";
+import { join } from "node:path";
 
 export function registerDemo(program: Command, ctx: CliContext): void {
   program
     .command("demo")
-    .description("end-to-end demo: build the example models, prove a sample inference of each and verify it")
-    .option("--model <name...>", "example models to run (examples/models/<name>)", DEMO_MODELS)
-    .action(async (opts: { model: string[] }) => {
+    .description(
+      "end-to-end demo on a local chain: start `hardhat node` on 127.0.0.1, deploy the suite (Ignition), build and " +
+        "register digits-mlp, deploy the example dApp DigitBounty, start the prover service, send a player's drawing, " +
+        "let the service prove and fulfil it, and check the receipt again from the chain and with EZKL. " +
+        "Progress goes to stderr, the account to stdout; exit code 0 only if everything verified",
+    )
+    .option("--sample <n>", "which held-out drawing the player sends (examples/models/digits-mlp/heldout.json)", "0")
+    .option("--port <n>", "port for the local node (default: a free one)")
+    .option("--json", "print the account as JSON")
+    .action(async (opts: { sample: string; port?: string; json?: boolean }) => {
+      const sample = Number(opts.sample);
+      if (!Number.isInteger(sample) || sample < 0)
+        throw new UserInputError(`--sample must be a sample index, not '${opts.sample}'`);
+      const port = opts.port === undefined ? undefined : Number(opts.port);
+      if (port !== undefined && !(Number.isInteger(port) && port > 0 && port < 65536))
+        throw new UserInputError(`--port must be a TCP port, not '${opts.port}'`);
       const engine = ctx.engine();
       const info = await engine.info();
-      console.log(`zkinfer demo — EZKL ${info.ezklVersion} (Python ${info.python}); artifacts in ${cacheDir()}\n`);
-      for (const name of opts.model) {
-        const source = await resolveModelSource(join(projectRoot, "examples/models", name));
-        const title = (source.meta?.title as string | undefined) ?? name;
-        console.log(`== ${title} ==`);
-        if (source.meta?.description) console.log(`${source.meta.description as string}\n`);
-        const model = await buildModel(source, {
-          engine,
-          progress: consoleProgress(`build ${name}`, BUILD_STEPS),
-          logger: ctx.logger,
-        });
-        const m = model.manifest;
-        const input = await readInputFile(source.sampleInput ?? join(source.dir, "input.json"), m);
-        const [floatOut] = await engine.runOnnx(model.file("onnx"), [input.values]);
-        const proof = await proveInference(engine, model, input, {
-          out: join(cacheDir(), "proofs", name, "demo.proof.json"),
-          progress: consoleProgress(`prove ${name}`, 2),
-        });
-        const t0 = performance.now();
-        const verified = await verifyProofFile(engine, model, proof.proofPath);
-        const verifyMs = performance.now() - t0;
-        const acc = m.accuracy;
-        const rows: [string, string][] = [
-          ["model sha256", m.hashes.model],
-          ["vk sha256", m.hashes.vk],
-          [
-            "circuit",
-            `logrows ${m.circuit.logrows}, input scale ${m.circuit.inputScale}, output scale ${m.circuit.outputScale}${model.cacheHit ? " (cached build)" : ""}`,
-          ],
-          ["keys", `pk ${fmtBytes(m.sizes.pk ?? 0)}, vk ${fmtBytes(m.sizes.vk ?? 0)}`],
-          [
-            "verifier",
-            `${m.verifier.deployedSize} bytes (limit ${m.verifier.sizeLimit}), codehash ${m.verifier.codeHash.slice(0, 18)}…`,
-          ],
-          [
-            "input",
-            input.values.length > 12
-              ? `${input.values.length} values, first ${fmtFloats(input.values.slice(0, 6), 3)}…`
-              : fmtFloats(input.values, 3),
-          ],
-          ["float model", fmtFloats(floatOut ?? [])],
-          ["verified output", fmtFloats(proof.outputs.float)],
-          ["proof", `${(proof.proof.length - 2) / 2} bytes, prove ${fmtMs(proof.timingsMs.prove)}, verify ${fmtMs(verifyMs)}`],
-          ["off-chain verify", verified.valid ? "VALID" : `INVALID: ${verified.reason}`],
-        ];
-        if (acc)
-          rows.push([
-            `held-out ${acc.metric}`,
-            `float ${acc.float.toFixed(4)}, circuit ${acc.circuit.toFixed(4)} (${acc.samples} samples)`,
-          ]);
-        console.log(table(rows) + "\n");
-        if (!verified.valid) process.exitCode = 1;
-      }
+      process.stderr.write(`zkinfer demo — EZKL ${info.ezklVersion} (Python ${info.python}); artifacts in ${cacheDir()}\n`);
+      const report = await runDemo({
+        engine,
+        logger: ctx.logger,
+        sample,
+        ...(port === undefined ? {} : { port }),
+        workDir: join(cacheDir(), "demo"),
+      });
+      console.log(opts.json ? toJson({ ...report, model: { ...report.model, manifest: undefined } }) : printable(report));
+      if (!report.verified) process.exitCode = 1;
     });
+}
+
+function printable(r: DemoReport): string {
+  const m = r.model.manifest;
+  const argmax = (xs: number[]) => xs.reduce((best, x, i) => (x > xs[best]! ? i : best), 0);
+  const floatDigit = argmax(r.floatOutputs);
+  const maxDiff = Math.max(...r.verifiedOutputs.map((v, i) => Math.abs(v - (r.floatOutputs[i] ?? NaN))));
+  const gasW = Math.max(...r.txs.map((t) => t.label.length));
+  const section = (title: string) => `\n== ${title} ==\n`;
+  const check = (c: { name: string; ok: boolean; detail: string }) => `  ${c.ok ? "ok  " : "FAIL"} ${c.name}: ${c.detail}`;
+  return [
+    section("the chain"),
+    table([
+      ["chain", `${r.chainId} (hardhat node at ${r.rpcUrl}, stopped at the end)`],
+      ...Object.entries(r.contracts).map(([k, v]): [string, string] => [k, v]),
+    ]),
+    section("the model: digits-mlp"),
+    table([
+      ["modelId / version", `${r.model.modelId} / v${r.model.version}`],
+      ["ONNX sha256", m.hashes.model],
+      ["settings sha256", m.hashes.settings],
+      ["circuit sha256", m.hashes.circuit],
+      ["SRS sha256", `${m.hashes.srs} (dev SRS: for demos and tests only)`],
+      ["vk sha256", m.hashes.vk],
+      ["verifier codehash", `${m.verifier.codeHash} (${m.verifier.deployedSize} bytes)`],
+      [
+        "circuit",
+        `logrows ${m.circuit.logrows}, input scale 2^${m.circuit.inputScale}, output scale 2^${m.circuit.outputScale}, pk ${fmtBytes(m.sizes.pk ?? 0)}`,
+      ],
+    ]),
+    section("the inference"),
+    table([
+      ["input", `held-out 8x8 drawing of a ${r.label}: 64 pixels, first ${fmtFloats(r.input.slice(0, 8), 3)}…`],
+      ["float model (onnxruntime)", `${fmtFloats(r.floatOutputs, 3)} -> digit ${floatDigit}`],
+      ["verified on-chain output", `${fmtFloats(r.verifiedOutputs, 3)} -> digit ${r.predictedDigit}`],
+      ["largest difference", `${maxDiff.toFixed(4)} (tolerance ${m.accuracy?.tolerance ?? "n/a"})`],
+      ["the dApp's decision", `player claimed ${r.claimedDigit}: ${r.won ? "WON the prize" : "lost"}`],
+      ["request id", r.requestId.toString()],
+      ["proof time", r.proveMs === null ? "n/a" : `${fmtMs(r.proveMs)} (EZKL prove in the service's worker)`],
+      ["request -> fulfilled", fmtMs(r.requestToFulfilledMs)],
+    ]),
+    section("gas of each transaction"),
+    r.txs.map((t) => `  ${t.label.padEnd(gasW)}  ${t.gasUsed.toLocaleString("en-US").padStart(10)}  ${t.hash}`).join("\n"),
+    section("the receipt, checked again"),
+    [...r.receiptChecks, ...r.localChecks].map(check).join("\n"),
+    `\n${r.verified ? "VERIFIED" : "NOT VERIFIED"}: digits-mlp v${r.model.version} says ${r.predictedDigit} for request ${r.requestId}, proven by EZKL and checked on-chain${r.verified ? "" : " — see the failed checks above"}.`,
+  ].join("\n");
 }

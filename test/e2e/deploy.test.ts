@@ -1,0 +1,186 @@
+import { expect } from "chai";
+import { spawn } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createPublicClient, createWalletClient, getAddress, http, parseEther, type Address, type Hex } from "viem";
+import { privateKeyToAccount } from "viem/accounts";
+import { hardhat } from "viem/chains";
+import { inferenceCoordinatorAbi, inferenceVerifierAbi } from "../../prover/src/chain/abis.js";
+import { readDeployment } from "../../prover/src/chain/deployments.js";
+import { decodeInputs } from "../../prover/src/models/inference.js";
+import { getRegisteredVersion, requestInference, waitForInference } from "../../prover/src/sdk/inference.js";
+import { fetchFulfilment, FulfilmentNotFoundError, verifyReceipt } from "../../prover/src/sdk/receipt.js";
+import { verifyReceiptLocally } from "../../prover/src/sdk/verify-local.js";
+import { projectRoot } from "../../prover/src/util/paths.js";
+import { DEV_KEYS, startHardhatNode, type LocalNode } from "../helpers/chain.js";
+import { builtExample, exampleProof, sharedEngine } from "../helpers/models.js";
+
+const CLI = join(projectRoot, "bin/zkinfer");
+
+/** Run the CLI as a user would (async: a sync spawn would block this process's event loop). */
+function cli(args: string[], env: Record<string, string>): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(CLI, args, { env: { ...process.env, ZKINFER_CONFIG: "", ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill("SIGKILL"), 300_000);
+    child.once("error", reject);
+    child.once("exit", (status) => {
+      clearTimeout(timer);
+      resolve({ status, stdout, stderr });
+    });
+  });
+}
+
+/**
+ * A deployment the way a new user makes one: `zkinfer deploy` (the Ignition modules the test fixtures
+ * use) against `hardhat node` on 127.0.0.1, then `zkinfer model register` finding the suite through
+ * the deployment record, then a request through the SDK, fulfilled with a real EZKL proof, whose
+ * receipt is checked again from the chain and with EZKL.
+ */
+describe("zkinfer deploy (Ignition) against `hardhat node`, then register and a verified request", function () {
+  let node: LocalNode;
+  let dir: string;
+  let env: Record<string, string>;
+  let record: NonNullable<ReturnType<typeof readDeployment>>;
+  let modelId: Hex;
+  const guardian = privateKeyToAccount(DEV_KEYS[1]!).address;
+
+  before(async () => {
+    node = await startHardhatNode();
+    dir = mkdtempSync(join(tmpdir(), "zkinfer-deployments-"));
+    env = { ZKINFER_RPC_URL: node.url, ZKINFER_PRIVATE_KEY: DEV_KEYS[0]!, ZKINFER_DEPLOYMENTS_DIR: dir };
+  });
+  after(async () => {
+    await node?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  const client = () => createPublicClient({ chain: hardhat, transport: http(node.url) });
+
+  it("deploys registry, route and coordinator and writes deployments/31337.json", async () => {
+    const r = await cli(["deploy", "--guardian", guardian, "--json"], env);
+    expect(r.status, r.stderr).to.equal(0);
+    const printed = JSON.parse(r.stdout) as { file: string; chainId: number };
+    expect(printed.file).to.equal(join(dir, "31337.json"));
+    record = readDeployment(31337, dir)!;
+    expect(record, "deployment record").to.not.equal(undefined);
+    const deployer = privateKeyToAccount(DEV_KEYS[0]!).address;
+    expect(record.deployer).to.equal(getAddress(deployer));
+    expect(record.owner).to.equal(getAddress(deployer));
+    expect(record.guardian).to.equal(getAddress(guardian));
+
+    // The record is what is on the chain: the contracts are wired to each other.
+    const c = client();
+    const { ModelRegistry, InferenceVerifier, InferenceCoordinator } = record.contracts;
+    for (const a of [ModelRegistry, InferenceVerifier, InferenceCoordinator]) {
+      expect(await c.getCode({ address: a.address }), a.address).to.match(/^0x[0-9a-f]{100,}$/);
+      expect(Number(a.gasUsed)).to.be.greaterThan(100_000);
+    }
+    const read = (functionName: "registry" | "route" | "guardian" | "owner") =>
+      c.readContract({ address: InferenceCoordinator.address, abi: inferenceCoordinatorAbi, functionName });
+    expect(await read("registry")).to.equal(ModelRegistry.address);
+    expect(await read("route")).to.equal(InferenceVerifier.address);
+    expect(await read("guardian")).to.equal(getAddress(guardian));
+    expect(
+      await c.readContract({ address: InferenceVerifier.address, abi: inferenceVerifierAbi, functionName: "registry" }),
+    ).to.equal(ModelRegistry.address);
+    // A local chain's Ignition journal is thrown away with it.
+    const journals = join(projectRoot, "deploy/deployments");
+    if (existsSync(journals)) expect(readdirSync(journals).filter((d) => d.startsWith("local-"))).to.deep.equal([]);
+  });
+
+  it("registers digits-mlp through the deployment record, with no registry address configured", async () => {
+    const r = await cli(["model", "register", "digits-mlp", "--json"], env);
+    expect(r.status, r.stderr).to.equal(0);
+    const out = JSON.parse(r.stdout) as { registry: Address; modelId: Hex; version: number };
+    expect(out.registry).to.equal(record.contracts.ModelRegistry.address);
+    expect(out.version).to.equal(1);
+    modelId = out.modelId;
+  });
+
+  it("fulfils a request with a real proof; the receipt verifies from the chain and with EZKL", async () => {
+    const c = client();
+    const transport = http(node.url);
+    const requester = createWalletClient({ chain: hardhat, transport, account: privateKeyToAccount(DEV_KEYS[2]!) });
+    const prover = createWalletClient({ chain: hardhat, transport, account: privateKeyToAccount(DEV_KEYS[1]!) });
+    const coordinator = record.contracts.InferenceCoordinator.address;
+    const model = await builtExample("digits-mlp");
+    const proof = await exampleProof("digits-mlp");
+    const version = await getRegisteredVersion(c, record.contracts.ModelRegistry.address, modelId);
+    expect(version.verifier).to.not.equal(undefined);
+
+    const submitted = await requestInference(requester, c, {
+      coordinator,
+      modelId,
+      input: decodeInputs(model.manifest, proof.instances),
+      fee: parseEther("0.001"),
+    });
+    const early = await fetchFulfilment(c, { coordinator, requestId: submitted.requestId }).catch((e: unknown) => e);
+    expect(early).to.be.instanceOf(FulfilmentNotFoundError);
+    const hash = await prover.writeContract({
+      address: coordinator,
+      abi: inferenceCoordinatorAbi,
+      functionName: "fulfill",
+      args: [submitted.requestId, proof.proof, proof.instances],
+    });
+    expect((await c.waitForTransactionReceipt({ hash })).status).to.equal("success");
+    const result = await waitForInference(c, { coordinator, requestId: submitted.requestId, timeoutMs: 30_000 });
+    expect(result.outputs).to.deep.equal(proof.outputs.fixed);
+
+    const v = await verifyReceipt(c, { coordinator, requestId: submitted.requestId });
+    expect(
+      v.checks.filter((x) => !x.ok),
+      JSON.stringify(v.checks),
+    ).to.deep.equal([]);
+    expect(v.checks.map((x) => x.name)).to.deep.equal([
+      "proof hash",
+      "input commitment",
+      "outputs",
+      "model version",
+      "verifier code",
+      "proof",
+    ]);
+    expect(v.valid).to.equal(true);
+    expect(v.input).to.deep.equal(decodeInputs(model.manifest, proof.instances));
+
+    const local = await verifyReceiptLocally(sharedEngine(), model, v.fulfilment, {
+      client: c,
+      registry: record.contracts.ModelRegistry.address,
+    });
+    expect(local.valid, JSON.stringify(local.checks)).to.equal(true);
+
+    // Another model's build is not the registered one: refused before EZKL is asked.
+    const other = await verifyReceiptLocally(sharedEngine(), await builtExample("diabetes-mlp"), v.fulfilment, {
+      client: c,
+      registry: record.contracts.ModelRegistry.address,
+    });
+    expect(other.valid).to.equal(false);
+    expect(other.checks[0]).to.include({ name: "verifying key", ok: false });
+
+    // A flipped proof byte is caught by both the hash check and the verifier.
+    const flipped = { ...v.fulfilment, proof: flipByte(v.fulfilment.proof, 100) };
+    const tampered = await verifyReceiptLocally(sharedEngine(), model, flipped, {
+      client: c,
+      registry: record.contracts.ModelRegistry.address,
+    });
+    expect(tampered.checks.find((x) => x.name === "proof (EZKL)")).to.include({ ok: false });
+  });
+
+  it("`deploy --network sepolia` without its configuration variables names the missing one and sends nothing", async () => {
+    const r = await cli(["deploy", "--network", "sepolia"], { ...env, SEPOLIA_RPC_URL: "", DEPLOYER_PRIVATE_KEY: "" });
+    expect(r.status).to.equal(1);
+    expect(r.stderr).to.match(/^error: network .sepolia. has (no|an empty) RPC URL/m);
+    expect(r.stderr).to.match(/^hint: .*SEPOLIA_RPC_URL/m);
+    expect(r.stderr).to.not.match(/\n\s+at /);
+  });
+});
+
+function flipByte(hex: Hex, index: number): Hex {
+  const bytes = Buffer.from(hex.slice(2), "hex");
+  bytes[index] = bytes[index]! ^ 0xff;
+  return `0x${bytes.toString("hex")}`;
+}
