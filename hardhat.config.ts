@@ -5,6 +5,7 @@ import hardhatNetworkHelpers from "@nomicfoundation/hardhat-network-helpers";
 import hardhatIgnitionViem from "@nomicfoundation/hardhat-ignition-viem";
 import hardhatVerify from "@nomicfoundation/hardhat-verify";
 import hardhatKeystore from "@nomicfoundation/hardhat-keystore";
+import hardhatTypechain from "@nomicfoundation/hardhat-typechain";
 import { SOLC_PATH, SOLC_SETTINGS, SOLC_VERSION } from "./prover/src/chain/solc.js";
 import { TESTNETS } from "./deploy/networks.js";
 
@@ -27,7 +28,15 @@ const testnets = Object.fromEntries(
 );
 
 export default defineConfig({
-  plugins: [hardhatViem, hardhatMocha, hardhatNetworkHelpers, hardhatIgnitionViem, hardhatVerify, hardhatKeystore],
+  plugins: [
+    hardhatViem,
+    hardhatMocha,
+    hardhatNetworkHelpers,
+    hardhatIgnitionViem,
+    hardhatVerify,
+    hardhatKeystore,
+    hardhatTypechain,
+  ],
   solidity: {
     // The npm solc (soljson), version read from the installed package: no compiler download.
     version: SOLC_VERSION,
@@ -45,6 +54,9 @@ export default defineConfig({
     blockscout: { enabled: false },
     sourcify: { enabled: false },
   },
+  // Typed ethers v6 bindings for dApp developers who use ethers rather than viem, generated on every
+  // compile into types/ethers-contracts (git-ignored).
+  typechain: { outDir: "types/ethers-contracts" },
   paths: {
     sources: "./contracts",
     tests: { mocha: "./test", solidity: "./contracts/test" },

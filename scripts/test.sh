@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # The test suite, run through `npm test` (which sets up the toolchain first):
-#   formatting + lint, generated ABIs up to date, Solidity tests (unit, fuzz, invariants), then the
+#   formatting + lint, generated ABIs and README's CLI reference up to date, Solidity tests (unit, fuzz, invariants), then the
 #   mocha suites (TypeScript units, real EZKL proofs, real EVM, CLI).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bash scripts/lint.sh
 hardhat compile
 node --import tsx scripts/gen-abis.ts --check
+node --import tsx scripts/gen-cli-reference.ts --check
 tsc --noEmit -p tsconfig.json
 hardhat test solidity
 hardhat test mocha

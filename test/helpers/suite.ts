@@ -11,7 +11,8 @@ import { builtExample, type ExampleModel } from "./models.js";
  * uses real proofs, deployed by the Ignition module `zkinfer deploy` uses. Wallet 0 owns everything; wallet 1 is the coordinator's guardian.
  */
 export async function deploySuite() {
-  const { viem, networkHelpers, ignition } = await network.create();
+  const connection = await network.create();
+  const { viem, networkHelpers, ignition } = connection;
   const publicClient = await viem.getPublicClient();
   const wallets = await viem.getWalletClients();
   const [admin, guardian] = [wallets[0]!, wallets[1]!];
@@ -39,5 +40,17 @@ export async function deploySuite() {
     return { modelId, version: 1, verifier };
   }
 
-  return { viem, networkHelpers, publicClient, wallets, admin, guardian, registry, route, coordinator, registerExample };
+  return {
+    connection,
+    viem,
+    networkHelpers,
+    publicClient,
+    wallets,
+    admin,
+    guardian,
+    registry,
+    route,
+    coordinator,
+    registerExample,
+  };
 }

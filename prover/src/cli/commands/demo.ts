@@ -9,6 +9,7 @@ import { join } from "node:path";
 export function registerDemo(program: Command, ctx: CliContext): void {
   program
     .command("demo")
+    .summary("from nothing to a verified on-chain inference on a local chain (npm run demo)")
     .description(
       "end-to-end demo on a local chain: start `hardhat node` on 127.0.0.1, deploy the suite (Ignition), build and " +
         "register digits-mlp, deploy the example dApp DigitBounty, start the prover service, send a player's drawing, " +

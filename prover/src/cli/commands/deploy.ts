@@ -8,6 +8,7 @@ import { table, toJson } from "../format.js";
 export function registerDeploy(program: Command, ctx: CliContext): void {
   program
     .command("deploy")
+    .summary("deploy the suite with Hardhat Ignition (local chain or a testnet) and record the addresses")
     .description(
       "deploy the suite (ModelRegistry, InferenceVerifier route, InferenceCoordinator) with Hardhat Ignition and " +
         "write deploy/deployments/<chainId>.json, which the other commands read. Without --network: the chain and " +

@@ -12,9 +12,11 @@ import { resolveModelRef } from "../resolve-model.js";
 export function registerModelRegister(model: Command, ctx: CliContext): void {
   model
     .command("register")
+    .summary("deploy a model's EZKL verifier and register it as a new immutable version")
     .description(
       "deploy a model's EZKL verifier and register it as a new immutable version in the ModelRegistry. " +
-        "RPC and key come from the environment (ZKINFER_RPC_URL, ZKINFER_PRIVATE_KEY, ZKINFER_REGISTRY) or zkinfer.config.json",
+        "RPC and key come from ZKINFER_RPC_URL / ZKINFER_PRIVATE_KEY or zkinfer.config.json; the registry from the " +
+        "deployment record deploy/deployments/<chainId>.json written by `zkinfer deploy` (or ZKINFER_REGISTRY)",
     )
     .argument("<model>", "built artifact directory, model directory / .onnx (built if needed), or a built model's name")
     .option("--metadata-uri <uri>", "where the manifest and artifacts can be fetched (default: a data: URI naming the build)")

@@ -13,9 +13,11 @@ import { fmtFloats, table, toJson } from "../format.js";
 export function registerRequest(program: Command, _ctx: CliContext): void {
   program
     .command("request")
+    .summary("request a verified inference on-chain and wait for the result")
     .description(
       "request a verified inference on-chain from the configured account and wait for the result. " +
-        "RPC, key and coordinator come from the environment (ZKINFER_RPC_URL, ZKINFER_PRIVATE_KEY, ZKINFER_COORDINATOR) or zkinfer.config.json",
+        "RPC and key come from ZKINFER_RPC_URL / ZKINFER_PRIVATE_KEY or zkinfer.config.json; the coordinator from the " +
+        "deployment record deploy/deployments/<chainId>.json (or ZKINFER_COORDINATOR)",
     )
     .argument("<model>", "a model id (0x + 64 hex) or the name a model was registered under (see --owner)")
     .argument(

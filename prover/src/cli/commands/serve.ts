@@ -18,9 +18,11 @@ export function registerServe(program: Command, _ctx: CliContext): void {
   const d = SERVICE_DEFAULTS;
   program
     .command("serve")
+    .summary("the prover service: watch requests, prove with EZKL, fulfil on-chain; HTTP API and metrics")
     .description(
       "run the prover service: watch the coordinator's InferenceRequested events, prove, fulfil; and an HTTP API for off-chain jobs. " +
-        "RPC, key and coordinator come from the environment (ZKINFER_RPC_URL, ZKINFER_PRIVATE_KEY, ZKINFER_COORDINATOR) or zkinfer.config.json",
+        "RPC and key come from ZKINFER_RPC_URL / ZKINFER_PRIVATE_KEY or zkinfer.config.json; the coordinator from the " +
+        "deployment record deploy/deployments/<chainId>.json (or ZKINFER_COORDINATOR)",
     )
     .requiredOption(
       "-m, --model <model...>",
