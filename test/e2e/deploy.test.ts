@@ -102,6 +102,30 @@ describe("zkinfer deploy (Ignition) against `hardhat node`, then register and a 
     modelId = out.modelId;
   });
 
+  it("audits the registered version: keys and verifier rebuilt from the published files match the chain", async () => {
+    const owner = privateKeyToAccount(DEV_KEYS[0]!).address;
+    const r = await cli(["model", "audit", "digits-mlp", "--owner", owner, "--json"], env);
+    expect(r.status, r.stderr).to.equal(0);
+    const out = JSON.parse(r.stdout) as { ok: boolean; checks: { link: string; result: string }[] };
+    expect(out.ok).to.equal(true);
+    expect(Object.fromEntries(out.checks.map((c) => [c.link, c.result]))).to.deep.equal({
+      "ONNX model (sha256)": "match",
+      "settings.json (sha256)": "match",
+      "SRS (sha256)": "match",
+      "compiled circuit (sha256)": "reported",
+      "verifying key (sha256)": "match",
+      "verifier runtime code (keccak256)": "match",
+      "deployed verifier (extcodehash)": "match",
+    });
+
+    // Another model's files do not pass for digits-mlp's registration.
+    const other = await cli(["model", "audit", "diabetes-mlp", "--model-id", modelId], env);
+    expect(other.status, other.stderr).to.equal(1);
+    expect(other.stdout).to.match(/^ONNX model \(sha256\)\s+MISMATCH/m);
+    expect(other.stdout).to.match(/^verifying key \(sha256\)\s+MISMATCH/m);
+    expect(other.stdout).to.match(/^AUDIT FAILED/m);
+  });
+
   it("fulfils a request with a real proof; the receipt verifies from the chain and with EZKL", async () => {
     const c = client();
     const transport = http(node.url);

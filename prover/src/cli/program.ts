@@ -2,6 +2,7 @@ import { Command } from "commander";
 import type { CliContext } from "./context.js";
 import { registerModelBuild } from "./commands/model-build.js";
 import { registerModelRegister } from "./commands/model-register.js";
+import { registerModelAudit } from "./commands/model-audit.js";
 import { registerProve } from "./commands/prove.js";
 import { registerVerify } from "./commands/verify.js";
 import { registerDemo } from "./commands/demo.js";
@@ -22,6 +23,7 @@ export function createProgram(ctx: CliContext): Command {
   const model = program.command("model").description("build model circuits and register them on-chain");
   registerModelBuild(model, ctx);
   registerModelRegister(model, ctx);
+  registerModelAudit(model, ctx);
   registerProve(program, ctx);
   registerVerify(program, ctx);
   registerDeploy(program, ctx);
