@@ -8,20 +8,26 @@ import {IInferenceConsumer} from "../interfaces/IInferenceConsumer.sol";
 import {IInferenceVerifier} from "../interfaces/IInferenceVerifier.sol";
 import {IModelRegistry} from "../interfaces/IModelRegistry.sol";
 import {FieldElement} from "../libraries/FieldElement.sol";
+import {InferenceProof} from "../libraries/InferenceProof.sol";
 
 /// @title InferenceCoordinator
 /// @notice Requests, proof-checked fulfilments with callbacks, fee escrow, deadlines, refunds and withdrawals for
 ///         verified inferences.
-/// @dev Gas is spent deliberately on the fulfilment path, which sits on top of a ~600k-gas EZKL verification:
-///      - a request is 7 storage slots (see `StoredRequest`); the requester pays for creating all of them,
-///        including non-zero placeholders in the two receipt hash slots, so `fulfill` only ever rewrites non-zero
-///        slots (about 5k gas each, where a zero-to-non-zero write would cost about 22k);
-///      - `fulfill` reads 5 request slots and the pause flag, rewrites 3 request slots and the prover's credit;
-///        it never reads the registry (the route does, once) and stores outputs only as a hash (the outputs are
-///        in `InferenceFulfilled` and in the callback);
-///      - the outputs are taken from the route's return data as they lie: hashed, logged and passed on without
-///        being decoded or re-encoded; the proof is hashed in scratch memory that the route call's encoding then
-///        reuses, so its memory is paid for once; the reentrancy lock lives in transient storage (EIP-1153).
+/// @dev Gas is spent deliberately on the fulfilment path, which sits on top of a ~550-600k-gas EZKL verification
+///      (the target: at most 1.08x a bare `verifyProof` transaction, callback aside):
+///      - at request time the version's immutable content (verifier, its registered code hash, the instance
+///        layout) is copied from the registry into the request, so `fulfill` asks the registry only for the one
+///        mutable fact, whether the version is still active (`isVersionActive`, one storage read), and calls the
+///        verifier itself with the route's code (`InferenceProof`) instead of through the route: one cold
+///        account, one registry lookup of four slots and one copy of the proof fewer;
+///      - a request is 6 storage slots (see `OpenRequest`), all non-zero; a request with no callback is
+///        fulfilled reading 4 of them, and the receipt is written over 3 of those (see `FulfilledRequest`), so
+///        every write replaces a non-zero value already read (2.9k gas, where a new slot would cost 22.1k);
+///      - besides the request, `fulfill` reads the pause flag and rewrites the prover's credit (the credit is
+///        kept plus one, so it is never rewritten from zero); it stores the outputs only as a hash (they are in
+///        `InferenceFulfilled` and the callback);
+///      - the decoded outputs are hashed, logged and passed on where they lie, without re-encoding; the proof is
+///        hashed where the verifier's calldata holds it; the reentrancy lock lives in transient storage.
 ///      The owner (`Ownable2Step`) only sets the guardian; the guardian only pauses. Nobody can touch escrow.
 contract InferenceCoordinator is IInferenceCoordinator, Ownable2Step {
     /// @inheritdoc IInferenceCoordinator
@@ -36,51 +42,89 @@ contract InferenceCoordinator is IInferenceCoordinator, Ownable2Step {
     /// @inheritdoc IInferenceCoordinator
     uint256 public constant override MAX_CALLBACK_REASON_LENGTH = 256;
 
-    /// @dev Written at request time into the receipt hash slots so `fulfill` rewrites them non-zero to non-zero.
-    ///      Never visible: `receipt` only answers for fulfilled requests.
-    bytes32 private constant PLACEHOLDER = bytes32(uint256(1));
+    /// @dev The latest deadline the stored form holds (`Terms.deadline` is a uint40): a timestamp in the year 36812.
+    uint64 private constant MAX_DEADLINE = type(uint40).max;
 
-    /// @dev Slot 0 of a request: who asked and what they pay. Read by `fulfill` (callback target, fee) and by
-    ///      `refund`. The fee fits: `requestInference` rejects a `msg.value` above `type(uint96).max`.
-    struct RequestHead {
+    /// @dev The largest fee the stored form holds (`uint88`): about 3.1e8 ether, more than exists.
+    uint256 private constant MAX_FEE = type(uint88).max;
+
+    /// @dev Slot 0 of a request, never rewritten: who asked and what they paid. Read by `refund`, by `fulfill`
+    ///      only when it calls back, and by `request`.
+    struct Party {
         address requester;
-        uint96 fee;
+        uint88 fee;
     }
 
-    /// @dev Slot 1 of a request: what `fulfill` needs to route and to call back, and the deadline.
-    struct RequestTerms {
+    /// @dev Slot 1 of a request while it is open, and after a refund (which rewrites `status` only): everything
+    ///      `fulfill` needs from the request besides the model id, the binding and the `Target`. Narrower
+    ///      than the ABI so that it fits one slot: `requestInference` rejects a deadline past `MAX_DEADLINE` and a
+    ///      fee above `MAX_FEE`, and `MAX_CALLBACK_GAS_LIMIT` fits in 24 bits. The fee is repeated from `Party`
+    ///      so that `fulfill` need not read slot 0 when it makes no callback.
+    struct Terms {
+        RequestStatus status;
         uint32 version;
-        uint64 deadline;
-        uint32 callbackGasLimit;
+        uint40 deadline;
+        uint24 callbackGasLimit;
+        uint88 fee;
+        uint32 outputOffset;
+        uint32 outputCount;
     }
 
-    /// @dev Slot 2 of a request: how it ends. Written at request time with status `Open` (so the slot is non-zero)
-    ///      and rewritten whole, in one write, by `fulfill` (or its status only by `refund`).
+    /// @dev Slot 1 of a request once fulfilled, written whole by `fulfill` (see `_settlementWord`). `status` and
+    ///      `version` sit where `Terms` has them, so both read the same in either form.
+    // Exactly one slot (8 + 32 + 8 + 48 + 160 bits); solhint's packing heuristic misjudges the order that the
+    // overlay with `Terms` needs.
+    // solhint-disable-next-line gas-struct-packing
     struct Settlement {
         RequestStatus status;
+        uint32 version;
         CallbackStatus callback;
-        uint64 fulfilledAt;
+        uint48 fulfilledAt;
         address fulfiller;
     }
 
-    /// @dev Storage form of a request: 7 slots, all written non-zero at request time.
-    ///      slot 0  head: requester (160) | fee (96)
-    ///      slot 1  terms: version (32) | deadline (64) | callbackGasLimit (32)
-    ///      slot 2  settlement: status (8) | callback (8) | fulfilledAt (64) | fulfiller (160)
+    /// @dev Slot 2 of a request while it is open: the version's verifier and the input side of its layout, as the
+    ///      registry held them at request time (immutable there).
+    struct Target {
+        address verifier;
+        uint32 instanceCount;
+        uint32 inputOffset;
+        uint32 inputCount;
+    }
+
+    /// @dev Storage form of a request until it is fulfilled: 6 slots, all written non-zero at request time
+    ///      (`requester`, `status == Open`, `verifier`, the model id and keccak256 hashes are never 0).
+    ///      slot 0  party: requester (160) | fee (88)
+    ///      slot 1  terms: status (8) | version (32) | deadline (40) | callbackGasLimit (24) | fee (88) |
+    ///              outputOffset (32) | outputCount (32)
+    ///      slot 2  target: verifier (160) | instanceCount (32) | inputOffset (32) | inputCount (32)
     ///      slot 3  modelId
     ///      slot 4  inputCommitment
-    ///      slot 5  outputsHash (PLACEHOLDER until fulfilled)
-    ///      slot 6  proofHash (PLACEHOLDER until fulfilled)
-    ///      `fulfill` reads slots 0-4 once each and rewrites slots 2, 5 and 6: every write replaces a non-zero
-    ///      value, which costs 2.9k gas after the read (slot 2) or 5k cold (slots 5, 6) instead of 22.1k.
-    struct StoredRequest {
-        RequestHead head;
-        RequestTerms terms;
+    ///      slot 5  binding: `keccak256(abi.encode(inputCommitment, verifierCodeHash))`, the registered code hash
+    ///      `fulfill` reads slots 1, 2, 3 and 5 (slot 0 only to call back, slot 4 only to name a failed binding),
+    ///      then rewrites slots 1, 2 and 5 in their `FulfilledRequest` form: the version's content is not needed
+    ///      once the proof is checked. The binding folds the two values `fulfill` only compares (never uses) into
+    ///      one slot read: the instances' input hash and the verifier's current code hash match it exactly when
+    ///      both match their own value, since keccak256 is collision resistant (the assumption the input
+    ///      commitment itself rests on).
+    struct OpenRequest {
+        Party party;
+        Terms terms;
+        Target target;
+        bytes32 modelId;
+        bytes32 inputCommitment;
+        bytes32 binding;
+    }
+
+    /// @dev The same 6 slots once fulfilled (see `_asFulfilled`): slots 0, 3 and 4 unchanged, slot 1 the
+    ///      settlement, slot 2 the proof hash, slot 5 the outputs hash.
+    struct FulfilledRequest {
+        Party party;
         Settlement settlement;
+        bytes32 proofHash;
         bytes32 modelId;
         bytes32 inputCommitment;
         bytes32 outputsHash;
-        bytes32 proofHash;
     }
 
     /// @dev One slot: `requestInference` reads the pause flag and bumps the counter in one read and one write;
@@ -102,7 +146,7 @@ contract InferenceCoordinator is IInferenceCoordinator, Ownable2Step {
     uint256 private transient _locked;
 
     Config private _config;
-    mapping(uint256 requestId => StoredRequest) private _requests;
+    mapping(uint256 requestId => OpenRequest) private _requests;
 
     /// @dev An account's credit plus one, once it has ever been credited (0: never). Withdrawing everything leaves
     ///      1, not 0, so the account's next credit rewrites a non-zero slot (~5k gas) instead of creating one
@@ -119,8 +163,9 @@ contract InferenceCoordinator is IInferenceCoordinator, Ownable2Step {
         _locked = 0;
     }
 
-    /// @param registry_ The model registry requests are resolved against.
-    /// @param route_ The verification route; must read `registry_`.
+    /// @param registry_ The model registry requests are resolved against and fulfilments check deprecation in.
+    /// @param route_ The stand-alone route that applies `fulfill`'s proof checks (see `route`); must read
+    ///        `registry_`.
     /// @param initialOwner The owner, who sets the guardian.
     /// @param guardian_ The guardian, who can pause (zero: none yet).
     constructor(
@@ -174,22 +219,17 @@ contract InferenceCoordinator is IInferenceCoordinator, Ownable2Step {
         if (!deadlineInFuture) {
             revert CoordinatorDeadlineNotInFuture({deadline: deadline, timestamp: block.timestamp});
         }
-        if (msg.value > type(uint96).max)
-            revert CoordinatorFeeTooLarge({fee: msg.value, maxFee: type(uint96).max});
-        version = _resolveVersion(modelId, version, input.length);
+        if (deadline > MAX_DEADLINE)
+            revert CoordinatorDeadlineTooFar({deadline: deadline, maxDeadline: MAX_DEADLINE});
+        if (msg.value > MAX_FEE) revert CoordinatorFeeTooLarge({fee: msg.value, maxFee: MAX_FEE});
+        IModelRegistry.VerificationTarget memory target;
+        (version, target) = _resolveVersion(modelId, version, input.length);
         bytes32 inputCommitment = FieldElement.commit(input); // reverts FieldElementIntOutOfRange
 
         requestId = config.nextRequestId;
         _config.nextRequestId = config.nextRequestId + 1; // checked: 2^64 requests are out of reach anyway
 
-        StoredRequest storage r = _requests[requestId];
-        r.head = RequestHead({requester: msg.sender, fee: uint96(msg.value)});
-        r.terms = RequestTerms({version: version, deadline: deadline, callbackGasLimit: callbackGasLimit});
-        r.settlement.status = RequestStatus.Open;
-        r.modelId = modelId;
-        r.inputCommitment = inputCommitment;
-        r.outputsHash = PLACEHOLDER;
-        r.proofHash = PLACEHOLDER;
+        _store(_requests[requestId], modelId, version, inputCommitment, callbackGasLimit, deadline, target);
 
         emit InferenceRequested({
             requestId: requestId,
@@ -206,16 +246,16 @@ contract InferenceCoordinator is IInferenceCoordinator, Ownable2Step {
 
     /// @inheritdoc IInferenceCoordinator
     function refund(uint256 requestId) external override nonReentrant {
-        StoredRequest storage r = _requests[requestId];
-        if (r.settlement.status != RequestStatus.Open) _revertNotOpen(requestId, r.settlement);
-        uint64 deadline = r.terms.deadline;
-        bool expired = block.timestamp > deadline;
-        if (!expired) revert CoordinatorRequestNotExpired({requestId: requestId, deadline: deadline});
+        OpenRequest storage r = _requests[requestId];
+        Terms memory terms = r.terms;
+        if (terms.status != RequestStatus.Open) _revertNotOpen(requestId, r);
+        bool expired = block.timestamp > terms.deadline;
+        if (!expired) revert CoordinatorRequestNotExpired({requestId: requestId, deadline: terms.deadline});
 
-        r.settlement.status = RequestStatus.Refunded;
-        RequestHead memory head = r.head;
-        if (head.fee != 0) _credit(head.requester, head.fee);
-        emit InferenceRefunded({requestId: requestId, requester: head.requester, amount: head.fee});
+        r.terms.status = RequestStatus.Refunded;
+        address requester = r.party.requester;
+        if (terms.fee != 0) _credit(requester, terms.fee);
+        emit InferenceRefunded({requestId: requestId, requester: requester, amount: terms.fee});
     }
 
     // ---------------------------------------------------------------------------------------------------------
@@ -228,9 +268,9 @@ contract InferenceCoordinator is IInferenceCoordinator, Ownable2Step {
         bytes calldata proof,
         uint256[] calldata instances
     ) external override nonReentrant {
-        StoredRequest storage r = _requests[requestId];
-        if (r.settlement.status != RequestStatus.Open) _revertNotOpen(requestId, r.settlement);
-        RequestTerms memory terms = r.terms;
+        OpenRequest storage r = _requests[requestId];
+        Terms memory terms = r.terms;
+        if (terms.status != RequestStatus.Open) _revertNotOpen(requestId, r);
         if (block.timestamp > terms.deadline) {
             revert CoordinatorRequestExpired({requestId: requestId, deadline: terms.deadline});
         }
@@ -238,19 +278,20 @@ contract InferenceCoordinator is IInferenceCoordinator, Ownable2Step {
             revert CoordinatorFulfilmentsPaused({requestId: requestId, guardian: _config.guardian});
         }
 
-        RequestHead memory head = r.head;
-        bool callBack = terms.callbackGasLimit != 0 && head.requester.code.length != 0;
-        bytes memory callbackData = _verifyAndRecord(r, requestId, terms.version, proof, instances, callBack);
+        // Slot 0 and the requester's account are read only when a callback was asked for.
+        address requester;
+        bool callBack;
+        if (terms.callbackGasLimit != 0) {
+            requester = r.party.requester;
+            callBack = requester.code.length != 0;
+        }
+        bytes memory callbackData = _verifyAndRecord(r, requestId, terms, proof, instances, callBack);
 
-        if (head.fee != 0) _credit(msg.sender, head.fee);
+        if (terms.fee != 0) _credit(msg.sender, terms.fee);
 
-        if (callBack && !_callBack(requestId, head.requester, terms.callbackGasLimit, callbackData)) {
-            r.settlement.callback = CallbackStatus.Failed;
-            emit CallbackFailed({
-                requestId: requestId,
-                consumer: head.requester,
-                reason: _returnDataPrefix()
-            });
+        if (callBack && !_callBack(requestId, requester, terms.callbackGasLimit, callbackData)) {
+            _asFulfilled(r).settlement.callback = CallbackStatus.Failed;
+            emit CallbackFailed({requestId: requestId, consumer: requester, reason: _returnDataPrefix()});
         }
     }
 
@@ -335,38 +376,43 @@ contract InferenceCoordinator is IInferenceCoordinator, Ownable2Step {
 
     /// @inheritdoc IInferenceCoordinator
     function request(uint256 requestId) external view override returns (Request memory) {
-        StoredRequest storage r = _requests[requestId];
-        RequestStatus status = r.settlement.status;
-        if (status == RequestStatus.None) revert CoordinatorRequestUnknown({requestId: requestId});
-        RequestTerms memory terms = r.terms;
+        OpenRequest storage r = _requests[requestId];
+        Terms memory terms = r.terms;
+        if (terms.status == RequestStatus.None) revert CoordinatorRequestUnknown({requestId: requestId});
+        // Once fulfilled, slot 1 is the settlement: only its status and version still mean what they meant.
+        bool settled = terms.status == RequestStatus.Fulfilled;
+        Party memory party = r.party;
         return
             Request({
-                requester: r.head.requester,
+                requester: party.requester,
                 modelId: r.modelId,
                 version: terms.version,
                 inputCommitment: r.inputCommitment,
-                fee: r.head.fee,
-                callbackGasLimit: terms.callbackGasLimit,
-                deadline: terms.deadline,
-                status: status
+                fee: party.fee,
+                callbackGasLimit: settled ? 0 : terms.callbackGasLimit,
+                deadline: settled ? 0 : terms.deadline,
+                status: terms.status
             });
     }
 
     /// @inheritdoc IInferenceCoordinator
     function receipt(uint256 requestId) external view override returns (Receipt memory) {
-        StoredRequest storage r = _requests[requestId];
-        Settlement memory s = r.settlement;
-        if (s.status == RequestStatus.None) revert CoordinatorRequestUnknown({requestId: requestId});
-        if (s.status != RequestStatus.Fulfilled) {
-            revert CoordinatorRequestNotFulfilled({requestId: requestId, status: s.status});
+        OpenRequest storage r = _requests[requestId];
+        RequestStatus status = r.terms.status; // the same bits in either form of slot 1
+        if (status == RequestStatus.None) revert CoordinatorRequestUnknown({requestId: requestId});
+        if (status != RequestStatus.Fulfilled) {
+            revert CoordinatorRequestNotFulfilled({requestId: requestId, status: status});
         }
+        // Only now is slot 1 a `Settlement` (read as one, an open request's deadline bits are no `CallbackStatus`).
+        FulfilledRequest storage f = _asFulfilled(r);
+        Settlement memory s = f.settlement;
         return
             Receipt({
-                modelId: r.modelId,
-                version: r.terms.version,
-                inputCommitment: r.inputCommitment,
-                outputsHash: r.outputsHash,
-                proofHash: r.proofHash,
+                modelId: f.modelId,
+                version: s.version,
+                inputCommitment: f.inputCommitment,
+                outputsHash: f.outputsHash,
+                proofHash: f.proofHash,
                 fulfiller: s.fulfiller,
                 fulfilledAt: s.fulfilledAt,
                 callback: s.callback
@@ -387,13 +433,13 @@ contract InferenceCoordinator is IInferenceCoordinator, Ownable2Step {
     // Internals
     // ---------------------------------------------------------------------------------------------------------
 
-    /// @dev Resolves version 0 to the latest active version and checks that the version is usable and that the
-    ///      input has its input count. At request time only: `fulfill` leaves the registry to the route.
+    /// @dev Resolves version 0 to the latest active version, checks that the version is usable and that the
+    ///      input has its input count, and returns the version's immutable content for the request's snapshot.
     function _resolveVersion(
         bytes32 modelId,
         uint32 version,
         uint256 inputLength
-    ) private view returns (uint32) {
+    ) private view returns (uint32, IModelRegistry.VerificationTarget memory target) {
         if (version == 0) {
             if (!REGISTRY.modelExists(modelId)) revert CoordinatorModelUnknown({modelId: modelId});
             version = REGISTRY.latestActiveVersion(modelId);
@@ -404,7 +450,7 @@ contract InferenceCoordinator is IInferenceCoordinator, Ownable2Step {
                 });
             }
         }
-        IModelRegistry.VerificationTarget memory target = REGISTRY.verificationTarget(modelId, version);
+        target = REGISTRY.verificationTarget(modelId, version);
         if (!target.modelExists) revert CoordinatorModelUnknown({modelId: modelId});
         if (!target.versionExists) {
             revert CoordinatorVersionUnknown({
@@ -422,74 +468,167 @@ contract InferenceCoordinator is IInferenceCoordinator, Ownable2Step {
                 actual: inputLength
             });
         }
-        return version;
+        return (version, target);
     }
 
-    /// @dev The route checks the proof against the request; then the receipt is written (the settlement slot in
-    ///      one write, callback provisionally `Succeeded` when one will be made, corrected if it fails) and
-    ///      `InferenceFulfilled` emitted. Returns the callback's calldata (empty when none is made).
-    function _verifyAndRecord(
-        StoredRequest storage r,
-        uint256 requestId,
+    /// @dev Writes a new request's 6 slots (see `OpenRequest`). The narrowing casts are exact: the caller checked
+    ///      `deadline <= MAX_DEADLINE`, `msg.value <= MAX_FEE` and `callbackGasLimit <= MAX_CALLBACK_GAS_LIMIT`
+    ///      (< 2^24).
+    function _store(
+        OpenRequest storage r,
+        bytes32 modelId,
         uint32 version,
+        bytes32 inputCommitment,
+        uint32 callbackGasLimit,
+        uint64 deadline,
+        IModelRegistry.VerificationTarget memory target
+    ) private {
+        IModelRegistry.InstanceLayout memory layout = target.layout;
+        r.party = Party({requester: msg.sender, fee: uint88(msg.value)});
+        r.terms = Terms({
+            status: RequestStatus.Open,
+            version: version,
+            deadline: uint40(deadline),
+            callbackGasLimit: uint24(callbackGasLimit),
+            fee: uint88(msg.value),
+            outputOffset: layout.outputOffset,
+            outputCount: layout.outputCount
+        });
+        r.target = Target({
+            verifier: target.verifier,
+            instanceCount: layout.instanceCount,
+            inputOffset: layout.inputOffset,
+            inputCount: layout.inputCount
+        });
+        r.modelId = modelId;
+        r.inputCommitment = inputCommitment;
+        r.binding = _binding(inputCommitment, target.verifierCodeHash);
+    }
+
+    /// @dev Checks the proof against the request (see `_verify`), writes the receipt (see `_record`) and emits
+    ///      `InferenceFulfilled`. Returns the callback's calldata (empty when none is made).
+    function _verifyAndRecord(
+        OpenRequest storage r,
+        uint256 requestId,
+        Terms memory terms,
         bytes calldata proof,
         uint256[] calldata instances,
         bool callBack
     ) private returns (bytes memory callbackData) {
         bytes32 modelId = r.modelId;
-        bytes32 proofHash = _hashCalldata(proof);
-        (int256[] memory outputs, bytes32 outputsHash) = _callRoute(
-            modelId,
-            version,
-            r.inputCommitment,
-            proof,
-            instances
-        );
-
-        _storeFulfilled(r.settlement, callBack ? CallbackStatus.Succeeded : CallbackStatus.None);
-        r.outputsHash = outputsHash;
-        r.proofHash = proofHash;
-        _emitFulfilled(requestId, modelId, version, outputs, proofHash);
-        if (callBack) callbackData = _callbackData(requestId, modelId, version, outputs);
+        (int256[] memory outputs, bytes32 proofHash) = _verify(r, modelId, terms, proof, instances);
+        _record(_asFulfilled(r), terms.version, outputs, proofHash, callBack);
+        _emitFulfilled(requestId, modelId, terms.version, outputs, proofHash);
+        if (callBack) callbackData = _callbackData(requestId, modelId, terms.version, outputs);
     }
 
-    /// @dev Calls `route.verifyCommitted` and takes the outputs straight from its return data, which is
-    ///      `abi.encode(outputs)`: its keccak256 is the outputs hash and the array is used where it lies, so the
-    ///      outputs are neither decoded nor re-encoded. A route revert (its named error) is re-thrown unchanged.
-    ///      The route is immutable and answers in the canonical encoding; the shape is checked anyway, so nothing
-    ///      can be read past the copied data. The return data is copied to the free memory pointer, which is moved
-    ///      past it.
-    function _callRoute(
-        bytes32 modelId,
+    /// @dev Writes the receipt over the request's copy of the version (slots 1, 2 and 5, one write each): the
+    ///      settlement, with the callback provisionally `Succeeded` when one will be made (corrected if it fails),
+    ///      the proof hash and the outputs hash, `keccak256(abi.encode(outputs))` hashed in place.
+    function _record(
+        FulfilledRequest storage f,
         uint32 version,
-        bytes32 inputCommitment,
+        int256[] memory outputs,
+        bytes32 proofHash,
+        bool callBack
+    ) private {
+        uint256 settlement = _settlementWord(
+            version,
+            callBack ? CallbackStatus.Succeeded : CallbackStatus.None
+        );
+        // Writes exactly slot 1 of the request, in its `Settlement` form (see `_settlementWord`).
+        assembly ("memory-safe") {
+            sstore(add(f.slot, 1), settlement)
+        }
+        f.proofHash = proofHash;
+        (uint256 encoded, uint256 encodedLength) = InferenceProof.encodedOutputs(outputs);
+        bytes32 outputsHash;
+        assembly ("memory-safe") {
+            outputsHash := keccak256(encoded, encodedLength)
+        }
+        f.outputsHash = outputsHash;
+    }
+
+    /// @dev The route's checks (`InferenceProof`, as in `InferenceVerifier.verifyCommitted`) against the version
+    ///      content the request copied from the registry, which the registry can never change, plus the registry's
+    ///      one mutable fact: the version must still be active (a version that existed at request time cannot stop
+    ///      existing, so an inactive one has been deprecated since). The code hash and input checks are one
+    ///      comparison with the request's binding (see `OpenRequest`); `_revertUnbound` names the one that failed.
+    ///      Returns the decoded outputs and the proof hash.
+    function _verify(
+        OpenRequest storage r,
+        bytes32 modelId,
+        Terms memory terms,
         bytes calldata proof,
         uint256[] calldata instances
-    ) private view returns (int256[] memory outputs, bytes32 outputsHash) {
-        bytes memory data = abi.encodeCall(
-            IInferenceVerifier.verifyCommitted,
-            (modelId, version, inputCommitment, proof, instances)
-        );
-        address routeAddress = address(ROUTE);
-        bool wellFormed;
-        assembly ("memory-safe") {
-            let ok := staticcall(gas(), routeAddress, add(data, 0x20), mload(data), 0, 0)
-            let size := returndatasize()
-            let ret := mload(0x40)
-            returndatacopy(ret, 0, size)
-            if iszero(ok) {
-                revert(ret, size)
-            }
-            mstore(0x40, add(ret, and(add(size, 31), not(31))))
-            // Well formed: [0x20][n][n words], and n small enough that the length check cannot wrap.
-            if gt(size, 0x3f) {
-                let n := mload(add(ret, 0x20))
-                wellFormed := and(and(eq(mload(ret), 0x20), lt(n, size)), eq(size, add(0x40, shl(5, n))))
-            }
-            outputs := add(ret, 0x20)
-            outputsHash := keccak256(ret, size)
+    ) private view returns (int256[] memory outputs, bytes32 proofHash) {
+        uint32 version = terms.version;
+        if (!_isVersionActive(modelId, version)) {
+            revert IInferenceVerifier.VerifierVersionDeprecated({modelId: modelId, version: version});
         }
-        if (!wellFormed) revert CoordinatorRouteAnswerMalformed({route: routeAddress});
+        Target memory target = r.target;
+        IModelRegistry.InstanceLayout memory layout = IModelRegistry.InstanceLayout({
+            instanceCount: target.instanceCount,
+            inputOffset: target.inputOffset,
+            inputCount: target.inputCount,
+            outputOffset: terms.outputOffset,
+            outputCount: terms.outputCount
+        });
+        InferenceProof.checkInstanceCount(layout, instances);
+        bytes32 input = InferenceProof.inputHash(layout, instances);
+        if (_binding(input, target.verifier.codehash) != r.binding) {
+            _revertUnbound(r, modelId, version, target.verifier, input);
+        }
+        proofHash = InferenceProof.verifyProofAndHash(modelId, version, target.verifier, proof, instances);
+        outputs = InferenceProof.decodeOutputs(layout, instances);
+    }
+
+    /// @dev `REGISTRY.isVersionActive(modelId, version)`, encoded past the free memory pointer without moving it
+    ///      (scratch) and answered into the scratch space: Solidity's call would allocate, copy and validate. A
+    ///      registry revert is re-thrown; an answer other than one word holding `true` counts as inactive.
+    function _isVersionActive(bytes32 modelId, uint32 version) private view returns (bool active) {
+        address registryAddress = address(REGISTRY);
+        bytes4 selector = IModelRegistry.isVersionActive.selector;
+        assembly ("memory-safe") {
+            let ptr := mload(0x40)
+            mstore(ptr, selector)
+            mstore(add(ptr, 0x04), modelId)
+            mstore(add(ptr, 0x24), and(version, 0xffffffff)) // bits above a uint32 may be dirty in assembly
+            let ok := staticcall(gas(), registryAddress, ptr, 0x44, 0x00, 0x20)
+            if iszero(ok) {
+                returndatacopy(ptr, 0, returndatasize())
+                revert(ptr, returndatasize())
+            }
+            active := and(gt(returndatasize(), 0x1f), eq(mload(0x00), 1))
+        }
+    }
+
+    /// @dev `keccak256(abi.encode(inputCommitment, codeHash))`, hashed in the scratch space.
+    function _binding(bytes32 inputCommitment, bytes32 codeHash) private pure returns (bytes32 hash) {
+        assembly ("memory-safe") {
+            mstore(0x00, inputCommitment)
+            mstore(0x20, codeHash)
+            hash := keccak256(0x00, 0x40)
+        }
+    }
+
+    /// @dev Always reverts, with the route's error for the half of the binding that failed, checked in the route's
+    ///      order: `VerifierCodeHashChanged` if the verifier's code is not the registered code (read from the
+    ///      registry, where it is immutable), else `VerifierInputCommitmentMismatch`, as the input hash is then what
+    ///      differs. Only on this failure path does `fulfill` read the stored input commitment.
+    function _revertUnbound(
+        OpenRequest storage r,
+        bytes32 modelId,
+        uint32 version,
+        address verifier,
+        bytes32 input
+    ) private view {
+        bytes32 registered = REGISTRY.verificationTarget(modelId, version).verifierCodeHash;
+        InferenceProof.checkCodeHash(modelId, version, verifier, registered);
+        revert IInferenceVerifier.VerifierInputCommitmentMismatch({
+            expected: r.inputCommitment,
+            actual: input
+        });
     }
 
     /// @dev Emits `InferenceFulfilled(requestId, modelId, version, outputs, proofHash, msg.sender)`, encoding the
@@ -538,21 +677,36 @@ contract InferenceCoordinator is IInferenceCoordinator, Ownable2Step {
         }
     }
 
-    /// @dev Writes a fulfilled request's settlement slot in one SSTORE: `Settlement({status: Fulfilled, callback,
-    ///      fulfilledAt: now, fulfiller: msg.sender})`. Solidity would read-modify-write the slot once per field.
-    ///      The word follows Solidity's packing of `Settlement` (first field in the lowest bits): status bits
-    ///      0-7, callback 8-15, fulfilledAt 16-79, fulfiller 80-239; `receipt` reads it back through the struct,
-    ///      which the tests check.
-    function _storeFulfilled(Settlement storage s, CallbackStatus callback) private {
-        uint256 word =
+    /// @dev A fulfilled request's slot 1 as one word: `Settlement({status: Fulfilled, version, callback,
+    ///      fulfilledAt: now, fulfiller: msg.sender})`, following Solidity's packing of `Settlement` (first field in
+    ///      the lowest bits): status bits 0-7, version 8-39, callback 40-47, fulfilledAt 48-95, fulfiller 96-255.
+    ///      Solidity would read-modify-write the slot once per field; `receipt` reads it back through the struct,
+    ///      which the tests check. Every field is cast to its width, so none spills into another.
+    function _settlementWord(uint32 version, CallbackStatus callback) private view returns (uint256) {
+        return
             uint256(uint8(RequestStatus.Fulfilled)) |
-                (uint256(uint8(callback)) << 8) |
-                (uint256(uint64(block.timestamp)) << 16) |
-                (uint256(uint160(msg.sender)) << 80);
-        // Writes exactly the one slot of `s`, with every field in range (each was cast to its width above).
+            (uint256(version) << 8) |
+            (uint256(uint8(callback)) << 40) |
+            (uint256(uint48(block.timestamp)) << 48) |
+            (uint256(uint160(msg.sender)) << 96);
+    }
+
+    /// @dev The fulfilled form of a request's slots (see `OpenRequest` and `FulfilledRequest`).
+    function _asFulfilled(OpenRequest storage r) private pure returns (FulfilledRequest storage f) {
         assembly ("memory-safe") {
-            sstore(s.slot, word)
+            f.slot := r.slot
         }
+    }
+
+    /// @dev Reverts with the error that names why a request is not open.
+    function _revertNotOpen(uint256 requestId, OpenRequest storage r) private view {
+        RequestStatus status = r.terms.status; // the same bits in either form of slot 1
+        if (status == RequestStatus.None) revert CoordinatorRequestUnknown({requestId: requestId});
+        if (status == RequestStatus.Fulfilled) {
+            address fulfiller = _asFulfilled(r).settlement.fulfiller;
+            revert CoordinatorRequestAlreadyFulfilled({requestId: requestId, fulfiller: fulfiller});
+        }
+        revert CoordinatorRequestAlreadyRefunded({requestId: requestId});
     }
 
     /// @dev Adds `amount` to `account`'s credit (see `_creditsPlusOne`). Checked: the sum of all credits is bounded
@@ -568,25 +722,6 @@ contract InferenceCoordinator is IInferenceCoordinator, Ownable2Step {
         // unchecked: stored - 1 only when stored >= 1.
         unchecked {
             return stored == 0 ? 0 : stored - 1;
-        }
-    }
-
-    /// @dev Reverts with the error that names why a request is not open.
-    function _revertNotOpen(uint256 requestId, Settlement storage s) private view {
-        if (s.status == RequestStatus.None) revert CoordinatorRequestUnknown({requestId: requestId});
-        if (s.status == RequestStatus.Fulfilled) {
-            revert CoordinatorRequestAlreadyFulfilled({requestId: requestId, fulfiller: s.fulfiller});
-        }
-        revert CoordinatorRequestAlreadyRefunded({requestId: requestId});
-    }
-
-    /// @dev keccak256 of calldata bytes, hashed past the free memory pointer without moving it, so the route
-    ///      call's encoding reuses the same (already paid for) memory.
-    function _hashCalldata(bytes calldata data) private pure returns (bytes32 hash) {
-        assembly ("memory-safe") {
-            let ptr := mload(0x40)
-            calldatacopy(ptr, data.offset, data.length)
-            hash := keccak256(ptr, data.length)
         }
     }
 

@@ -10,9 +10,9 @@ import {IInferenceVerifier} from "./IInferenceVerifier.sol";
 
 /// @title IInferenceCoordinator
 /// @notice How a dApp gets a verified inference: it requests one (input, fee, callback gas, deadline); any prover
-///         fulfils it with an EZKL proof that the route checks against the registered verifier and the committed
-///         input; the coordinator keeps a receipt, credits the fee to the prover and calls the requester back with
-///         the outputs. Past its deadline an unfulfilled request is refundable to its requester.
+///         fulfils it with an EZKL proof checked against the registered verifier and the committed input; the
+///         coordinator keeps a receipt, credits the fee to the prover and calls the requester back with the
+///         outputs. Past its deadline an unfulfilled request is refundable to its requester.
 /// @dev Trust comes from the proof, never from the caller: anyone may fulfil. Value only moves by pull payment:
 ///      fees and refunds are credited, and `withdraw` / `withdrawTo` pay credits out. A guardian can pause new
 ///      requests and fulfilments in an emergency; refunds and withdrawals are never paused. A callback that
@@ -44,13 +44,16 @@ interface IInferenceCoordinator {
     }
 
     /// @notice A request as stored (see `request`).
+    /// @dev Once a request is fulfilled its storage holds the receipt, and `callbackGasLimit` and `deadline` read
+    ///      0 (both are in `InferenceRequested`); every other field keeps its value.
     /// @param requester Who asked; receives the callback and, after the deadline, the refund.
     /// @param modelId The model.
     /// @param version The version resolved at request time (a request for version 0 stores the then latest active
     ///        version).
     /// @param inputCommitment `keccak256` of the input's field encodings (see
     ///        `IInferenceVerifier.verifyCommitted`).
-    /// @param fee The fee escrowed for the prover (the request's `msg.value`).
+    /// @param fee The fee paid for the prover (the request's `msg.value`): escrowed while open, then credited to
+    ///        the fulfiller or refunded to the requester.
     /// @param callbackGasLimit The gas the callback gets (0: no callback).
     /// @param deadline The last timestamp at which the request can be fulfilled; refundable after it.
     /// @param status The request's status.
@@ -208,7 +211,14 @@ interface IInferenceCoordinator {
     /// @param timestamp The current block's timestamp.
     error CoordinatorDeadlineNotInFuture(uint64 deadline, uint256 timestamp);
 
-    /// @notice Thrown by `requestInference` when the fee does not fit the stored form (`type(uint96).max` wei).
+    /// @notice Thrown by `requestInference` when the deadline does not fit the stored form (`type(uint40).max`, a
+    ///         timestamp in the year 36812); pass an earlier one for a request that should practically never expire.
+    /// @param deadline The deadline given.
+    /// @param maxDeadline The latest deadline accepted.
+    error CoordinatorDeadlineTooFar(uint64 deadline, uint64 maxDeadline);
+
+    /// @notice Thrown by `requestInference` when the fee does not fit the stored form (`type(uint88).max` wei,
+    ///         more ether than exists).
     /// @param fee The value sent.
     /// @param maxFee The largest fee accepted.
     error CoordinatorFeeTooLarge(uint256 fee, uint256 maxFee);
@@ -278,11 +288,6 @@ interface IInferenceCoordinator {
     ///        rule, and `CALLBACK_GAS_RESERVE`.
     error CoordinatorInsufficientGasForCallback(uint256 requestId, uint256 gasLeft, uint256 gasNeeded);
 
-    /// @notice Thrown by `fulfill` if the route's answer is not an ABI-encoded `int256[]`; cannot happen with
-    ///         `InferenceVerifier`, and means the coordinator was deployed with a broken route.
-    /// @param route The route.
-    error CoordinatorRouteAnswerMalformed(address route);
-
     /// @notice Thrown by `withdraw` / `withdrawTo` when the account has no credit or the amount is zero.
     /// @param account The caller.
     error CoordinatorNothingToWithdraw(address account);
@@ -316,7 +321,8 @@ interface IInferenceCoordinator {
     /// @param input The flattened input tensor as fixed-point integers at the version's input scale; its length
     ///        must be the version's input count and every element must have a field encoding.
     /// @param callbackGasLimit The gas the callback gets, at most `MAX_CALLBACK_GAS_LIMIT` (0: no callback).
-    /// @param deadline The last timestamp at which the request can be fulfilled; must be in the future.
+    /// @param deadline The last timestamp at which the request can be fulfilled; must be in the future and at most
+    ///        `type(uint40).max`.
     /// @return requestId The new request's id (ids start at 1).
     function requestInference(
         bytes32 modelId,
@@ -336,10 +342,14 @@ interface IInferenceCoordinator {
     // ---------------------------------------------------------------------------------------------------------
 
     /// @notice Fulfils an open request with a proof; anyone may call: the proof is the trust, not the sender.
-    /// @dev The route checks the version (known, active), the verifier's code hash, that the instances' input
-    ///      range hashes to the request's commitment, and the proof. Then the receipt is stored, the fee credited
-    ///      to the caller and the requester called back (see `requestInference`). Reverts with
-    ///      `CoordinatorInsufficientGasForCallback` rather than let the callback get less than its gas limit.
+    /// @dev Checks, with the route's code (`InferenceProof`) and reverting with the route's errors
+    ///      (`IInferenceVerifier`), that the version is still active in the registry, that the verifier's code
+    ///      hash is still the registered one, that the instances have the version's layout and their input range
+    ///      hashes to the request's commitment, and that the verifier accepts the proof. The version's immutable
+    ///      content (verifier, code hash, layout) is the one the registry held at request time. Then the receipt is
+    ///      stored, the fee credited to the caller and the requester called back (see `requestInference`).
+    ///      Reverts with `CoordinatorInsufficientGasForCallback` rather than let the callback get less than its gas
+    ///      limit.
     /// @param requestId An open request whose deadline has not passed.
     /// @param proof The proof bytes.
     /// @param instances The proof's public instances in the version's layout (EZKL default: inputs, outputs).
@@ -389,7 +399,10 @@ interface IInferenceCoordinator {
     /// @return The registry.
     function registry() external view returns (IModelRegistry);
 
-    /// @notice The route that checks proofs.
+    /// @notice The stand-alone route over the same registry, which applies the same proof checks as `fulfill`.
+    /// @dev `fulfill` does not call it: it runs the same code (`InferenceProof`) against the request's snapshot
+    ///      of the version and calls the verifier itself. Use it to check a proof without a request, e.g. a prover
+    ///      pre-checking with `verifyCommitted(modelId, version, inputCommitment, proof, instances)`.
     /// @return The route.
     function route() external view returns (IInferenceVerifier);
 

@@ -354,6 +354,15 @@ interface IModelRegistry {
     /// @return The latest active version, 0 when none is active.
     function latestActiveVersion(bytes32 modelId) external view returns (uint32);
 
+    /// @notice Whether proofs of a version are accepted now: it exists and is not deprecated.
+    /// @dev One storage read, for verification paths that took a version's immutable content (verifier, code
+    ///      hash, layout) earlier and only need its one mutable part, e.g. a coordinator at fulfilment. Never
+    ///      reverts: an unknown model or version is not active.
+    /// @param modelId The model.
+    /// @param version The version.
+    /// @return True when the version exists and is not deprecated.
+    function isVersionActive(bytes32 modelId, uint32 version) external view returns (bool);
+
     /// @notice What a verification route needs about a version, in one call; never reverts.
     /// @param modelId The model.
     /// @param version The version.

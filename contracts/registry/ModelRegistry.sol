@@ -7,8 +7,9 @@ import {IModelRegistry} from "../interfaces/IModelRegistry.sol";
 /// @notice Records models and their immutable versions: the artefact hashes of the EZKL build, the verifier
 ///         that checks proofs for it and that verifier's code hash.
 /// @dev There is no registry-wide admin: each model has its own owner. The stored version is packed so that
-///      `verificationTarget` (on every proof's hot path) reads three slots of it: the verifier with the first
-///      layout fields, the remaining layout fields with the status, and the code hash.
+///      `verificationTarget` (on the route's hot path) reads three slots of it: the verifier with the status and
+///      the first layout fields, the remaining layout fields, and the code hash; and `isVersionActive` (on the
+///      coordinator's) reads one, the verifier (the existence flag) with the status.
 contract ModelRegistry is IModelRegistry {
     /// @inheritdoc IModelRegistry
     uint256 public constant override MAX_NAME_LENGTH = 64;
@@ -24,17 +25,18 @@ contract ModelRegistry is IModelRegistry {
         string name;
     }
 
-    /// @dev Storage form of a version; the first three slots hold what `verificationTarget` returns.
+    /// @dev Storage form of a version; the first three slots hold what `verificationTarget` returns. `verifier`
+    ///      is never zero for an added version (`addVersion` requires code there), so it is the existence flag.
     struct StoredVersion {
-        // slot 0 (hot)
+        // slot 0 (hot; all `isVersionActive` reads)
         address verifier;
+        bool deprecated;
         uint32 instanceCount;
         uint32 inputOffset;
-        uint32 inputCount;
         // slot 1 (hot)
+        uint32 inputCount;
         uint32 outputOffset;
         uint32 outputCount;
-        bool deprecated;
         uint8 inputScale;
         uint8 outputScale;
         uint32 floatMetricBps;
@@ -261,6 +263,13 @@ contract ModelRegistry is IModelRegistry {
             }
         }
         return 0;
+    }
+
+    /// @inheritdoc IModelRegistry
+    function isVersionActive(bytes32 modelId, uint32 version) external view override returns (bool) {
+        StoredVersion storage stored = _versions[modelId][version];
+        (address verifier, bool deprecated) = (stored.verifier, stored.deprecated); // one slot, read once
+        return verifier != address(0) && !deprecated;
     }
 
     /// @inheritdoc IModelRegistry

@@ -14,11 +14,12 @@ import {InferenceVerifier} from "../verifier/InferenceVerifier.sol";
 import {ModelRegistry} from "../registry/ModelRegistry.sol";
 import {FieldElement} from "../libraries/FieldElement.sol";
 import {RecordingConsumer} from "./MockConsumers.sol";
-import {MockInferenceRoute} from "./MockInferenceRoute.sol";
+import {MockHalo2Verifier} from "./MockHalo2Verifier.sol";
 
-/// @dev Unit tests of the coordinator's request, fulfilment, refund, withdrawal and pause logic on the real route
-///      with MockHalo2Verifier (TEST-ONLY). Adversarial callbacks are in InferenceCoordinatorCallbacks.t.sol, the
-///      escrow invariant in InferenceCoordinatorInvariants.t.sol, real proofs in test/contracts/coordinator.test.ts.
+/// @dev Unit tests of the coordinator's request, fulfilment, refund, withdrawal and pause logic on the real registry,
+///      with MockHalo2Verifier (TEST-ONLY) as the registered verifier. Adversarial callbacks are in
+///      InferenceCoordinatorCallbacks.t.sol, the escrow invariant in InferenceCoordinatorInvariants.t.sol, real
+///      proofs in test/contracts/coordinator.real.test.ts.
 contract InferenceCoordinatorTest is CoordinatorFixture {
     // ---------------------------------------------------------------------------------------------------------
     // Construction and views
@@ -230,14 +231,33 @@ contract InferenceCoordinatorTest is CoordinatorFixture {
         assertEq(uint256(coordinator.request(id).callbackGasLimit), 5_000_000, "cap accepted");
     }
 
+    function testFuzz_requestInference_rejectsADeadlineThatDoesNotFitTheStoredForm(uint64 deadline) public {
+        deadline = uint64(bound(deadline, uint256(type(uint40).max) + 1, type(uint64).max));
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IInferenceCoordinator.CoordinatorDeadlineTooFar.selector,
+                deadline,
+                uint64(type(uint40).max)
+            )
+        );
+        vm.prank(requester);
+        coordinator.requestInference(modelId, 1, _input(), 0, deadline);
+    }
+
+    function test_requestInference_acceptsTheLatestStorableDeadline() public {
+        vm.prank(requester);
+        uint256 id = coordinator.requestInference(modelId, 1, _input(), 0, type(uint40).max);
+        assertEq(uint256(coordinator.request(id).deadline), uint256(type(uint40).max), "deadline");
+    }
+
     function test_requestInference_rejectsAFeeThatDoesNotFitTheStoredForm() public {
-        uint256 fee = uint256(type(uint96).max) + 1;
+        uint256 fee = uint256(type(uint88).max) + 1;
         vm.deal(requester, fee);
         vm.expectRevert(
             abi.encodeWithSelector(
                 IInferenceCoordinator.CoordinatorFeeTooLarge.selector,
                 fee,
-                uint256(type(uint96).max)
+                uint256(type(uint88).max)
             )
         );
         vm.prank(requester);
@@ -417,30 +437,236 @@ contract InferenceCoordinatorTest is CoordinatorFixture {
         coordinator.fulfill(id, proof, instances);
     }
 
-    function test_fulfill_rejectsAMalformedRouteAnswer() public {
-        MockInferenceRoute mock = new MockInferenceRoute(registry);
-        InferenceCoordinator c = new InferenceCoordinator(registry, mock, owner, guardian);
-        vm.prank(requester);
-        uint256 id = c.requestInference(modelId, 1, _input(), 0, uint64(block.timestamp) + TTL);
-        bytes[4] memory answers = [
-            bytes(hex"01"), // too short
-            abi.encode(uint256(0x40), uint256(0)), // wrong offset
-            abi.encode(uint256(0x20), uint256(2), int256(1)), // one element short
-            abi.encode(uint256(0x20), type(uint256).max - 30, uint256(0)) // a length that would wrap
-        ];
-        for (uint256 i = 0; i < answers.length; ++i) {
-            mock.setRawAnswer(answers[i]);
+    function test_fulfill_acceptsAVersionReactivatedAfterDeprecation() public {
+        uint256 id = _request();
+        vm.startPrank(alice);
+        registry.deprecateVersion(modelId, 1);
+        registry.reactivateVersion(modelId, 1);
+        vm.stopPrank();
+        _fulfil(id);
+        assertEq(uint256(_status(id)), uint256(IInferenceCoordinator.RequestStatus.Fulfilled), "fulfilled");
+    }
+
+    /// @dev The request copied the verifier's registered code hash; code swapped in afterwards (a test-chain
+    ///      rewrite here; a 7702 re-delegation or the like on a real chain) must not verify, even code that would
+    ///      accept the proof. Restoring the exact code restores fulfilment.
+    function test_fulfill_rejectsAVerifierWhoseCodeChangedAfterTheRequest() public {
+        uint256 id = _request();
+        bytes32 registered = address(digestVerifier).codehash;
+        bytes memory originalCode = address(digestVerifier).code;
+        MockHalo2Verifier permissive = new MockHalo2Verifier(MockHalo2Verifier.Behaviour.ReturnNothing);
+        vm.etch(address(digestVerifier), address(permissive).code);
+        uint256[] memory instances = _instances(_input(), _output());
+        bytes memory proof = _proof(instances);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IInferenceVerifier.VerifierCodeHashChanged.selector,
+                modelId,
+                1,
+                address(digestVerifier),
+                registered,
+                address(digestVerifier).codehash
+            )
+        );
+        vm.prank(prover);
+        coordinator.fulfill(id, proof, instances);
+
+        vm.etch(address(digestVerifier), originalCode);
+        _fulfil(id);
+        assertEq(coordinator.receipt(id).fulfiller, prover, "fulfilled once the code is back");
+    }
+
+    /// @dev A verifier that returns false, reverts, or returns nothing rejects: the request stays open.
+    function test_fulfill_rejectsWhateverAFaultyVerifierAnswers() public {
+        MockHalo2Verifier[3] memory faulty = [falseVerifier, revertVerifier, silentVerifier];
+        uint256[] memory instances = _instances(_input(), _output());
+        bytes memory proof = _proof(instances);
+        for (uint256 i = 0; i < faulty.length; ++i) {
+            uint32 version = _addVersion(
+                alice,
+                modelId,
+                _params(address(faulty[i]), _defaultLayout(3, 2), 10 + i)
+            );
+            vm.prank(requester);
+            uint256 id = coordinator.requestInference(
+                modelId,
+                version,
+                _input(),
+                0,
+                uint64(block.timestamp) + TTL
+            );
             vm.expectRevert(
                 abi.encodeWithSelector(
-                    IInferenceCoordinator.CoordinatorRouteAnswerMalformed.selector,
-                    address(mock)
+                    IInferenceVerifier.VerifierProofRejected.selector,
+                    modelId,
+                    version,
+                    address(faulty[i])
                 )
             );
-            c.fulfill(id, "", new uint256[](0));
+            vm.prank(prover);
+            coordinator.fulfill(id, proof, instances);
+            assertEq(uint256(_status(id)), uint256(IInferenceCoordinator.RequestStatus.Open), "still open");
         }
-        mock.setRawAnswer(abi.encode(_output())); // the canonical form is accepted
-        c.fulfill(id, "", new uint256[](0));
-        assertEq(c.receipt(id).outputsHash, keccak256(abi.encode(_output())), "outputs hash of the answer");
+    }
+
+    function testFuzz_fulfill_rejectsInstancesOfAnotherLength(uint8 count) public {
+        vm.assume(count != 5);
+        uint256 id = _request();
+        uint256[] memory instances = new uint256[](count);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IInferenceVerifier.VerifierInstanceCountMismatch.selector,
+                5,
+                uint256(count)
+            )
+        );
+        vm.prank(prover);
+        coordinator.fulfill(id, _proof(instances), instances);
+    }
+
+    /// @dev The mock accepts any instances its digest proof names; an EZKL verifier would reject an unreduced
+    ///      instance itself, and the decoding refuses it regardless.
+    function test_fulfill_rejectsAnOutputThatIsNotAFieldElement() public {
+        uint256 id = _request();
+        uint256[] memory instances = _instances(_input(), _output());
+        instances[4] = FieldElement.MODULUS + 7;
+        vm.expectRevert(
+            abi.encodeWithSelector(FieldElement.FieldElementOutOfRange.selector, FieldElement.MODULUS + 7)
+        );
+        vm.prank(prover);
+        coordinator.fulfill(id, _proof(instances), instances);
+    }
+
+    /// @dev The coordinator packs a request into narrow fields and overlays the receipt on part of it: every
+    ///      field must come back exactly, at the extremes of each width, through `request`, `fulfill` (which reads
+    ///      the deadline, fee and layout back), `receipt` and `credits`; and a wide layout must not spill into its
+    ///      neighbours.
+    function testFuzz_requestAndFulfil_roundTripEveryStoredField(
+        uint256 fee,
+        uint32 callbackGasLimit,
+        uint64 ttl,
+        uint32 padding,
+        uint64 warpBy
+    ) public {
+        fee = bound(fee, 0, type(uint88).max);
+        callbackGasLimit = uint32(bound(callbackGasLimit, 0, 5_000_000));
+        uint64 deadline = uint64(bound(ttl, block.timestamp + 1, type(uint40).max));
+        padding = uint32(bound(padding, 1, 50));
+        (uint256 id, uint32 version) = _requestPadded(fee, callbackGasLimit, deadline, padding);
+
+        IInferenceCoordinator.Request memory r = coordinator.request(id);
+        assertEq(r.requester, requester, "requester");
+        assertEq(r.fee, fee, "fee");
+        assertEq(uint256(r.version), uint256(version), "version");
+        assertEq(uint256(r.deadline), uint256(deadline), "deadline");
+        assertEq(uint256(r.callbackGasLimit), uint256(callbackGasLimit), "callback gas limit");
+        assertEq(r.inputCommitment, _commit(_input()), "commitment");
+
+        uint256 fulfilAt = bound(warpBy, block.timestamp, deadline);
+        vm.warp(fulfilAt);
+        uint256[] memory instances = _paddedInstances(padding);
+        bytes memory proof = _proof(instances);
+        vm.expectEmit(true, true, true, true, address(coordinator));
+        emit IInferenceCoordinator.InferenceFulfilled(
+            id,
+            modelId,
+            version,
+            _output(),
+            keccak256(proof),
+            prover
+        );
+        vm.prank(prover);
+        coordinator.fulfill(id, proof, instances);
+
+        IInferenceCoordinator.Receipt memory receipt = coordinator.receipt(id);
+        assertEq(receipt.modelId, modelId, "receipt model");
+        assertEq(uint256(receipt.version), uint256(version), "receipt version");
+        assertEq(receipt.inputCommitment, _commit(_input()), "receipt commitment");
+        assertEq(receipt.outputsHash, keccak256(abi.encode(_output())), "outputs hash");
+        assertEq(receipt.proofHash, keccak256(proof), "proof hash");
+        assertEq(receipt.fulfiller, prover, "fulfiller");
+        assertEq(uint256(receipt.fulfilledAt), fulfilAt, "fulfilled at");
+        assertEq(uint256(receipt.callback), uint256(IInferenceCoordinator.CallbackStatus.None), "an EOA");
+        assertEq(coordinator.credits(prover), fee, "fee credited");
+        r = coordinator.request(id);
+        assertEq(r.requester, requester, "requester kept");
+        assertEq(r.fee, fee, "fee kept");
+        assertEq(uint256(r.version), uint256(version), "version kept");
+        assertEq(uint256(r.status), uint256(IInferenceCoordinator.RequestStatus.Fulfilled), "status");
+    }
+
+    /// @dev Requests `_input()` from a new version whose layout has `padding` extra instances in front of the
+    ///      inputs, so that no offset is 0.
+    function _requestPadded(
+        uint256 fee,
+        uint32 callbackGasLimit,
+        uint64 deadline,
+        uint32 padding
+    ) internal returns (uint256 id, uint32 version) {
+        IModelRegistry.InstanceLayout memory layout = IModelRegistry.InstanceLayout({
+            instanceCount: padding + 5,
+            inputOffset: padding,
+            inputCount: 3,
+            outputOffset: padding + 3,
+            outputCount: 2
+        });
+        version = _addVersion(alice, modelId, _params(address(digestVerifier), layout, 77));
+        vm.deal(requester, fee);
+        vm.prank(requester);
+        id = coordinator.requestInference{value: fee}(modelId, version, _input(), callbackGasLimit, deadline);
+    }
+
+    /// @dev Instances of `_input()` -> `_output()` behind `padding` instances that are never read as data.
+    function _paddedInstances(uint32 padding) internal pure returns (uint256[] memory instances) {
+        instances = new uint256[](padding + 5);
+        for (uint256 i = 0; i < padding; ++i) instances[i] = FieldElement.MODULUS - 1 - i;
+        uint256[] memory io = _instances(_input(), _output());
+        for (uint256 i = 0; i < 5; ++i) instances[padding + i] = io[i];
+    }
+
+    /// @dev Both halves of the binding wrong at once: the code hash is named first, as the route does.
+    function test_fulfill_namesAChangedVerifierBeforeAnotherInput() public {
+        uint256 id = _request();
+        bytes32 registered = address(digestVerifier).codehash;
+        MockHalo2Verifier permissive = new MockHalo2Verifier(MockHalo2Verifier.Behaviour.ReturnNothing);
+        vm.etch(address(digestVerifier), address(permissive).code);
+        uint256[] memory instances = _instances(_ints(9, 9, 9), _output());
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IInferenceVerifier.VerifierCodeHashChanged.selector,
+                modelId,
+                1,
+                address(digestVerifier),
+                registered,
+                address(digestVerifier).codehash
+            )
+        );
+        vm.prank(prover);
+        coordinator.fulfill(id, _proof(instances), instances);
+    }
+
+    /// @dev The receipt overwrites the request's copy of the version (see the coordinator's storage layout):
+    ///      what `request` still reports afterwards.
+    function test_request_keepsTheRequestersFieldsAfterFulfilment() public {
+        RecordingConsumer consumer = new RecordingConsumer(coordinator);
+        vm.prank(requester);
+        uint256 id = consumer.request{value: FEE}(
+            modelId,
+            1,
+            _input(),
+            200_000,
+            uint64(block.timestamp) + TTL
+        );
+        _fulfil(id);
+        IInferenceCoordinator.Request memory r = coordinator.request(id);
+        assertEq(r.requester, address(consumer), "requester");
+        assertEq(r.modelId, modelId, "model");
+        assertEq(uint256(r.version), 1, "version");
+        assertEq(r.inputCommitment, _commit(_input()), "commitment");
+        assertEq(r.fee, FEE, "fee");
+        assertEq(uint256(r.callbackGasLimit), 0, "callback gas limit no longer stored");
+        assertEq(uint256(r.deadline), 0, "deadline no longer stored");
+        assertEq(uint256(r.status), uint256(IInferenceCoordinator.RequestStatus.Fulfilled), "status");
     }
 
     function test_receipt_revertsUnlessFulfilled() public {

@@ -19,7 +19,7 @@ import {
 } from "./MockConsumers.sol";
 
 /// @dev A consumer can never undo a fulfilment, its receipt or the prover's fee, and a prover can never starve a
-///      callback. Uses the real route with MockHalo2Verifier (TEST-ONLY) and the adversarial consumers of
+///      callback. Uses the real registry with MockHalo2Verifier (TEST-ONLY) and the adversarial consumers of
 ///      MockConsumers.sol (TEST-ONLY).
 contract InferenceCoordinatorCallbacksTest is CoordinatorFixture {
     uint32 internal constant LIMIT = 300_000;
@@ -211,7 +211,7 @@ contract InferenceCoordinatorCallbacksTest is CoordinatorFixture {
     function test_fulfill_copiesOnlyAPrefixOfHugeRevertData() public {
         HugeRevertConsumer huge = new HugeRevertConsumer(coordinator, 200_000);
         GasBurningConsumer burner = new GasBurningConsumer(coordinator);
-        _tryFulfil(_requestVia(burner, LIMIT), 2_000_000); // warm the route, registry and prover credit
+        _tryFulfil(_requestVia(burner, LIMIT), 2_000_000); // warm the registry, verifier and prover credit
         uint256 hugeId = _requestVia(huge, LIMIT);
         uint256 burnerId = _requestVia(burner, LIMIT);
 

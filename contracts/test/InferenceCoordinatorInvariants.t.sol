@@ -9,16 +9,18 @@ import {RegistryFixture} from "./utils/RegistryFixture.t.sol";
 import {IInferenceCoordinator} from "../interfaces/IInferenceCoordinator.sol";
 import {IInferenceVerifier} from "../interfaces/IInferenceVerifier.sol";
 import {InferenceCoordinator} from "../coordinator/InferenceCoordinator.sol";
-import {MockInferenceRoute} from "./MockInferenceRoute.sol";
+import {InferenceVerifier} from "../verifier/InferenceVerifier.sol";
+import {FieldElement} from "../libraries/FieldElement.sol";
 import {MockConsumer, RecordingConsumer, RevertingConsumer} from "./MockConsumers.sol";
 
 /// @dev Drives the coordinator with random sequences of requests, fulfilments, refunds, withdrawals, pauses and
 ///      time jumps by random actors (EOAs and consumer contracts, one of which always reverts its callback), with
-///      the proof check replaced by MockInferenceRoute (TEST-ONLY) whose answer is also random. Keeps a ghost
-///      ledger; every call's outcome (success, or the exact named error) is checked against it.
+///      MockHalo2Verifier (TEST-ONLY) as the registered verifier: each fulfilment randomly carries the one proof
+///      it accepts for the request's input and random outputs, or a forged one. Keeps a ghost ledger; every call's
+///      outcome (success, or the exact named error) is checked against it.
 contract CoordinatorHandler is TestBase {
     InferenceCoordinator internal immutable COORDINATOR;
-    MockInferenceRoute internal immutable ROUTE;
+    address internal immutable VERIFIER;
     bytes32 internal immutable MODEL_ID;
     address internal immutable GUARDIAN;
 
@@ -32,6 +34,7 @@ contract CoordinatorHandler is TestBase {
         uint256 fee;
         address requester;
         uint64 deadline;
+        int256 input0; // the input is (input0, 0, 0)
         IInferenceCoordinator.RequestStatus status;
         address fulfiller;
     }
@@ -46,14 +49,9 @@ contract CoordinatorHandler is TestBase {
     string public firstViolation;
     uint256 public successfulCalls;
 
-    constructor(
-        InferenceCoordinator coordinator_,
-        MockInferenceRoute route_,
-        bytes32 modelId_,
-        address guardian_
-    ) {
+    constructor(InferenceCoordinator coordinator_, address verifier_, bytes32 modelId_, address guardian_) {
         COORDINATOR = coordinator_;
-        ROUTE = route_;
+        VERIFIER = verifier_;
         MODEL_ID = modelId_;
         GUARDIAN = guardian_;
         eoas = [makeAddr("eve"), makeAddr("frank"), makeAddr("grace"), makeAddr("heidi")];
@@ -139,6 +137,7 @@ contract CoordinatorHandler is TestBase {
             fee: fee,
             requester: requester,
             deadline: deadline,
+            input0: input[0],
             status: IInferenceCoordinator.RequestStatus.Open,
             fulfiller: address(0)
         });
@@ -149,12 +148,15 @@ contract CoordinatorHandler is TestBase {
     function fulfil(uint256 actorSeed, uint256 idSeed, bool accepts) external {
         address fulfiller = eoas[actorSeed % eoas.length];
         uint256 id = _pickId(idSeed);
-        int256[] memory outputs = new int256[](2);
-        outputs[0] = int256(idSeed % 97);
-        ROUTE.setAnswer(accepts, outputs);
+        // Instances of the request's input with random outputs; the one proof the mock accepts for them, or not.
+        uint256[] memory instances = new uint256[](5);
+        instances[0] = FieldElement.encode(ghost[id].input0);
+        instances[3] = FieldElement.encode(int256(idSeed % 97) - 48);
+        instances[4] = FieldElement.encode(int256(actorSeed % 89));
+        bytes memory proof = accepts ? abi.encodePacked(keccak256(abi.encode(instances))) : bytes(hex"00");
 
         vm.prank(fulfiller);
-        try COORDINATOR.fulfill(id, "", new uint256[](0)) {
+        try COORDINATOR.fulfill(id, proof, instances) {
             bytes memory expected = _fulfilError(id, accepts);
             if (expected.length != 0) return _violate("fulfilled against the rules");
             ghost[id].status = IInferenceCoordinator.RequestStatus.Fulfilled;
@@ -311,7 +313,7 @@ contract CoordinatorHandler is TestBase {
                     IInferenceVerifier.VerifierProofRejected.selector,
                     MODEL_ID,
                     1,
-                    address(0)
+                    VERIFIER
                 );
         }
         return "";
@@ -333,17 +335,20 @@ contract CoordinatorHandler is TestBase {
 /// forge-config: default.invariant.fail-on-revert = true
 contract InferenceCoordinatorInvariantsTest is RegistryFixture {
     InferenceCoordinator internal coordinator;
-    MockInferenceRoute internal mockRoute;
     CoordinatorHandler internal handler;
 
     function setUp() public override {
         super.setUp();
         bytes32 modelId = _register(alice, "digits-mlp");
         _addVersion(alice, modelId, _params(address(digestVerifier), _defaultLayout(3, 2), 1));
-        mockRoute = new MockInferenceRoute(registry);
         address guardian = makeAddr("guardian");
-        coordinator = new InferenceCoordinator(registry, mockRoute, makeAddr("owner"), guardian);
-        handler = new CoordinatorHandler(coordinator, mockRoute, modelId, guardian);
+        coordinator = new InferenceCoordinator(
+            registry,
+            new InferenceVerifier(registry),
+            makeAddr("owner"),
+            guardian
+        );
+        handler = new CoordinatorHandler(coordinator, address(digestVerifier), modelId, guardian);
     }
 
     /// @dev The fuzzer calls only the handler.

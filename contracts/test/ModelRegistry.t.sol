@@ -352,12 +352,43 @@ contract ModelRegistryTest is RegistryFixture {
         registry.deprecateVersion(modelId, 1);
         assertTrue(registry.getVersion(modelId, 1).deprecated, "deprecated");
         assertTrue(registry.verificationTarget(modelId, 1).deprecated, "target deprecated");
+        assertFalse(registry.isVersionActive(modelId, 1), "inactive");
 
         vm.expectEmit(true, true, false, true, address(registry));
         emit IModelRegistry.VersionReactivated(modelId, 1);
         vm.prank(alice);
         registry.reactivateVersion(modelId, 1);
         assertFalse(registry.getVersion(modelId, 1).deprecated, "reactivated");
+        assertTrue(registry.isVersionActive(modelId, 1), "active again");
+    }
+
+    /// @dev `isVersionActive` reads one packed slot; its answer must not depend on the fields packed beside the
+    ///      status (the verifier and the first layout fields) and must match `verificationTarget` for every version.
+    function testFuzz_isVersionActive_agreesWithTheVerificationTarget(
+        uint32 inputCount,
+        uint8 deprecateMask
+    ) public {
+        inputCount = uint32(bound(inputCount, 1, type(uint32).max - 1));
+        IModelRegistry.InstanceLayout memory wide = IModelRegistry.InstanceLayout({
+            instanceCount: type(uint32).max,
+            inputOffset: type(uint32).max - inputCount,
+            inputCount: inputCount,
+            outputOffset: 0,
+            outputCount: 1
+        });
+        _addVersion(alice, modelId, _params(address(digestVerifier), 1));
+        _addVersion(alice, modelId, _params(address(falseVerifier), wide, 2));
+        _addVersion(alice, modelId, _params(address(revertVerifier), 3));
+        for (uint32 v = 1; v <= 3; ++v) {
+            if (deprecateMask & (1 << (v - 1)) != 0) {
+                vm.prank(alice);
+                registry.deprecateVersion(modelId, v);
+            }
+        }
+        for (uint32 v = 0; v <= 4; ++v) {
+            IModelRegistry.VerificationTarget memory t = registry.verificationTarget(modelId, v);
+            assertEq(registry.isVersionActive(modelId, v), t.versionExists && !t.deprecated, "active");
+        }
     }
 
     function test_deprecate_revertsWhenAlreadyDeprecated() public {
@@ -562,6 +593,7 @@ contract ModelRegistryTest is RegistryFixture {
         IModelRegistry.VerificationTarget memory t = registry.verificationTarget(unknownId, version);
         assertFalse(t.modelExists || t.versionExists || t.deprecated, "target flags");
         assertEq(t.verifier, address(0), "target verifier");
+        assertFalse(registry.isVersionActive(unknownId, version), "an unknown model is not active");
     }
 
     function testFuzz_views_reportUnknownVersion(uint32 version) public {
@@ -571,6 +603,7 @@ contract ModelRegistryTest is RegistryFixture {
             abi.encodeWithSelector(IModelRegistry.RegistryVersionUnknown.selector, modelId, version, 1)
         );
         registry.getVersion(modelId, version);
+        assertFalse(registry.isVersionActive(modelId, version), "an unknown version is not active");
         IModelRegistry.VerificationTarget memory t = registry.verificationTarget(modelId, version);
         assertTrue(t.modelExists, "model exists");
         assertFalse(t.versionExists, "version does not");

@@ -284,6 +284,7 @@ contract ModelRegistryInvariantsTest is RegistryFixture {
                 IModelRegistry.ModelVersion memory stored = registry.getVersion(id, v);
                 assertEq(_storedContentHash(stored), handler.ghostContent(id, v), "version content changed");
                 assertEq(stored.deprecated, handler.ghostDeprecated(id, v), "version status");
+                assertEq(registry.isVersionActive(id, v), !handler.ghostDeprecated(id, v), "version active");
             }
         }
     }
@@ -296,6 +297,7 @@ contract ModelRegistryInvariantsTest is RegistryFixture {
             assertEq(uint256(registry.latestVersion(id)), uint256(count), "latest version");
             IModelRegistry.VerificationTarget memory beyond = registry.verificationTarget(id, count + 1);
             assertFalse(beyond.versionExists, "a version beyond the latest exists");
+            assertFalse(registry.isVersionActive(id, count + 1), "a version beyond the latest is active");
         }
     }
 

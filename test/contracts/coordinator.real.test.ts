@@ -137,10 +137,10 @@ describe("InferenceCoordinator with real EZKL proofs (Hardhat EVM)", function ()
         fulfil: Number(fulfil.gasUsed),
         fulfilOverBare: Math.round(ratio * 1000) / 1000,
       };
-      // The issue's target is 1.08x; today's design measures ~1.11x (see test/gas/coordinator.json and the
-      // README's gas section for where the overhead goes). This bound guards against regressions; the
-      // snapshot catches any change over 1%.
-      expect(ratio, `fulfil ${fulfil.gasUsed} vs bare ${bare.gasUsed}`).to.be.at.most(1.12);
+      // The issue's bound: fulfil costs at most 1.08x a bare verifyProof transaction (no callback here; a
+      // consumer's callback adds its own gas). Measured ~1.077x (test/gas/coordinator.json); the snapshot
+      // catches any change over 1%.
+      expect(ratio, `fulfil ${fulfil.gasUsed} vs bare ${bare.gasUsed}`).to.be.at.most(1.08);
     });
   }
 

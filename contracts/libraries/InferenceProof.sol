@@ -1,0 +1,314 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.30;
+
+import {IInferenceVerifier} from "../interfaces/IInferenceVerifier.sol";
+import {IModelRegistry} from "../interfaces/IModelRegistry.sol";
+import {IHalo2Verifier} from "../interfaces/IHalo2Verifier.sol";
+import {FieldElement} from "./FieldElement.sol";
+
+/// @title InferenceProof
+/// @notice The checks that make an EZKL proof a verified inference of a registered model version: the verifier
+///         still has its registered code, the instances have the version's layout, their input range is the
+///         expected input, the verifier accepts the proof; and the decoding of the output range to signed
+///         fixed-point integers.
+/// @dev Internal functions, compiled into each caller, so the route (`InferenceVerifier`, which reads the version
+///      from the registry on every call) and the coordinator (which snapshots the version's immutable content at
+///      request time and calls the verifier itself) run the same code. Reverts with `IInferenceVerifier`'s errors
+///      and `FieldElement`'s. Every function that indexes `instances` relies on `checkInstanceCount` having passed
+///      for the same layout: the registry only accepts layouts whose ranges lie inside `[0, instanceCount)`.
+library InferenceProof {
+    /// @notice Reverts with `VerifierCodeHashChanged` unless `verifier`'s code hashes to `registeredCodeHash`.
+    /// @dev Also warms the verifier's account (EIP-2929), so the later call to it pays the warm price.
+    /// @param modelId The model (for the error).
+    /// @param version The version (for the error).
+    /// @param verifier The registered verifier.
+    /// @param registeredCodeHash Its code hash as registered.
+    function checkCodeHash(
+        bytes32 modelId,
+        uint32 version,
+        address verifier,
+        bytes32 registeredCodeHash
+    ) internal view {
+        bytes32 current = verifier.codehash;
+        if (current != registeredCodeHash) {
+            revert IInferenceVerifier.VerifierCodeHashChanged({
+                modelId: modelId,
+                version: version,
+                verifier: verifier,
+                registeredCodeHash: registeredCodeHash,
+                currentCodeHash: current
+            });
+        }
+    }
+
+    /// @notice Reverts with `VerifierInstanceCountMismatch` unless `instances` has the layout's instance count.
+    /// @param layout The version's layout.
+    /// @param instances The proof's public instances.
+    function checkInstanceCount(
+        IModelRegistry.InstanceLayout memory layout,
+        uint256[] calldata instances
+    ) internal pure {
+        if (instances.length != layout.instanceCount) {
+            revert IInferenceVerifier.VerifierInstanceCountMismatch({
+                expected: layout.instanceCount,
+                actual: instances.length
+            });
+        }
+    }
+
+    /// @notice Reverts with `VerifierInputCommitmentMismatch` unless `inputHash(layout, instances)` is
+    ///         `inputCommitment`.
+    /// @param layout The version's layout (instance count already checked).
+    /// @param instances The proof's public instances.
+    /// @param inputCommitment The commitment to the expected input.
+    function checkInputCommitment(
+        IModelRegistry.InstanceLayout memory layout,
+        uint256[] calldata instances,
+        bytes32 inputCommitment
+    ) internal pure {
+        bytes32 actual = inputHash(layout, instances);
+        if (actual != inputCommitment) {
+            revert IInferenceVerifier.VerifierInputCommitmentMismatch({
+                expected: inputCommitment,
+                actual: actual
+            });
+        }
+    }
+
+    /// @notice The keccak256 of the instances' input range: the form of `FieldElement.commit`, so it equals the
+    ///         commitment to the input the proof is of.
+    /// @dev The range has the layout's fixed length, so the hash binds the input's length too. Hashed past the
+    ///      free memory pointer without moving it: scratch, never read again.
+    /// @param layout The version's layout (instance count already checked).
+    /// @param instances The proof's public instances.
+    /// @return hash The keccak256 of `instances[inputOffset:inputOffset + inputCount]` as packed words.
+    function inputHash(
+        IModelRegistry.InstanceLayout memory layout,
+        uint256[] calldata instances
+    ) internal pure returns (bytes32 hash) {
+        uint256 inputOffset = layout.inputOffset;
+        uint256 inputCount = layout.inputCount;
+        assembly ("memory-safe") {
+            let ptr := mload(0x40)
+            let len := shl(5, inputCount)
+            calldatacopy(ptr, add(instances.offset, shl(5, inputOffset)), len)
+            hash := keccak256(ptr, len)
+        }
+    }
+
+    /// @notice Reverts unless the instances' input range is exactly `input`'s field encoding:
+    ///         `VerifierInputLengthMismatch` for a wrong length, `VerifierInputMismatch` at the first difference.
+    /// @param layout The version's layout (instance count already checked).
+    /// @param input The expected input as fixed-point integers.
+    /// @param instances The proof's public instances.
+    function checkInput(
+        IModelRegistry.InstanceLayout memory layout,
+        int256[] calldata input,
+        uint256[] calldata instances
+    ) internal pure {
+        uint256 inputCount = layout.inputCount;
+        if (input.length != inputCount) {
+            revert IInferenceVerifier.VerifierInputLengthMismatch({
+                expected: inputCount,
+                actual: input.length
+            });
+        }
+        uint256 inputOffset = layout.inputOffset;
+        uint256 bad = _firstMismatch(input, instances, inputOffset);
+        if (bad != type(uint256).max) {
+            uint256 expected = FieldElement.encode(input[bad]); // reverts FieldElementIntOutOfRange if out of range
+            revert IInferenceVerifier.VerifierInputMismatch({
+                index: bad,
+                expected: expected,
+                actual: instances[inputOffset + bad]
+            });
+        }
+    }
+
+    /// @notice Reverts with `VerifierProofRejected` unless `verifier` accepts the proof.
+    /// @param modelId The model (for the error).
+    /// @param version The version (for the error).
+    /// @param verifier The registered verifier (code hash already checked).
+    /// @param proof The proof bytes.
+    /// @param instances The proof's public instances.
+    function verifyProof(
+        bytes32 modelId,
+        uint32 version,
+        address verifier,
+        bytes calldata proof,
+        uint256[] calldata instances
+    ) internal view {
+        (bool accepted, ) = _callVerifier(verifier, proof, instances, false);
+        if (!accepted) {
+            revert IInferenceVerifier.VerifierProofRejected({
+                modelId: modelId,
+                version: version,
+                verifier: verifier
+            });
+        }
+    }
+
+    /// @notice `verifyProof`, also returning `keccak256(proof)`, hashed where the verifier's calldata already holds
+    ///         the proof, so the proof is copied to memory once.
+    /// @param modelId The model (for the error).
+    /// @param version The version (for the error).
+    /// @param verifier The registered verifier (code hash already checked).
+    /// @param proof The proof bytes.
+    /// @param instances The proof's public instances.
+    /// @return proofHash `keccak256(proof)`.
+    function verifyProofAndHash(
+        bytes32 modelId,
+        uint32 version,
+        address verifier,
+        bytes calldata proof,
+        uint256[] calldata instances
+    ) internal view returns (bytes32 proofHash) {
+        bool accepted;
+        (accepted, proofHash) = _callVerifier(verifier, proof, instances, true);
+        if (!accepted) {
+            revert IInferenceVerifier.VerifierProofRejected({
+                modelId: modelId,
+                version: version,
+                verifier: verifier
+            });
+        }
+    }
+
+    /// @notice Decodes the instances' output range to signed fixed-point integers, as `FieldElement.decode` does
+    ///         element by element; reverts with `FieldElementOutOfRange` for an unreduced instance.
+    /// @dev The array is allocated one word past the free memory pointer, which is moved past it: the free word
+    ///      just before the array lets `encodedOutputs` turn it into `abi.encode(outputs)` in place. In assembly
+    ///      because compiled Solidity spent ~500 gas an element here (zero-initialised allocation, checked
+    ///      indexing, an internal call per element). An unreduced instance (`>= MODULUS`, which an EZKL verifier
+    ///      already rejects) stops the loop and is re-decoded in Solidity to revert with the named error.
+    /// @param layout The version's layout (instance count already checked).
+    /// @param instances The proof's public instances.
+    /// @return outputs The outputs.
+    function decodeOutputs(
+        IModelRegistry.InstanceLayout memory layout,
+        uint256[] calldata instances
+    ) internal pure returns (int256[] memory outputs) {
+        uint256 outputCount = layout.outputCount;
+        uint256 outputOffset = layout.outputOffset;
+        uint256 modulus = FieldElement.MODULUS;
+        uint256 bad = type(uint256).max;
+        assembly ("memory-safe") {
+            // FieldElement.HALF_MODULUS, (p - 1) / 2 = p >> 1 as p is odd: one SHR where Solidity evaluates the
+            // constant's expression at run time with checked arithmetic.
+            let half := shr(1, modulus)
+            outputs := add(mload(0x40), 0x20)
+            mstore(outputs, outputCount)
+            let src := add(instances.offset, shl(5, outputOffset))
+            let dst := add(outputs, 0x20)
+            for {
+                let i := 0
+            } lt(i, outputCount) {
+                i := add(i, 1)
+            } {
+                let v := calldataload(add(src, shl(5, i)))
+                if iszero(lt(v, modulus)) {
+                    bad := i
+                    break
+                }
+                // v > HALF_MODULUS decodes to v - MODULUS < 0: sub wraps mod 2^256 to its two's complement.
+                if gt(v, half) {
+                    v := sub(v, modulus)
+                }
+                mstore(add(dst, shl(5, i)), v)
+            }
+            mstore(0x40, add(dst, shl(5, outputCount)))
+        }
+        if (bad != type(uint256).max) FieldElement.decode(instances[outputOffset + bad]); // reverts
+    }
+
+    /// @notice `abi.encode(outputs)` for an array returned by `decodeOutputs`, in place: writes the ABI offset
+    ///         word into the free word `decodeOutputs` left before the array and returns where the encoding starts
+    ///         and its length. Nothing is copied.
+    /// @param outputs An array returned by `decodeOutputs` (and not moved since).
+    /// @return start Memory offset of the encoding.
+    /// @return length Its length in bytes.
+    function encodedOutputs(int256[] memory outputs) internal pure returns (uint256 start, uint256 length) {
+        assembly ("memory-safe") {
+            start := sub(outputs, 0x20)
+            mstore(start, 0x20)
+            length := add(0x40, shl(5, mload(outputs)))
+        }
+    }
+
+    /// @dev The first index at which `input` does not encode to `instances[inputOffset:]`, or `type(uint256).max`
+    ///      if none. An element outside [MIN_INT, MAX_INT] counts as a mismatch (x and x - MODULUS would alias one
+    ///      field element). In assembly because compiled Solidity spent ~800 gas an element here (checked indexing
+    ///      and encoding). The caller has checked `input.length` and `instances.length` against a layout whose
+    ///      input range the registry validated, so every read is in bounds.
+    function _firstMismatch(
+        int256[] calldata input,
+        uint256[] calldata instances,
+        uint256 inputOffset
+    ) private pure returns (uint256 bad) {
+        bad = type(uint256).max;
+        uint256 modulus = FieldElement.MODULUS;
+        int256 maxInt = FieldElement.MAX_INT;
+        int256 minInt = FieldElement.MIN_INT;
+        assembly ("memory-safe") {
+            let inPtr := input.offset
+            let instPtr := add(instances.offset, shl(5, inputOffset))
+            for {
+                let i := 0
+            } lt(i, input.length) {
+                i := add(i, 1)
+            } {
+                let x := calldataload(add(inPtr, shl(5, i)))
+                // For negative x, add wraps mod 2^256 to MODULUS - |x|.
+                let encoded := x
+                if slt(x, 0) {
+                    encoded := add(modulus, x)
+                }
+                if or(
+                    or(sgt(x, maxInt), slt(x, minInt)),
+                    iszero(eq(encoded, calldataload(add(instPtr, shl(5, i)))))
+                ) {
+                    bad := i
+                    break
+                }
+            }
+        }
+    }
+
+    /// @dev Calls `verifyProof` with STATICCALL and the canonical ABI encoding (EZKL verifiers read calldata at
+    ///      fixed offsets): the same bytes `abi.encodeCall(IHalo2Verifier.verifyProof, (proof, instances))`
+    ///      produces, written with two calldatacopy's instead of an element-by-element copy, past the free memory
+    ///      pointer (scratch that is never read again, so no memory is allocated). With `hashProof`, the proof is
+    ///      hashed where it lies in that encoding. Accepts only a successful call returning at least one word equal
+    ///      to 1: a revert (how EZKL rejects), a `false`, or short return data all count as rejection. Only the
+    ///      first return word is copied, into scratch space, so a verifier cannot make its caller copy large return
+    ///      data.
+    function _callVerifier(
+        address verifier,
+        bytes calldata proof,
+        uint256[] calldata instances,
+        bool hashProof
+    ) private view returns (bool accepted, bytes32 proofHash) {
+        bytes4 selector = IHalo2Verifier.verifyProof.selector;
+        assembly ("memory-safe") {
+            let ptr := mload(0x40)
+            let proofLen := proof.length
+            let proofPadded := and(add(proofLen, 31), not(31))
+            mstore(ptr, selector)
+            mstore(add(ptr, 0x04), 0x40) // offset of `proof`
+            mstore(add(ptr, 0x24), add(0x60, proofPadded)) // offset of `instances`
+            mstore(add(ptr, 0x44), proofLen)
+            mstore(add(ptr, add(0x44, proofPadded)), 0) // zero the last word's padding before copying
+            calldatacopy(add(ptr, 0x64), proof.offset, proofLen)
+            if hashProof {
+                proofHash := keccak256(add(ptr, 0x64), proofLen)
+            }
+            let instPos := add(add(ptr, 0x64), proofPadded)
+            let instBytes := shl(5, instances.length)
+            mstore(instPos, instances.length)
+            calldatacopy(add(instPos, 0x20), instances.offset, instBytes)
+            let size := sub(add(add(instPos, 0x20), instBytes), ptr)
+            let ok := staticcall(gas(), verifier, ptr, size, 0x00, 0x20)
+            accepted := and(ok, and(gt(returndatasize(), 0x1f), eq(mload(0x00), 1)))
+        }
+    }
+}
