@@ -51,6 +51,9 @@ export async function startLocalNode(opts: { port?: number } = {}): Promise<Loca
     { cwd: projectRoot, stdio: ["ignore", "pipe", "pipe"] },
   );
   let output = "";
+  // Without a listener, a failed spawn (no node_modules/.bin/hardhat) would crash the whole process.
+  let spawnError: Error | undefined;
+  child.once("error", (e) => (spawnError = e));
   const keep = (d: Buffer) => (output = (output + d.toString()).slice(-4000));
   child.stdout!.on("data", keep);
   child.stderr!.on("data", keep);
@@ -58,6 +61,11 @@ export async function startLocalNode(opts: { port?: number } = {}): Promise<Loca
   const client = createPublicClient({ transport: http(url, { retryCount: 0, timeout: 1000 }) });
   const deadline = Date.now() + 60_000;
   for (;;) {
+    if (spawnError)
+      throw new LocalNodeError(`cannot start hardhat node: ${spawnError.message}`, {
+        hint: "run `npm run setup` (it installs Hardhat into node_modules)",
+        cause: spawnError,
+      });
     if (child.exitCode !== null)
       throw new LocalNodeError(`hardhat node exited early (code ${child.exitCode})`, {
         hint: `its last output:\n${output}`,

@@ -45,7 +45,9 @@ export function createWatcher(ctx: WatcherContext) {
   };
 
   async function poll(): Promise<boolean> {
-    head = await ctx.client.getBlockNumber();
+    // cacheTime 0: viem otherwise serves the block number from a 4 s cache, and --poll-ms below
+    // that would not see new requests any sooner (measured by the bench: 2.6-2.9 s pickup at 200 ms).
+    head = await ctx.client.getBlockNumber({ cacheTime: 0 });
     const target = head - BigInt(ctx.confirmations);
     let from = lastProcessed() + 1n;
     let progressed = false;

@@ -1,0 +1,156 @@
+import type { BuildFigures } from "./build.js";
+import type { GasFigures } from "./chain.js";
+import type { MachineInfo } from "./machine.js";
+import type { ProvingFigures } from "./prove.js";
+import type { BurstFigures, LatencyFigures } from "./service.js";
+import type { Summary } from "./stats.js";
+
+export interface ModelResults {
+  logrows: number;
+  instances: number;
+  build: BuildFigures;
+  proving: ProvingFigures;
+  gas: GasFigures | null;
+  latency: LatencyFigures | null;
+  bursts: BurstFigures[];
+}
+
+export interface BenchResults {
+  schema: 1;
+  date: string;
+  startedAt: string;
+  finishedAt: string;
+  wallTimeMs: number;
+  command: string;
+  options: {
+    models: string[];
+    runs: number;
+    requests: number;
+    burst: number;
+    workers: number[];
+    coldBuilds: boolean;
+    chain: boolean;
+  };
+  machine: MachineInfo;
+  /** How each figure is measured. */
+  method: Record<string, string>;
+  models: Record<string, ModelResults>;
+  service: {
+    settings: Record<string, number>;
+    /** Peak RSS after all of a configuration's requests: the service's node process and each EZKL worker. */
+    peakRss: { workers: number; nodeMiB: number | null; workersMiB: (number | null)[] }[];
+  } | null;
+}
+
+const ms = (x: number): string =>
+  x >= 1000 ? `${(x / 1000).toFixed(2)} s` : x >= 10 ? `${Math.round(x)} ms` : `${x.toFixed(1)} ms`;
+const spread = (s: Summary): string => (s.n > 1 ? `${ms(s.median)} (${ms(s.min)}–${ms(s.max)})` : ms(s.median));
+const int = (x: number): string => x.toLocaleString("en-US");
+const x = (r: number): string => `${r.toFixed(3)}×`;
+const size = (bytes: number): string =>
+  bytes >= 2 ** 20
+    ? `${(bytes / 2 ** 20).toFixed(1)} MiB`
+    : bytes >= 2 ** 10
+      ? `${(bytes / 2 ** 10).toFixed(1)} KiB`
+      : `${bytes} B`;
+
+/** The markdown report: one column per model, one row per figure; every timed row says its n. */
+export function renderMarkdown(r: BenchResults): string {
+  const names = Object.keys(r.models);
+  const models = names.map((n) => r.models[n]!);
+  const rows: [string, string[]][] = [];
+  /** A row label with its run count, or the count in each cell when models differ. */
+  const timed = (label: string, get: (m: ModelResults) => Summary | undefined, what = "median (min–max)") => {
+    const ss = models.map(get);
+    const ns = new Set(ss.filter(Boolean).map((s) => s!.n));
+    const perCell = ns.size > 1;
+    rows.push([
+      `${label}, ${what}${perCell ? "" : `, n=${[...ns][0]}`}`,
+      ss.map((s) => (s ? `${spread(s)}${perCell ? `, n=${s.n}` : ""}` : "—")),
+    ]);
+  };
+  const row = (label: string, get: (m: ModelResults) => string) => rows.push([label, models.map(get)]);
+
+  row("logrows / public instances", (m) => `${m.logrows} / ${m.instances}`);
+  row("build, cold (fresh cache), n=1", (m) =>
+    m.build.measured
+      ? `${ms(m.build.totalMs!)} (${m.build.srsGenerated ? `incl. generating the dev SRS: ${ms(m.build.srsMs!)}` : "dev SRS reused"})`
+      : "— (cached build reused)",
+  );
+  row("… of which key setup", (m) => (m.build.setupMs !== null ? ms(m.build.setupMs) : "—"));
+  row(
+    "pk / vk / proof size",
+    (m) => `${size(m.build.sizes.pkBytes)} / ${size(m.build.sizes.vkBytes)} / ${int(m.proving.proofBytes)} B`,
+  );
+  timed("witness, zkinfer", (m) => m.proving.zkinfer.witness);
+  timed("witness, bare EZKL", (m) => m.proving.bare.witness);
+  row("witness, zkinfer / bare (medians)", (m) => x(m.proving.ratio.witness));
+  timed("prove, zkinfer", (m) => m.proving.zkinfer.prove);
+  timed("prove, bare EZKL", (m) => m.proving.bare.prove);
+  row("prove, zkinfer / bare (medians)", (m) => x(m.proving.ratio.prove));
+  timed("verify off-chain, zkinfer", (m) => m.proving.zkinfer.verify);
+  timed("verify off-chain, bare EZKL", (m) => m.proving.bare.verify);
+  row("verify, zkinfer / bare (medians)", (m) => x(m.proving.ratio.verify));
+  row("peak RSS of the EZKL process (prove runs): zkinfer worker / bare script", (m) => {
+    const mb = (k: number | null) => (k === null ? "?" : `${Math.round(k / 1024)} MiB`);
+    return `${mb(m.proving.zkinfer.peakRssKiB)} / ${mb(m.proving.bare.peakRssKiB)}`;
+  });
+  if (r.options.chain) {
+    row("gas: bare EZKL `verifyProof`", (m) => (m.gas ? int(m.gas.bareVerifyProof) : "—"));
+    row("gas: route `InferenceVerifier.verify` (× bare)", (m) =>
+      m.gas ? `${int(m.gas.routeVerify)} (${x(m.gas.routeOverBare)})` : "—",
+    );
+    row("gas: `requestInference` (EOA, no callback)", (m) => (m.gas ? int(m.gas.requestInference) : "—"));
+    row("gas: `InferenceCoordinator.fulfill` (× bare)", (m) =>
+      m.gas ? `${int(m.gas.fulfil)} (${x(m.gas.fulfilOverBare)})` : "—",
+    );
+    const w0 = r.options.workers[0]!;
+    timed(`request → fulfilled via the service, ${w0} worker${w0 > 1 ? "s" : ""}`, (m) => m.latency?.requestToFulfilled);
+    row("… of which pickup / prove / submit (medians)", (m) =>
+      m.latency
+        ? `${ms(m.latency.breakdown.pickup.median)} / ${ms(m.latency.breakdown.prove.median)} / ${ms(m.latency.breakdown.submit.median)}`
+        : "—",
+    );
+    for (const w of r.options.workers) {
+      row(`throughput, ${w} worker${w > 1 ? "s" : ""}: burst of ${r.options.burst} requests`, (m) => {
+        const b = m.bursts.find((b) => b.workers === w);
+        return b ? `${b.perMinute} /min (${ms(b.makespanMs)})` : "—";
+      });
+    }
+  }
+
+  const esc = (s: string) => s.replace(/\|/g, "\\|");
+  const table = [
+    `| | ${names.map((n) => `\`${n}\``).join(" | ")} |`,
+    `|---|${names.map(() => "---").join("|")}|`,
+    ...rows.map(([label, cells]) => `| ${esc(label)} | ${cells.map(esc).join(" | ")} |`),
+  ].join("\n");
+
+  const m = r.machine;
+  const lines = [
+    `# zkinfer bench, ${r.date}`,
+    "",
+    `\`${r.command}\`: wall time ${(r.wallTimeMs / 60_000).toFixed(1)} min. ` +
+      `Commit \`${m.git.commit.slice(0, 12)}\`${m.git.dirty ? ` (+${m.git.changedFiles} uncommitted changes)` : ""}; ` +
+      `${m.cpus} × ${m.cpuModel}, ${m.memoryGiB} GiB RAM, ${m.os}; Node ${m.node}, Python ${m.python}, EZKL ${m.ezkl}, ` +
+      `solc ${m.solc}, Hardhat ${m.hardhat}. 1-minute load average: ${m.loadAverage.start[0]} at the start, mean ${m.loadAverage.during.mean} and max ${m.loadAverage.during.max} during the run (the bench alone accounts for up to about 2).`,
+    "",
+    table,
+    "",
+  ];
+  if (r.service) {
+    const rss = r.service.peakRss
+      .map(
+        (p) =>
+          `${p.workers} worker${p.workers > 1 ? "s" : ""}: node ${p.nodeMiB ?? "?"} MiB, EZKL ${p.workersMiB.map((w) => `${w ?? "?"} MiB`).join(" + ")}`,
+      )
+      .join("; ");
+    lines.push(`Peak RSS of the prover service serving ${names.length === 1 ? "this model" : "all these models"}: ${rss}.`, "");
+  }
+  const skip = new Set([
+    ...(r.options.coldBuilds ? [] : ["build"]),
+    ...(r.options.chain ? [] : ["gas", "latency", "throughput"]),
+  ]);
+  lines.push(...Object.entries(r.method).flatMap(([k, s]) => (skip.has(k) ? [] : [`- ${s}`])), "");
+  return lines.join("\n");
+}

@@ -1,0 +1,377 @@
+/**
+ * `npm run bench`: build, prove, verify, gas, service latency and throughput of the example models,
+ * in one run, written to bench/results/<YYYY-MM-DD>.json and .md. A benchmark, not a test: nothing
+ * here passes or fails on a timing. Progress goes to stderr; the markdown table to stdout at the end.
+ */
+import { Command, InvalidArgumentError } from "commander";
+import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { loadavg, tmpdir } from "node:os";
+import { join, relative, resolve } from "node:path";
+import { connectChain, type ChainClients } from "../prover/src/chain/clients.js";
+import { DEV_KEYS, startLocalNode, type LocalNode } from "../prover/src/chain/local-node.js";
+import { EzklEngine } from "../prover/src/engine/engine.js";
+import { floatToFixed } from "../prover/src/engine/felt.js";
+import type { InferenceProof } from "../prover/src/models/inference.js";
+import { readJson, resolveModelSource, type Heldout } from "../prover/src/models/source.js";
+import type { LoadedModel } from "../prover/src/models/store.js";
+import { projectRoot } from "../prover/src/util/paths.js";
+import { consoleProgress } from "../prover/src/util/progress.js";
+import { buildExample, exampleDir, type BuildFigures } from "./build.js";
+import { deploySuite, measureGas, registerModel, type GasFigures, type Registered, type Suite } from "./chain.js";
+import { machineInfo, round2, sampleLoad } from "./machine.js";
+import { measureProving, type ProvingFigures } from "./prove.js";
+import { renderMarkdown, type BenchResults, type ModelResults } from "./report.js";
+import {
+  measureBurst,
+  measureLatency,
+  SERVICE_SETTINGS,
+  serviceConfig,
+  startServiceChild,
+  type BurstFigures,
+  type LatencyFigures,
+  type Requester,
+  type ServiceHandle,
+} from "./service.js";
+
+const ALL_MODELS = ["digits-mlp", "diabetes-mlp", "digits-cnn"];
+const DEFAULT_RUNS = 5;
+
+const positive = (flag: string) => (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${flag} takes a whole number ≥ 1`);
+  return n;
+};
+
+interface Options {
+  models: string;
+  runs?: number;
+  requests?: number;
+  burst?: number;
+  workers: string;
+  quick?: boolean;
+  reuseBuilds?: boolean;
+  chain: boolean;
+  out: string;
+  keepCache?: boolean;
+}
+
+const program = new Command("npm run bench --")
+  .description(
+    "Benchmark zkinfer on the example models in one run: cold build time and artifact sizes; witness, prove and " +
+      "off-chain verify latency through zkinfer (the TypeScript engine over its Python worker) against bare EZKL " +
+      "Python calls on the same artifacts; gas of the bare verifier, the route and the coordinator's fulfil " +
+      "(mined gasUsed on a local `hardhat node`); request → fulfilled latency and throughput through the prover " +
+      "service with 1 and 2 workers; peak RSS. Writes <out>/<YYYY-MM-DD>.json and .md (UTC date; a second run on " +
+      "the same day replaces them). Progress goes to stderr.",
+  )
+  .option("--models <names>", `comma-separated example models (examples/models/<name>)`, ALL_MODELS.join(","))
+  .option("--runs <n>", "witness/prove/verify runs per model and side, after 1 warm-up (default 5)", positive("--runs"))
+  .option("--requests <n>", "sequential requests per model for request → fulfilled latency (default 3)", positive("--requests"))
+  .option("--burst <k>", "requests per throughput burst, per model and worker count (default 4)", positive("--burst"))
+  .option("--workers <list>", "worker counts to measure throughput with", "1,2")
+  .option(
+    "--quick",
+    "a fast pass for trying the bench out: --runs 2 --requests 1 --burst 2 and --reuse-builds (explicit flags win)",
+  )
+  .option(
+    "--reuse-builds",
+    "reuse the builds in .zkinfer/ (or ZKINFER_CACHE_DIR) instead of cold builds; build time is then not measured",
+  )
+  .option("--no-chain", "skip everything on-chain: gas, service latency and throughput")
+  .option("--out <dir>", "where to write the results", "bench/results")
+  .option("--keep-cache", "keep the fresh cache directory the cold builds went to (about 0.8 GB) and print its path")
+  .addHelpText(
+    "after",
+    "\nExamples:\n  npm run bench\n  npm run bench -- --quick\n  npm run bench -- --models digits-mlp --runs 3 --no-chain",
+  );
+
+async function main(): Promise<void> {
+  program.parse(process.argv);
+  const o = program.opts<Options>();
+  const started = new Date();
+  const stopLoad = sampleLoad();
+  const models = o.models
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
+  for (const name of models) {
+    if (!existsSync(join(exampleDir(name), "network.onnx")))
+      program.error(`error: no example model '${name}' (examples/models/${name}/network.onnx); known: ${ALL_MODELS.join(", ")}`);
+  }
+  const workerCounts = o.workers.split(",").map((s) => positive("--workers")(s.trim()));
+  const runs = o.runs ?? (o.quick ? 2 : DEFAULT_RUNS);
+  const requests = o.requests ?? (o.quick ? 1 : 3);
+  const burst = o.burst ?? (o.quick ? 2 : 4);
+  const cold = !(o.reuseBuilds ?? o.quick ?? false);
+  const outDir = resolve(projectRoot, o.out);
+
+  // Temporary directories: the fresh cache (cold builds, service proofs) and scratch for proofs.
+  const temp: string[] = [];
+  const work = mkdtempSync(join(tmpdir(), "zkinfer-bench-work-"));
+  temp.push(work);
+  if (cold) {
+    const cache = mkdtempSync(join(tmpdir(), "zkinfer-bench-cache-"));
+    process.env.ZKINFER_CACHE_DIR = cache;
+    if (!o.keepCache) temp.push(cache);
+  }
+  let node: LocalNode | undefined;
+  const services: ServiceHandle[] = [];
+  const cleanup = () => {
+    if (node) {
+      try {
+        process.kill(node.pid, "SIGKILL"); // interrupted before the node was stopped
+      } catch {
+        // already gone
+      }
+    }
+    for (const d of temp) rmSync(d, { recursive: true, force: true });
+  };
+  process.once("exit", cleanup); // also after a crash that skips the finally below
+  for (const sig of ["SIGINT", "SIGTERM"] as const) {
+    process.once(sig, () => {
+      process.stderr.write(`[bench] ${sig}: cleaning up\n`);
+      cleanup();
+      process.exit(130);
+    });
+  }
+
+  const M = models.length;
+  const steps = M + M + (o.chain ? 2 + M + workerCounts.reduce((s, w, i) => s + 2 + M + (i === 0 ? M : 0), 0) : 0);
+  const progress = consoleProgress("bench", steps);
+  progress.note(
+    `models ${models.join(", ")}; ${runs} runs; ${cold ? `cold builds in ${process.env.ZKINFER_CACHE_DIR}` : "cached builds"}` +
+      (o.chain
+        ? `; ${requests} latency requests, bursts of ${burst} with ${workerCounts.join(" and ")} worker(s)`
+        : "; no chain"),
+  );
+
+  const built = new Map<string, LoadedModel>();
+  const builds = new Map<string, BuildFigures>();
+  const proving = new Map<string, ProvingFigures>();
+  const gas = new Map<string, GasFigures>();
+  const latency = new Map<string, LatencyFigures>();
+  const bursts = new Map<string, BurstFigures[]>(models.map((n) => [n, []]));
+  const proofs = new Map<string, InferenceProof>();
+  const heldout = new Map<string, number[][]>();
+  let machine: BenchResults["machine"];
+  let serviceResults: BenchResults["service"] = null;
+
+  try {
+    // 1. Builds (one engine, started before timing).
+    const engine = new EzklEngine();
+    try {
+      const info = await engine.info();
+      machine = machineInfo({ python: info.python, ezklVersion: info.ezklVersion });
+      for (const name of models) {
+        const { model, figures } = await buildExample(name, engine, progress, cold);
+        built.set(name, model);
+        builds.set(name, figures);
+        const source = await resolveModelSource(exampleDir(name));
+        heldout.set(name, (await readJson<Heldout>(source.heldout!, "heldout.json")).inputs);
+      }
+    } finally {
+      await engine.close();
+    }
+
+    // 2. Witness / prove / verify: zkinfer and bare EZKL, alternating.
+    for (const name of models) {
+      const { figures, proof } = await measureProving(built.get(name)!, heldout.get(name)!, runs, join(work, name), progress);
+      proving.set(name, figures);
+      proofs.set(name, proof);
+    }
+
+    // 3. On-chain: a `hardhat node` on 127.0.0.1, the suite, the models registered, then gas.
+    if (o.chain) {
+      const clients = async (key: `0x${string}`, suite?: Suite): Promise<ChainClients> =>
+        connectChain({
+          rpcUrl: node!.url,
+          privateKey: key,
+          registry: suite?.registry,
+          verifierRoute: suite?.verifierRoute,
+          coordinator: suite?.coordinator,
+          source: "bench",
+        });
+      const registered = new Map<string, Registered>();
+      const suite = await progress.step(
+        "hardhat node on 127.0.0.1, deploy the suite (Ignition), register the models",
+        async () => {
+          node = await startLocalNode();
+          const s = await deploySuite(node.url, DEV_KEYS[0]!);
+          const admin = await clients(DEV_KEYS[0]!, s);
+          for (const name of models) registered.set(name, await registerModel(admin, s, built.get(name)!));
+          return s;
+        },
+      );
+      const prover = await clients(DEV_KEYS[1]!, suite);
+      const requester = await clients(DEV_KEYS[2]!, suite);
+      await progress.step("one fulfilment first, not counted (the prover's fee-credit slot then exists)", () =>
+        measureGas(prover, requester, suite, built.get(models[0]!)!, registered.get(models[0]!)!, proofs.get(models[0]!)!),
+      );
+      for (const name of models) {
+        const g = await progress.step(`${name}: gas of verifyProof, route verify, requestInference, fulfill`, () =>
+          measureGas(prover, requester, suite, built.get(name)!, registered.get(name)!, proofs.get(name)!),
+        );
+        gas.set(name, g);
+      }
+
+      // 4. The prover service: latency with 1 worker, then a burst per model for each worker count.
+      const r: Requester = { clients: requester, suite };
+      const fixedInputs = (name: string, from: number) => {
+        const scale = built.get(name)!.manifest.circuit.inputScale;
+        const all = heldout.get(name)!;
+        return Array.from({ length: all.length }, (_, i) => all[(from + i) % all.length]!.map((v) => floatToFixed(v, scale)));
+      };
+      serviceResults = { settings: { ...SERVICE_SETTINGS }, peakRss: [] };
+      for (const [wi, workers] of workerCounts.entries()) {
+        const svc = await progress.step(`start the prover service with ${workers} worker(s), warm up each worker`, async () => {
+          const config = serviceConfig({
+            models: models.map((n) => built.get(n)!.dir),
+            dbPath: join(work, `jobs-${workers}w.sqlite`),
+            workers,
+            rpcUrl: node!.url,
+            privateKey: DEV_KEYS[1]!,
+            suite,
+            startBlock: (await requester.publicClient.getBlockNumber({ cacheTime: 0 })) + 1n,
+          });
+          const s = await startServiceChild(config);
+          services.push(s);
+          await warmUp(s, models, built, heldout, workers);
+          return s;
+        });
+        if (wi === 0) {
+          for (const name of models) {
+            const l = await progress.step(`${name}: request → fulfilled, ${requests} sequential requests`, () =>
+              measureLatency(r, svc, registered.get(name)!, fixedInputs(name, 10), requests, (i, t) =>
+                progress.note(`${name} request ${i + 1}/${requests}: fulfilled after ${(t / 1000).toFixed(2)} s`),
+              ),
+            );
+            latency.set(name, l);
+          }
+        }
+        for (const name of models) {
+          const b = await progress.step(`${name}: burst of ${burst} requests, ${workers} worker(s)`, () =>
+            measureBurst(r, svc, registered.get(name)!, fixedInputs(name, 20 + wi * burst), burst, workers),
+          );
+          progress.note(
+            `${name}, ${workers} worker(s): ${burst} requests in ${(b.makespanMs / 1000).toFixed(1)} s = ${b.perMinute} /min`,
+          );
+          bursts.get(name)!.push(b);
+        }
+        await progress.step(`stop the service (${workers} worker(s)); read peak RSS`, async () => {
+          serviceResults!.peakRss.push({ workers, ...svc.peakRss() });
+          await svc.stop();
+        });
+      }
+    }
+  } finally {
+    for (const s of services) await s.stop().catch(() => undefined);
+    await node?.stop();
+    node = undefined;
+    cleanup();
+    if (cold && o.keepCache) progress.note(`kept the cold-build cache: ${process.env.ZKINFER_CACHE_DIR}`);
+  }
+
+  const finished = new Date();
+  machine!.loadAverage.end = loadavg().map(round2);
+  machine!.loadAverage.during = stopLoad();
+  const date = started.toISOString().slice(0, 10);
+  const results: Record<string, ModelResults> = {};
+  for (const name of models) {
+    const b = builds.get(name)!;
+    results[name] = {
+      logrows: b.logrows,
+      instances: built.get(name)!.manifest.circuit.numInstances,
+      build: b,
+      proving: proving.get(name)!,
+      gas: gas.get(name) ?? null,
+      latency: latency.get(name) ?? null,
+      bursts: bursts.get(name)!,
+    };
+  }
+  const report: BenchResults = {
+    schema: 1,
+    date,
+    startedAt: started.toISOString(),
+    finishedAt: finished.toISOString(),
+    wallTimeMs: finished.getTime() - started.getTime(),
+    command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(" ")}` : ""}`,
+    options: {
+      models,
+      runs,
+      requests,
+      burst,
+      workers: workerCounts,
+      coldBuilds: cold,
+      chain: o.chain,
+    },
+    machine: machine!,
+    method: METHOD,
+    models: results,
+    service: serviceResults,
+  };
+  mkdirSync(outDir, { recursive: true });
+  const base = join(outDir, date);
+  const markdown = renderMarkdown(report);
+  for (const [file, text] of [
+    [`${base}.json`, JSON.stringify(report, null, 2) + "\n"],
+    [`${base}.md`, markdown],
+  ] as const) {
+    writeFileSync(`${file}.tmp`, text);
+    renameSync(`${file}.tmp`, file);
+  }
+  progress.note(
+    `wrote ${relative(process.cwd(), base)}.json and .md; wall time ${((finished.getTime() - started.getTime()) / 60_000).toFixed(1)} min`,
+  );
+  process.stdout.write(markdown);
+}
+
+/** One off-chain proof per worker of the smallest model, so no measured request pays for a worker's start. */
+async function warmUp(
+  svc: ServiceHandle,
+  models: string[],
+  built: Map<string, LoadedModel>,
+  heldout: Map<string, number[][]>,
+  workers: number,
+): Promise<void> {
+  const name = [...models].sort((a, b) => built.get(a)!.manifest.circuit.logrows - built.get(b)!.manifest.circuit.logrows)[0]!;
+  const ids: string[] = [];
+  for (let i = 0; i < workers; i++) {
+    const res = await fetch(`${svc.url}/jobs`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ model: name, input: heldout.get(name)![i] }),
+    });
+    if (res.status !== 202) throw new Error(`warm-up job refused (${res.status}): ${await res.text()}`);
+    ids.push(((await res.json()) as { id: string }).id);
+  }
+  const deadline = Date.now() + 300_000;
+  for (;;) {
+    const states = await Promise.all(
+      ids.map(
+        async (id) => ((await (await fetch(`${svc.url}/jobs/${id}`)).json()) as { state: string; error: string | null }).state,
+      ),
+    );
+    if (states.every((s) => s === "done")) return;
+    if (states.includes("failed") || Date.now() > deadline) throw new Error(`warm-up jobs: ${states.join(", ")}\n${svc.log()}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** How each figure is measured (written into both result files). */
+const METHOD: Record<string, string> = {
+  build:
+    "Build: `buildModel` wall time, cold: a fresh, empty ZKINFER_CACHE_DIR, models built in the order listed, the EZKL worker already started. The first model at a logrows generates the dev SRS (said in the cell); later ones at the same logrows reuse it.",
+  proving:
+    "Witness / prove / verify, zkinfer: `proveInference` and `verifyProofFile` (the TypeScript engine over its long-lived Python worker; the witness and prove figures are the engine calls proveInference times itself). Bare EZKL: `bench/bare_ezkl.py` calling `ezkl.gen_witness` / `ezkl.prove` / `ezkl.verify` directly on the same artifacts and inputs, each timed with time.perf_counter. Both processes are started first; each side runs one warm-up round (kept in the JSON as `first`), then n rounds on held-out samples 0..n-1, alternating zkinfer and bare round by round (and which goes first), so both see the same background load.",
+  rss: "Peak RSS: VmHWM from /proc/<pid>/status of the Python process that ran EZKL, over its warm-up and runs (zkinfer's engine worker; the bare script itself).",
+  gas: "Gas: gasUsed of mined transactions on `hardhat node` (not estimateGas): the EZKL verifier's `verifyProof` called directly, the route's `verify` sent as a transaction, and `fulfill` of a request from an EOA (no callback), all with the same proof; `requestInference` of that request. Steady state: before measuring, the prover account fulfils one request (not counted), so its fee-credit slot already exists, as for a prover that has been running.",
+  latency:
+    "Request → fulfilled: the prover service (`startService`, in its own process) following the coordinator on `hardhat node` (automine) with --confirmations 0 and --poll-ms 200; one request at a time, timed from sending `requestInference` to reading the request as Fulfilled (polled every 100 ms). Pickup / prove / submit come from the service's job store: request mined → job stored; the proof; proof → fulfilment mined. Each worker first proves one off-chain job (warm-up, not counted).",
+  throughput:
+    "Throughput: a burst of k requests sent back to back; k divided by the time from the first send until the last request is seen fulfilled.",
+};
+
+main().catch((e: unknown) => {
+  process.stderr.write(`[bench] failed: ${(e as Error)?.stack ?? String(e)}\n`);
+  process.exit(1);
+});

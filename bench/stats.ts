@@ -1,0 +1,27 @@
+/** A timing summary over n runs (milliseconds). Every figure the bench reports says its n. */
+export interface Summary {
+  n: number;
+  median: number;
+  min: number;
+  max: number;
+  /** Every run, in order, so a reader can recompute anything else. */
+  values: number[];
+}
+
+export function summarize(values: readonly number[]): Summary {
+  if (values.length === 0) throw new Error("summarize: no values");
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  const median = sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+  const round = (x: number) => Math.round(x * 10) / 10;
+  return {
+    n: values.length,
+    median: round(median),
+    min: round(sorted[0]!),
+    max: round(sorted.at(-1)!),
+    values: values.map(round),
+  };
+}
+
+/** a / b rounded to 3 decimals (a ratio like zkinfer/bare or fulfil/bare gas). */
+export const ratio = (a: number, b: number): number => Math.round((a / b) * 1000) / 1000;
