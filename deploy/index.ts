@@ -68,6 +68,9 @@ async function openIgnition(opts: TargetOptions, idPrefix: string) {
     });
   }
   const hre = await createHardhatRuntimeEnvironment(userConfig, { network: networkName }, projectRoot);
+  // Ignition deploys from Hardhat's artifacts: make sure they exist and are current (a fresh clone
+  // has none). A no-op when nothing changed.
+  await hre.tasks.getTask("build").run({ quiet: true, noTests: true });
   let override: { url: string; accounts: Hex[] } | undefined;
   if (!opts.network) {
     if (!opts.rpcUrl || !opts.privateKey)

@@ -1,4 +1,4 @@
-import type { Command } from "commander";
+import { Option, type Command } from "commander";
 import { resolve } from "node:path";
 import { loadChainConfig } from "../../chain/config.js";
 import { withDeployment } from "../../chain/deployments.js";
@@ -35,7 +35,12 @@ export function registerServe(program: Command, _ctx: CliContext): void {
       "0",
     )
     .option("--confirmations <n>", "blocks a request must be buried under before it is proved", int("--confirmations", 0), 1)
-    .option("--db <file>", "SQLite job store", d.dbPath)
+    .addOption(
+      new Option("--db <file>", "SQLite job store").default(
+        d.dbPath,
+        "<cache dir>/service/jobs.sqlite, the cache dir being .zkinfer or ZKINFER_CACHE_DIR",
+      ),
+    )
     .option("--host <host>", "HTTP API address (loopback by default)", d.host)
     .option("--port <port>", "HTTP API port (0 = any free port)", int("--port", 0), d.port)
     .option(
