@@ -81,6 +81,16 @@ export async function getRegisteredVersion(
   };
 }
 
+/**
+ * A deadline `seconds` from now on the chain's clock. The coordinator compares deadlines with
+ * block.timestamp, and a chain that mines several blocks a second (an automining dev node) runs
+ * ahead of the wall clock — about a second per block — so this takes the later of the two.
+ */
+export async function deadlineIn(client: PublicClient, seconds: number): Promise<bigint> {
+  const head = await client.getBlock({ blockTag: "latest" });
+  return BigInt(Math.max(Math.floor(Date.now() / 1000), Number(head.timestamp)) + Math.ceil(seconds));
+}
+
 export interface RequestParams {
   coordinator: Address;
   modelId: Hex;
@@ -92,7 +102,7 @@ export interface RequestParams {
   fee?: bigint;
   /** Gas for the requester's callback (0 = none; an EOA gets none anyway). */
   callbackGasLimit?: number;
-  /** Unix seconds; default now + 10 minutes. */
+  /** Unix seconds, compared with block.timestamp; default deadlineIn(client, 600). */
   deadline?: bigint;
 }
 
@@ -110,7 +120,7 @@ export async function requestInference(
   client: PublicClient,
   p: RequestParams,
 ): Promise<SubmittedRequest> {
-  const deadline = p.deadline ?? BigInt(Math.floor(Date.now() / 1000) + 600);
+  const deadline = p.deadline ?? (await deadlineIn(client, 600));
   const { request } = await client.simulateContract({
     account: wallet.account,
     address: p.coordinator,

@@ -6,7 +6,14 @@ import { withDeployment } from "../../chain/deployments.js";
 import { inferenceCoordinatorAbi, modelRegistryAbi } from "../../chain/abis.js";
 import { ConfigError, UserInputError } from "../../errors.js";
 import { readInputFile } from "../../models/input.js";
-import { decodeOutputs, getRegisteredVersion, modelIdOf, requestInference, waitForInference } from "../../sdk/inference.js";
+import {
+  deadlineIn,
+  decodeOutputs,
+  getRegisteredVersion,
+  modelIdOf,
+  requestInference,
+  waitForInference,
+} from "../../sdk/inference.js";
 import type { CliContext } from "../context.js";
 import { fmtFloats, table, toJson } from "../format.js";
 
@@ -83,7 +90,7 @@ export function registerRequest(program: Command, _ctx: CliContext): void {
         version: target.version,
         input: input.fixed,
         fee,
-        deadline: BigInt(Math.floor(Date.now() / 1000 + deadlineSec)),
+        deadline: await deadlineIn(publicClient, deadlineSec),
       });
       process.stderr.write(
         `[request] request ${submitted.requestId} submitted (tx ${submitted.txHash}); waiting for a prover...\n`,
