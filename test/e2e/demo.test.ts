@@ -1,7 +1,5 @@
 import { expect } from "chai";
-import { spawn } from "node:child_process";
-import { join } from "node:path";
-import { projectRoot } from "../../prover/src/util/paths.js";
+import { zkinfer } from "../helpers/cli.js";
 
 /**
  * `npm run demo` is what a new user runs first: it must end with a verified result. This runs the
@@ -11,24 +9,7 @@ import { projectRoot } from "../../prover/src/util/paths.js";
  */
 describe("npm run demo (zkinfer demo)", function () {
   it("ends with a verified on-chain inference and prints the account", async () => {
-    const { status, stdout, stderr } = await new Promise<{ status: number | null; stdout: string; stderr: string }>(
-      (resolve, reject) => {
-        const child = spawn(join(projectRoot, "bin/zkinfer"), ["demo"], {
-          env: { ...process.env, ZKINFER_CONFIG: "" },
-          stdio: ["ignore", "pipe", "pipe"],
-        });
-        let out = "";
-        let err = "";
-        child.stdout.on("data", (d: Buffer) => (out += d.toString()));
-        child.stderr.on("data", (d: Buffer) => (err += d.toString()));
-        const timer = setTimeout(() => child.kill("SIGKILL"), 480_000);
-        child.once("error", reject);
-        child.once("exit", (code) => {
-          clearTimeout(timer);
-          resolve({ status: code, stdout: out, stderr: err });
-        });
-      },
-    );
+    const { status, stdout, stderr } = await zkinfer(["demo"], {}, 480_000);
     expect(status, `${stdout}\n${stderr}`).to.equal(0);
     // Progress of every step went to stderr.
     for (let i = 1; i <= 9; i++) expect(stderr).to.include(`[demo] (${i}/9)`);

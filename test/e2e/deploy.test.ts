@@ -1,5 +1,4 @@
 import { expect } from "chai";
-import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -14,26 +13,8 @@ import { fetchFulfilment, FulfilmentNotFoundError, verifyReceipt } from "../../p
 import { verifyReceiptLocally } from "../../prover/src/sdk/verify-local.js";
 import { projectRoot } from "../../prover/src/util/paths.js";
 import { DEV_KEYS, startHardhatNode, type LocalNode } from "../helpers/chain.js";
+import { zkinfer } from "../helpers/cli.js";
 import { builtExample, exampleProof, sharedEngine } from "../helpers/models.js";
-
-const CLI = join(projectRoot, "bin/zkinfer");
-
-/** Run the CLI as a user would (async: a sync spawn would block this process's event loop). */
-function cli(args: string[], env: Record<string, string>): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(CLI, args, { env: { ...process.env, ZKINFER_CONFIG: "", ...env }, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => child.kill("SIGKILL"), 300_000);
-    child.once("error", reject);
-    child.once("exit", (status) => {
-      clearTimeout(timer);
-      resolve({ status, stdout, stderr });
-    });
-  });
-}
 
 /**
  * A deployment the way a new user makes one: `zkinfer deploy` (the Ignition modules the test fixtures
@@ -62,7 +43,7 @@ describe("zkinfer deploy (Ignition) against `hardhat node`, then register and a 
   const client = () => createPublicClient({ chain: hardhat, transport: http(node.url) });
 
   it("deploys registry, route and coordinator and writes deployments/31337.json", async () => {
-    const r = await cli(["deploy", "--guardian", guardian, "--json"], env);
+    const r = await zkinfer(["deploy", "--guardian", guardian, "--json"], env);
     expect(r.status, r.stderr).to.equal(0);
     const printed = JSON.parse(r.stdout) as { file: string; chainId: number };
     expect(printed.file).to.equal(join(dir, "31337.json"));
@@ -94,7 +75,7 @@ describe("zkinfer deploy (Ignition) against `hardhat node`, then register and a 
   });
 
   it("registers digits-mlp through the deployment record, with no registry address configured", async () => {
-    const r = await cli(["model", "register", "digits-mlp", "--json"], env);
+    const r = await zkinfer(["model", "register", "digits-mlp", "--json"], env);
     expect(r.status, r.stderr).to.equal(0);
     const out = JSON.parse(r.stdout) as { registry: Address; modelId: Hex; version: number };
     expect(out.registry).to.equal(record.contracts.ModelRegistry.address);
@@ -104,7 +85,7 @@ describe("zkinfer deploy (Ignition) against `hardhat node`, then register and a 
 
   it("audits the registered version: keys and verifier rebuilt from the published files match the chain", async () => {
     const owner = privateKeyToAccount(DEV_KEYS[0]!).address;
-    const r = await cli(["model", "audit", "digits-mlp", "--owner", owner, "--json"], env);
+    const r = await zkinfer(["model", "audit", "digits-mlp", "--owner", owner, "--json"], env);
     expect(r.status, r.stderr).to.equal(0);
     const out = JSON.parse(r.stdout) as { ok: boolean; checks: { link: string; result: string }[] };
     expect(out.ok).to.equal(true);
@@ -119,7 +100,7 @@ describe("zkinfer deploy (Ignition) against `hardhat node`, then register and a 
     });
 
     // Another model's files do not pass for digits-mlp's registration.
-    const other = await cli(["model", "audit", "diabetes-mlp", "--model-id", modelId], env);
+    const other = await zkinfer(["model", "audit", "diabetes-mlp", "--model-id", modelId], env);
     expect(other.status, other.stderr).to.equal(1);
     expect(other.stdout).to.match(/^ONNX model \(sha256\)\s+MISMATCH/m);
     expect(other.stdout).to.match(/^verifying key \(sha256\)\s+MISMATCH/m);
@@ -195,7 +176,7 @@ describe("zkinfer deploy (Ignition) against `hardhat node`, then register and a 
   });
 
   it("`deploy --network sepolia` without its configuration variables names the missing one and sends nothing", async () => {
-    const r = await cli(["deploy", "--network", "sepolia"], { ...env, SEPOLIA_RPC_URL: "", DEPLOYER_PRIVATE_KEY: "" });
+    const r = await zkinfer(["deploy", "--network", "sepolia"], { ...env, SEPOLIA_RPC_URL: "", DEPLOYER_PRIVATE_KEY: "" });
     expect(r.status).to.equal(1);
     expect(r.stderr).to.match(/^error: network .sepolia. has (no|an empty) RPC URL/m);
     expect(r.stderr).to.match(/^hint: .*SEPOLIA_RPC_URL/m);

@@ -1,5 +1,4 @@
 import { expect } from "chai";
-import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -22,6 +21,7 @@ import { floatToFixed } from "../../prover/src/engine/felt.js";
 import { decodeInputs } from "../../prover/src/models/inference.js";
 import { readJson, type Heldout } from "../../prover/src/models/source.js";
 import { artifactAbi, DEV_KEYS, deployFromArtifact, startHardhatNode, type LocalNode } from "../helpers/chain.js";
+import { runCommand } from "../helpers/cli.js";
 import { builtExample, exampleProof, exampleSource, sharedEngine } from "../helpers/models.js";
 import { projectRoot } from "../../prover/src/util/paths.js";
 import { TcpProxy } from "../helpers/proxy.js";
@@ -33,21 +33,6 @@ import { startServiceProcess, type ServiceProcess } from "../helpers/service-pro
  * `hardhat node` on 127.0.0.1 (through a TCP proxy the test can cut), proving with real EZKL and
  * fulfilling with real transactions.
  */
-function run(
-  cmd: string,
-  args: string[],
-  env: NodeJS.ProcessEnv,
-): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(cmd, args, { env, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    child.once("exit", (status) => resolve({ status, stdout, stderr }));
-  });
-}
-
 describe("zkinfer serve: watch, prove, fulfil (hardhat node + real EZKL)", function () {
   let node: LocalNode;
   let proxy: TcpProxy;
@@ -216,7 +201,7 @@ describe("zkinfer serve: watch, prove, fulfil (hardhat node + real EZKL)", funct
     const heldout = await readJson<Heldout>(source.heldout!, "heldout.json");
     writeFileSync(inputFile, JSON.stringify({ input_data: [heldout.inputs[7]] }));
     // Asynchronous spawn: this process runs the RPC proxy the service talks through, so it must not block.
-    const r = await run(
+    const r = await runCommand(
       join(projectRoot, "bin/zkinfer"),
       ["request", "diabetes-mlp", inputFile, "--owner", admin.address, "--fee", "0.001", "--timeout", "60", "--json"],
       {

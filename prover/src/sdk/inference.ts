@@ -156,6 +156,27 @@ export interface InferenceResult {
   callback: CallbackStatus;
 }
 
+/** A request's InferenceFulfilled event, or undefined while it is open. */
+export async function findFulfilledEvent(
+  client: PublicClient,
+  p: { coordinator: Address; requestId: bigint; fromBlock?: bigint },
+) {
+  const [log] = await client.getContractEvents({
+    address: p.coordinator,
+    abi: inferenceCoordinatorAbi,
+    eventName: "InferenceFulfilled",
+    args: { requestId: p.requestId },
+    fromBlock: p.fromBlock ?? 0n,
+    strict: true,
+  });
+  return log;
+}
+
+/** The receipt the coordinator stored for a request (zeroes while it is open). */
+export function readReceipt(client: PublicClient, coordinator: Address, requestId: bigint) {
+  return client.readContract({ address: coordinator, abi: inferenceCoordinatorAbi, functionName: "receipt", args: [requestId] });
+}
+
 /** Wait (polling, bounded by timeoutMs) for a request's InferenceFulfilled event. */
 export async function waitForInference(
   client: PublicClient,
@@ -163,22 +184,9 @@ export async function waitForInference(
 ): Promise<InferenceResult> {
   const end = Date.now() + (p.timeoutMs ?? 600_000);
   for (;;) {
-    const logs = await client.getContractEvents({
-      address: p.coordinator,
-      abi: inferenceCoordinatorAbi,
-      eventName: "InferenceFulfilled",
-      args: { requestId: p.requestId },
-      fromBlock: p.fromBlock ?? 0n,
-      strict: true,
-    });
-    const log = logs[0];
+    const log = await findFulfilledEvent(client, p);
     if (log) {
-      const r = await client.readContract({
-        address: p.coordinator,
-        abi: inferenceCoordinatorAbi,
-        functionName: "receipt",
-        args: [p.requestId],
-      });
+      const r = await readReceipt(client, p.coordinator, p.requestId);
       return {
         requestId: p.requestId,
         modelId: log.args.modelId,

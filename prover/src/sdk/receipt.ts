@@ -11,6 +11,7 @@ import {
 import { halo2VerifierAbi, inferenceCoordinatorAbi, modelRegistryAbi } from "../chain/abis.js";
 import { feltToInt } from "../engine/felt.js";
 import { ZkinferError } from "../errors.js";
+import { findFulfilledEvent, readReceipt } from "./inference.js";
 
 /**
  * Checking a verified receipt after the fact, from nothing but a chain RPC: fetch the proof and the
@@ -51,14 +52,7 @@ export async function fetchFulfilment(
   client: PublicClient,
   p: { coordinator: Address; requestId: bigint; fromBlock?: bigint },
 ): Promise<Fulfilment> {
-  const [log] = await client.getContractEvents({
-    address: p.coordinator,
-    abi: inferenceCoordinatorAbi,
-    eventName: "InferenceFulfilled",
-    args: { requestId: p.requestId },
-    fromBlock: p.fromBlock ?? 0n,
-    strict: true,
-  });
+  const log = await findFulfilledEvent(client, p);
   if (!log)
     throw new FulfilmentNotFoundError(`request ${p.requestId} has no InferenceFulfilled event on ${p.coordinator}`, {
       hint: "it is not fulfilled yet (or fromBlock is past it); wait with waitForInference first",
@@ -83,12 +77,7 @@ export async function fetchFulfilment(
       },
     );
   }
-  const r = await client.readContract({
-    address: p.coordinator,
-    abi: inferenceCoordinatorAbi,
-    functionName: "receipt",
-    args: [p.requestId],
-  });
+  const r = await readReceipt(client, p.coordinator, p.requestId);
   return {
     requestId: p.requestId,
     modelId: log.args.modelId,
