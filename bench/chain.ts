@@ -5,7 +5,7 @@ import { encodeFunctionData, parseEventLogs, type Address, type Hex } from "viem
 import { deployZkinfer } from "../deploy/index.js";
 import { halo2VerifierAbi, inferenceCoordinatorAbi, inferenceVerifierAbi } from "../prover/src/chain/abis.js";
 import type { ChainClients } from "../prover/src/chain/clients.js";
-import { registerModelVersion } from "../prover/src/chain/register.js";
+import type { RegisterResult } from "../prover/src/chain/register.js";
 import { decodeInputs, type InferenceProof } from "../prover/src/models/inference.js";
 import type { LoadedModel } from "../prover/src/models/store.js";
 import { ratio } from "./stats.js";
@@ -35,16 +35,8 @@ export async function deploySuite(rpcUrl: string, privateKey: Hex): Promise<Suit
   }
 }
 
-export interface Registered {
-  modelId: Hex;
-  version: number;
-  verifier: Address;
-}
-
-export async function registerModel(admin: ChainClients, suite: Suite, model: LoadedModel): Promise<Registered> {
-  const r = await registerModelVersion(admin, suite.registry, model);
-  return { modelId: r.modelId, version: r.version, verifier: r.verifier };
-}
+/** A model version registered for the bench (what registerModelVersion returns, as far as the bench needs). */
+export type Registered = Pick<RegisterResult, "modelId" | "version" | "verifier">;
 
 export interface GasFigures {
   /** gasUsed of mined transactions (not estimateGas, which pads nested calls). */

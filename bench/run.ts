@@ -10,14 +10,15 @@ import { join, relative, resolve } from "node:path";
 import { connectChain, type ChainClients } from "../prover/src/chain/clients.js";
 import { DEV_KEYS, startLocalNode, type LocalNode } from "../prover/src/chain/local-node.js";
 import { EzklEngine } from "../prover/src/engine/engine.js";
-import { floatToFixed } from "../prover/src/engine/felt.js";
+import { parseInput } from "../prover/src/models/input.js";
 import type { InferenceProof } from "../prover/src/models/inference.js";
 import { readJson, resolveModelSource, type Heldout } from "../prover/src/models/source.js";
 import type { LoadedModel } from "../prover/src/models/store.js";
 import { projectRoot } from "../prover/src/util/paths.js";
 import { consoleProgress } from "../prover/src/util/progress.js";
 import { buildExample, exampleDir, type BuildFigures } from "./build.js";
-import { deploySuite, measureGas, registerModel, type GasFigures, type Registered, type Suite } from "./chain.js";
+import { deploySuite, measureGas, type GasFigures, type Registered, type Suite } from "./chain.js";
+import { registerModelVersion } from "../prover/src/chain/register.js";
 import { machineInfo, round2, sampleLoad } from "./machine.js";
 import { measureProving, type ProvingFigures } from "./prove.js";
 import { renderMarkdown, type BenchResults, type ModelResults } from "./report.js";
@@ -198,7 +199,7 @@ async function main(): Promise<void> {
           node = await startLocalNode();
           const s = await deploySuite(node.url, DEV_KEYS[0]!);
           const admin = await clients(DEV_KEYS[0]!, s);
-          for (const name of models) registered.set(name, await registerModel(admin, s, built.get(name)!));
+          for (const name of models) registered.set(name, await registerModelVersion(admin, s.registry, built.get(name)!));
           return s;
         },
       );
@@ -217,9 +218,9 @@ async function main(): Promise<void> {
       // 4. The prover service: latency with 1 worker, then a burst per model for each worker count.
       const r: Requester = { clients: requester, suite };
       const fixedInputs = (name: string, from: number) => {
-        const scale = built.get(name)!.manifest.circuit.inputScale;
+        const manifest = built.get(name)!.manifest;
         const all = heldout.get(name)!;
-        return Array.from({ length: all.length }, (_, i) => all[(from + i) % all.length]!.map((v) => floatToFixed(v, scale)));
+        return Array.from({ length: all.length }, (_, i) => parseInput(all[(from + i) % all.length]!, manifest).fixed);
       };
       serviceResults = { settings: { ...SERVICE_SETTINGS }, peakRss: [] };
       for (const [wi, workers] of workerCounts.entries()) {

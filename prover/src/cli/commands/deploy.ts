@@ -53,7 +53,7 @@ export function registerDeploy(program: Command, ctx: CliContext): void {
       const gas = (r: { gasUsed?: string }) => (r.gasUsed ? `, gas ${r.gasUsed}` : "");
       console.log(
         table([
-          ["chain", `${d.chainId} (${d.network})${reused ? " — already deployed, nothing sent" : ""}`],
+          ["chain", `${d.chainId} (${d.network})${reused ? " — resumed from Ignition's journal (nothing deployed twice)" : ""}`],
           ["ModelRegistry", `${c.ModelRegistry.address}${gas(c.ModelRegistry)}`],
           ["InferenceVerifier", `${c.InferenceVerifier.address}${gas(c.InferenceVerifier)}`],
           ["InferenceCoordinator", `${c.InferenceCoordinator.address}${gas(c.InferenceCoordinator)}`],
