@@ -32,7 +32,10 @@ export const deploymentSchema = z.object({
   ignitionDeploymentId: z.string(),
   solc: z.string(),
   explorer: z.string().optional(),
+  /** The suite verifier the registry fixed at deployment (id 1): its runtime code hash and the EZKL that rendered it. */
+  suiteVerifier: z.object({ id: z.number().int().positive(), codeHash: z.string().regex(/^0x[0-9a-f]{64}$/), ezkl: z.string() }),
   contracts: z.object({
+    Halo2VerifierReusable: contractRecord,
     ModelRegistry: contractRecord,
     InferenceVerifier: contractRecord,
     InferenceCoordinator: contractRecord,
