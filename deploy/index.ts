@@ -31,6 +31,13 @@ export interface DeployOptions {
   /** The coordinator's owner and guardian (default: the deployer). */
   owner?: Address;
   guardian?: Address;
+  /**
+   * Seconds before a new version can be a model's "latest" (version 0 requests, the SDK's default pin).
+   * Default: one day; 0 on the local dev chain (31337), where the demo registers and requests at once.
+   */
+  latestDelay?: bigint;
+  /** Seconds before a proposed suite verifier is used for new versions (default: seven days). */
+  verifierActivationDelay?: bigint;
   /** Verify the sources on the network's explorer afterwards (needs ETHERSCAN_API_KEY). */
   verify?: boolean;
   /** Where to write <chainId>.json (default: deploymentsDir()). */
@@ -148,11 +155,17 @@ export async function deployZkinfer(opts: DeployOptions = {}): Promise<DeployRes
   const ig = await openIgnition(opts, "zkinfer");
   try {
     // Imported once the contracts are compiled: the module reads the suite verifier's code hash.
-    const { default: ZkinferSuite } = await import("./modules/ZkinferSuite.js");
+    const {
+      default: ZkinferSuite,
+      DEFAULT_LATEST_DELAY,
+      DEFAULT_VERIFIER_ACTIVATION_DELAY,
+    } = await import("./modules/ZkinferSuite.js");
+    const latestDelay = opts.latestDelay ?? (ig.local ? 0n : DEFAULT_LATEST_DELAY);
+    const verifierActivationDelay = opts.verifierActivationDelay ?? DEFAULT_VERIFIER_ACTIVATION_DELAY;
     const owner = opts.owner ?? ig.deployer;
     const guardian = opts.guardian ?? ig.deployer;
     const { registry, suiteVerifier, verifierRoute, coordinator } = await ig.connection.ignition.deploy(ZkinferSuite, {
-      parameters: { ZkinferSuite: { owner, guardian } },
+      parameters: { ZkinferSuite: { owner, guardian }, Registry: { admin: owner, latestDelay, verifierActivationDelay } },
       deploymentId: ig.deploymentId,
       displayUi: opts.displayUi ?? false,
     });
@@ -173,6 +186,7 @@ export async function deployZkinfer(opts: DeployOptions = {}): Promise<DeployRes
         codeHash: (await ig.publicClient.getCode({ address: suiteVerifier.address }).then((c) => keccak256(c ?? "0x"))) as Hex,
         ezkl: pinnedEzklVersion(),
       },
+      registry: { latestDelay: Number(latestDelay), verifierActivationDelay: Number(verifierActivationDelay) },
       contracts: {
         Halo2VerifierReusable: record(suiteVerifier.address),
         ModelRegistry: record(registry.address),

@@ -1,11 +1,4 @@
-import {
-  decodeFunctionData,
-  encodeAbiParameters,
-  keccak256,
-  type Address,
-  type Hex,
-  type PublicClient,
-} from "viem";
+import { decodeFunctionData, encodeAbiParameters, keccak256, type Address, type Hex, type PublicClient } from "viem";
 import { inferenceCoordinatorAbi, modelRegistryAbi } from "../chain/abis.js";
 import { callSuiteVerifier, readStoredVka, vkaDigest } from "../chain/suite-verifier.js";
 import { feltToInt } from "../engine/felt.js";
