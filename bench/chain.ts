@@ -3,7 +3,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { encodeFunctionData, parseEventLogs, type Address, type Hex } from "viem";
 import { deployZkinfer } from "../deploy/index.js";
-import { halo2VerifierAbi, inferenceCoordinatorAbi, inferenceVerifierAbi } from "../prover/src/chain/abis.js";
+import { halo2VerifierReusableAbi, inferenceCoordinatorAbi, inferenceVerifierAbi } from "../prover/src/chain/abis.js";
+import { readModelVka } from "../prover/src/chain/register.js";
+import { readCompiledVerifier } from "../prover/src/models/compile-verifier.js";
 import type { ChainClients } from "../prover/src/chain/clients.js";
 import type { RegisterResult } from "../prover/src/chain/register.js";
 import { decodeInputs, type InferenceProof } from "../prover/src/models/inference.js";
@@ -36,11 +38,17 @@ export async function deploySuite(rpcUrl: string, privateKey: Hex): Promise<Suit
 }
 
 /** A model version registered for the bench (what registerModelVersion returns, as far as the bench needs). */
-export type Registered = Pick<RegisterResult, "modelId" | "version" | "verifier">;
+export type Registered = Pick<RegisterResult, "modelId" | "version" | "verifier" | "txs">;
 
 export interface GasFigures {
   /** gasUsed of mined transactions (not estimateGas, which pads nested calls). */
+  /** The build's single-model EZKL verifier, called directly (the baseline; never registered). */
   bareVerifyProof: number;
+  /** The suite verifier (EZKL's reusable verifier) called directly with the VKA in calldata. */
+  bareReusableVerifyProof: number;
+  /** Registration of the version: registerModel + addVersion (VKA stored as code, registered with the suite verifier). */
+  registration: number;
+  vkaBytes: number;
   routeVerify: number;
   requestInference: number;
   fulfil: number;
@@ -76,12 +84,34 @@ export async function measureGas(
   const send = (to: Address, data: Hex) =>
     prover.walletClient.sendTransaction({ to, data, gas: 5_000_000n, account: prover.account, chain: prover.chain });
 
+  const single = await readCompiledVerifier(model);
+  const deployed = await mined(
+    await prover.walletClient.deployContract({
+      abi: single.abi,
+      bytecode: single.bytecode,
+      account: prover.account,
+      chain: prover.chain,
+    }),
+    "single-model verifier deployment",
+  );
   const bare = await mined(
     await send(
-      reg.verifier,
-      encodeFunctionData({ abi: halo2VerifierAbi, functionName: "verifyProof", args: [proof.proof, instances] }),
+      deployed.contractAddress!,
+      encodeFunctionData({ abi: single.abi, functionName: "verifyProof", args: [proof.proof, instances] }),
     ),
     "bare verifyProof",
+  );
+  const vka = await readModelVka(model);
+  const bareReusable = await mined(
+    await send(
+      reg.verifier,
+      encodeFunctionData({
+        abi: halo2VerifierReusableAbi,
+        functionName: "verifyProof",
+        args: [proof.proof, instances, vka.words],
+      }),
+    ),
+    "bare reusable verifyProof",
   );
   const route = await mined(
     await send(
@@ -100,7 +130,7 @@ export async function measureGas(
       address: suite.coordinator,
       abi: inferenceCoordinatorAbi,
       functionName: "requestInference",
-      args: [reg.modelId, 0, input, 0, deadline],
+      args: [reg.modelId, reg.version, input, 0, deadline],
       value: FEE,
       gas: 3_000_000n,
       account: requester.account,
@@ -118,6 +148,9 @@ export async function measureGas(
   const n = (x: bigint) => Number(x);
   return {
     bareVerifyProof: n(bare.gasUsed),
+    bareReusableVerifyProof: n(bareReusable.gasUsed),
+    registration: reg.txs.reduce((a, t) => a + n(t.gasUsed), 0),
+    vkaBytes: vka.words.length * 32,
     routeVerify: n(route.gasUsed),
     requestInference: n(req.gasUsed),
     fulfil: n(fulfil.gasUsed),

@@ -96,12 +96,20 @@ export function renderMarkdown(r: BenchResults): string {
     return `${mb(m.proving.zkinfer.peakRssKiB)} / ${mb(m.proving.bare.peakRssKiB)}`;
   });
   if (r.options.chain) {
-    row("gas: bare EZKL `verifyProof`", (m) => (m.gas ? int(m.gas.bareVerifyProof) : "—"));
+    row("gas: bare single-model EZKL `verifyProof` (the baseline; was fulfil 650,583 / registration 2.96M + 70k + 357k)", (m) =>
+      m.gas ? int(m.gas.bareVerifyProof) : "—",
+    );
+    row("gas: bare suite (reusable) verifier `verifyProof`, VKA in calldata (× bare)", (m) =>
+      m.gas ? `${int(m.gas.bareReusableVerifyProof)} (${x(m.gas.bareReusableVerifyProof / m.gas.bareVerifyProof)})` : "—",
+    );
+    row("gas: registration, registerModel + addVersion (VKA stored as code)", (m) =>
+      m.gas ? `${int(m.gas.registration)} (VKA ${int(m.gas.vkaBytes)} bytes)` : "—",
+    );
     row("gas: route `InferenceVerifier.verify` (× bare)", (m) =>
       m.gas ? `${int(m.gas.routeVerify)} (${x(m.gas.routeOverBare)})` : "—",
     );
     row("gas: `requestInference` (EOA, no callback)", (m) => (m.gas ? int(m.gas.requestInference) : "—"));
-    row("gas: `InferenceCoordinator.fulfill` (× bare)", (m) =>
+    row("gas: `InferenceCoordinator.fulfill` through the suite verifier (× bare single-model)", (m) =>
       m.gas ? `${int(m.gas.fulfil)} (${x(m.gas.fulfilOverBare)})` : "—",
     );
     const w0 = r.options.workers[0]!;

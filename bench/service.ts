@@ -88,7 +88,7 @@ async function sendRequest(r: Requester, reg: Registered, input: bigint[]): Prom
     address: r.suite.coordinator,
     abi: inferenceCoordinatorAbi,
     functionName: "requestInference",
-    args: [reg.modelId, 0, input, 0, deadline],
+    args: [reg.modelId, reg.version, input, 0, deadline],
     value: FEE,
     gas: 3_000_000n,
     account: r.clients.account,

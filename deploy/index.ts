@@ -1,10 +1,12 @@
 import { existsSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { createPublicClient, getAddress, http, type Address, type Hex } from "viem";
+import { createPublicClient, getAddress, http, keccak256, type Address, type Hex } from "viem";
 import { ConfigError, ZkinferError } from "../prover/src/errors.js";
 import { writeDeployment, type Deployment } from "../prover/src/chain/deployments.js";
 import { SOLC_VERSION } from "../prover/src/chain/solc.js";
 import { projectRoot } from "../prover/src/util/paths.js";
+import { EzklEngine } from "../prover/src/engine/engine.js";
+import { ensureSuiteVerifierSource, pinnedEzklVersion, suiteVerifierArtifact } from "../prover/src/models/suite-verifier.js";
 import { LOCAL_CHAIN_ID, TESTNETS } from "./networks.js";
 
 /**
@@ -29,6 +31,13 @@ export interface DeployOptions {
   /** The coordinator's owner and guardian (default: the deployer). */
   owner?: Address;
   guardian?: Address;
+  /**
+   * Seconds before a new version can be a model's "latest" (version 0 requests, the SDK's default pin).
+   * Default: one day; 0 on the local dev chain (31337), where the demo registers and requests at once.
+   */
+  latestDelay?: bigint;
+  /** Seconds before a proposed suite verifier is used for new versions (default: seven days). */
+  verifierActivationDelay?: bigint;
   /** Verify the sources on the network's explorer afterwards (needs ETHERSCAN_API_KEY). */
   verify?: boolean;
   /** Where to write <chainId>.json (default: deploymentsDir()). */
@@ -69,7 +78,8 @@ async function openIgnition(opts: TargetOptions, idPrefix: string) {
   }
   const hre = await createHardhatRuntimeEnvironment(userConfig, { network: networkName }, projectRoot);
   // Ignition deploys from Hardhat's artifacts: make sure they exist and are current (a fresh clone
-  // has none). A no-op when nothing changed.
+  // has none, nor the generated suite verifier's source). A no-op when nothing changed.
+  await ensureSuiteVerifierSource(() => new EzklEngine());
   await hre.tasks.getTask("build").run({ quiet: true, noTests: true });
   let override: { url: string; accounts: Hex[] } | undefined;
   if (!opts.network) {
@@ -126,6 +136,7 @@ async function openIgnition(opts: TargetOptions, idPrefix: string) {
     journalDir,
     resumed,
     deployer: getAddress(wallet.account.address),
+    publicClient,
     deployTxs,
     close: async () => {
       await connection.close();
@@ -141,13 +152,20 @@ async function openIgnition(opts: TargetOptions, idPrefix: string) {
  * resume where it stopped, and never deploys twice.
  */
 export async function deployZkinfer(opts: DeployOptions = {}): Promise<DeployResult> {
-  const { default: ZkinferSuite } = await import("./modules/ZkinferSuite.js");
   const ig = await openIgnition(opts, "zkinfer");
   try {
+    // Imported once the contracts are compiled: the module reads the suite verifier's code hash.
+    const {
+      default: ZkinferSuite,
+      DEFAULT_LATEST_DELAY,
+      DEFAULT_VERIFIER_ACTIVATION_DELAY,
+    } = await import("./modules/ZkinferSuite.js");
+    const latestDelay = opts.latestDelay ?? (ig.local ? 0n : DEFAULT_LATEST_DELAY);
+    const verifierActivationDelay = opts.verifierActivationDelay ?? DEFAULT_VERIFIER_ACTIVATION_DELAY;
     const owner = opts.owner ?? ig.deployer;
     const guardian = opts.guardian ?? ig.deployer;
-    const { registry, verifierRoute, coordinator } = await ig.connection.ignition.deploy(ZkinferSuite, {
-      parameters: { ZkinferSuite: { owner, guardian } },
+    const { registry, suiteVerifier, verifierRoute, coordinator } = await ig.connection.ignition.deploy(ZkinferSuite, {
+      parameters: { ZkinferSuite: { owner, guardian }, Registry: { admin: owner, latestDelay, verifierActivationDelay } },
       deploymentId: ig.deploymentId,
       displayUi: opts.displayUi ?? false,
     });
@@ -163,12 +181,26 @@ export async function deployZkinfer(opts: DeployOptions = {}): Promise<DeployRes
       ignitionDeploymentId: ig.deploymentId,
       solc: SOLC_VERSION,
       ...(ig.networkName in TESTNETS ? { explorer: TESTNETS[ig.networkName as keyof typeof TESTNETS].explorer } : {}),
+      suiteVerifier: {
+        id: 1,
+        codeHash: (await ig.publicClient.getCode({ address: suiteVerifier.address }).then((c) => keccak256(c ?? "0x"))) as Hex,
+        ezkl: pinnedEzklVersion(),
+      },
+      registry: { latestDelay: Number(latestDelay), verifierActivationDelay: Number(verifierActivationDelay) },
       contracts: {
+        Halo2VerifierReusable: record(suiteVerifier.address),
         ModelRegistry: record(registry.address),
         InferenceVerifier: record(verifierRoute.address),
         InferenceCoordinator: record(coordinator.address),
       },
     };
+    const expectedCodeHash = suiteVerifierArtifact().codeHash;
+    if (deployment.suiteVerifier.codeHash !== expectedCodeHash) {
+      throw new DeploymentError(
+        `the suite verifier at ${suiteVerifier.address} has code hash ${deployment.suiteVerifier.codeHash}, not the compiled ${expectedCodeHash}`,
+        { hint: "regenerate and recompile (npm run compile), then deploy anew" },
+      );
+    }
     if (deployment.owner !== getAddress(owner) || deployment.guardian !== getAddress(guardian)) {
       throw new DeploymentError(
         `chain ${ig.chainId} already has a zkinfer deployment (journal ${ig.journalDir}) with owner ${deployment.owner} and guardian ${deployment.guardian}`,
@@ -189,7 +221,7 @@ export async function deployZkinfer(opts: DeployOptions = {}): Promise<DeployRes
 /** The example dApp's settings (IDigitBounty.Config). */
 export interface DigitBountyConfig {
   modelId: Hex;
-  /** 0 = the latest active version at each play. */
+  /** The pinned version (never 0). */
   modelVersion: number;
   prize: bigint;
   callbackGasLimit: number;

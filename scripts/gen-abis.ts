@@ -9,7 +9,7 @@ import { join } from "node:path";
 const CONTRACTS: [artifact: string, exportName: string][] = [
   ["registry/ModelRegistry.sol/ModelRegistry", "modelRegistryAbi"],
   ["verifier/InferenceVerifier.sol/InferenceVerifier", "inferenceVerifierAbi"],
-  ["interfaces/IHalo2Verifier.sol/IHalo2Verifier", "halo2VerifierAbi"],
+  ["interfaces/IHalo2VerifierReusable.sol/IHalo2VerifierReusable", "halo2VerifierReusableAbi"],
   ["coordinator/InferenceCoordinator.sol/InferenceCoordinator", "inferenceCoordinatorAbi"],
   ["consumer/InferenceConsumer.sol/InferenceConsumer", "inferenceConsumerAbi"],
   ["examples/DigitBounty.sol/DigitBounty", "digitBountyAbi"],

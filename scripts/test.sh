@@ -4,6 +4,7 @@
 #   mocha suites (TypeScript units, real EZKL proofs, real EVM, CLI).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+node --import tsx scripts/gen-suite-verifier.ts # contracts/generated/: the suite verifier, a git-ignored EZKL artifact
 bash scripts/lint.sh
 hardhat compile
 node --import tsx scripts/gen-abis.ts --check

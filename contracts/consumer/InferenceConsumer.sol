@@ -6,7 +6,9 @@ import {IInferenceCoordinator} from "../interfaces/IInferenceCoordinator.sol";
 
 /// @title InferenceConsumer
 /// @notice The base a dApp inherits to request verified inferences and receive their outputs: implement
-///         `_receiveInference`, and call `_requestInference` to ask.
+///         `_receiveInference`, and call `_requestInference` (a pinned version) or `_requestLatestInference` (an
+///         explicit opt-in to the model's latest version) to ask. Override `_requiresCeremonySrs` to refuse versions
+///         whose SRS is not the public ceremony's.
 /// @dev The one external entry checks that the coordinator is calling and forwards to the internal hook, so a
 ///      stranger can never inject outputs. The dApp is the requester, so it gets the callback and, after a
 ///      deadline, the refund credit at the coordinator (withdraw it with `coordinator().withdraw()`; the
@@ -40,10 +42,11 @@ abstract contract InferenceConsumer is IInferenceConsumer {
         return COORDINATOR;
     }
 
-    /// @notice Requests an inference with this contract as the requester; see
-    ///         `IInferenceCoordinator.requestInference`.
+    /// @notice Requests an inference of a pinned version with this contract as the requester; see
+    ///         `IInferenceCoordinator.requestInference`. A pinned version is immutable: no later version of the model
+    ///         applies to the request.
     /// @param modelId The model.
-    /// @param version The version, or 0 for the latest active one.
+    /// @param version The version (not 0: `ConsumerVersionNotPinned`).
     /// @param input The flattened input tensor as fixed-point integers at the version's input scale.
     /// @param callbackGasLimit The gas `_receiveInference` gets (include the base's own check, about 1k gas).
     /// @param deadline The last timestamp at which the request can be fulfilled.
@@ -57,6 +60,8 @@ abstract contract InferenceConsumer is IInferenceConsumer {
         uint64 deadline,
         uint256 fee
     ) internal returns (uint256 requestId) {
+        if (version == 0) revert ConsumerVersionNotPinned({modelId: modelId});
+        if (_requiresCeremonySrs()) _checkCeremonySrs(modelId, version);
         requestId = COORDINATOR.requestInference{value: fee}(
             modelId,
             version,
@@ -66,13 +71,52 @@ abstract contract InferenceConsumer is IInferenceConsumer {
         );
     }
 
+    /// @notice Requests an inference of the model's latest active version now (`IModelRegistry.latestActiveVersion`,
+    ///         which moves only after the registry's `LATEST_DELAY`), an explicit opt-in to trusting the model's
+    ///         owner with future versions; otherwise like `_requestInference`.
+    /// @param modelId The model.
+    /// @param input The flattened input tensor.
+    /// @param callbackGasLimit The gas `_receiveInference` gets.
+    /// @param deadline The last timestamp at which the request can be fulfilled.
+    /// @param fee The prover's fee.
+    /// @return requestId The request's id.
+    function _requestLatestInference(
+        bytes32 modelId,
+        int256[] memory input,
+        uint32 callbackGasLimit,
+        uint64 deadline,
+        uint256 fee
+    ) internal returns (uint256 requestId) {
+        if (_requiresCeremonySrs()) {
+            _checkCeremonySrs(modelId, COORDINATOR.registry().latestActiveVersion(modelId));
+        }
+        requestId = COORDINATOR.requestInference{value: fee}(modelId, 0, input, callbackGasLimit, deadline);
+    }
+
+    /// @notice Whether this consumer only requests versions built on the public ceremony SRS; false by default.
+    /// @dev Override to return true (e.g. from an immutable) in a dApp that pays out on outputs: a dev-SRS version's
+    ///      maker may know the SRS's secret and forge proofs.
+    /// @return True to require the ceremony SRS.
+    function _requiresCeremonySrs() internal view virtual returns (bool) {
+        return false;
+    }
+
+    /// @dev Reverts with `ConsumerSrsNotCeremony` unless the version uses the ceremony SRS (a version 0 here means
+    ///      the model has no latest version; the coordinator then names that).
+    function _checkCeremonySrs(bytes32 modelId, uint32 version) private view {
+        if (version == 0) return;
+        if (!COORDINATOR.registry().usesCeremonySrs(modelId, version)) {
+            revert ConsumerSrsNotCeremony({modelId: modelId, version: version});
+        }
+    }
+
     /// @notice Receives the verified outputs of one of this contract's requests.
     /// @dev Runs with the request's callback gas limit. A revert here does not undo the fulfilment: the
     ///      coordinator records the failure and emits `CallbackFailed`, and the request is closed, so prefer
     ///      handling bad outcomes over reverting.
     /// @param requestId The request.
     /// @param modelId The model.
-    /// @param version The version whose registered verifier accepted the proof.
+    /// @param version The version whose VKA the suite verifier accepted the proof against.
     /// @param outputs The flattened output tensor as fixed-point integers at the version's output scale.
     function _receiveInference(
         uint256 requestId,

@@ -15,11 +15,11 @@ import {InferenceProof} from "../libraries/InferenceProof.sol";
 ///         verified inferences.
 /// @dev Gas is spent deliberately on the fulfilment path, which sits on top of a ~550-600k-gas EZKL verification
 ///      (the target: at most 1.08x a bare `verifyProof` transaction, callback aside):
-///      - at request time the version's immutable content (verifier, its registered code hash, the instance
-///        layout) is copied from the registry into the request, so `fulfill` asks the registry only for the one
-///        mutable fact, whether the version is still active (`isVersionActive`, one storage read), and calls the
-///        verifier itself with the route's code (`InferenceProof`) instead of through the route: one cold
-///        account, one registry lookup of four slots and one copy of the proof fewer;
+///      - at request time the version's immutable content (its VKA store, VKA digest, the instance layout) is
+///        copied from the registry into the request, so `fulfill` asks the registry only for the facts that can
+///        change, the version's status and its suite verifier's (`fulfilmentTarget`, two storage reads), and calls
+///        the suite verifier itself with the route's code (`InferenceProof`) instead of through the route, with the
+///        VKA copied in from its on-chain store (EXTCODECOPY) rather than sent as calldata;
 ///      - a request is 6 storage slots (see `OpenRequest`), all non-zero; a request with no callback is
 ///        fulfilled reading 4 of them, and the receipt is written over 3 of those (see `FulfilledRequest`), so
 ///        every write replaces a non-zero value already read (2.9k gas, where a new slot would cost 22.1k);
@@ -83,10 +83,10 @@ contract InferenceCoordinator is IInferenceCoordinator, Ownable2Step {
         address fulfiller;
     }
 
-    /// @dev Slot 2 of a request while it is open: the version's verifier and the input side of its layout, as the
-    ///      registry held them at request time (immutable there).
+    /// @dev Slot 2 of a request while it is open: the contract holding the version's VKA and the input side of its
+    ///      layout, as the registry held them at request time (immutable there).
     struct Target {
-        address verifier;
+        address vka;
         uint32 instanceCount;
         uint32 inputOffset;
         uint32 inputCount;
@@ -97,15 +97,15 @@ contract InferenceCoordinator is IInferenceCoordinator, Ownable2Step {
     ///      slot 0  party: requester (160) | fee (88)
     ///      slot 1  terms: status (8) | version (32) | deadline (40) | callbackGasLimit (24) | fee (88) |
     ///              outputOffset (32) | outputCount (32)
-    ///      slot 2  target: verifier (160) | instanceCount (32) | inputOffset (32) | inputCount (32)
+    ///      slot 2  target: vka (160) | instanceCount (32) | inputOffset (32) | inputCount (32)
     ///      slot 3  modelId
     ///      slot 4  inputCommitment
-    ///      slot 5  binding: `keccak256(abi.encode(inputCommitment, verifierCodeHash))`, the registered code hash
+    ///      slot 5  binding: `keccak256(abi.encode(inputCommitment, vkaDigest))`, the version's VKA digest
     ///      `fulfill` reads slots 1, 2, 3 and 5 (slot 0 only to call back, slot 4 only to name a failed binding),
     ///      then rewrites slots 1, 2 and 5 in their `FulfilledRequest` form: the version's content is not needed
     ///      once the proof is checked. The binding folds the two values `fulfill` only compares (never uses) into
-    ///      one slot read: the instances' input hash and the verifier's current code hash match it exactly when
-    ///      both match their own value, since keccak256 is collision resistant (the assumption the input
+    ///      one slot read: the instances' input hash and the digest the suite verifier returns match it exactly
+    ///      when both match their own value, since keccak256 is collision resistant (the assumption the input
     ///      commitment itself rests on).
     struct OpenRequest {
         Party party;
@@ -250,7 +250,9 @@ contract InferenceCoordinator is IInferenceCoordinator, Ownable2Step {
         Terms memory terms = r.terms;
         if (terms.status != RequestStatus.Open) _revertNotOpen(requestId, r);
         bool expired = block.timestamp > terms.deadline;
-        if (!expired) revert CoordinatorRequestNotExpired({requestId: requestId, deadline: terms.deadline});
+        if (!expired && !_unfulfillable(r.modelId, terms.version)) {
+            revert CoordinatorRequestNotExpired({requestId: requestId, deadline: terms.deadline});
+        }
 
         r.terms.status = RequestStatus.Refunded;
         address requester = r.party.requester;
@@ -433,8 +435,9 @@ contract InferenceCoordinator is IInferenceCoordinator, Ownable2Step {
     // Internals
     // ---------------------------------------------------------------------------------------------------------
 
-    /// @dev Resolves version 0 to the latest active version, checks that the version is usable and that the
-    ///      input has its input count, and returns the version's immutable content for the request's snapshot.
+    /// @dev Resolves version 0 to the latest active version (past the registry's `LATEST_DELAY`), checks that the
+    ///      version takes requests (exists, `Active`, suite verifier not stopped) and that the input has its input
+    ///      count, and returns the version's immutable content for the request's snapshot.
     function _resolveVersion(
         bytes32 modelId,
         uint32 version,
@@ -452,14 +455,27 @@ contract InferenceCoordinator is IInferenceCoordinator, Ownable2Step {
         }
         target = REGISTRY.verificationTarget(modelId, version);
         if (!target.modelExists) revert CoordinatorModelUnknown({modelId: modelId});
-        if (!target.versionExists) {
+        IModelRegistry.VersionStatus status = target.status;
+        if (status == IModelRegistry.VersionStatus.None) {
             revert CoordinatorVersionUnknown({
                 modelId: modelId,
                 version: version,
                 latestVersion: target.latestVersion
             });
         }
-        if (target.deprecated) revert CoordinatorVersionDeprecated({modelId: modelId, version: version});
+        if (status == IModelRegistry.VersionStatus.Deprecated) {
+            revert CoordinatorVersionDeprecated({modelId: modelId, version: version});
+        }
+        if (status == IModelRegistry.VersionStatus.Revoked) {
+            revert CoordinatorVersionRevoked({modelId: modelId, version: version});
+        }
+        if (target.verifierStopped) {
+            revert CoordinatorSuiteVerifierStopped({
+                modelId: modelId,
+                version: version,
+                verifier: target.verifier
+            });
+        }
         if (inputLength != target.layout.inputCount) {
             revert CoordinatorInputLengthMismatch({
                 modelId: modelId,
@@ -495,14 +511,14 @@ contract InferenceCoordinator is IInferenceCoordinator, Ownable2Step {
             outputCount: layout.outputCount
         });
         r.target = Target({
-            verifier: target.verifier,
+            vka: target.vka,
             instanceCount: layout.instanceCount,
             inputOffset: layout.inputOffset,
             inputCount: layout.inputCount
         });
         r.modelId = modelId;
         r.inputCommitment = inputCommitment;
-        r.binding = _binding(inputCommitment, target.verifierCodeHash);
+        r.binding = _binding(inputCommitment, target.vkaDigest);
     }
 
     /// @dev Checks the proof against the request (see `_verify`), writes the receipt (see `_record`) and emits
@@ -551,10 +567,10 @@ contract InferenceCoordinator is IInferenceCoordinator, Ownable2Step {
 
     /// @dev The route's checks (`InferenceProof`, as in `InferenceVerifier.verifyCommitted`) against the version
     ///      content the request copied from the registry, which the registry can never change, plus the registry's
-    ///      one mutable fact: the version must still be active (a version that existed at request time cannot stop
-    ///      existing, so an inactive one has been deprecated since). The code hash and input checks are one
-    ///      comparison with the request's binding (see `OpenRequest`); `_revertUnbound` names the one that failed.
-    ///      Returns the decoded outputs and the proof hash.
+    ///      mutable facts: the version must not be revoked and its suite verifier not stopped (a deprecated version
+    ///      is fulfilled: deprecation only stops new requests). The input and VKA-digest checks are one comparison
+    ///      with the request's binding (see `OpenRequest`), made with the digest the suite verifier returned;
+    ///      `_revertUnbound` names the one that failed. Returns the decoded outputs and the proof hash.
     function _verify(
         OpenRequest storage r,
         bytes32 modelId,
@@ -563,9 +579,6 @@ contract InferenceCoordinator is IInferenceCoordinator, Ownable2Step {
         uint256[] calldata instances
     ) private view returns (int256[] memory outputs, bytes32 proofHash) {
         uint32 version = terms.version;
-        if (!_isVersionActive(modelId, version)) {
-            revert IInferenceVerifier.VerifierVersionDeprecated({modelId: modelId, version: version});
-        }
         Target memory target = r.target;
         IModelRegistry.InstanceLayout memory layout = IModelRegistry.InstanceLayout({
             instanceCount: target.instanceCount,
@@ -575,56 +588,106 @@ contract InferenceCoordinator is IInferenceCoordinator, Ownable2Step {
             outputCount: terms.outputCount
         });
         InferenceProof.checkInstanceCount(layout, instances);
+        bytes32 digest;
+        (digest, proofHash) = _verifyWithSuite(modelId, version, target.vka, proof, instances);
         bytes32 input = InferenceProof.inputHash(layout, instances);
-        if (_binding(input, target.verifier.codehash) != r.binding) {
-            _revertUnbound(r, modelId, version, target.verifier, input);
-        }
-        proofHash = InferenceProof.verifyProofAndHash(modelId, version, target.verifier, proof, instances);
+        if (_binding(input, digest) != r.binding) _revertUnbound(r, modelId, version, input, digest);
         outputs = InferenceProof.decodeOutputs(layout, instances);
     }
 
-    /// @dev `REGISTRY.isVersionActive(modelId, version)`, encoded past the free memory pointer without moving it
-    ///      (scratch) and answered into the scratch space: Solidity's call would allocate, copy and validate. A
-    ///      registry revert is re-thrown; an answer other than one word holding `true` counts as inactive.
-    function _isVersionActive(bytes32 modelId, uint32 version) private view returns (bool active) {
+    /// @dev The suite verifier's check of the proof against the VKA in `vka` (see `_fulfilmentVerifier`); returns
+    ///      the digest it reports and the proof hash.
+    function _verifyWithSuite(
+        bytes32 modelId,
+        uint32 version,
+        address vka,
+        bytes calldata proof,
+        uint256[] calldata instances
+    ) private view returns (bytes32 digest, bytes32 proofHash) {
+        address verifier = _fulfilmentVerifier(modelId, version);
+        return InferenceProof.verifyProofAndHash(modelId, version, verifier, vka, proof, instances);
+    }
+
+    /// @dev `REGISTRY.fulfilmentTarget(modelId, version)`, encoded past the free memory pointer without moving it
+    ///      (scratch) and answered into that scratch: Solidity's call would allocate, copy and validate. A registry
+    ///      revert is re-thrown; short return data reads as a version that does not exist.
+    function _fulfilmentTarget(
+        bytes32 modelId,
+        uint32 version
+    ) private view returns (IModelRegistry.VersionStatus status, address verifier, bool verifierStopped) {
         address registryAddress = address(REGISTRY);
-        bytes4 selector = IModelRegistry.isVersionActive.selector;
+        bytes4 selector = IModelRegistry.fulfilmentTarget.selector;
+        uint256 rawStatus;
         assembly ("memory-safe") {
             let ptr := mload(0x40)
             mstore(ptr, selector)
             mstore(add(ptr, 0x04), modelId)
             mstore(add(ptr, 0x24), and(version, 0xffffffff)) // bits above a uint32 may be dirty in assembly
-            let ok := staticcall(gas(), registryAddress, ptr, 0x44, 0x00, 0x20)
+            let ok := staticcall(gas(), registryAddress, ptr, 0x44, ptr, 0x60)
             if iszero(ok) {
                 returndatacopy(ptr, 0, returndatasize())
                 revert(ptr, returndatasize())
             }
-            active := and(gt(returndatasize(), 0x1f), eq(mload(0x00), 1))
+            if gt(returndatasize(), 0x5f) {
+                rawStatus := mload(ptr)
+                verifier := and(mload(add(ptr, 0x20)), 0xffffffffffffffffffffffffffffffffffffffff)
+                verifierStopped := iszero(iszero(mload(add(ptr, 0x40))))
+            }
+        }
+        // A value past the enum's range (not from the real registry) reads as Revoked: never fulfil on it.
+        status =
+            rawStatus > uint256(IModelRegistry.VersionStatus.Revoked)
+                ? IModelRegistry.VersionStatus.Revoked
+                : IModelRegistry.VersionStatus(rawStatus);
+    }
+
+    /// @dev The suite verifier to check a fulfilment of `version` with; reverts if the version was revoked or its
+    ///      verifier stopped since the request (a version that existed at request time cannot stop existing).
+    function _fulfilmentVerifier(bytes32 modelId, uint32 version) private view returns (address verifier) {
+        IModelRegistry.VersionStatus status;
+        bool stopped;
+        (status, verifier, stopped) = _fulfilmentTarget(modelId, version);
+        if (status == IModelRegistry.VersionStatus.Revoked || status == IModelRegistry.VersionStatus.None) {
+            revert IInferenceVerifier.VerifierVersionRevoked({modelId: modelId, version: version});
+        }
+        if (stopped) {
+            revert IInferenceVerifier.VerifierSuiteVerifierStopped({
+                modelId: modelId,
+                version: version,
+                verifier: verifier
+            });
         }
     }
 
-    /// @dev `keccak256(abi.encode(inputCommitment, codeHash))`, hashed in the scratch space.
-    function _binding(bytes32 inputCommitment, bytes32 codeHash) private pure returns (bytes32 hash) {
+    /// @dev Whether an open request on `version` can no longer be fulfilled (revoked, or its suite verifier
+    ///      stopped), which makes it refundable before its deadline.
+    function _unfulfillable(bytes32 modelId, uint32 version) private view returns (bool) {
+        (IModelRegistry.VersionStatus status, , bool stopped) = _fulfilmentTarget(modelId, version);
+        return stopped || status == IModelRegistry.VersionStatus.Revoked;
+    }
+
+    /// @dev `keccak256(abi.encode(inputCommitment, vkaDigest))`, hashed in the scratch space.
+    function _binding(bytes32 inputCommitment, bytes32 vkaDigest) private pure returns (bytes32 hash) {
         assembly ("memory-safe") {
             mstore(0x00, inputCommitment)
-            mstore(0x20, codeHash)
+            mstore(0x20, vkaDigest)
             hash := keccak256(0x00, 0x40)
         }
     }
 
-    /// @dev Always reverts, with the route's error for the half of the binding that failed, checked in the route's
-    ///      order: `VerifierCodeHashChanged` if the verifier's code is not the registered code (read from the
-    ///      registry, where it is immutable), else `VerifierInputCommitmentMismatch`, as the input hash is then what
-    ///      differs. Only on this failure path does `fulfill` read the stored input commitment.
+    /// @dev Always reverts, with the route's error for the half of the binding that failed: `VerifierVkaDigestMismatch`
+    ///      if the verifier's digest is not the version's (read from the registry, where it is immutable), else
+    ///      `VerifierInputCommitmentMismatch`, as the input hash is then what differs. Only on this failure path does
+    ///      `fulfill` read the stored input commitment.
     function _revertUnbound(
         OpenRequest storage r,
         bytes32 modelId,
         uint32 version,
-        address verifier,
-        bytes32 input
+        bytes32 input,
+        bytes32 digest
     ) private view {
-        bytes32 registered = REGISTRY.verificationTarget(modelId, version).verifierCodeHash;
-        InferenceProof.checkCodeHash(modelId, version, verifier, registered);
+        bytes32 registered = REGISTRY.verificationTarget(modelId, version).vkaDigest;
+        InferenceProof.checkVkaDigest(modelId, version, registered, digest);
         revert IInferenceVerifier.VerifierInputCommitmentMismatch({
             expected: r.inputCommitment,
             actual: input

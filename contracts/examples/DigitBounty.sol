@@ -236,6 +236,7 @@ contract DigitBounty is IDigitBounty, InferenceConsumer, Ownable2Step {
     function _setConfig(Config memory config_) private {
         if (config_.requestTimeout == 0)
             revert BountyTimeoutInvalid({requestTimeout: config_.requestTimeout});
+        if (config_.modelVersion == 0) revert BountyVersionNotPinned({modelId: config_.modelId});
         _config = config_;
         emit ConfigUpdated({
             modelId: config_.modelId,

@@ -17,7 +17,8 @@ pragma solidity ^0.8.30;
 interface IDigitBounty {
     /// @notice The game's settings.
     /// @param modelId The classifier model.
-    /// @param modelVersion The version to request (0: the latest active one at each play).
+    /// @param modelVersion The pinned version to request (never 0: a new version of the model never changes what
+    ///        the game pays out on).
     /// @param prize The prize per winning play, in wei.
     /// @param callbackGasLimit The gas the result callback gets.
     /// @param requestTimeout Seconds from a play to its request's deadline.
@@ -51,7 +52,7 @@ interface IDigitBounty {
 
     /// @notice Emitted when the owner changes the settings (and once at deployment).
     /// @param modelId The classifier model.
-    /// @param modelVersion The version requested (0: latest active).
+    /// @param modelVersion The pinned version requested.
     /// @param prize The prize per win.
     /// @param callbackGasLimit The callback gas limit.
     /// @param requestTimeout Seconds from a play to its deadline.
@@ -150,6 +151,10 @@ interface IDigitBounty {
     /// @notice Thrown by `setConfig` when the request timeout is zero (every request would expire at once).
     /// @param requestTimeout The timeout given.
     error BountyTimeoutInvalid(uint64 requestTimeout);
+
+    /// @notice Thrown at deployment and by `setConfig` for model version 0: the game pins a version.
+    /// @param modelId The model.
+    error BountyVersionNotPinned(bytes32 modelId);
 
     /// @notice Plays: requests an inference of the classifier on `pixels`, paying `msg.value` as the fee.
     /// @param pixels 64 grey levels in [0, 1] as fixed-point integers at scale 13 (0 to 8192), row by row.

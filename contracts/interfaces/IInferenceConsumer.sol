@@ -21,10 +21,21 @@ interface IInferenceConsumer {
     /// @param coordinator The address given.
     error ConsumerCoordinatorHasNoCode(address coordinator);
 
+    /// @notice Thrown by `_requestInference` for version 0: the helpers pin a version; use `_requestLatestInference`
+    ///         to opt in to "latest" explicitly.
+    /// @param modelId The model.
+    error ConsumerVersionNotPinned(bytes32 modelId);
+
+    /// @notice Thrown by the request helpers of a consumer that requires the ceremony SRS (`_requiresCeremonySrs`)
+    ///         when the version's SRS is not the public ceremony's (a dev SRS, whose maker could forge proofs).
+    /// @param modelId The model.
+    /// @param version The version.
+    error ConsumerSrsNotCeremony(bytes32 modelId, uint32 version);
+
     /// @notice Receives the verified outputs of one of this contract's requests; only the coordinator may call.
     /// @param requestId The request.
     /// @param modelId The model.
-    /// @param version The version whose registered verifier accepted the proof.
+    /// @param version The version whose VKA the suite verifier accepted the proof against.
     /// @param outputs The flattened output tensor as fixed-point integers at the version's output scale.
     function receiveInference(
         uint256 requestId,

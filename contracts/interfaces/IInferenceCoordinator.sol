@@ -74,7 +74,7 @@ interface IInferenceCoordinator {
     /// @dev The outputs themselves are in `InferenceFulfilled` and were passed to the callback; anyone holding
     ///      them can check `keccak256(abi.encode(outputs)) == outputsHash`.
     /// @param modelId The model.
-    /// @param version The version whose registered verifier accepted the proof.
+    /// @param version The version whose VKA the suite verifier accepted the proof against.
     /// @param inputCommitment The committed input the proof was checked against.
     /// @param outputsHash `keccak256(abi.encode(outputs))` of the decoded outputs (`int256[]`).
     /// @param proofHash `keccak256(proof)`.
@@ -227,8 +227,8 @@ interface IInferenceCoordinator {
     /// @param modelId The unknown model.
     error CoordinatorModelUnknown(bytes32 modelId);
 
-    /// @notice Thrown by `requestInference` for version 0 when every version of the model is deprecated (or it
-    ///         has none).
+    /// @notice Thrown by `requestInference` for version 0 when no version of the model is usable as "latest": none
+    ///         is active, past the registry's `LATEST_DELAY` and on a running suite verifier (or it has none).
     /// @param modelId The model.
     /// @param latestVersion The model's latest version (0 when it has none).
     error CoordinatorNoActiveVersion(bytes32 modelId, uint32 latestVersion);
@@ -243,6 +243,17 @@ interface IInferenceCoordinator {
     /// @param modelId The model.
     /// @param version The deprecated version.
     error CoordinatorVersionDeprecated(bytes32 modelId, uint32 version);
+
+    /// @notice Thrown by `requestInference` when the version was revoked by its owner (a broken circuit).
+    /// @param modelId The model.
+    /// @param version The revoked version.
+    error CoordinatorVersionRevoked(bytes32 modelId, uint32 version);
+
+    /// @notice Thrown by `requestInference` when the version's suite verifier was stopped by the suite admin.
+    /// @param modelId The model.
+    /// @param version The version.
+    /// @param verifier The stopped verifier.
+    error CoordinatorSuiteVerifierStopped(bytes32 modelId, uint32 version, address verifier);
 
     /// @notice Thrown by `requestInference` when the input's length is not the version's input count.
     /// @param modelId The model.
@@ -270,7 +281,8 @@ interface IInferenceCoordinator {
     /// @param deadline The request's deadline.
     error CoordinatorRequestExpired(uint256 requestId, uint64 deadline);
 
-    /// @notice Thrown by `refund` up to the request's deadline, while it can still be fulfilled.
+    /// @notice Thrown by `refund` up to the request's deadline, while it can still be fulfilled (its version is not
+    ///         revoked and its suite verifier not stopped).
     /// @param requestId The request.
     /// @param deadline The request's deadline; refundable from the next second on.
     error CoordinatorRequestNotExpired(uint256 requestId, uint64 deadline);
@@ -317,7 +329,8 @@ interface IInferenceCoordinator {
     ///      `callbackGasLimit` is not 0, it is called with `IInferenceConsumer.receiveInference` and exactly that
     ///      much gas. Not `nonReentrant`, so a consumer may request again from inside its callback.
     /// @param modelId The model.
-    /// @param version The version, or 0 for the model's latest active version at this moment (stored resolved).
+    /// @param version The version to pin (the default everywhere), or 0 to opt in to the model's latest active
+    ///        version at this moment (`IModelRegistry.latestActiveVersion`, stored resolved).
     /// @param input The flattened input tensor as fixed-point integers at the version's input scale; its length
     ///        must be the version's input count and every element must have a field encoding.
     /// @param callbackGasLimit The gas the callback gets, at most `MAX_CALLBACK_GAS_LIMIT` (0: no callback).
@@ -332,9 +345,11 @@ interface IInferenceCoordinator {
         uint64 deadline
     ) external payable returns (uint256 requestId);
 
-    /// @notice Refunds an expired, unfulfilled request: its fee is credited to its requester. Anyone may call.
+    /// @notice Refunds an unfulfilled request that can no longer be fulfilled: past its deadline, or at once when
+    ///         its version was revoked or its suite verifier stopped. Its fee is credited to its requester. Anyone may
+    ///         call.
     /// @dev Works while paused. The requester then calls `withdraw`.
-    /// @param requestId An open request whose deadline has passed.
+    /// @param requestId An open request whose deadline has passed or whose version can no longer be fulfilled.
     function refund(uint256 requestId) external;
 
     // ---------------------------------------------------------------------------------------------------------
@@ -343,10 +358,11 @@ interface IInferenceCoordinator {
 
     /// @notice Fulfils an open request with a proof; anyone may call: the proof is the trust, not the sender.
     /// @dev Checks, with the route's code (`InferenceProof`) and reverting with the route's errors
-    ///      (`IInferenceVerifier`), that the version is still active in the registry, that the verifier's code
-    ///      hash is still the registered one, that the instances have the version's layout and their input range
-    ///      hashes to the request's commitment, and that the verifier accepts the proof. The version's immutable
-    ///      content (verifier, code hash, layout) is the one the registry held at request time. Then the receipt is
+    ///      (`IInferenceVerifier`), that the version is not revoked and its suite verifier not stopped (a deprecated
+    ///      version is still fulfilled), that the instances have the version's layout and their input range hashes
+    ///      to the request's commitment, that the suite verifier accepts the proof against the version's VKA and
+    ///      returns the version's VKA digest. The version's immutable content (VKA, digest, layout) is the one the
+    ///      registry held at request time: a later version never applies to the request. Then the receipt is
     ///      stored, the fee credited to the caller and the requester called back (see `requestInference`).
     ///      Reverts with `CoordinatorInsufficientGasForCallback` rather than let the callback get less than its gas
     ///      limit.

@@ -4,9 +4,9 @@ pragma solidity ^0.8.30;
 import {IModelRegistry} from "./IModelRegistry.sol";
 
 /// @title IInferenceVerifier
-/// @notice The route from a (model, version) to its registered EZKL verifier: checks that a proof's public
-///         instances carry exactly the given input, that the registered verifier accepts the proof, and hands
-///         back the proven outputs as signed fixed-point integers.
+/// @notice The route from a (model, version) to the suite verifier: checks that a proof's public instances carry
+///         exactly the given input, that the version's suite verifier accepts the proof against the version's VKA
+///         and reports the version's VKA digest, and hands back the proven outputs as signed fixed-point integers.
 /// @dev One surface that reverts on any failure and returns only verified data, so callers (the coordinator, a
 ///      dApp, an emergency-stop wrapper) never have to interpret a boolean. Fixed-point integers use the
 ///      version's scales (`IModelRegistry.ModelVersion.inputScale` / `outputScale`); field elements map to
@@ -26,25 +26,25 @@ interface IInferenceVerifier {
     /// @param latestVersion The model's latest version (0 when it has none).
     error VerifierVersionUnknown(bytes32 modelId, uint32 version, uint32 latestVersion);
 
-    /// @notice Thrown when the owner has deprecated the version; use another (e.g. the latest active) version.
+    /// @notice Thrown when the owner has revoked the version (a broken circuit): its proofs are not accepted.
     /// @param modelId The model.
-    /// @param version The deprecated version.
-    error VerifierVersionDeprecated(bytes32 modelId, uint32 version);
+    /// @param version The revoked version.
+    error VerifierVersionRevoked(bytes32 modelId, uint32 version);
 
-    /// @notice Thrown when the verifier's code no longer hashes to what was registered, so it is not the audited
-    ///         verifier any more (e.g. it was a proxy, or its code was replaced).
+    /// @notice Thrown when the version's suite verifier was stopped by the suite admin (e.g. a soundness bug in that
+    ///         EZKL release): none of its versions' proofs are accepted.
     /// @param modelId The model.
     /// @param version The version.
-    /// @param verifier The registered verifier.
-    /// @param registeredCodeHash The code hash recorded at registration.
-    /// @param currentCodeHash The verifier's `extcodehash` now.
-    error VerifierCodeHashChanged(
-        bytes32 modelId,
-        uint32 version,
-        address verifier,
-        bytes32 registeredCodeHash,
-        bytes32 currentCodeHash
-    );
+    /// @param verifier The stopped verifier.
+    error VerifierSuiteVerifierStopped(bytes32 modelId, uint32 version, address verifier);
+
+    /// @notice Thrown when the suite verifier accepted the proof for another VKA than the version's: the proof is
+    ///         another version's (or another model's) and was checked against that one's key.
+    /// @param modelId The model.
+    /// @param version The version.
+    /// @param expected The version's registered VKA digest.
+    /// @param actual The digest the verifier returned.
+    error VerifierVkaDigestMismatch(bytes32 modelId, uint32 version, bytes32 expected, bytes32 actual);
 
     /// @notice Thrown when the input has a different length from the version's input count.
     /// @param expected The layout's input count.
@@ -70,8 +70,8 @@ interface IInferenceVerifier {
     /// @param actual The keccak256 of the instances' input range.
     error VerifierInputCommitmentMismatch(bytes32 expected, bytes32 actual);
 
-    /// @notice Thrown when the registered verifier rejects the proof (it reverted, returned false or returned
-    ///         malformed data).
+    /// @notice Thrown when the suite verifier rejects the proof against the version's VKA (it reverted, returned
+    ///         false or returned malformed data).
     /// @param modelId The model.
     /// @param version The version.
     /// @param verifier The verifier that rejected it.
@@ -85,7 +85,7 @@ interface IInferenceVerifier {
     /// @dev Reverts with one of this interface's errors, or `FieldElement`'s for an input whose magnitude has no
     ///      field encoding / an output instance that is not a reduced field element; never returns on failure.
     /// @param modelId The model.
-    /// @param version The version; must exist and not be deprecated.
+    /// @param version The version; must exist and not be revoked (a deprecated version's proofs still verify).
     /// @param input The flattened input tensor as fixed-point integers at the version's input scale.
     /// @param proof The proof bytes.
     /// @param instances The proof's public instances, in the version's layout.
@@ -108,7 +108,7 @@ interface IInferenceVerifier {
     ///      (`VerifierInputCommitmentMismatch` where `verify` says `VerifierInputMismatch`), or `FieldElement`'s
     ///      for an output instance that is not a reduced field element; never returns on failure.
     /// @param modelId The model.
-    /// @param version The version; must exist and not be deprecated.
+    /// @param version The version; must exist and not be revoked (a deprecated version's proofs still verify).
     /// @param inputCommitment The commitment to the input, as above.
     /// @param proof The proof bytes.
     /// @param instances The proof's public instances, in the version's layout.

@@ -1,12 +1,21 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.30;
 
+// Event fields a consumer filters on are indexed; the rest are data (solhint would index every small field).
+/* solhint-disable gas-indexed-events */
+
 /// @title IModelRegistry
-/// @notice The on-chain record of which EZKL circuit, verifying key and Solidity verifier stand for a model
-///         version, so that anyone can audit the chain ONNX -> settings -> circuit -> SRS -> VK -> verifier.
+/// @notice The on-chain record of which EZKL circuit a model version is, held as data: its verifying-key artifact
+///         (VKA) checked by the suite's one reusable verifier, its instance layout, scales and artefact hashes, and
+///         whether its SRS is the public ceremony's. Anyone can audit ONNX -> settings -> VK -> VKA digest -> here.
 /// @dev Anyone may register a model and becomes its owner. Only the owner adds versions, numbered 1, 2, 3, ...
-///      A version's content is immutable once added; only its status (active / deprecated) can change.
-///      Ownership of a model moves in two steps (propose, then accept), like OpenZeppelin's `Ownable2Step`.
+///      A version's content is immutable once added; its status moves Active <-> Deprecated, or to Revoked, which
+///      is final. No model owner supplies verifier code: every version is verified by a suite verifier (EZKL's
+///      `Halo2VerifierReusable`) that the registry fixed at deployment or activated through a timelock
+///      (`proposeSuiteVerifier`, then `VERIFIER_ACTIVATION_DELAY` seconds) and that can be stopped for good
+///      (`stopSuiteVerifier`, a tombstone), in the manner of RISC Zero's verifier router and emergency stop.
+///      Ownership of a model moves in two steps (propose, then accept), like OpenZeppelin's `Ownable2Step`; the
+///      registry's own owner (the suite admin) only proposes and stops suite verifiers.
 interface IModelRegistry {
     // ---------------------------------------------------------------------------------------------------------
     // Types
@@ -31,15 +40,21 @@ interface IModelRegistry {
         uint32 outputCount;
     }
 
-    /// @notice What the owner supplies to add a version; every hash comes from the build manifest.
+    /// @notice A version's status. Only `Active` versions take new requests; every status but `Revoked` (and the
+    ///         `None` of a version that does not exist) can still be fulfilled.
+    enum VersionStatus {
+        None,
+        Active,
+        Deprecated,
+        Revoked
+    }
+
+    /// @notice What the owner supplies to add a version, besides its VKA; every hash comes from the build manifest.
     /// @param modelHash sha256 of the ONNX file.
     /// @param settingsHash sha256 of EZKL's settings.json (visibilities, scales, logrows).
     /// @param circuitHash sha256 of the compiled circuit.
     /// @param srsHash sha256 of the structured reference string the keys were made with.
     /// @param vkHash sha256 of the verifying key (the `fixed` weights live inside it).
-    /// @param verifier The deployed EZKL-generated `Halo2Verifier` for this circuit.
-    /// @param verifierCodeHash The expected `extcodehash` of `verifier`; checked at registration and on every
-    ///        verification, so a verifier whose code changes stops verifying.
     /// @param inputScale Fixed-point scale of the inputs: an input real r is the integer round(r * 2^inputScale).
     /// @param outputScale Fixed-point scale of the outputs: an output integer x is the real x / 2^outputScale.
     /// @param layout Where inputs and outputs sit among the public instances.
@@ -54,8 +69,6 @@ interface IModelRegistry {
         bytes32 circuitHash;
         bytes32 srsHash;
         bytes32 vkHash;
-        address verifier;
-        bytes32 verifierCodeHash;
         uint8 inputScale;
         uint8 outputScale;
         InstanceLayout layout;
@@ -64,10 +77,16 @@ interface IModelRegistry {
         string metadataURI;
     }
 
-    /// @notice A registered version as stored: the `VersionParams` fields, when it was added, and its status.
-    /// @dev Every field except `deprecated` is immutable once the version exists.
+    /// @notice A registered version as stored: the `VersionParams` fields, what the registry derived from the VKA,
+    ///         when it was added, and its status.
+    /// @dev Every field except `status` is immutable once the version exists.
+    /// @param vkaDigest `keccak256` of the VKA's words: what the suite verifier returns for this version's proofs.
+    /// @param vka The contract whose code (after a leading STOP byte) is the VKA's words (SSTORE2-style).
+    /// @param vkaWords The VKA's length in 32-byte words.
+    /// @param suiteVerifierId The suite verifier that checks this version's proofs (see `suiteVerifier`).
+    /// @param ceremonySrs Whether the VKA's G2 points are those of the public ceremony SRS (see `usesCeremonySrs`).
     /// @param registeredAt Block timestamp of the `addVersion` call.
-    /// @param deprecated Whether the owner has deprecated the version (a deprecated version does not verify).
+    /// @param status The version's status.
     // A return value, never stored (the registry packs its own storage form), so field order serves readers.
     // solhint-disable-next-line gas-struct-packing
     struct ModelVersion {
@@ -76,8 +95,11 @@ interface IModelRegistry {
         bytes32 circuitHash;
         bytes32 srsHash;
         bytes32 vkHash;
-        address verifier;
-        bytes32 verifierCodeHash;
+        bytes32 vkaDigest;
+        address vka;
+        uint32 vkaWords;
+        uint32 suiteVerifierId;
+        bool ceremonySrs;
         uint8 inputScale;
         uint8 outputScale;
         InstanceLayout layout;
@@ -85,13 +107,13 @@ interface IModelRegistry {
         uint32 circuitMetricBps;
         string metadataURI;
         uint64 registeredAt;
-        bool deprecated;
+        VersionStatus status;
     }
 
     /// @notice A registered model.
-    /// @param owner The account allowed to add, deprecate and reactivate versions and to transfer ownership.
+    /// @param owner The account allowed to add, deprecate, reactivate and revoke versions and to transfer ownership.
     /// @param pendingOwner The account that may accept ownership, or zero when no transfer is pending.
-    /// @param versionCount Number of versions added so far; also the latest version number (0 = none yet).
+    /// @param versionCount Number of versions added so far; also the highest version number (0 = none yet).
     /// @param name The name given at registration.
     struct ModelInfo {
         address owner;
@@ -100,23 +122,43 @@ interface IModelRegistry {
         string name;
     }
 
+    /// @notice A suite verifier: an EZKL reusable verifier every version registered while it was current uses.
+    /// @param verifier The contract.
+    /// @param codeHash Its `extcodehash`, checked when it was added.
+    /// @param activatesAt When new versions start using it (its deployment time for the constructor's verifier).
+    /// @param stopped Whether it was stopped (a tombstone: final; its versions can no longer be fulfilled).
+    // A return value, never stored (the registry packs its own storage form), so field order serves readers.
+    // solhint-disable-next-line gas-struct-packing
+    struct SuiteVerifier {
+        address verifier;
+        bytes32 codeHash;
+        uint64 activatesAt;
+        bool stopped;
+    }
+
     /// @notice Everything a verification route needs about one (model, version), read in a single call.
     /// @dev Never reverts, so the route can name its own errors: an unknown model has `modelExists == false`,
-    ///      an unknown version `versionExists == false`; the other fields are then zero.
+    ///      an unknown version `status == None`; the other fields are then zero.
     /// @param modelExists Whether the model is registered.
-    /// @param versionExists Whether the version exists (1 <= version <= latestVersion).
-    /// @param deprecated Whether the version is deprecated.
-    /// @param latestVersion The model's latest version number (0 when none or unknown).
-    /// @param verifier The version's verifier.
-    /// @param verifierCodeHash The verifier's code hash as registered.
+    /// @param status The version's status (`None` when it does not exist).
+    /// @param verifierStopped Whether the version's suite verifier was stopped.
+    /// @param ceremonySrs Whether the version uses the ceremony SRS.
+    /// @param latestVersion The model's highest version number (0 when none or unknown).
+    /// @param verifier The version's suite verifier.
+    /// @param vka The contract holding the version's VKA.
+    /// @param vkaDigest The VKA's digest.
     /// @param layout The version's instance layout.
+    // A return value, never stored, so field order serves readers.
+    // solhint-disable-next-line gas-struct-packing
     struct VerificationTarget {
         bool modelExists;
-        bool versionExists;
-        bool deprecated;
+        VersionStatus status;
+        bool verifierStopped;
+        bool ceremonySrs;
         uint32 latestVersion;
         address verifier;
-        bytes32 verifierCodeHash;
+        address vka;
+        bytes32 vkaDigest;
         InstanceLayout layout;
     }
 
@@ -142,26 +184,55 @@ interface IModelRegistry {
     /// @notice Emitted when a version is added to a model.
     /// @param modelId The model.
     /// @param version The new version number.
-    /// @param verifier The version's verifier.
-    /// @param verifierCodeHash The verifier's code hash.
+    /// @param vkaDigest The VKA's digest.
+    /// @param suiteVerifierId The suite verifier it uses.
+    /// @param vka The contract holding the VKA.
+    /// @param ceremonySrs Whether its SRS is the ceremony's.
     /// @param vkHash sha256 of the verifying key.
+    /// @param latestAt When it can become the model's latest version (`registeredAt + LATEST_DELAY`).
     event VersionRegistered(
         bytes32 indexed modelId,
         uint32 indexed version,
-        address indexed verifier,
-        bytes32 verifierCodeHash,
-        bytes32 vkHash
+        bytes32 indexed vkaDigest,
+        uint32 suiteVerifierId,
+        address vka,
+        bool ceremonySrs,
+        bytes32 vkHash,
+        uint64 latestAt
     );
 
-    /// @notice Emitted when the owner deprecates a version; it no longer verifies.
+    /// @notice Emitted when the owner deprecates a version; it takes no new requests (pending ones stay valid).
     /// @param modelId The model.
     /// @param version The version deprecated.
     event VersionDeprecated(bytes32 indexed modelId, uint32 indexed version);
 
-    /// @notice Emitted when the owner reactivates a deprecated version; it verifies again.
+    /// @notice Emitted when the owner reactivates a deprecated version; it takes requests again.
     /// @param modelId The model.
     /// @param version The version reactivated.
     event VersionReactivated(bytes32 indexed modelId, uint32 indexed version);
+
+    /// @notice Emitted when the owner revokes a version: final; its pending requests can no longer be fulfilled
+    ///         and are refundable at once.
+    /// @param modelId The model.
+    /// @param version The version revoked.
+    event VersionRevoked(bytes32 indexed modelId, uint32 indexed version);
+
+    /// @notice Emitted when the suite admin proposes a new suite verifier.
+    /// @param id Its id.
+    /// @param verifier The contract.
+    /// @param codeHash Its code hash.
+    /// @param activatesAt When new versions start using it.
+    event SuiteVerifierProposed(
+        uint32 indexed id,
+        address indexed verifier,
+        bytes32 codeHash,
+        uint64 activatesAt
+    );
+
+    /// @notice Emitted when the suite admin stops a suite verifier (final).
+    /// @param id Its id.
+    /// @param verifier The contract.
+    event SuiteVerifierStopped(uint32 indexed id, address indexed verifier);
 
     /// @notice Emitted when the owner proposes a new owner (or cancels a proposal with the zero address).
     /// @param modelId The model.
@@ -206,10 +277,10 @@ interface IModelRegistry {
     /// @param modelId The unknown id.
     error RegistryModelUnknown(bytes32 modelId);
 
-    /// @notice Thrown when a version number is 0 or greater than the model's latest version.
+    /// @notice Thrown when a version number is 0 or greater than the model's highest version.
     /// @param modelId The model.
     /// @param version The unknown version.
-    /// @param latestVersion The model's latest version (0 when it has none).
+    /// @param latestVersion The model's highest version (0 when it has none).
     error RegistryVersionUnknown(bytes32 modelId, uint32 version, uint32 latestVersion);
 
     /// @notice Thrown when someone other than the model's owner tries an owner-only action.
@@ -224,26 +295,36 @@ interface IModelRegistry {
     /// @param pendingOwner The proposed owner (zero when no transfer is pending).
     error RegistryNotPendingModelOwner(bytes32 modelId, address caller, address pendingOwner);
 
-    /// @notice Thrown by `deprecateVersion` when the version is already deprecated.
+    /// @notice Thrown by `deprecateVersion`, `reactivateVersion` and `revokeVersion` when the version's status does
+    ///         not allow the change (e.g. deprecating a deprecated version, or anything after a revoke).
     /// @param modelId The model.
     /// @param version The version.
-    error RegistryVersionAlreadyDeprecated(bytes32 modelId, uint32 version);
+    /// @param status Its current status.
+    error RegistryVersionStatusInvalid(bytes32 modelId, uint32 version, VersionStatus status);
 
-    /// @notice Thrown by `reactivateVersion` when the version is not deprecated.
+    /// @notice Thrown by `addVersion` when the model already has a version with this VKA digest on the current
+    ///         suite verifier: the same build registered twice. Pass `allowDuplicate` to add it anyway.
     /// @param modelId The model.
-    /// @param version The version.
-    error RegistryVersionNotDeprecated(bytes32 modelId, uint32 version);
+    /// @param vkaDigest The digest.
+    /// @param existingVersion The version that already has it.
+    error RegistryVersionDuplicate(bytes32 modelId, bytes32 vkaDigest, uint32 existingVersion);
 
-    /// @notice Thrown by `addVersion` when the verifier address holds no code (not deployed, or wrong chain).
-    /// @param verifier The address given.
-    error RegistryVerifierHasNoCode(address verifier);
+    /// @notice Thrown by `addVersion` when the VKA has fewer words than an EZKL VKA (its SRS points end at word 24)
+    ///         or more than fit in one contract's code (EIP-170).
+    /// @param words The VKA's length in words.
+    /// @param minWords The shortest accepted.
+    /// @param maxWords The longest accepted.
+    error RegistryVkaLengthInvalid(uint256 words, uint256 minWords, uint256 maxWords);
 
-    /// @notice Thrown by `addVersion` when the verifier's code hash differs from the one given; the deployed
-    ///         verifier is not the one the manifest describes (rebuilt with other settings, or another model).
-    /// @param verifier The verifier.
-    /// @param expected The code hash given in the parameters.
-    /// @param actual The verifier's actual `extcodehash`.
-    error RegistryVerifierCodeHashMismatch(address verifier, bytes32 expected, bytes32 actual);
+    /// @notice Thrown by `addVersion` when deploying the contract that holds the VKA failed (out of gas).
+    /// @param vkaDigest The VKA's digest.
+    error RegistryVkaStoreFailed(bytes32 vkaDigest);
+
+    /// @notice Thrown by `addVersion` when the suite verifier's `registerVka` returned another digest than the
+    ///         registry computed: the suite verifier is not EZKL's reusable verifier.
+    /// @param expected The registry's digest.
+    /// @param actual The verifier's.
+    error RegistryVkaDigestMismatch(bytes32 expected, bytes32 actual);
 
     /// @notice Thrown by `addVersion` when an artefact hash is zero, which means the manifest lacked it.
     /// @param artifact Which hash is missing.
@@ -276,6 +357,25 @@ interface IModelRegistry {
     /// @param modelId The model.
     error RegistryVersionLimitReached(bytes32 modelId);
 
+    /// @notice Thrown by `addVersion` when no suite verifier is usable (all stopped; propose a new one).
+    error RegistryNoSuiteVerifier(uint32 suiteVerifierCount);
+
+    /// @notice Thrown by the constructor and `proposeSuiteVerifier` when the verifier has no code or its code
+    ///         hash is not the one given (the deployed contract is not the generated verifier the admin audited).
+    /// @param verifier The address given.
+    /// @param expected The code hash given.
+    /// @param actual Its `extcodehash`.
+    error RegistrySuiteVerifierCodeHashMismatch(address verifier, bytes32 expected, bytes32 actual);
+
+    /// @notice Thrown by `stopSuiteVerifier` for an unknown id or an already stopped verifier.
+    /// @param id The id given.
+    error RegistrySuiteVerifierNotStoppable(uint32 id);
+
+    /// @notice Thrown by `suiteVerifier` for an unknown id.
+    /// @param id The id given.
+    /// @param count The number of suite verifiers.
+    error RegistrySuiteVerifierUnknown(uint32 id, uint32 count);
+
     // ---------------------------------------------------------------------------------------------------------
     // Owner actions
     // ---------------------------------------------------------------------------------------------------------
@@ -285,15 +385,27 @@ interface IModelRegistry {
     /// @return modelId `computeModelId(msg.sender, name)`.
     function registerModel(string calldata name) external returns (bytes32 modelId);
 
-    /// @notice Adds the next version of a model; only its owner may.
-    /// @dev Checks that the verifier has code whose hash is `params.verifierCodeHash`, that no artefact hash is
-    ///      zero and that the layout is well formed. The version's content can never change afterwards.
+    /// @notice Adds the next version of a model; only its owner may. The version is verified by the current suite
+    ///         verifier against `vka`, which the registry stores on-chain and registers with that verifier.
+    /// @dev Checks that no artefact hash is zero, that the layout is well formed and that the model has no version
+    ///      with this VKA digest on the current suite verifier (unless `allowDuplicate`). Stores the VKA as the code
+    ///      of a new contract (once per digest: a VKA already stored is reused), reads its SRS G2 points to record
+    ///      `ceremonySrs`, and calls the suite verifier's `registerVka`. The version can never change afterwards;
+    ///      it becomes eligible as the model's latest version `LATEST_DELAY` seconds later.
     /// @param modelId The model.
     /// @param params The version's content.
-    /// @return version The new version number: the previous latest plus one, starting at 1.
-    function addVersion(bytes32 modelId, VersionParams calldata params) external returns (uint32 version);
+    /// @param vka The VKA's words (`create_evm_vka`'s output without its 8-byte length prefix).
+    /// @param allowDuplicate Add the version even if one with the same digest exists (`--force`).
+    /// @return version The new version number: the previous highest plus one, starting at 1.
+    function addVersion(
+        bytes32 modelId,
+        VersionParams calldata params,
+        bytes32[] calldata vka,
+        bool allowDuplicate
+    ) external returns (uint32 version);
 
-    /// @notice Deprecates a version so the route stops verifying proofs for it; only the owner may.
+    /// @notice Deprecates an active version: it takes no new requests; requests already made on it can still be
+    ///         fulfilled. Only the owner may; `reactivateVersion` undoes it.
     /// @param modelId The model.
     /// @param version An active version.
     function deprecateVersion(bytes32 modelId, uint32 version) external;
@@ -302,6 +414,12 @@ interface IModelRegistry {
     /// @param modelId The model.
     /// @param version A deprecated version.
     function reactivateVersion(bytes32 modelId, uint32 version) external;
+
+    /// @notice Revokes a version for good (a broken circuit): it takes no requests, its pending requests can no
+    ///         longer be fulfilled and are refundable at once. Only the owner may; there is no undo.
+    /// @param modelId The model.
+    /// @param version An active or deprecated version.
+    function revokeVersion(bytes32 modelId, uint32 version) external;
 
     /// @notice Proposes `newOwner` as the model's next owner; they must call `acceptModelOwnership`.
     /// @dev Replaces any earlier proposal; the zero address cancels it. Only the owner may.
@@ -314,12 +432,37 @@ interface IModelRegistry {
     function acceptModelOwnership(bytes32 modelId) external;
 
     // ---------------------------------------------------------------------------------------------------------
+    // Suite admin (the registry's owner)
+    // ---------------------------------------------------------------------------------------------------------
+
+    /// @notice Proposes a new suite verifier (e.g. for an EZKL upgrade); versions added from
+    ///         `block.timestamp + VERIFIER_ACTIVATION_DELAY` on use it. Existing versions keep their verifier.
+    /// @dev Only the suite admin. A consumer watches `SuiteVerifierProposed` and has the delay to react.
+    /// @param verifier The deployed verifier.
+    /// @param codeHash Its expected code hash.
+    /// @return id Its id.
+    function proposeSuiteVerifier(address verifier, bytes32 codeHash) external returns (uint32 id);
+
+    /// @notice Stops a suite verifier for good (a soundness bug): its versions take no requests and their pending
+    ///         requests are refundable at once. Only the suite admin.
+    /// @param id The verifier's id.
+    function stopSuiteVerifier(uint32 id) external;
+
+    // ---------------------------------------------------------------------------------------------------------
     // Views
     // ---------------------------------------------------------------------------------------------------------
 
     /// @notice The longest model name accepted, in bytes.
     /// @return The limit.
     function MAX_NAME_LENGTH() external view returns (uint256);
+
+    /// @notice How long after `addVersion` a version can become the model's latest (fixed at deployment).
+    /// @return Seconds.
+    function LATEST_DELAY() external view returns (uint64);
+
+    /// @notice How long after `proposeSuiteVerifier` a suite verifier is used for new versions (fixed at deployment).
+    /// @return Seconds.
+    function VERIFIER_ACTIVATION_DELAY() external view returns (uint64);
 
     /// @notice The id a model registered by `registrant` under `name` gets.
     /// @param registrant The account that registers the model.
@@ -343,25 +486,45 @@ interface IModelRegistry {
     /// @return The version.
     function getVersion(bytes32 modelId, uint32 version) external view returns (ModelVersion memory);
 
-    /// @notice The model's latest version number, deprecated or not; reverts for an unknown model.
+    /// @notice The model's highest version number, whatever its status; reverts for an unknown model.
     /// @param modelId The model.
-    /// @return The latest version, 0 when the model has none.
+    /// @return The highest version, 0 when the model has none.
     function latestVersion(bytes32 modelId) external view returns (uint32);
 
-    /// @notice The model's highest version that is not deprecated; reverts for an unknown model.
-    /// @dev Walks down from the latest version, so it costs more the more recent versions are deprecated.
+    /// @notice What "latest" (version 0) means now: the model's highest version that is `Active`, whose suite
+    ///         verifier is not stopped and that was added at least `LATEST_DELAY` seconds ago; reverts for an
+    ///         unknown model.
+    /// @dev Walks down from the highest version, so it costs more the more recent versions are skipped.
     /// @param modelId The model.
-    /// @return The latest active version, 0 when none is active.
+    /// @return The latest usable version, 0 when none is.
     function latestActiveVersion(bytes32 modelId) external view returns (uint32);
 
-    /// @notice Whether proofs of a version are accepted now: it exists and is not deprecated.
-    /// @dev One storage read, for verification paths that took a version's immutable content (verifier, code
-    ///      hash, layout) earlier and only need its one mutable part, e.g. a coordinator at fulfilment. Never
-    ///      reverts: an unknown model or version is not active.
+    /// @notice Whether a version's SRS is the public ceremony's (Perpetual Powers of Tau, as EZKL distributes it):
+    ///         its VKA's G2 points are [1]2 and -[tau]2 of that ceremony. A dev SRS (generated on a machine, whose
+    ///         owner may know tau and so forge proofs) reads false. Reverts for an unknown model or version.
     /// @param modelId The model.
     /// @param version The version.
-    /// @return True when the version exists and is not deprecated.
-    function isVersionActive(bytes32 modelId, uint32 version) external view returns (bool);
+    /// @return True for the ceremony SRS.
+    function usesCeremonySrs(bytes32 modelId, uint32 version) external view returns (bool);
+
+    /// @notice Whether a VKA's G2 points are the ceremony's (see `usesCeremonySrs`); false for a VKA too short to
+    ///         hold them.
+    /// @param vka The VKA's words.
+    /// @return True for the ceremony SRS.
+    function isCeremonyVka(bytes32[] calldata vka) external pure returns (bool);
+
+    /// @notice The fulfilment-time facts about a version, in one call that never reverts: its status and its suite
+    ///         verifier, and whether that verifier was stopped.
+    /// @dev Two storage reads, for a coordinator that took the version's immutable content earlier.
+    /// @param modelId The model.
+    /// @param version The version.
+    /// @return status The version's status (`None` when it does not exist).
+    /// @return verifier Its suite verifier (zero when it does not exist).
+    /// @return verifierStopped Whether that verifier was stopped.
+    function fulfilmentTarget(
+        bytes32 modelId,
+        uint32 version
+    ) external view returns (VersionStatus status, address verifier, bool verifierStopped);
 
     /// @notice What a verification route needs about a version, in one call; never reverts.
     /// @param modelId The model.
@@ -371,4 +534,17 @@ interface IModelRegistry {
         bytes32 modelId,
         uint32 version
     ) external view returns (VerificationTarget memory target);
+
+    /// @notice The number of suite verifiers ever added (ids are 1..count).
+    /// @return The count.
+    function suiteVerifierCount() external view returns (uint32);
+
+    /// @notice A suite verifier by id; reverts for an unknown id.
+    /// @param id The id.
+    /// @return The verifier's record.
+    function suiteVerifier(uint32 id) external view returns (SuiteVerifier memory);
+
+    /// @notice The suite verifier new versions use now: the highest id that is active and not stopped (0: none).
+    /// @return id Its id.
+    function currentSuiteVerifier() external view returns (uint32 id);
 }

@@ -3,44 +3,20 @@ pragma solidity ^0.8.30;
 
 import {IInferenceVerifier} from "../interfaces/IInferenceVerifier.sol";
 import {IModelRegistry} from "../interfaces/IModelRegistry.sol";
-import {IHalo2Verifier} from "../interfaces/IHalo2Verifier.sol";
+import {IHalo2VerifierReusable} from "../interfaces/IHalo2VerifierReusable.sol";
 import {FieldElement} from "./FieldElement.sol";
 
 /// @title InferenceProof
-/// @notice The checks that make an EZKL proof a verified inference of a registered model version: the verifier
-///         still has its registered code, the instances have the version's layout, their input range is the
-///         expected input, the verifier accepts the proof; and the decoding of the output range to signed
-///         fixed-point integers.
+/// @notice The checks that make an EZKL proof a verified inference of a registered model version: the instances
+///         have the version's layout, their input range is the expected input, the suite verifier accepts the proof
+///         against the version's VKA and returns the version's VKA digest; and the decoding of the output range to
+///         signed fixed-point integers.
 /// @dev Internal functions, compiled into each caller, so the route (`InferenceVerifier`, which reads the version
 ///      from the registry on every call) and the coordinator (which snapshots the version's immutable content at
 ///      request time and calls the verifier itself) run the same code. Reverts with `IInferenceVerifier`'s errors
 ///      and `FieldElement`'s. Every function that indexes `instances` relies on `checkInstanceCount` having passed
 ///      for the same layout: the registry only accepts layouts whose ranges lie inside `[0, instanceCount)`.
 library InferenceProof {
-    /// @notice Reverts with `VerifierCodeHashChanged` unless `verifier`'s code hashes to `registeredCodeHash`.
-    /// @dev Also warms the verifier's account (EIP-2929), so the later call to it pays the warm price.
-    /// @param modelId The model (for the error).
-    /// @param version The version (for the error).
-    /// @param verifier The registered verifier.
-    /// @param registeredCodeHash Its code hash as registered.
-    function checkCodeHash(
-        bytes32 modelId,
-        uint32 version,
-        address verifier,
-        bytes32 registeredCodeHash
-    ) internal view {
-        bytes32 current = verifier.codehash;
-        if (current != registeredCodeHash) {
-            revert IInferenceVerifier.VerifierCodeHashChanged({
-                modelId: modelId,
-                version: version,
-                verifier: verifier,
-                registeredCodeHash: registeredCodeHash,
-                currentCodeHash: current
-            });
-        }
-    }
-
     /// @notice Reverts with `VerifierInstanceCountMismatch` unless `instances` has the layout's instance count.
     /// @param layout The version's layout.
     /// @param instances The proof's public instances.
@@ -125,20 +101,26 @@ library InferenceProof {
         }
     }
 
-    /// @notice Reverts with `VerifierProofRejected` unless `verifier` accepts the proof.
+    /// @notice Reverts with `VerifierProofRejected` unless the suite verifier accepts the proof against the VKA
+    ///         held by `vka`; returns the digest the verifier reports for that VKA (compare it with the version's, e.g.
+    ///         with `checkVkaDigest`).
     /// @param modelId The model (for the error).
     /// @param version The version (for the error).
-    /// @param verifier The registered verifier (code hash already checked).
+    /// @param verifier The version's suite verifier.
+    /// @param vka The registry's contract holding the version's VKA.
     /// @param proof The proof bytes.
     /// @param instances The proof's public instances.
+    /// @return vkaDigest The digest the verifier returned.
     function verifyProof(
         bytes32 modelId,
         uint32 version,
         address verifier,
+        address vka,
         bytes calldata proof,
         uint256[] calldata instances
-    ) internal view {
-        (bool accepted, ) = _callVerifier(verifier, proof, instances, false);
+    ) internal view returns (bytes32 vkaDigest) {
+        bool accepted;
+        (accepted, vkaDigest, ) = _callVerifier(verifier, vka, proof, instances, false);
         if (!accepted) {
             revert IInferenceVerifier.VerifierProofRejected({
                 modelId: modelId,
@@ -152,24 +134,43 @@ library InferenceProof {
     ///         the proof, so the proof is copied to memory once.
     /// @param modelId The model (for the error).
     /// @param version The version (for the error).
-    /// @param verifier The registered verifier (code hash already checked).
+    /// @param verifier The version's suite verifier.
+    /// @param vka The registry's contract holding the version's VKA.
     /// @param proof The proof bytes.
     /// @param instances The proof's public instances.
+    /// @return vkaDigest The digest the verifier returned.
     /// @return proofHash `keccak256(proof)`.
     function verifyProofAndHash(
         bytes32 modelId,
         uint32 version,
         address verifier,
+        address vka,
         bytes calldata proof,
         uint256[] calldata instances
-    ) internal view returns (bytes32 proofHash) {
+    ) internal view returns (bytes32 vkaDigest, bytes32 proofHash) {
         bool accepted;
-        (accepted, proofHash) = _callVerifier(verifier, proof, instances, true);
+        (accepted, vkaDigest, proofHash) = _callVerifier(verifier, vka, proof, instances, true);
         if (!accepted) {
             revert IInferenceVerifier.VerifierProofRejected({
                 modelId: modelId,
                 version: version,
                 verifier: verifier
+            });
+        }
+    }
+
+    /// @notice Reverts with `VerifierVkaDigestMismatch` unless the digest the verifier returned is the version's.
+    /// @param modelId The model (for the error).
+    /// @param version The version (for the error).
+    /// @param expected The version's registered VKA digest.
+    /// @param actual The digest the verifier returned.
+    function checkVkaDigest(bytes32 modelId, uint32 version, bytes32 expected, bytes32 actual) internal pure {
+        if (actual != expected) {
+            revert IInferenceVerifier.VerifierVkaDigestMismatch({
+                modelId: modelId,
+                version: version,
+                expected: expected,
+                actual: actual
             });
         }
     }
@@ -274,41 +275,76 @@ library InferenceProof {
         }
     }
 
-    /// @dev Calls `verifyProof` with STATICCALL and the canonical ABI encoding (EZKL verifiers read calldata at
-    ///      fixed offsets): the same bytes `abi.encodeCall(IHalo2Verifier.verifyProof, (proof, instances))`
-    ///      produces, written with two calldatacopy's instead of an element-by-element copy, past the free memory
-    ///      pointer (scratch that is never read again, so no memory is allocated). With `hashProof`, the proof is
-    ///      hashed where it lies in that encoding. Accepts only a successful call returning at least one word equal
-    ///      to 1: a revert (how EZKL rejects), a `false`, or short return data all count as rejection. Only the
-    ///      first return word is copied, into scratch space, so a verifier cannot make its caller copy large return
-    ///      data.
+    /// @dev Calls the suite verifier's `verifyProof(proof, instances, vka)` with STATICCALL and the canonical ABI
+    ///      encoding (EZKL's verifier reads calldata at fixed offsets, and the VKA's rescaling data right after the
+    ///      instances): the bytes `abi.encodeCall(IHalo2VerifierReusable.verifyProof, (proof, instances, vka))`
+    ///      produces, written with two calldatacopy's and one EXTCODECOPY of the VKA from its store (code = a STOP
+    ///      byte, then the words) past the free memory pointer (scratch that is never read again, so no memory is
+    ///      allocated). The VKA is copied from code into memory (3 gas a word plus memory) instead of being sent as
+    ///      16-gas-a-byte calldata by every prover. With `hashProof`, the proof is hashed where it lies in that
+    ///      encoding. Accepts only a successful call returning at least two words, the first equal to 1: a revert
+    ///      (how EZKL rejects), a `false`, or short return data all count as rejection. Only the first two return
+    ///      words are copied, into scratch space, so a verifier cannot make its caller copy large return data.
     function _callVerifier(
         address verifier,
+        address vka,
         bytes calldata proof,
         uint256[] calldata instances,
         bool hashProof
-    ) private view returns (bool accepted, bytes32 proofHash) {
-        bytes4 selector = IHalo2Verifier.verifyProof.selector;
+    ) private view returns (bool accepted, bytes32 vkaDigest, bytes32 proofHash) {
+        (uint256 ptr, uint256 end, bytes32 hash) = _encodeProofAndInstances(proof, instances, hashProof);
+        proofHash = hash;
+        (accepted, vkaDigest) = _appendVkaAndCall(verifier, vka, ptr, end);
+    }
+
+    /// @dev Appends the VKA from its store at `end` (its length word, then the words) to the calldata that starts at
+    ///      `ptr`, and makes the call (see `_callVerifier`).
+    function _appendVkaAndCall(
+        address verifier,
+        address vka,
+        uint256 ptr,
+        uint256 end
+    ) private view returns (bool accepted, bytes32 vkaDigest) {
         assembly ("memory-safe") {
-            let ptr := mload(0x40)
-            let proofLen := proof.length
-            let proofPadded := and(add(proofLen, 31), not(31))
-            mstore(ptr, selector)
-            mstore(add(ptr, 0x04), 0x40) // offset of `proof`
-            mstore(add(ptr, 0x24), add(0x60, proofPadded)) // offset of `instances`
-            mstore(add(ptr, 0x44), proofLen)
-            mstore(add(ptr, add(0x44, proofPadded)), 0) // zero the last word's padding before copying
-            calldatacopy(add(ptr, 0x64), proof.offset, proofLen)
-            if hashProof {
-                proofHash := keccak256(add(ptr, 0x64), proofLen)
+            let vkaBytes := extcodesize(vka)
+            if vkaBytes {
+                vkaBytes := sub(vkaBytes, 1) // the leading STOP byte
             }
-            let instPos := add(add(ptr, 0x64), proofPadded)
+            mstore(end, shr(5, vkaBytes))
+            extcodecopy(vka, add(end, 0x20), 1, vkaBytes)
+            let ok := staticcall(gas(), verifier, ptr, sub(add(add(end, 0x20), vkaBytes), ptr), 0x00, 0x40)
+            accepted := and(ok, and(gt(returndatasize(), 0x3f), eq(mload(0x00), 1)))
+            vkaDigest := mload(0x20)
+        }
+    }
+
+    /// @dev Writes the selector, the three head words, the proof and the instances of the verifier's calldata past
+    ///      the free memory pointer (see `_callVerifier`); returns where the calldata starts, where the VKA's length
+    ///      word goes, and the proof's hash when asked for.
+    function _encodeProofAndInstances(
+        bytes calldata proof,
+        uint256[] calldata instances,
+        bool hashProof
+    ) private pure returns (uint256 ptr, uint256 end, bytes32 proofHash) {
+        bytes4 selector = IHalo2VerifierReusable.verifyProof.selector;
+        assembly ("memory-safe") {
+            ptr := mload(0x40)
+            let proofPadded := and(add(proof.length, 31), not(31))
             let instBytes := shl(5, instances.length)
-            mstore(instPos, instances.length)
-            calldatacopy(add(instPos, 0x20), instances.offset, instBytes)
-            let size := sub(add(add(instPos, 0x20), instBytes), ptr)
-            let ok := staticcall(gas(), verifier, ptr, size, 0x00, 0x20)
-            accepted := and(ok, and(gt(returndatasize(), 0x1f), eq(mload(0x00), 1)))
+            mstore(ptr, selector)
+            mstore(add(ptr, 0x04), 0x60) // offset of `proof`
+            mstore(add(ptr, 0x24), add(0x80, proofPadded)) // offset of `instances`: 3 heads, length, proof
+            mstore(add(ptr, 0x44), add(add(0xa0, proofPadded), instBytes)) // offset of `vka`
+            mstore(add(ptr, 0x64), proof.length)
+            mstore(add(ptr, add(0x64, proofPadded)), 0) // zero the last word's padding before copying
+            calldatacopy(add(ptr, 0x84), proof.offset, proof.length)
+            if hashProof {
+                proofHash := keccak256(add(ptr, 0x84), proof.length)
+            }
+            end := add(add(ptr, 0x84), proofPadded)
+            mstore(end, instances.length)
+            calldatacopy(add(end, 0x20), instances.offset, instBytes)
+            end := add(add(end, 0x20), instBytes)
         }
     }
 }

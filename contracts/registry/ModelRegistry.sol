@@ -1,18 +1,55 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.30;
 
+import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
+import {Ownable2Step} from "@openzeppelin/contracts/access/Ownable2Step.sol";
+import {IHalo2VerifierReusable} from "../interfaces/IHalo2VerifierReusable.sol";
 import {IModelRegistry} from "../interfaces/IModelRegistry.sol";
 
 /// @title ModelRegistry
-/// @notice Records models and their immutable versions: the artefact hashes of the EZKL build, the verifier
-///         that checks proofs for it and that verifier's code hash.
-/// @dev There is no registry-wide admin: each model has its own owner. The stored version is packed so that
-///      `verificationTarget` (on the route's hot path) reads three slots of it: the verifier with the status and
-///      the first layout fields, the remaining layout fields, and the code hash; and `isVersionActive` (on the
-///      coordinator's) reads one, the verifier (the existence flag) with the status.
-contract ModelRegistry is IModelRegistry {
+/// @notice Records models and their immutable versions as data: the VKA each is verified against (stored on-chain
+///         once, as contract code), the suite verifier that checks it, its layout, scales, artefact hashes and SRS
+///         provenance. Owners cannot supply verifier code.
+/// @dev The registry's owner (`Ownable2Step`) is the suite admin: it can only propose suite verifiers (timelocked
+///      by the immutable `VERIFIER_ACTIVATION_DELAY`) and stop them (final). Models have their own owners. The
+///      stored version is packed so that the coordinator's fulfilment reads one slot of it (`fulfilmentTarget`:
+///      the VKA store, status and verifier id) plus the verifier's slot, and a request reads three.
+contract ModelRegistry is IModelRegistry, Ownable2Step {
     /// @inheritdoc IModelRegistry
     uint256 public constant override MAX_NAME_LENGTH = 64;
+
+    /// @dev The VKA words the SRS G2 points end at: [1]2 is words 16..19, -[tau]2 words 20..23 (see
+    ///      `IHalo2VerifierReusable`); a shorter VKA is not EZKL's.
+    uint256 private constant MIN_VKA_WORDS = 24;
+
+    /// @dev The longest VKA one contract's code can hold after its leading STOP byte (EIP-170: 24,576 bytes).
+    uint256 private constant MAX_VKA_WORDS = 767; // floor((24,576 - 1) / 32)
+
+    // The ceremony SRS's G2 points, as the pairing check of an EZKL verifier uses them (x = x1 + x2*u, y likewise,
+    // each word as EZKL writes it). [1]2 is BN254's standard G2 generator. -[tau]2 is the Perpetual Powers of Tau
+    // ceremony's, as EZKL distributes it (`get_srs`, the files whose SHA-256 EZKL pins per k in
+    // zkonduit/ezkl src/srs_sha.rs; tau is the same for every k): copied from EZKL's own test verifier built on
+    // that SRS, zkonduit/ezkl@5da444ee tests/assets/wasm.code (mstore of words 0x186282..., 0x179443...,
+    // 0x06d971..., 0x06ecdb... as neg_s_g2), the same four words every public EZKL-generated verifier on the
+    // public SRS embeds as `neg_s_g2_x_1, neg_s_g2_x_2, neg_s_g2_y_1, neg_s_g2_y_2`.
+    bytes32 private constant G2_X_1 = 0x198e9393920d483a7260bfb731fb5d25f1aa493335a9e71297e485b7aef312c2;
+    bytes32 private constant G2_X_2 = 0x1800deef121f1e76426a00665e5c4479674322d4f75edadd46debd5cd992f6ed;
+    bytes32 private constant G2_Y_1 = 0x090689d0585ff075ec9e99ad690c3395bc4b313370b38ef355acdadcd122975b;
+    bytes32 private constant G2_Y_2 = 0x12c85ea5db8c6deb4aab71808dcb408fe3d1e7690c43d37b4ce6cc0166fa7daa;
+    bytes32 private constant NEG_TAU_G2_X_1 =
+        0x186282957db913abd99f91db59fe69922e95040603ef44c0bd7aa3adeef8f5ac;
+    bytes32 private constant NEG_TAU_G2_X_2 =
+        0x17944351223333f260ddc3b4af45191b856689eda9eab5cbcddbbe570ce860d2;
+    bytes32 private constant NEG_TAU_G2_Y_1 =
+        0x06d971ff4a7467c3ec596ed6efc674572e32fd6f52b721f97e35b0b3d3546753;
+    bytes32 private constant NEG_TAU_G2_Y_2 =
+        0x06ecdb9f9567f59ed2eee36e1e1d58797fd13cc97fafc2910f5e8a12f202fa9a;
+
+    /// @inheritdoc IModelRegistry
+    uint64 public immutable override LATEST_DELAY;
+
+    /// @inheritdoc IModelRegistry
+    uint64 public immutable override VERIFIER_ACTIVATION_DELAY;
 
     /// @dev Storage form of a model. `owner != address(0)` is the existence flag: a registrant is never zero.
     struct StoredModel {
@@ -25,37 +62,73 @@ contract ModelRegistry is IModelRegistry {
         string name;
     }
 
-    /// @dev Storage form of a version; the first three slots hold what `verificationTarget` returns. `verifier`
-    ///      is never zero for an added version (`addVersion` requires code there), so it is the existence flag.
+    /// @dev Storage form of a version. `status != None` is the existence flag (an added version is `Active`).
+    ///      Slots are grouped by who reads them together (see the slot comments), not packed tightest.
+    // solhint-disable-next-line gas-struct-packing
     struct StoredVersion {
-        // slot 0 (hot; all `isVersionActive` reads)
-        address verifier;
-        bool deprecated;
+        // slot 0 (hot: every fulfilment, through `fulfilmentTarget`)
+        address vka;
+        VersionStatus status;
+        uint32 suiteVerifierId;
+        uint32 vkaWords;
+        bool ceremonySrs;
+        // slot 1 (hot: every request)
         uint32 instanceCount;
         uint32 inputOffset;
-        // slot 1 (hot)
         uint32 inputCount;
         uint32 outputOffset;
         uint32 outputCount;
         uint8 inputScale;
         uint8 outputScale;
+        uint64 registeredAt;
+        // slot 2 (hot: every request)
+        bytes32 vkaDigest;
+        // slot 3
         uint32 floatMetricBps;
         uint32 circuitMetricBps;
-        uint64 registeredAt;
-        // slot 2 (hot)
-        bytes32 verifierCodeHash;
-        // slots 3..7
+        // slots 4..8
         bytes32 modelHash;
         bytes32 settingsHash;
         bytes32 circuitHash;
         bytes32 srsHash;
         bytes32 vkHash;
-        // slot 8..
+        // slot 9..
         string metadataURI;
+    }
+
+    /// @dev Storage form of a suite verifier; slot 0 is what fulfilment reads.
+    struct StoredVerifier {
+        address verifier;
+        uint64 activatesAt;
+        bool stopped;
+        bytes32 codeHash;
     }
 
     mapping(bytes32 modelId => StoredModel) private _models;
     mapping(bytes32 modelId => mapping(uint32 version => StoredVersion)) private _versions;
+    /// @dev The first version of a model with a VKA digest (0: none), for the duplicate check.
+    mapping(bytes32 modelId => mapping(bytes32 vkaDigest => uint32 version)) private _versionOfDigest;
+    /// @dev The contract holding a VKA, by digest: each VKA is stored once, whichever models use it.
+    mapping(bytes32 vkaDigest => address vka) private _vkaStores;
+    mapping(uint32 id => StoredVerifier) private _suiteVerifiers;
+    uint32 private _suiteVerifierCount;
+
+    /// @param admin The suite admin (the registry's owner), who proposes and stops suite verifiers.
+    /// @param verifier The first suite verifier (EZKL's reusable verifier, deployed with the suite), active at once.
+    /// @param verifierCodeHash Its expected code hash.
+    /// @param latestDelay `LATEST_DELAY`, in seconds.
+    /// @param verifierActivationDelay `VERIFIER_ACTIVATION_DELAY`, in seconds.
+    constructor(
+        address admin,
+        address verifier,
+        bytes32 verifierCodeHash,
+        uint64 latestDelay,
+        uint64 verifierActivationDelay
+    ) Ownable(admin) {
+        LATEST_DELAY = latestDelay;
+        VERIFIER_ACTIVATION_DELAY = verifierActivationDelay;
+        _addSuiteVerifier(verifier, verifierCodeHash, uint64(block.timestamp));
+    }
 
     /// @dev Reverts unless `modelId` is registered and the caller owns it; returns the model.
     function _ownedModel(bytes32 modelId) private view returns (StoredModel storage model) {
@@ -106,12 +179,14 @@ contract ModelRegistry is IModelRegistry {
     /// @inheritdoc IModelRegistry
     function addVersion(
         bytes32 modelId,
-        VersionParams calldata params
+        VersionParams calldata params,
+        bytes32[] calldata vka,
+        bool allowDuplicate
     ) external override returns (uint32 version) {
         StoredModel storage model = _ownedModel(modelId);
-        _checkVerifier(params.verifier, params.verifierCodeHash);
         _checkArtifactHashes(params);
         _checkLayout(params.layout);
+        (bytes32 digest, address store, uint32 verifierId) = _registerVka(modelId, vka, allowDuplicate);
 
         uint32 latest = model.versionCount;
         if (latest == type(uint32).max) revert RegistryVersionLimitReached({modelId: modelId});
@@ -120,51 +195,40 @@ contract ModelRegistry is IModelRegistry {
             version = latest + 1;
         }
         model.versionCount = version;
+        if (_versionOfDigest[modelId][digest] == 0) _versionOfDigest[modelId][digest] = version;
 
         StoredVersion storage stored = _versions[modelId][version];
-        InstanceLayout calldata layout = params.layout;
-        stored.verifier = params.verifier;
-        stored.instanceCount = layout.instanceCount;
-        stored.inputOffset = layout.inputOffset;
-        stored.inputCount = layout.inputCount;
-        stored.outputOffset = layout.outputOffset;
-        stored.outputCount = layout.outputCount;
-        stored.inputScale = params.inputScale;
-        stored.outputScale = params.outputScale;
-        stored.floatMetricBps = params.floatMetricBps;
-        stored.circuitMetricBps = params.circuitMetricBps;
-        stored.registeredAt = uint64(block.timestamp);
-        stored.verifierCodeHash = params.verifierCodeHash;
-        stored.modelHash = params.modelHash;
-        stored.settingsHash = params.settingsHash;
-        stored.circuitHash = params.circuitHash;
-        stored.srsHash = params.srsHash;
-        stored.vkHash = params.vkHash;
-        stored.metadataURI = params.metadataURI;
-
-        emit VersionRegistered({
-            modelId: modelId,
-            version: version,
-            verifier: params.verifier,
-            verifierCodeHash: params.verifierCodeHash,
-            vkHash: params.vkHash
-        });
+        stored.vka = store;
+        stored.status = VersionStatus.Active;
+        stored.suiteVerifierId = verifierId;
+        stored.vkaWords = uint32(vka.length); // <= MAX_VKA_WORDS, checked in `_registerVka`
+        stored.ceremonySrs = isCeremonyVka(vka);
+        stored.vkaDigest = digest;
+        _storeParams(stored, params);
+        _emitRegistered(modelId, version, stored);
     }
 
     /// @inheritdoc IModelRegistry
     function deprecateVersion(bytes32 modelId, uint32 version) external override {
-        StoredVersion storage stored = _existingVersion(_ownedModel(modelId), modelId, version);
-        if (stored.deprecated) revert RegistryVersionAlreadyDeprecated({modelId: modelId, version: version});
-        stored.deprecated = true;
+        _setStatus(modelId, version, VersionStatus.Active, VersionStatus.Deprecated);
         emit VersionDeprecated({modelId: modelId, version: version});
     }
 
     /// @inheritdoc IModelRegistry
     function reactivateVersion(bytes32 modelId, uint32 version) external override {
-        StoredVersion storage stored = _existingVersion(_ownedModel(modelId), modelId, version);
-        if (!stored.deprecated) revert RegistryVersionNotDeprecated({modelId: modelId, version: version});
-        stored.deprecated = false;
+        _setStatus(modelId, version, VersionStatus.Deprecated, VersionStatus.Active);
         emit VersionReactivated({modelId: modelId, version: version});
+    }
+
+    /// @inheritdoc IModelRegistry
+    function revokeVersion(bytes32 modelId, uint32 version) external override {
+        StoredVersion storage stored = _existingVersion(_ownedModel(modelId), modelId, version);
+        VersionStatus status = stored.status;
+        if (status == VersionStatus.Revoked) {
+            revert RegistryVersionStatusInvalid({modelId: modelId, version: version, status: status});
+        }
+        stored.status = VersionStatus.Revoked;
+        emit VersionRevoked({modelId: modelId, version: version});
     }
 
     /// @inheritdoc IModelRegistry
@@ -193,6 +257,26 @@ contract ModelRegistry is IModelRegistry {
             previousOwner: previousOwner,
             newOwner: msg.sender
         });
+    }
+
+    // ---------------------------------------------------------------------------------------------------------
+    // Suite admin
+    // ---------------------------------------------------------------------------------------------------------
+
+    /// @inheritdoc IModelRegistry
+    function proposeSuiteVerifier(
+        address verifier,
+        bytes32 codeHash
+    ) external override onlyOwner returns (uint32 id) {
+        id = _addSuiteVerifier(verifier, codeHash, uint64(block.timestamp) + VERIFIER_ACTIVATION_DELAY);
+    }
+
+    /// @inheritdoc IModelRegistry
+    function stopSuiteVerifier(uint32 id) external override onlyOwner {
+        StoredVerifier storage v = _suiteVerifiers[id];
+        if (v.verifier == address(0) || v.stopped) revert RegistrySuiteVerifierNotStoppable({id: id});
+        v.stopped = true;
+        emit SuiteVerifierStopped({id: id, verifier: v.verifier});
     }
 
     // ---------------------------------------------------------------------------------------------------------
@@ -225,26 +309,26 @@ contract ModelRegistry is IModelRegistry {
     function getVersion(
         bytes32 modelId,
         uint32 version
-    ) external view override returns (ModelVersion memory) {
+    ) external view override returns (ModelVersion memory v) {
         StoredVersion storage stored = _existingVersion(_existingModel(modelId), modelId, version);
-        return
-            ModelVersion({
-                modelHash: stored.modelHash,
-                settingsHash: stored.settingsHash,
-                circuitHash: stored.circuitHash,
-                srsHash: stored.srsHash,
-                vkHash: stored.vkHash,
-                verifier: stored.verifier,
-                verifierCodeHash: stored.verifierCodeHash,
-                inputScale: stored.inputScale,
-                outputScale: stored.outputScale,
-                layout: _layoutOf(stored),
-                floatMetricBps: stored.floatMetricBps,
-                circuitMetricBps: stored.circuitMetricBps,
-                metadataURI: stored.metadataURI,
-                registeredAt: stored.registeredAt,
-                deprecated: stored.deprecated
-            });
+        v.modelHash = stored.modelHash;
+        v.settingsHash = stored.settingsHash;
+        v.circuitHash = stored.circuitHash;
+        v.srsHash = stored.srsHash;
+        v.vkHash = stored.vkHash;
+        v.vkaDigest = stored.vkaDigest;
+        v.vka = stored.vka;
+        v.vkaWords = stored.vkaWords;
+        v.suiteVerifierId = stored.suiteVerifierId;
+        v.ceremonySrs = stored.ceremonySrs;
+        v.inputScale = stored.inputScale;
+        v.outputScale = stored.outputScale;
+        v.layout = _layoutOf(stored);
+        v.floatMetricBps = stored.floatMetricBps;
+        v.circuitMetricBps = stored.circuitMetricBps;
+        v.metadataURI = stored.metadataURI;
+        v.registeredAt = stored.registeredAt;
+        v.status = stored.status;
     }
 
     /// @inheritdoc IModelRegistry
@@ -256,7 +340,12 @@ contract ModelRegistry is IModelRegistry {
     function latestActiveVersion(bytes32 modelId) external view override returns (uint32) {
         mapping(uint32 => StoredVersion) storage versions = _versions[modelId];
         for (uint32 v = _existingModel(modelId).versionCount; v != 0;) {
-            if (!versions[v].deprecated) return v;
+            StoredVersion storage stored = versions[v];
+            if (
+                stored.status == VersionStatus.Active &&
+                stored.registeredAt + LATEST_DELAY < block.timestamp + 1 &&
+                !_suiteVerifiers[stored.suiteVerifierId].stopped
+            ) return v;
             // unchecked: the loop condition guarantees v != 0.
             unchecked {
                 --v;
@@ -266,10 +355,34 @@ contract ModelRegistry is IModelRegistry {
     }
 
     /// @inheritdoc IModelRegistry
-    function isVersionActive(bytes32 modelId, uint32 version) external view override returns (bool) {
+    function usesCeremonySrs(bytes32 modelId, uint32 version) external view override returns (bool) {
+        return _existingVersion(_existingModel(modelId), modelId, version).ceremonySrs;
+    }
+
+    /// @inheritdoc IModelRegistry
+    function isCeremonyVka(bytes32[] calldata vka) public pure override returns (bool) {
+        if (vka.length < MIN_VKA_WORDS) return false;
+        return
+            vka[16] == G2_X_1 &&
+            vka[17] == G2_X_2 &&
+            vka[18] == G2_Y_1 &&
+            vka[19] == G2_Y_2 &&
+            vka[20] == NEG_TAU_G2_X_1 &&
+            vka[21] == NEG_TAU_G2_X_2 &&
+            vka[22] == NEG_TAU_G2_Y_1 &&
+            vka[23] == NEG_TAU_G2_Y_2;
+    }
+
+    /// @inheritdoc IModelRegistry
+    function fulfilmentTarget(
+        bytes32 modelId,
+        uint32 version
+    ) external view override returns (VersionStatus status, address verifier, bool verifierStopped) {
         StoredVersion storage stored = _versions[modelId][version];
-        (address verifier, bool deprecated) = (stored.verifier, stored.deprecated); // one slot, read once
-        return verifier != address(0) && !deprecated;
+        (VersionStatus s, uint32 id) = (stored.status, stored.suiteVerifierId); // one slot, read once
+        if (s == VersionStatus.None) return (s, address(0), false);
+        StoredVerifier storage v = _suiteVerifiers[id];
+        return (s, v.verifier, v.stopped);
     }
 
     /// @inheritdoc IModelRegistry
@@ -284,28 +397,178 @@ contract ModelRegistry is IModelRegistry {
         target.latestVersion = latest;
         if (version == 0 || version > latest) return target;
         StoredVersion storage stored = _versions[modelId][version];
-        target.versionExists = true;
-        target.deprecated = stored.deprecated;
-        target.verifier = stored.verifier;
-        target.verifierCodeHash = stored.verifierCodeHash;
+        StoredVerifier storage v = _suiteVerifiers[stored.suiteVerifierId];
+        target.status = stored.status;
+        target.verifierStopped = v.stopped;
+        target.ceremonySrs = stored.ceremonySrs;
+        target.verifier = v.verifier;
+        target.vka = stored.vka;
+        target.vkaDigest = stored.vkaDigest;
         target.layout = _layoutOf(stored);
     }
 
+    /// @inheritdoc IModelRegistry
+    function suiteVerifierCount() external view override returns (uint32) {
+        return _suiteVerifierCount;
+    }
+
+    /// @inheritdoc IModelRegistry
+    function suiteVerifier(uint32 id) external view override returns (SuiteVerifier memory) {
+        StoredVerifier storage v = _suiteVerifiers[id];
+        if (v.verifier == address(0))
+            revert RegistrySuiteVerifierUnknown({id: id, count: _suiteVerifierCount});
+        return
+            SuiteVerifier({
+                verifier: v.verifier,
+                codeHash: v.codeHash,
+                activatesAt: v.activatesAt,
+                stopped: v.stopped
+            });
+    }
+
+    /// @inheritdoc IModelRegistry
+    function currentSuiteVerifier() public view override returns (uint32 id) {
+        for (id = _suiteVerifierCount; id != 0;) {
+            StoredVerifier storage v = _suiteVerifiers[id];
+            if (!v.stopped && v.activatesAt < block.timestamp + 1) return id;
+            // unchecked: the loop condition guarantees id != 0.
+            unchecked {
+                --id;
+            }
+        }
+    }
+
     // ---------------------------------------------------------------------------------------------------------
-    // Checks
+    // Internals and checks
     // ---------------------------------------------------------------------------------------------------------
 
-    /// @dev The verifier must be deployed code whose hash is the one the manifest names.
-    function _checkVerifier(address verifier, bytes32 expectedCodeHash) private view {
-        if (verifier.code.length == 0) revert RegistryVerifierHasNoCode({verifier: verifier});
+    /// @dev Records a suite verifier after checking its code hash; ids start at 1.
+    function _addSuiteVerifier(
+        address verifier,
+        bytes32 codeHash,
+        uint64 activatesAt
+    ) private returns (uint32 id) {
         bytes32 actual = verifier.codehash;
-        if (actual != expectedCodeHash) {
-            revert RegistryVerifierCodeHashMismatch({
+        if (verifier.code.length == 0 || actual != codeHash) {
+            revert RegistrySuiteVerifierCodeHashMismatch({
                 verifier: verifier,
-                expected: expectedCodeHash,
+                expected: codeHash,
                 actual: actual
             });
         }
+        id = _suiteVerifierCount + 1; // checked: 2^32 proposals are out of reach anyway
+        _suiteVerifierCount = id;
+        _suiteVerifiers[id] = StoredVerifier({
+            verifier: verifier,
+            activatesAt: activatesAt,
+            stopped: false,
+            codeHash: codeHash
+        });
+        emit SuiteVerifierProposed({
+            id: id,
+            verifier: verifier,
+            codeHash: codeHash,
+            activatesAt: activatesAt
+        });
+    }
+
+    /// @dev Checks the VKA (length, not a duplicate for the model unless allowed), stores it once per digest and
+    ///      registers it with the current suite verifier; returns its digest, its store and the verifier's id.
+    function _registerVka(
+        bytes32 modelId,
+        bytes32[] calldata vka,
+        bool allowDuplicate
+    ) private returns (bytes32 digest, address store, uint32 verifierId) {
+        uint256 words = vka.length;
+        if (words < MIN_VKA_WORDS || words > MAX_VKA_WORDS) {
+            revert RegistryVkaLengthInvalid({words: words, minWords: MIN_VKA_WORDS, maxWords: MAX_VKA_WORDS});
+        }
+        verifierId = currentSuiteVerifier();
+        if (verifierId == 0) revert RegistryNoSuiteVerifier({suiteVerifierCount: _suiteVerifierCount});
+        digest = _digest(vka);
+        uint32 existing = _versionOfDigest[modelId][digest];
+        if (existing != 0 && !allowDuplicate) {
+            revert RegistryVersionDuplicate({modelId: modelId, vkaDigest: digest, existingVersion: existing});
+        }
+        store = _vkaStores[digest];
+        if (store == address(0)) {
+            store = _storeVka(vka, digest);
+            _vkaStores[digest] = store;
+        }
+        bytes32 registered = IHalo2VerifierReusable(_suiteVerifiers[verifierId].verifier).registerVka(vka);
+        if (registered != digest) revert RegistryVkaDigestMismatch({expected: digest, actual: registered});
+    }
+
+    /// @dev Emits `VersionRegistered` for a version just stored (its slots are warm).
+    function _emitRegistered(bytes32 modelId, uint32 version, StoredVersion storage stored) private {
+        emit VersionRegistered({
+            modelId: modelId,
+            version: version,
+            vkaDigest: stored.vkaDigest,
+            suiteVerifierId: stored.suiteVerifierId,
+            vka: stored.vka,
+            ceremonySrs: stored.ceremonySrs,
+            vkHash: stored.vkHash,
+            latestAt: stored.registeredAt + LATEST_DELAY
+        });
+    }
+
+    /// @dev Copies the owner-supplied part of a version into its storage.
+    function _storeParams(StoredVersion storage stored, VersionParams calldata params) private {
+        InstanceLayout calldata layout = params.layout;
+        stored.instanceCount = layout.instanceCount;
+        stored.inputOffset = layout.inputOffset;
+        stored.inputCount = layout.inputCount;
+        stored.outputOffset = layout.outputOffset;
+        stored.outputCount = layout.outputCount;
+        stored.inputScale = params.inputScale;
+        stored.outputScale = params.outputScale;
+        stored.registeredAt = uint64(block.timestamp);
+        stored.floatMetricBps = params.floatMetricBps;
+        stored.circuitMetricBps = params.circuitMetricBps;
+        stored.modelHash = params.modelHash;
+        stored.settingsHash = params.settingsHash;
+        stored.circuitHash = params.circuitHash;
+        stored.srsHash = params.srsHash;
+        stored.vkHash = params.vkHash;
+        stored.metadataURI = params.metadataURI;
+    }
+
+    /// @dev Moves a version from status `from` to `to`, for its owner; reverts naming the current status otherwise.
+    function _setStatus(bytes32 modelId, uint32 version, VersionStatus from, VersionStatus to) private {
+        StoredVersion storage stored = _existingVersion(_ownedModel(modelId), modelId, version);
+        VersionStatus status = stored.status;
+        if (status != from)
+            revert RegistryVersionStatusInvalid({modelId: modelId, version: version, status: status});
+        stored.status = to;
+    }
+
+    /// @dev `keccak256(abi.encodePacked(vka))`, the suite verifier's digest, hashed past the free memory pointer
+    ///      without moving it (scratch).
+    function _digest(bytes32[] calldata vka) private pure returns (bytes32 digest) {
+        assembly ("memory-safe") {
+            let ptr := mload(0x40)
+            let len := shl(5, vka.length)
+            calldatacopy(ptr, vka.offset, len)
+            digest := keccak256(ptr, len)
+        }
+    }
+
+    /// @dev Deploys a contract whose code is a STOP byte followed by the VKA's words (SSTORE2): nobody can call
+    ///      into it, and `EXTCODECOPY` from offset 1 reads the VKA back. The init code is 10 bytes:
+    ///      PUSH2 size, DUP1, PUSH1 10, RETURNDATASIZE (0), CODECOPY (to memory 0 from offset 10), RETURNDATASIZE (0),
+    ///      RETURN; then the code. Built past the free memory pointer without moving it (scratch).
+    function _storeVka(bytes32[] calldata vka, bytes32 digest) private returns (address store) {
+        assembly ("memory-safe") {
+            let len := shl(5, vka.length)
+            let size := add(len, 1)
+            let ptr := mload(0x40)
+            // Bytes 0..10: 61 <size:2> 80 60 0a 3d 39 3d f3 00 (size < 2^16: at most MAX_VKA_WORDS words).
+            mstore(ptr, or(or(shl(248, 0x61), shl(232, size)), shl(176, 0x80600a3d393df3)))
+            calldatacopy(add(ptr, 11), vka.offset, len)
+            store := create(0, ptr, add(11, len))
+        }
+        if (store == address(0)) revert RegistryVkaStoreFailed({vkaDigest: digest});
     }
 
     /// @dev A zero sha256 cannot come from a real artefact: it means the manifest lacked the field.
@@ -357,7 +620,7 @@ contract ModelRegistry is IModelRegistry {
         }
     }
 
-    /// @dev Reassembles the layout from the two packed slots it is split over.
+    /// @dev Reassembles the layout from its packed slot.
     function _layoutOf(StoredVersion storage stored) private view returns (InstanceLayout memory) {
         return
             InstanceLayout({

@@ -36,7 +36,7 @@ contract DigitBountyTest is RegistryFixture {
         route = new InferenceVerifier(registry);
         coordinator = new InferenceCoordinator(registry, route, owner, owner);
         modelId = _register(alice, "digits-mlp");
-        _addVersion(alice, modelId, _params(address(digestVerifier), _defaultLayout(64, 10), 1));
+        _addVersion(alice, modelId, _params(_defaultLayout(64, 10), 1));
         bounty = new DigitBounty(coordinator, owner, _config(100_000));
         vm.deal(owner, 10 ether);
         vm.deal(player, 10 ether);
@@ -52,7 +52,7 @@ contract DigitBountyTest is RegistryFixture {
         return
             IDigitBounty.Config({
                 modelId: modelId,
-                modelVersion: 0,
+                modelVersion: 1,
                 prize: PRIZE,
                 callbackGasLimit: callbackGasLimit,
                 requestTimeout: TIMEOUT

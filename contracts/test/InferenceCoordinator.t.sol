@@ -44,7 +44,7 @@ contract InferenceCoordinatorTest is CoordinatorFixture {
     }
 
     function test_constructor_rejectsARouteOfAnotherRegistry() public {
-        ModelRegistry other = new ModelRegistry();
+        ModelRegistry other = _registryWith(digestVerifier);
         InferenceVerifier otherRoute = new InferenceVerifier(other);
         vm.expectRevert(
             abi.encodeWithSelector(
@@ -116,8 +116,9 @@ contract InferenceCoordinatorTest is CoordinatorFixture {
     }
 
     function test_requestInference_resolvesVersionZeroToTheLatestActiveVersion() public {
-        _addVersion(alice, modelId, _params(address(digestVerifier), _defaultLayout(3, 2), 2));
-        _addVersion(alice, modelId, _params(address(digestVerifier), _defaultLayout(3, 2), 3));
+        _addVersion(alice, modelId, _params(_defaultLayout(3, 2), 2));
+        _addVersion(alice, modelId, _params(_defaultLayout(3, 2), 3));
+        vm.warp(block.timestamp + LATEST_DELAY);
         vm.prank(alice);
         registry.deprecateVersion(modelId, 3);
 
@@ -129,6 +130,44 @@ contract InferenceCoordinatorTest is CoordinatorFixture {
         vm.prank(alice);
         registry.reactivateVersion(modelId, 3);
         assertEq(uint256(coordinator.request(id).version), 2, "still version 2");
+    }
+
+    /// @dev "Latest" moves only after the registry's delay: a version just added cannot take over version-0
+    ///      requests at once (an owner cannot slip a new circuit under a consumer that opted in to "latest").
+    function test_requestInference_resolvesVersionZeroOnlyToVersionsPastTheLatestDelay() public {
+        uint32 v2 = _addVersion(alice, modelId, _params(_defaultLayout(3, 2), 2));
+        vm.prank(requester);
+        uint256 early = coordinator.requestInference(modelId, 0, _input(), 0, uint64(block.timestamp) + TTL);
+        assertEq(uint256(coordinator.request(early).version), 1, "version 2 is too new to be latest");
+        vm.warp(block.timestamp + LATEST_DELAY);
+        vm.prank(requester);
+        uint256 late = coordinator.requestInference(modelId, 0, _input(), 0, uint64(block.timestamp) + TTL);
+        assertEq(uint256(coordinator.request(late).version), uint256(v2), "version 2 after the delay");
+    }
+
+    function test_requestInference_rejectsARevokedVersion() public {
+        vm.prank(alice);
+        registry.revokeVersion(modelId, 1);
+        vm.expectRevert(
+            abi.encodeWithSelector(IInferenceCoordinator.CoordinatorVersionRevoked.selector, modelId, 1)
+        );
+        vm.prank(requester);
+        coordinator.requestInference(modelId, 1, _input(), 0, uint64(block.timestamp) + TTL);
+    }
+
+    function test_requestInference_rejectsAVersionOfAStoppedSuiteVerifier() public {
+        vm.prank(admin);
+        registry.stopSuiteVerifier(1);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IInferenceCoordinator.CoordinatorSuiteVerifierStopped.selector,
+                modelId,
+                1,
+                address(digestVerifier)
+            )
+        );
+        vm.prank(requester);
+        coordinator.requestInference(modelId, 1, _input(), 0, uint64(block.timestamp) + TTL);
     }
 
     function test_requestInference_rejectsVersionZeroWhenNoVersionIsActive() public {
@@ -424,56 +463,66 @@ contract InferenceCoordinatorTest is CoordinatorFixture {
         coordinator.fulfill(id, hex"00", instances);
     }
 
-    function test_fulfill_rejectsAVersionDeprecatedAfterTheRequest() public {
+    /// @dev Deprecation stops new requests only: an owner cannot veto pending requests whose outputs it dislikes.
+    function test_fulfill_acceptsAVersionDeprecatedAfterTheRequest() public {
         uint256 id = _request();
         vm.prank(alice);
         registry.deprecateVersion(modelId, 1);
-        uint256[] memory instances = _instances(_input(), _output());
-        bytes memory proof = _proof(instances);
-        vm.expectRevert(
-            abi.encodeWithSelector(IInferenceVerifier.VerifierVersionDeprecated.selector, modelId, 1)
-        );
-        vm.prank(prover);
-        coordinator.fulfill(id, proof, instances);
-    }
-
-    function test_fulfill_acceptsAVersionReactivatedAfterDeprecation() public {
-        uint256 id = _request();
-        vm.startPrank(alice);
-        registry.deprecateVersion(modelId, 1);
-        registry.reactivateVersion(modelId, 1);
-        vm.stopPrank();
         _fulfil(id);
         assertEq(uint256(_status(id)), uint256(IInferenceCoordinator.RequestStatus.Fulfilled), "fulfilled");
     }
 
-    /// @dev The request copied the verifier's registered code hash; code swapped in afterwards (a test-chain
-    ///      rewrite here; a 7702 re-delegation or the like on a real chain) must not verify, even code that would
-    ///      accept the proof. Restoring the exact code restores fulfilment.
-    function test_fulfill_rejectsAVerifierWhoseCodeChangedAfterTheRequest() public {
+    function test_fulfill_rejectsAVersionRevokedAfterTheRequest() public {
         uint256 id = _request();
-        bytes32 registered = address(digestVerifier).codehash;
-        bytes memory originalCode = address(digestVerifier).code;
-        MockHalo2Verifier permissive = new MockHalo2Verifier(MockHalo2Verifier.Behaviour.ReturnNothing);
-        vm.etch(address(digestVerifier), address(permissive).code);
+        vm.prank(alice);
+        registry.revokeVersion(modelId, 1);
+        uint256[] memory instances = _instances(_input(), _output());
+        bytes memory proof = _proof(instances);
+        vm.expectRevert(
+            abi.encodeWithSelector(IInferenceVerifier.VerifierVersionRevoked.selector, modelId, 1)
+        );
+        vm.prank(prover);
+        coordinator.fulfill(id, proof, instances);
+    }
+
+    function test_fulfill_rejectsAVersionWhoseSuiteVerifierWasStopped() public {
+        uint256 id = _request();
+        vm.prank(admin);
+        registry.stopSuiteVerifier(1);
         uint256[] memory instances = _instances(_input(), _output());
         bytes memory proof = _proof(instances);
         vm.expectRevert(
             abi.encodeWithSelector(
-                IInferenceVerifier.VerifierCodeHashChanged.selector,
+                IInferenceVerifier.VerifierSuiteVerifierStopped.selector,
                 modelId,
                 1,
-                address(digestVerifier),
-                registered,
-                address(digestVerifier).codehash
+                address(digestVerifier)
             )
         );
         vm.prank(prover);
         coordinator.fulfill(id, proof, instances);
+    }
 
-        vm.etch(address(digestVerifier), originalCode);
+    /// @dev A newer version of the model never applies to a request pinned to version 1, even one registered
+    ///      right after the request and "latest" by now.
+    function test_fulfill_checksThePinnedVersionNotANewerOne() public {
+        vm.prank(requester);
+        uint256 id = coordinator.requestInference(
+            modelId,
+            1,
+            _input(),
+            0,
+            uint64(block.timestamp) + 2 * LATEST_DELAY
+        );
+        _addVersion(alice, modelId, _params(_defaultLayout(3, 2), 2));
+        vm.warp(block.timestamp + LATEST_DELAY);
+        vm.startPrank(alice);
+        registry.deprecateVersion(modelId, 1);
+        vm.stopPrank();
+        assertEq(uint256(registry.latestActiveVersion(modelId)), 2, "version 2 is latest");
         _fulfil(id);
-        assertEq(coordinator.receipt(id).fulfiller, prover, "fulfilled once the code is back");
+        IInferenceCoordinator.Receipt memory r = coordinator.receipt(id);
+        assertEq(uint256(r.version), 1, "fulfilled as version 1");
     }
 
     /// @dev A verifier that returns false, reverts, or returns nothing rejects: the request stays open.
@@ -482,31 +531,45 @@ contract InferenceCoordinatorTest is CoordinatorFixture {
         uint256[] memory instances = _instances(_input(), _output());
         bytes memory proof = _proof(instances);
         for (uint256 i = 0; i < faulty.length; ++i) {
-            uint32 version = _addVersion(
-                alice,
-                modelId,
-                _params(address(faulty[i]), _defaultLayout(3, 2), 10 + i)
-            );
+            (InferenceCoordinator c, bytes32 id_) = _suiteWith(faulty[i]);
             vm.prank(requester);
-            uint256 id = coordinator.requestInference(
-                modelId,
-                version,
-                _input(),
-                0,
-                uint64(block.timestamp) + TTL
-            );
+            uint256 id = c.requestInference(id_, 1, _input(), 0, uint64(block.timestamp) + TTL);
             vm.expectRevert(
                 abi.encodeWithSelector(
                     IInferenceVerifier.VerifierProofRejected.selector,
-                    modelId,
-                    version,
+                    id_,
+                    1,
                     address(faulty[i])
                 )
             );
             vm.prank(prover);
-            coordinator.fulfill(id, proof, instances);
-            assertEq(uint256(_status(id)), uint256(IInferenceCoordinator.RequestStatus.Open), "still open");
+            c.fulfill(id, proof, instances);
+            assertEq(
+                uint256(c.request(id).status),
+                uint256(IInferenceCoordinator.RequestStatus.Open),
+                "still open"
+            );
         }
+    }
+
+    /// @dev The suite verifier accepted the proof for another VKA than the version's: named, not accepted.
+    function test_fulfill_rejectsAProofCheckedAgainstAnotherVka() public {
+        (InferenceCoordinator c, bytes32 id_) = _suiteWith(wrongDigestVerifier);
+        vm.prank(requester);
+        uint256 id = c.requestInference(id_, 1, _input(), 0, uint64(block.timestamp) + TTL);
+        uint256[] memory instances = _instances(_input(), _output());
+        bytes32 digest = keccak256(abi.encodePacked(_vka(1, false)));
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IInferenceVerifier.VerifierVkaDigestMismatch.selector,
+                id_,
+                1,
+                digest,
+                keccak256(abi.encode(digest))
+            )
+        );
+        vm.prank(prover);
+        c.fulfill(id, _proof(instances), instances);
     }
 
     function testFuzz_fulfill_rejectsInstancesOfAnotherLength(uint8 count) public {
@@ -610,7 +673,7 @@ contract InferenceCoordinatorTest is CoordinatorFixture {
             outputOffset: padding + 3,
             outputCount: 2
         });
-        version = _addVersion(alice, modelId, _params(address(digestVerifier), layout, 77));
+        version = _addVersion(alice, modelId, _params(layout, 77));
         vm.deal(requester, fee);
         vm.prank(requester);
         id = coordinator.requestInference{value: fee}(modelId, version, _input(), callbackGasLimit, deadline);
@@ -622,27 +685,6 @@ contract InferenceCoordinatorTest is CoordinatorFixture {
         for (uint256 i = 0; i < padding; ++i) instances[i] = FieldElement.MODULUS - 1 - i;
         uint256[] memory io = _instances(_input(), _output());
         for (uint256 i = 0; i < 5; ++i) instances[padding + i] = io[i];
-    }
-
-    /// @dev Both halves of the binding wrong at once: the code hash is named first, as the route does.
-    function test_fulfill_namesAChangedVerifierBeforeAnotherInput() public {
-        uint256 id = _request();
-        bytes32 registered = address(digestVerifier).codehash;
-        MockHalo2Verifier permissive = new MockHalo2Verifier(MockHalo2Verifier.Behaviour.ReturnNothing);
-        vm.etch(address(digestVerifier), address(permissive).code);
-        uint256[] memory instances = _instances(_ints(9, 9, 9), _output());
-        vm.expectRevert(
-            abi.encodeWithSelector(
-                IInferenceVerifier.VerifierCodeHashChanged.selector,
-                modelId,
-                1,
-                address(digestVerifier),
-                registered,
-                address(digestVerifier).codehash
-            )
-        );
-        vm.prank(prover);
-        coordinator.fulfill(id, _proof(instances), instances);
     }
 
     /// @dev The receipt overwrites the request's copy of the version (see the coordinator's storage layout):
@@ -688,6 +730,39 @@ contract InferenceCoordinatorTest is CoordinatorFixture {
     // ---------------------------------------------------------------------------------------------------------
     // refund
     // ---------------------------------------------------------------------------------------------------------
+
+    /// @dev A revoked version's open request cannot be fulfilled any more, so it is refundable before its deadline.
+    function test_refund_refundsARevokedVersionsRequestAtOnce() public {
+        uint256 id = _request();
+        vm.prank(alice);
+        registry.revokeVersion(modelId, 1);
+        coordinator.refund(id);
+        assertEq(uint256(_status(id)), uint256(IInferenceCoordinator.RequestStatus.Refunded), "refunded");
+        assertEq(coordinator.credits(requester), FEE, "fee credited");
+    }
+
+    function test_refund_refundsARequestOfAStoppedSuiteVerifierAtOnce() public {
+        uint256 id = _request();
+        vm.prank(admin);
+        registry.stopSuiteVerifier(1);
+        coordinator.refund(id);
+        assertEq(uint256(_status(id)), uint256(IInferenceCoordinator.RequestStatus.Refunded), "refunded");
+    }
+
+    /// @dev Deprecation leaves the request fulfillable, so it does not make it refundable early.
+    function test_refund_isRefusedForADeprecatedVersionUpToTheDeadline() public {
+        uint256 id = _request();
+        vm.prank(alice);
+        registry.deprecateVersion(modelId, 1);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IInferenceCoordinator.CoordinatorRequestNotExpired.selector,
+                id,
+                uint64(block.timestamp) + TTL
+            )
+        );
+        coordinator.refund(id);
+    }
 
     function test_refund_isRefusedUpToTheDeadline() public {
         uint256 id = _request();

@@ -340,7 +340,7 @@ contract InferenceCoordinatorInvariantsTest is RegistryFixture {
     function setUp() public override {
         super.setUp();
         bytes32 modelId = _register(alice, "digits-mlp");
-        _addVersion(alice, modelId, _params(address(digestVerifier), _defaultLayout(3, 2), 1));
+        _addVersion(alice, modelId, _params(_defaultLayout(3, 2), 1));
         address guardian = makeAddr("guardian");
         coordinator = new InferenceCoordinator(
             registry,

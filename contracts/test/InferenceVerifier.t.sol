@@ -7,6 +7,7 @@ pragma solidity ^0.8.30;
 import {RegistryFixture} from "./utils/RegistryFixture.t.sol";
 import {IModelRegistry} from "../interfaces/IModelRegistry.sol";
 import {IInferenceVerifier} from "../interfaces/IInferenceVerifier.sol";
+import {ModelRegistry} from "../registry/ModelRegistry.sol";
 import {InferenceVerifier} from "../verifier/InferenceVerifier.sol";
 import {FieldElement} from "../libraries/FieldElement.sol";
 import {MockHalo2Verifier} from "./MockHalo2Verifier.sol";
@@ -23,7 +24,7 @@ contract InferenceVerifierTest is RegistryFixture {
         super.setUp();
         route = new InferenceVerifier(registry);
         modelId = _register(alice, "digits-mlp");
-        _addVersion(alice, modelId, _params(address(digestVerifier), _defaultLayout(3, 2), 1));
+        _addVersion(alice, modelId, _params(_defaultLayout(3, 2), 1));
     }
 
     // ---------------------------------------------------------------------------------------------------------
@@ -126,7 +127,7 @@ contract InferenceVerifierTest is RegistryFixture {
             outputOffset: outputOffset,
             outputCount: 2
         });
-        uint32 version = _addVersion(alice, modelId, _params(address(digestVerifier), layout, 2));
+        uint32 version = _addVersion(alice, modelId, _params(layout, 2));
 
         int256[] memory input = _ints(-11, 0, 12);
         uint256[] memory instances = new uint256[](layout.instanceCount);
@@ -160,52 +161,65 @@ contract InferenceVerifierTest is RegistryFixture {
         route.verify(modelId, version, input, _proof(instances), instances);
     }
 
-    function test_verify_revertsForDeprecatedVersionAndWorksAgainAfterReactivation() public {
+    /// @dev Deprecation stops new requests, not verification: a deprecated version's proofs still verify.
+    function test_verify_acceptsADeprecatedVersion() public {
         int256[] memory input = _ints(1, 2, 3);
         uint256[] memory instances = _instances(input, _ints(4, 5));
-        bytes memory proof = _proof(instances);
-
         vm.prank(alice);
         registry.deprecateVersion(modelId, 1);
-        vm.expectRevert(
-            abi.encodeWithSelector(IInferenceVerifier.VerifierVersionDeprecated.selector, modelId, 1)
-        );
-        route.verify(modelId, 1, input, proof, instances);
-
-        vm.prank(alice);
-        registry.reactivateVersion(modelId, 1);
-        _assertOutputs(route.verify(modelId, 1, input, proof, instances), _ints(4, 5));
+        _assertOutputs(route.verify(modelId, 1, input, _proof(instances), instances), _ints(4, 5));
     }
 
-    /// @dev Replaces the registered verifier's code in place (the only way code at an address changes after
-    ///      Cancun is a proxy upgrade or a test-chain rewrite; both look the same to the route).
-    function test_verify_revertsWhenTheVerifierCodeChanged() public {
+    function test_verify_revertsForARevokedVersion() public {
         int256[] memory input = _ints(1, 2, 3);
         uint256[] memory instances = _instances(input, _ints(4, 5));
         bytes memory proof = _proof(instances);
-        bytes32 registered = address(digestVerifier).codehash;
-        bytes memory originalCode = address(digestVerifier).code;
+        vm.prank(alice);
+        registry.revokeVersion(modelId, 1);
+        vm.expectRevert(
+            abi.encodeWithSelector(IInferenceVerifier.VerifierVersionRevoked.selector, modelId, 1)
+        );
+        route.verify(modelId, 1, input, proof, instances);
+    }
 
-        // Swap in code that would still accept the same proof: a verifier that accepts everything.
-        MockHalo2Verifier permissive = new MockHalo2Verifier(MockHalo2Verifier.Behaviour.ReturnNothing);
-        vm.etch(address(digestVerifier), address(permissive).code);
-        bytes32 current = address(digestVerifier).codehash;
-        assertNotEq(current, registered, "code hash changed");
+    function test_verify_revertsWhenTheSuiteVerifierWasStopped() public {
+        int256[] memory input = _ints(1, 2, 3);
+        uint256[] memory instances = _instances(input, _ints(4, 5));
+        bytes memory proof = _proof(instances);
+        vm.prank(admin);
+        registry.stopSuiteVerifier(1);
         vm.expectRevert(
             abi.encodeWithSelector(
-                IInferenceVerifier.VerifierCodeHashChanged.selector,
+                IInferenceVerifier.VerifierSuiteVerifierStopped.selector,
                 modelId,
                 1,
-                address(digestVerifier),
-                registered,
-                current
+                address(digestVerifier)
             )
         );
         route.verify(modelId, 1, input, proof, instances);
+    }
 
-        // Restoring the exact code restores verification: the check is on the hash, not on history.
-        vm.etch(address(digestVerifier), originalCode);
-        _assertOutputs(route.verify(modelId, 1, input, proof, instances), _ints(4, 5));
+    /// @dev The verifier reports the digest of the VKA it checked: another than the version's is refused.
+    function test_verify_revertsWhenTheVerifierReportsAnotherVka() public {
+        ModelRegistry r = _registryWith(wrongDigestVerifier);
+        InferenceVerifier otherRoute = new InferenceVerifier(r);
+        vm.startPrank(alice);
+        bytes32 id = r.registerModel("digits-mlp");
+        r.addVersion(id, _params(1), _vka(1, false), false);
+        vm.stopPrank();
+        int256[] memory input = _ints(1, 2, 3);
+        uint256[] memory instances = _instances(input, _ints(4, 5));
+        bytes32 digest = keccak256(abi.encodePacked(_vka(1, false)));
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IInferenceVerifier.VerifierVkaDigestMismatch.selector,
+                id,
+                1,
+                digest,
+                keccak256(abi.encode(digest))
+            )
+        );
+        otherRoute.verify(id, 1, input, _proof(instances), instances);
     }
 
     // ---------------------------------------------------------------------------------------------------------
@@ -332,21 +346,26 @@ contract InferenceVerifierTest is RegistryFixture {
     }
 
     function test_verify_treatsFalseRevertAndEmptyReturnAsRejection() public {
-        address[3] memory faulty = [address(falseVerifier), address(revertVerifier), address(silentVerifier)];
+        MockHalo2Verifier[3] memory faulty = [falseVerifier, revertVerifier, silentVerifier];
         int256[] memory input = _ints(1, 2, 3);
         uint256[] memory instances = _instances(input, _ints(4, 5));
         bytes memory proof = _proof(instances);
         for (uint256 i = 0; i < faulty.length; ++i) {
-            uint32 version = _addVersion(alice, modelId, _params(faulty[i], _defaultLayout(3, 2), 10 + i));
+            ModelRegistry r = _registryWith(faulty[i]);
+            InferenceVerifier otherRoute = new InferenceVerifier(r);
+            vm.startPrank(alice);
+            bytes32 id = r.registerModel("digits-mlp");
+            r.addVersion(id, _params(10 + i), _vka(10 + i, false), false);
+            vm.stopPrank();
             vm.expectRevert(
                 abi.encodeWithSelector(
                     IInferenceVerifier.VerifierProofRejected.selector,
-                    modelId,
-                    version,
-                    faulty[i]
+                    id,
+                    1,
+                    address(faulty[i])
                 )
             );
-            route.verify(modelId, version, input, proof, instances);
+            otherRoute.verify(id, 1, input, proof, instances);
         }
     }
 
@@ -442,7 +461,7 @@ contract InferenceVerifierTest is RegistryFixture {
             outputOffset: lead,
             outputCount: 2
         });
-        uint32 version = _addVersion(alice, modelId, _params(address(digestVerifier), layout, 3));
+        uint32 version = _addVersion(alice, modelId, _params(layout, 3));
         int256[] memory input = _ints(7, -8, 9);
         uint256[] memory instances = new uint256[](layout.instanceCount);
         for (uint256 i = 0; i < instances.length; ++i) instances[i] = foreign % P;
@@ -479,30 +498,11 @@ contract InferenceVerifierTest is RegistryFixture {
         route.verifyCommitted(modelId, 2, commitment, proof, instances);
 
         vm.prank(alice);
-        registry.deprecateVersion(modelId, 1);
+        registry.revokeVersion(modelId, 1);
         vm.expectRevert(
-            abi.encodeWithSelector(IInferenceVerifier.VerifierVersionDeprecated.selector, modelId, 1)
+            abi.encodeWithSelector(IInferenceVerifier.VerifierVersionRevoked.selector, modelId, 1)
         );
         route.verifyCommitted(modelId, 1, commitment, proof, instances);
-    }
-
-    function test_verifyCommitted_revertsWhenTheVerifierCodeChanged() public {
-        int256[] memory input = _ints(1, 2, 3);
-        uint256[] memory instances = _instances(input, _ints(4, 5));
-        bytes32 registered = address(digestVerifier).codehash;
-        MockHalo2Verifier permissive = new MockHalo2Verifier(MockHalo2Verifier.Behaviour.ReturnNothing);
-        vm.etch(address(digestVerifier), address(permissive).code);
-        vm.expectRevert(
-            abi.encodeWithSelector(
-                IInferenceVerifier.VerifierCodeHashChanged.selector,
-                modelId,
-                1,
-                address(digestVerifier),
-                registered,
-                address(digestVerifier).codehash
-            )
-        );
-        route.verifyCommitted(modelId, 1, _commit(input), _proof(instances), instances);
     }
 
     function testFuzz_verifyCommitted_revertsWhenTheVerifierRejects(bytes memory forged) public {

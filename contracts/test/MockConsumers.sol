@@ -35,6 +35,28 @@ abstract contract MockConsumer is InferenceConsumer {
     }
 }
 
+/// @title CeremonyConsumer (TEST-ONLY)
+/// @notice A consumer that requires the ceremony SRS (`_requiresCeremonySrs`), and offers the "latest" opt-in.
+contract CeremonyConsumer is MockConsumer {
+    constructor(IInferenceCoordinator coordinator_) MockConsumer(coordinator_) {}
+
+    /// @notice Requests the model's latest version, paying `msg.value`.
+    function requestLatest(
+        bytes32 modelId,
+        int256[] calldata input,
+        uint32 callbackGasLimit,
+        uint64 deadline
+    ) external payable returns (uint256) {
+        return _requestLatestInference(modelId, input, callbackGasLimit, deadline, msg.value);
+    }
+
+    function _requiresCeremonySrs() internal pure override returns (bool) {
+        return true;
+    }
+
+    function _receiveInference(uint256, bytes32, uint32, int256[] calldata) internal override {}
+}
+
 /// @title RecordingConsumer (TEST-ONLY)
 /// @notice Records every callback.
 contract RecordingConsumer is MockConsumer {

@@ -8,24 +8,32 @@ pragma solidity ^0.8.30;
 // EZKL-generated verifiers and real proofs.
 // =============================================================================================================
 
-import {IHalo2Verifier} from "../interfaces/IHalo2Verifier.sol";
+import {IHalo2VerifierReusable} from "../interfaces/IHalo2VerifierReusable.sol";
 
 /// @title MockHalo2Verifier (TEST-ONLY)
-/// @notice A stand-in for an EZKL `Halo2Verifier` with a fixed, chosen behaviour.
-/// @dev The behaviour is an immutable, so mocks with different behaviours have different code hashes, which lets
-///      tests swap the code at a registered address and observe the route's code-hash check.
-contract MockHalo2Verifier is IHalo2Verifier {
+/// @notice A stand-in for EZKL's `Halo2VerifierReusable` with a fixed, chosen behaviour.
+/// @dev Like the real one, `registerVka` records `keccak256(abi.encodePacked(vka))` and `verifyProof` requires the
+///      VKA registered and returns its digest. The behaviour is an immutable, so mocks with different behaviours
+///      have different code hashes.
+contract MockHalo2Verifier is IHalo2VerifierReusable {
     /// @notice How the mock answers `verifyProof`.
     /// @dev `Digest` imitates the real verifier's contract: accept one specific proof per instance array (here
-    ///      `digestProof(instances)`) and revert with empty data otherwise. The others imitate faulty verifiers.
+    ///      `digestProof(instances)`) and revert with empty data otherwise. The others imitate faulty verifiers;
+    ///      `WrongDigest` accepts like `Digest` but reports another VKA's digest.
     enum Behaviour {
         Digest,
         ReturnFalse,
         RevertAlways,
-        ReturnNothing
+        ReturnNothing,
+        WrongDigest
     }
 
+    /// @notice Thrown by `verifyProof` for a VKA never registered.
+    /// @param digest The VKA's digest.
+    error MockVkaNotRegistered(bytes32 digest);
+
     Behaviour private immutable BEHAVIOUR;
+    mapping(bytes32 digest => bool) private _registered;
 
     /// @param behaviour_ How `verifyProof` answers.
     constructor(Behaviour behaviour_) {
@@ -45,13 +53,22 @@ contract MockHalo2Verifier is IHalo2Verifier {
         return abi.encodePacked(keccak256(abi.encode(instances)));
     }
 
-    /// @inheritdoc IHalo2Verifier
+    /// @inheritdoc IHalo2VerifierReusable
+    function registerVka(bytes32[] calldata vka) external override returns (bytes32 digest) {
+        digest = keccak256(abi.encodePacked(vka));
+        _registered[digest] = true;
+    }
+
+    /// @inheritdoc IHalo2VerifierReusable
     function verifyProof(
         bytes calldata proof,
-        uint256[] calldata instances
-    ) external view override returns (bool) {
+        uint256[] calldata instances,
+        bytes32[] calldata vka
+    ) external view override returns (bool, bytes32, int256[] memory) {
+        bytes32 digest = keccak256(abi.encodePacked(vka));
+        if (!_registered[digest]) revert MockVkaNotRegistered({digest: digest}); // EZKL's: require(..., "VKA not registered")
         Behaviour b = BEHAVIOUR;
-        if (b == Behaviour.ReturnFalse) return false;
+        if (b == Behaviour.ReturnFalse) return (false, digest, new int256[](0));
         if (b == Behaviour.ReturnNothing) {
             assembly ("memory-safe") {
                 return(0, 0)
@@ -66,6 +83,7 @@ contract MockHalo2Verifier is IHalo2Verifier {
                 revert(0, 0)
             }
         }
-        return true;
+        if (b == Behaviour.WrongDigest) digest = keccak256(abi.encode(digest));
+        return (true, digest, new int256[](0));
     }
 }

@@ -6,6 +6,7 @@ pragma solidity ^0.8.30;
 
 import {RegistryFixture} from "./utils/RegistryFixture.t.sol";
 import {IModelRegistry} from "../interfaces/IModelRegistry.sol";
+import {ModelRegistry} from "../registry/ModelRegistry.sol";
 
 /// @dev Unit and fuzz tests of ModelRegistry. Stateful invariants are in ModelRegistryInvariants.t.sol.
 contract ModelRegistryTest is RegistryFixture {
@@ -88,17 +89,23 @@ contract ModelRegistryTest is RegistryFixture {
     // ---------------------------------------------------------------------------------------------------------
 
     function test_addVersion_storesEveryFieldAndEmits() public {
-        IModelRegistry.VersionParams memory p = _params(address(digestVerifier), _defaultLayout(64, 10), 42);
+        IModelRegistry.VersionParams memory p = _params(_defaultLayout(64, 10), 42);
+        bytes32[] memory vka = _vka(42, true);
+        bytes32 digest = keccak256(abi.encodePacked(vka));
         vm.warp(1_700_000_000);
+        address store = _nextCreateAddress(address(registry));
         vm.expectEmit(true, true, true, true, address(registry));
         emit IModelRegistry.VersionRegistered(
             modelId,
             1,
-            address(digestVerifier),
-            p.verifierCodeHash,
-            p.vkHash
+            digest,
+            1,
+            store,
+            true,
+            p.vkHash,
+            1_700_000_000 + LATEST_DELAY
         );
-        uint32 version = _addVersion(alice, modelId, p);
+        uint32 version = _addVersion(alice, modelId, p, vka);
         assertEq(uint256(version), 1, "first version is 1");
 
         IModelRegistry.ModelVersion memory v = registry.getVersion(modelId, 1);
@@ -107,8 +114,10 @@ contract ModelRegistryTest is RegistryFixture {
         assertEq(v.circuitHash, p.circuitHash, "circuitHash");
         assertEq(v.srsHash, p.srsHash, "srsHash");
         assertEq(v.vkHash, p.vkHash, "vkHash");
-        assertEq(v.verifier, address(digestVerifier), "verifier");
-        assertEq(v.verifierCodeHash, address(digestVerifier).codehash, "verifierCodeHash");
+        assertEq(v.vkaDigest, digest, "vkaDigest");
+        assertEq(uint256(v.vkaWords), 32, "vkaWords");
+        assertEq(uint256(v.suiteVerifierId), 1, "suite verifier");
+        assertTrue(v.ceremonySrs, "ceremony SRS read from the VKA");
         assertEq(uint256(v.inputScale), uint256(p.inputScale), "inputScale");
         assertEq(uint256(v.outputScale), uint256(p.outputScale), "outputScale");
         assertEq(uint256(v.layout.instanceCount), 74, "instanceCount");
@@ -120,21 +129,109 @@ contract ModelRegistryTest is RegistryFixture {
         assertEq(uint256(v.circuitMetricBps), uint256(p.circuitMetricBps), "circuitMetricBps");
         assertEq(v.metadataURI, p.metadataURI, "metadataURI");
         assertEq(uint256(v.registeredAt), 1_700_000_000, "registeredAt");
-        assertFalse(v.deprecated, "new version is active");
-        assertEq(_contentHash(v), _expectedContentHash(p, 1_700_000_000), "content hash");
+        assertEq(uint256(v.status), uint256(IModelRegistry.VersionStatus.Active), "new version is active");
+        assertEq(_contentHash(v), _expectedContentHash(p, vka, v.vka, 1_700_000_000), "content hash");
+
+        // The VKA store holds exactly a STOP byte and the words.
+        assertEq(keccak256(v.vka.code), keccak256(abi.encodePacked(bytes1(0x00), vka)), "VKA stored as code");
 
         IModelRegistry.VerificationTarget memory t = registry.verificationTarget(modelId, 1);
-        assertTrue(t.modelExists && t.versionExists && !t.deprecated, "target flags");
+        assertTrue(
+            t.modelExists && t.status == IModelRegistry.VersionStatus.Active && !t.verifierStopped,
+            "flags"
+        );
+        assertTrue(t.ceremonySrs, "target ceremony");
         assertEq(uint256(t.latestVersion), 1, "target latest");
         assertEq(t.verifier, address(digestVerifier), "target verifier");
-        assertEq(t.verifierCodeHash, p.verifierCodeHash, "target code hash");
+        assertEq(t.vka, v.vka, "target vka");
+        assertEq(t.vkaDigest, digest, "target digest");
         assertEq(keccak256(abi.encode(t.layout)), keccak256(abi.encode(p.layout)), "target layout");
+        assertTrue(registry.usesCeremonySrs(modelId, 1), "usesCeremonySrs");
+        assertEq(v.vka, store, "the VKA store");
+    }
+
+    function test_addVersion_recordsADevSrsAsNotTheCeremony() public {
+        _addVersion(alice, modelId, _params(1), _vka(1, false));
+        assertFalse(registry.usesCeremonySrs(modelId, 1), "dev SRS");
+        assertFalse(registry.getVersion(modelId, 1).ceremonySrs, "dev SRS in the version");
+    }
+
+    /// @dev Only both G2 points of the ceremony count: [1]2 altered, or any word of -[tau]2 altered, reads dev.
+    function testFuzz_isCeremonyVka_needsEveryG2WordOfTheCeremony(uint8 word, bytes32 value) public view {
+        bytes32[] memory vka = _vka(3, true);
+        assertTrue(registry.isCeremonyVka(vka), "ceremony");
+        uint256 i = 16 + (uint256(word) % 8);
+        vm.assume(value != vka[i]);
+        vka[i] = value;
+        assertFalse(registry.isCeremonyVka(vka), "one G2 word changed");
+    }
+
+    /// @dev The same build registered twice: refused with the existing version named, unless asked for.
+    function test_addVersion_refusesADuplicateDigestUnlessAllowed() public {
+        IModelRegistry.VersionParams memory p = _params(1);
+        bytes32[] memory vka = _vka(1, false);
+        _addVersion(alice, modelId, p, vka);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IModelRegistry.RegistryVersionDuplicate.selector,
+                modelId,
+                keccak256(abi.encodePacked(vka)),
+                1
+            )
+        );
+        _addVersion(alice, modelId, _params(2), vka);
+
+        vm.prank(alice);
+        uint32 v2 = registry.addVersion(modelId, _params(2), vka, true);
+        assertEq(uint256(v2), 2, "added with allowDuplicate");
+        assertEq(registry.getVersion(modelId, 2).vka, registry.getVersion(modelId, 1).vka, "VKA stored once");
+
+        // Another model may use the same VKA: the duplicate check is per model, the store is shared.
+        bytes32 other = _register(bob, "digits-mlp");
+        _addVersion(bob, other, p, vka);
+        assertEq(registry.getVersion(other, 1).vka, registry.getVersion(modelId, 1).vka, "shared store");
+    }
+
+    function testFuzz_addVersion_refusesAVkaOfTheWrongLength(uint16 words) public {
+        vm.assume(words < 24 || words > 767);
+        words = uint16(bound(words, 0, 2_000));
+        vm.assume(words < 24 || words > 767);
+        bytes32[] memory vka = new bytes32[](words);
+        vm.expectRevert(
+            abi.encodeWithSelector(IModelRegistry.RegistryVkaLengthInvalid.selector, uint256(words), 24, 767)
+        );
+        _addVersion(alice, modelId, _params(1), vka);
+    }
+
+    /// @dev A VKA at the EIP-170 limit is stored and read back whole.
+    function test_addVersion_storesTheLongestVka() public {
+        bytes32[] memory vka = new bytes32[](767);
+        for (uint256 i; i < vka.length; ++i) vka[i] = bytes32(i + 1);
+        _addVersion(alice, modelId, _params(1), vka);
+        address store = registry.getVersion(modelId, 1).vka;
+        assertEq(store.code.length, 1 + 767 * 32, "code length");
+        assertEq(keccak256(store.code), keccak256(abi.encodePacked(bytes1(0x00), vka)), "code");
+    }
+
+    /// @dev A suite verifier that answers `registerVka` with another digest is not EZKL's: nothing is added.
+    function test_addVersion_revertsWhenTheSuiteVerifierReportsAnotherDigest() public {
+        LyingRegistrar liar = new LyingRegistrar();
+        ModelRegistry r = new ModelRegistry(admin, address(liar), address(liar).codehash, 0, 0);
+        vm.startPrank(alice);
+        bytes32 id = r.registerModel("m");
+        bytes32[] memory vka = _vka(1, false);
+        bytes32 digest = keccak256(abi.encodePacked(vka));
+        vm.expectRevert(
+            abi.encodeWithSelector(IModelRegistry.RegistryVkaDigestMismatch.selector, digest, ~digest)
+        );
+        r.addVersion(id, _params(1), vka, false);
+        vm.stopPrank();
     }
 
     function testFuzz_addVersion_numbersAreConsecutiveFromOne(uint8 count, uint256 seed) public {
         count = uint8(bound(count, 1, 24));
         for (uint32 i = 1; i <= count; ++i) {
-            uint32 version = _addVersion(alice, modelId, _params(address(digestVerifier), seed ^ i));
+            uint32 version = _addVersion(alice, modelId, _params(seed ^ i));
             assertEq(uint256(version), uint256(i), "version number");
             assertEq(uint256(registry.latestVersion(modelId)), uint256(i), "latest follows");
             assertEq(uint256(registry.getModel(modelId).versionCount), uint256(i), "count follows");
@@ -143,7 +240,7 @@ contract ModelRegistryTest is RegistryFixture {
 
     function testFuzz_addVersion_revertsForAnyoneButTheOwner(address caller, uint256 seed) public {
         vm.assume(caller != alice);
-        IModelRegistry.VersionParams memory p = _params(address(digestVerifier), seed);
+        IModelRegistry.VersionParams memory p = _params(seed);
         vm.expectRevert(
             abi.encodeWithSelector(IModelRegistry.RegistryNotModelOwner.selector, modelId, caller, alice)
         );
@@ -153,52 +250,14 @@ contract ModelRegistryTest is RegistryFixture {
 
     function testFuzz_addVersion_revertsForUnknownModel(bytes32 unknownId) public {
         vm.assume(unknownId != modelId);
-        IModelRegistry.VersionParams memory p = _params(address(digestVerifier), 1);
+        IModelRegistry.VersionParams memory p = _params(1);
         vm.expectRevert(abi.encodeWithSelector(IModelRegistry.RegistryModelUnknown.selector, unknownId));
         _addVersion(alice, unknownId, p);
     }
 
-    function testFuzz_addVersion_revertsWhenVerifierHasNoCode(address verifier) public {
-        vm.assume(verifier.code.length == 0);
-        IModelRegistry.VersionParams memory p = _params(address(digestVerifier), 1);
-        p.verifier = verifier;
-        vm.expectRevert(abi.encodeWithSelector(IModelRegistry.RegistryVerifierHasNoCode.selector, verifier));
-        _addVersion(alice, modelId, p);
-    }
-
-    function testFuzz_addVersion_revertsOnCodeHashMismatch(bytes32 wrongHash) public {
-        bytes32 actual = address(digestVerifier).codehash;
-        vm.assume(wrongHash != actual);
-        IModelRegistry.VersionParams memory p = _params(address(digestVerifier), 1);
-        p.verifierCodeHash = wrongHash;
-        vm.expectRevert(
-            abi.encodeWithSelector(
-                IModelRegistry.RegistryVerifierCodeHashMismatch.selector,
-                address(digestVerifier),
-                wrongHash,
-                actual
-            )
-        );
-        _addVersion(alice, modelId, p);
-    }
-
-    function test_addVersion_revertsWhenTheCodeHashNamesAnotherVerifier() public {
-        IModelRegistry.VersionParams memory p = _params(address(digestVerifier), 1);
-        p.verifierCodeHash = address(falseVerifier).codehash;
-        vm.expectRevert(
-            abi.encodeWithSelector(
-                IModelRegistry.RegistryVerifierCodeHashMismatch.selector,
-                address(digestVerifier),
-                address(falseVerifier).codehash,
-                address(digestVerifier).codehash
-            )
-        );
-        _addVersion(alice, modelId, p);
-    }
-
     function test_addVersion_revertsOnEachMissingArtifactHash() public {
         for (uint8 which = 0; which < 5; ++which) {
-            IModelRegistry.VersionParams memory p = _params(address(digestVerifier), 7);
+            IModelRegistry.VersionParams memory p = _params(7);
             if (which == 0) p.modelHash = bytes32(0);
             if (which == 1) p.settingsHash = bytes32(0);
             if (which == 2) p.circuitHash = bytes32(0);
@@ -227,7 +286,7 @@ contract ModelRegistryTest is RegistryFixture {
             outputOffset: uint32(bound(outputOffset, 0, 24)),
             outputCount: uint32(bound(outputCount, 0, 12))
         });
-        IModelRegistry.VersionParams memory p = _params(address(digestVerifier), layout, 3);
+        IModelRegistry.VersionParams memory p = _params(layout, 3);
 
         bytes memory expectedError;
         if (layout.inputCount == 0 || layout.outputCount == 0) {
@@ -282,7 +341,7 @@ contract ModelRegistryTest is RegistryFixture {
         vm.expectRevert(
             abi.encodeWithSelector(IModelRegistry.RegistryLayoutRangeOutOfBounds.selector, offset, 8, 16)
         );
-        _addVersion(alice, modelId, _params(address(digestVerifier), layout, 1));
+        _addVersion(alice, modelId, _params(layout, 1));
     }
 
     function _rangeInside(uint32 offset, uint32 count, uint32 instanceCount) private pure returns (bool) {
@@ -312,18 +371,20 @@ contract ModelRegistryTest is RegistryFixture {
         bytes32[] memory expected = new bytes32[](count + 1);
         for (uint32 i = 1; i <= count; ++i) {
             vm.warp(1_000 + uint256(i) * 13);
-            IModelRegistry.VersionParams memory p = _params(
-                address(digestVerifier),
-                _defaultLayout(i, 1),
-                seed ^ i
-            );
+            IModelRegistry.VersionParams memory p = _params(_defaultLayout(i, 1), seed ^ i);
             _addVersion(alice, modelId, p);
-            expected[i] = _expectedContentHash(p, uint64(1_000 + uint256(i) * 13));
+            expected[i] = _expectedContentHash(
+                p,
+                _vkaFor(p),
+                registry.getVersion(modelId, i).vka,
+                uint64(1_000 + uint256(i) * 13)
+            );
         }
 
         for (uint256 k = 0; k < bound(flips, 0, 16); ++k) {
             uint32 v = uint32(1 + (uint256(keccak256(abi.encode(seed, k))) % count));
-            bool deprecated = registry.getVersion(modelId, v).deprecated;
+            bool deprecated =
+                registry.getVersion(modelId, v).status == IModelRegistry.VersionStatus.Deprecated;
             vm.prank(alice);
             if (deprecated) registry.reactivateVersion(modelId, v);
             else registry.deprecateVersion(modelId, v);
@@ -332,7 +393,7 @@ contract ModelRegistryTest is RegistryFixture {
         registry.transferModelOwnership(modelId, bob);
         vm.prank(bob);
         registry.acceptModelOwnership(modelId);
-        _addVersion(bob, modelId, _params(address(falseVerifier), ~seed));
+        _addVersion(bob, modelId, _params(~seed));
 
         for (uint32 i = 1; i <= count; ++i) {
             assertEq(_contentHash(registry.getVersion(modelId, i)), expected[i], "version content changed");
@@ -344,29 +405,73 @@ contract ModelRegistryTest is RegistryFixture {
     // ---------------------------------------------------------------------------------------------------------
 
     function test_deprecateAndReactivate_flipStatusAndEmit() public {
-        _addVersion(alice, modelId, _params(address(digestVerifier), 1));
+        _addVersion(alice, modelId, _params(1));
 
         vm.expectEmit(true, true, false, true, address(registry));
         emit IModelRegistry.VersionDeprecated(modelId, 1);
         vm.prank(alice);
         registry.deprecateVersion(modelId, 1);
-        assertTrue(registry.getVersion(modelId, 1).deprecated, "deprecated");
-        assertTrue(registry.verificationTarget(modelId, 1).deprecated, "target deprecated");
-        assertFalse(registry.isVersionActive(modelId, 1), "inactive");
+        assertEq(
+            uint256(registry.getVersion(modelId, 1).status),
+            uint256(IModelRegistry.VersionStatus.Deprecated),
+            "deprecated"
+        );
+        (IModelRegistry.VersionStatus status, address verifier, bool stopped) = registry.fulfilmentTarget(
+            modelId,
+            1
+        );
+        assertEq(
+            uint256(status),
+            uint256(IModelRegistry.VersionStatus.Deprecated),
+            "fulfilment target status"
+        );
+        assertEq(verifier, address(digestVerifier), "fulfilment target verifier");
+        assertFalse(stopped, "not stopped");
 
         vm.expectEmit(true, true, false, true, address(registry));
         emit IModelRegistry.VersionReactivated(modelId, 1);
         vm.prank(alice);
         registry.reactivateVersion(modelId, 1);
-        assertFalse(registry.getVersion(modelId, 1).deprecated, "reactivated");
-        assertTrue(registry.isVersionActive(modelId, 1), "active again");
+        assertEq(
+            uint256(registry.getVersion(modelId, 1).status),
+            uint256(IModelRegistry.VersionStatus.Active),
+            "active"
+        );
     }
 
-    /// @dev `isVersionActive` reads one packed slot; its answer must not depend on the fields packed beside the
-    ///      status (the verifier and the first layout fields) and must match `verificationTarget` for every version.
-    function testFuzz_isVersionActive_agreesWithTheVerificationTarget(
+    /// @dev Revoke is final: no reactivation, no second revoke, no deprecation.
+    function test_revoke_isFinal() public {
+        _addVersion(alice, modelId, _params(1));
+        vm.startPrank(alice);
+        registry.deprecateVersion(modelId, 1);
+        vm.expectEmit(true, true, false, true, address(registry));
+        emit IModelRegistry.VersionRevoked(modelId, 1);
+        registry.revokeVersion(modelId, 1);
+        bytes memory revoked = abi.encodeWithSelector(
+            IModelRegistry.RegistryVersionStatusInvalid.selector,
+            modelId,
+            1,
+            IModelRegistry.VersionStatus.Revoked
+        );
+        vm.expectRevert(revoked);
+        registry.reactivateVersion(modelId, 1);
+        vm.expectRevert(revoked);
+        registry.revokeVersion(modelId, 1);
+        vm.expectRevert(revoked);
+        registry.deprecateVersion(modelId, 1);
+        vm.stopPrank();
+        assertEq(
+            uint256(registry.getVersion(modelId, 1).status),
+            uint256(IModelRegistry.VersionStatus.Revoked),
+            "revoked"
+        );
+    }
+
+    /// @dev `fulfilmentTarget` reads one packed slot of the version; its answer must not depend on the fields packed
+    ///      beside the status and must match `verificationTarget` for every version.
+    function testFuzz_fulfilmentTarget_agreesWithTheVerificationTarget(
         uint32 inputCount,
-        uint8 deprecateMask
+        uint8 statusMask
     ) public {
         inputCount = uint32(bound(inputCount, 1, type(uint32).max - 1));
         IModelRegistry.InstanceLayout memory wide = IModelRegistry.InstanceLayout({
@@ -376,44 +481,61 @@ contract ModelRegistryTest is RegistryFixture {
             outputOffset: 0,
             outputCount: 1
         });
-        _addVersion(alice, modelId, _params(address(digestVerifier), 1));
-        _addVersion(alice, modelId, _params(address(falseVerifier), wide, 2));
-        _addVersion(alice, modelId, _params(address(revertVerifier), 3));
+        _addVersion(alice, modelId, _params(1));
+        _addVersion(alice, modelId, _params(wide, 2));
+        _addVersion(alice, modelId, _params(3));
         for (uint32 v = 1; v <= 3; ++v) {
-            if (deprecateMask & (1 << (v - 1)) != 0) {
-                vm.prank(alice);
-                registry.deprecateVersion(modelId, v);
-            }
+            uint8 bits = (statusMask >> (2 * (v - 1))) & 3;
+            vm.startPrank(alice);
+            if (bits == 1) registry.deprecateVersion(modelId, v);
+            if (bits == 2) registry.revokeVersion(modelId, v);
+            vm.stopPrank();
         }
         for (uint32 v = 0; v <= 4; ++v) {
             IModelRegistry.VerificationTarget memory t = registry.verificationTarget(modelId, v);
-            assertEq(registry.isVersionActive(modelId, v), t.versionExists && !t.deprecated, "active");
+            (IModelRegistry.VersionStatus status, address verifier, bool stopped) = registry.fulfilmentTarget(
+                modelId,
+                v
+            );
+            assertEq(uint256(status), uint256(t.status), "status");
+            assertEq(verifier, t.verifier, "verifier");
+            assertEq(stopped, t.verifierStopped, "stopped");
         }
     }
 
     function test_deprecate_revertsWhenAlreadyDeprecated() public {
-        _addVersion(alice, modelId, _params(address(digestVerifier), 1));
+        _addVersion(alice, modelId, _params(1));
         vm.startPrank(alice);
         registry.deprecateVersion(modelId, 1);
         vm.expectRevert(
-            abi.encodeWithSelector(IModelRegistry.RegistryVersionAlreadyDeprecated.selector, modelId, 1)
+            abi.encodeWithSelector(
+                IModelRegistry.RegistryVersionStatusInvalid.selector,
+                modelId,
+                1,
+                IModelRegistry.VersionStatus.Deprecated
+            )
         );
         registry.deprecateVersion(modelId, 1);
         vm.stopPrank();
     }
 
     function test_reactivate_revertsWhenNotDeprecated() public {
-        _addVersion(alice, modelId, _params(address(digestVerifier), 1));
+        _addVersion(alice, modelId, _params(1));
         vm.prank(alice);
         vm.expectRevert(
-            abi.encodeWithSelector(IModelRegistry.RegistryVersionNotDeprecated.selector, modelId, 1)
+            abi.encodeWithSelector(
+                IModelRegistry.RegistryVersionStatusInvalid.selector,
+                modelId,
+                1,
+                IModelRegistry.VersionStatus.Active
+            )
         );
         registry.reactivateVersion(modelId, 1);
     }
 
     function testFuzz_deprecateAndReactivate_revertForAnyoneButTheOwner(address caller) public {
         vm.assume(caller != alice);
-        _addVersion(alice, modelId, _params(address(digestVerifier), 1));
+        _addVersion(alice, modelId, _params(1));
         bytes memory notOwner = abi.encodeWithSelector(
             IModelRegistry.RegistryNotModelOwner.selector,
             modelId,
@@ -429,12 +551,19 @@ contract ModelRegistryTest is RegistryFixture {
         vm.prank(caller);
         vm.expectRevert(notOwner);
         registry.reactivateVersion(modelId, 1);
-        assertTrue(registry.getVersion(modelId, 1).deprecated, "status unchanged");
+        vm.prank(caller);
+        vm.expectRevert(notOwner);
+        registry.revokeVersion(modelId, 1);
+        assertEq(
+            uint256(registry.getVersion(modelId, 1).status),
+            uint256(IModelRegistry.VersionStatus.Deprecated),
+            "deprecated"
+        );
     }
 
     function testFuzz_deprecate_revertsForUnknownVersion(uint32 version) public {
-        _addVersion(alice, modelId, _params(address(digestVerifier), 1));
-        _addVersion(alice, modelId, _params(address(digestVerifier), 2));
+        _addVersion(alice, modelId, _params(1));
+        _addVersion(alice, modelId, _params(2));
         vm.assume(version == 0 || version > 2);
         vm.prank(alice);
         vm.expectRevert(
@@ -443,12 +572,14 @@ contract ModelRegistryTest is RegistryFixture {
         registry.deprecateVersion(modelId, version);
     }
 
-    function test_latestActiveVersion_skipsDeprecatedVersions() public {
-        for (uint256 i = 1; i <= 3; ++i) _addVersion(alice, modelId, _params(address(digestVerifier), i));
-        assertEq(uint256(registry.latestActiveVersion(modelId)), 3, "all active");
+    function test_latestActiveVersion_skipsDeprecatedAndRevokedVersions() public {
+        for (uint256 i = 1; i <= 4; ++i) _addVersion(alice, modelId, _params(i));
+        vm.warp(block.timestamp + LATEST_DELAY);
+        assertEq(uint256(registry.latestActiveVersion(modelId)), 4, "all active");
         vm.startPrank(alice);
+        registry.revokeVersion(modelId, 4);
         registry.deprecateVersion(modelId, 3);
-        assertEq(uint256(registry.latestActiveVersion(modelId)), 2, "3 deprecated");
+        assertEq(uint256(registry.latestActiveVersion(modelId)), 2, "4 revoked, 3 deprecated");
         registry.deprecateVersion(modelId, 1);
         assertEq(uint256(registry.latestActiveVersion(modelId)), 2, "1 and 3 deprecated");
         registry.deprecateVersion(modelId, 2);
@@ -456,7 +587,122 @@ contract ModelRegistryTest is RegistryFixture {
         registry.reactivateVersion(modelId, 1);
         assertEq(uint256(registry.latestActiveVersion(modelId)), 1, "1 reactivated");
         vm.stopPrank();
-        assertEq(uint256(registry.latestVersion(modelId)), 3, "latest ignores status");
+        assertEq(uint256(registry.latestVersion(modelId)), 4, "latest ignores status");
+    }
+
+    /// @dev A new version is not "latest" until `LATEST_DELAY` has passed since it was added.
+    function testFuzz_latestActiveVersion_waitsForTheDelay(uint64 elapsed) public {
+        _addVersion(alice, modelId, _params(1));
+        vm.warp(block.timestamp + LATEST_DELAY);
+        _addVersion(alice, modelId, _params(2));
+        elapsed = uint64(bound(elapsed, 0, 3 * LATEST_DELAY));
+        vm.warp(block.timestamp + elapsed);
+        assertEq(uint256(registry.latestActiveVersion(modelId)), elapsed >= LATEST_DELAY ? 2 : 1, "latest");
+        assertEq(uint256(registry.LATEST_DELAY()), uint256(LATEST_DELAY), "delay fixed at deployment");
+    }
+
+    // ---------------------------------------------------------------------------------------------------------
+    // Suite verifiers
+    // ---------------------------------------------------------------------------------------------------------
+
+    function test_constructor_recordsTheFirstSuiteVerifierActiveAtOnce() public view {
+        assertEq(uint256(registry.suiteVerifierCount()), 1, "one");
+        assertEq(uint256(registry.currentSuiteVerifier()), 1, "current");
+        IModelRegistry.SuiteVerifier memory v = registry.suiteVerifier(1);
+        assertEq(v.verifier, address(digestVerifier), "verifier");
+        assertEq(v.codeHash, address(digestVerifier).codehash, "code hash");
+        assertEq(uint256(v.activatesAt), block.timestamp, "active from deployment");
+        assertFalse(v.stopped, "running");
+        assertEq(registry.owner(), admin, "suite admin");
+    }
+
+    function testFuzz_constructor_rejectsAVerifierWithoutTheGivenCode(bytes32 wrongHash) public {
+        vm.assume(wrongHash != address(digestVerifier).codehash);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IModelRegistry.RegistrySuiteVerifierCodeHashMismatch.selector,
+                address(digestVerifier),
+                wrongHash,
+                address(digestVerifier).codehash
+            )
+        );
+        new ModelRegistry(admin, address(digestVerifier), wrongHash, LATEST_DELAY, VERIFIER_DELAY);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IModelRegistry.RegistrySuiteVerifierCodeHashMismatch.selector,
+                bob,
+                wrongHash,
+                bob.codehash
+            )
+        );
+        new ModelRegistry(admin, bob, wrongHash, LATEST_DELAY, VERIFIER_DELAY);
+    }
+
+    /// @dev A model owner has no say over verifier code: only the suite admin proposes, behind a timelock.
+    function testFuzz_proposeSuiteVerifier_isForTheSuiteAdminOnly(address caller) public {
+        vm.assume(caller != admin);
+        vm.prank(caller);
+        vm.expectRevert(abi.encodeWithSignature("OwnableUnauthorizedAccount(address)", caller));
+        registry.proposeSuiteVerifier(address(silentVerifier), address(silentVerifier).codehash);
+        vm.prank(caller);
+        vm.expectRevert(abi.encodeWithSignature("OwnableUnauthorizedAccount(address)", caller));
+        registry.stopSuiteVerifier(1);
+    }
+
+    /// @dev A proposed verifier is used by new versions only after the delay; existing versions keep theirs.
+    function test_proposeSuiteVerifier_activatesAfterTheDelay() public {
+        _addVersion(alice, modelId, _params(1));
+        vm.prank(admin);
+        vm.expectEmit(true, true, false, true, address(registry));
+        emit IModelRegistry.SuiteVerifierProposed(
+            2,
+            address(falseVerifier),
+            address(falseVerifier).codehash,
+            uint64(block.timestamp) + VERIFIER_DELAY
+        );
+        uint32 id = registry.proposeSuiteVerifier(address(falseVerifier), address(falseVerifier).codehash);
+        assertEq(uint256(id), 2, "id");
+        assertEq(uint256(registry.currentSuiteVerifier()), 1, "not yet");
+        _addVersion(alice, modelId, _params(2));
+        assertEq(uint256(registry.getVersion(modelId, 2).suiteVerifierId), 1, "still the first");
+
+        vm.warp(block.timestamp + VERIFIER_DELAY);
+        assertEq(uint256(registry.currentSuiteVerifier()), 2, "active");
+        _addVersion(alice, modelId, _params(3));
+        assertEq(uint256(registry.getVersion(modelId, 3).suiteVerifierId), 2, "new versions use it");
+        assertEq(uint256(registry.getVersion(modelId, 1).suiteVerifierId), 1, "old versions keep theirs");
+    }
+
+    function test_proposeSuiteVerifier_checksTheCodeHash() public {
+        vm.prank(admin);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IModelRegistry.RegistrySuiteVerifierCodeHashMismatch.selector,
+                address(falseVerifier),
+                address(digestVerifier).codehash,
+                address(falseVerifier).codehash
+            )
+        );
+        registry.proposeSuiteVerifier(address(falseVerifier), address(digestVerifier).codehash);
+    }
+
+    /// @dev Stopping is a tombstone: final, and with every verifier stopped no version can be added.
+    function test_stopSuiteVerifier_isFinal() public {
+        vm.startPrank(admin);
+        vm.expectEmit(true, true, false, true, address(registry));
+        emit IModelRegistry.SuiteVerifierStopped(1, address(digestVerifier));
+        registry.stopSuiteVerifier(1);
+        vm.expectRevert(abi.encodeWithSelector(IModelRegistry.RegistrySuiteVerifierNotStoppable.selector, 1));
+        registry.stopSuiteVerifier(1);
+        vm.expectRevert(abi.encodeWithSelector(IModelRegistry.RegistrySuiteVerifierNotStoppable.selector, 9));
+        registry.stopSuiteVerifier(9);
+        vm.stopPrank();
+        assertTrue(registry.suiteVerifier(1).stopped, "stopped");
+        assertEq(uint256(registry.currentSuiteVerifier()), 0, "none current");
+        vm.expectRevert(abi.encodeWithSelector(IModelRegistry.RegistryNoSuiteVerifier.selector, 1));
+        _addVersion(alice, modelId, _params(1));
+        vm.expectRevert(abi.encodeWithSelector(IModelRegistry.RegistrySuiteVerifierUnknown.selector, 2, 1));
+        registry.suiteVerifier(2);
     }
 
     // ---------------------------------------------------------------------------------------------------------
@@ -479,7 +725,7 @@ contract ModelRegistryTest is RegistryFixture {
         vm.expectRevert(
             abi.encodeWithSelector(IModelRegistry.RegistryNotModelOwner.selector, modelId, newOwner, alice)
         );
-        _addVersion(newOwner, modelId, _params(address(digestVerifier), 1));
+        _addVersion(newOwner, modelId, _params(1));
 
         // Nobody else can accept.
         vm.prank(stranger);
@@ -506,12 +752,8 @@ contract ModelRegistryTest is RegistryFixture {
         vm.expectRevert(
             abi.encodeWithSelector(IModelRegistry.RegistryNotModelOwner.selector, modelId, alice, newOwner)
         );
-        _addVersion(alice, modelId, _params(address(digestVerifier), 1));
-        assertEq(
-            uint256(_addVersion(newOwner, modelId, _params(address(digestVerifier), 1))),
-            1,
-            "new owner adds"
-        );
+        _addVersion(alice, modelId, _params(1));
+        assertEq(uint256(_addVersion(newOwner, modelId, _params(2))), 1, "new owner adds");
 
         // Acceptance cannot be replayed.
         vm.prank(newOwner);
@@ -591,22 +833,43 @@ contract ModelRegistryTest is RegistryFixture {
         registry.acceptModelOwnership(unknownId);
 
         IModelRegistry.VerificationTarget memory t = registry.verificationTarget(unknownId, version);
-        assertFalse(t.modelExists || t.versionExists || t.deprecated, "target flags");
+        assertFalse(t.modelExists || t.verifierStopped || t.ceremonySrs, "target flags");
+        assertEq(uint256(t.status), uint256(IModelRegistry.VersionStatus.None), "target status");
         assertEq(t.verifier, address(0), "target verifier");
-        assertFalse(registry.isVersionActive(unknownId, version), "an unknown model is not active");
+        (IModelRegistry.VersionStatus status, , ) = registry.fulfilmentTarget(unknownId, version);
+        assertEq(
+            uint256(status),
+            uint256(IModelRegistry.VersionStatus.None),
+            "an unknown model does not exist"
+        );
     }
 
     function testFuzz_views_reportUnknownVersion(uint32 version) public {
-        _addVersion(alice, modelId, _params(address(digestVerifier), 1));
+        _addVersion(alice, modelId, _params(1));
         vm.assume(version != 1);
         vm.expectRevert(
             abi.encodeWithSelector(IModelRegistry.RegistryVersionUnknown.selector, modelId, version, 1)
         );
         registry.getVersion(modelId, version);
-        assertFalse(registry.isVersionActive(modelId, version), "an unknown version is not active");
+        (IModelRegistry.VersionStatus status, , ) = registry.fulfilmentTarget(modelId, version);
+        assertEq(
+            uint256(status),
+            uint256(IModelRegistry.VersionStatus.None),
+            "an unknown version does not exist"
+        );
         IModelRegistry.VerificationTarget memory t = registry.verificationTarget(modelId, version);
         assertTrue(t.modelExists, "model exists");
-        assertFalse(t.versionExists, "version does not");
+        assertEq(uint256(t.status), uint256(IModelRegistry.VersionStatus.None), "version does not");
         assertEq(uint256(t.latestVersion), 1, "latest reported");
+    }
+}
+
+/// @dev Test-only: a "verifier" whose `registerVka` reports the complement of the real digest.
+contract LyingRegistrar {
+    /// @notice Returns the wrong digest.
+    /// @param vka The VKA.
+    /// @return The complement of its digest.
+    function registerVka(bytes32[] calldata vka) external pure returns (bytes32) {
+        return ~keccak256(abi.encodePacked(vka));
     }
 }

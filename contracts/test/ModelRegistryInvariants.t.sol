@@ -14,7 +14,6 @@ import {ModelRegistry} from "../registry/ModelRegistry.sol";
 ///      the ghost; any disagreement is counted as a violation, which the invariants assert to be zero.
 contract RegistryHandler is TestBase {
     ModelRegistry internal immutable REGISTRY;
-    address[] internal verifiers;
     address[4] internal actors = [makeAddr("alice"), makeAddr("bob"), makeAddr("carol"), makeAddr("dave")];
 
     bytes32[] internal modelIds;
@@ -23,15 +22,15 @@ contract RegistryHandler is TestBase {
     mapping(bytes32 => address) public ghostPending;
     mapping(bytes32 => uint32) public ghostCount;
     mapping(bytes32 => mapping(uint32 => bytes32)) public ghostContent;
-    mapping(bytes32 => mapping(uint32 => bool)) public ghostDeprecated;
+    mapping(bytes32 => mapping(uint32 => IModelRegistry.VersionStatus)) public ghostStatus;
+    mapping(bytes32 => mapping(bytes32 => uint32)) internal ghostVersionOfDigest;
 
     uint256 public violations;
     string public firstViolation;
     uint256 public successfulCalls;
 
-    constructor(ModelRegistry registry_, address[] memory verifiers_) {
+    constructor(ModelRegistry registry_) {
         REGISTRY = registry_;
-        verifiers = verifiers_;
     }
 
     function modelCount() external view returns (uint256) {
@@ -67,49 +66,67 @@ contract RegistryHandler is TestBase {
         }
     }
 
-    function addVersion(uint256 actorSeed, uint256 modelSeed, uint256 paramSeed) external {
+    function addVersion(uint256 actorSeed, uint256 modelSeed, uint256 paramSeed, uint8 vkaSeed) external {
         if (modelIds.length == 0) return;
         bytes32 id = modelIds[modelSeed % modelIds.length];
         address actor = _actor(actorSeed, ghostOwner[id]);
         IModelRegistry.VersionParams memory p = _params(paramSeed);
+        // Few distinct VKAs, so duplicates happen; one call in four allows them.
+        bytes32[] memory vka = _vka(vkaSeed % 6);
+        bytes32 digest = keccak256(abi.encodePacked(vka));
+        bool allowDuplicate = vkaSeed >= 192;
+        uint32 existing = ghostVersionOfDigest[id][digest];
         vm.prank(actor);
-        try REGISTRY.addVersion(id, p) returns (uint32 version) {
+        try REGISTRY.addVersion(id, p, vka, allowDuplicate) returns (uint32 version) {
             if (actor != ghostOwner[id]) return _violate("non-owner added a version");
+            if (existing != 0 && !allowDuplicate) return _violate("added a duplicate digest");
             if (version != ghostCount[id] + 1) return _violate("version number not previous + 1");
             ghostCount[id] = version;
-            ghostContent[id][version] = _contentHash(p, uint64(block.timestamp));
+            ghostContent[id][version] = _contentHash(p, digest, uint64(block.timestamp));
+            ghostStatus[id][version] = IModelRegistry.VersionStatus.Active;
+            if (existing == 0) ghostVersionOfDigest[id][digest] = version;
             ++successfulCalls;
         } catch (bytes memory reason) {
-            _expectNotOwner(id, actor, reason);
+            if (actor != ghostOwner[id]) return _expectNotOwner(id, actor, reason);
+            _expect(
+                existing != 0 && !allowDuplicate,
+                reason,
+                abi.encodeWithSelector(IModelRegistry.RegistryVersionDuplicate.selector, id, digest, existing)
+            );
         }
     }
 
-    function setDeprecated(
-        uint256 actorSeed,
-        uint256 modelSeed,
-        uint32 versionSeed,
-        bool deprecate
-    ) external {
+    /// @dev `op` 0 deprecates, 1 reactivates, 2 revokes.
+    function setStatus(uint256 actorSeed, uint256 modelSeed, uint32 versionSeed, uint8 op) external {
         if (modelIds.length == 0) return;
         bytes32 id = modelIds[modelSeed % modelIds.length];
         address actor = _actor(actorSeed, ghostOwner[id]);
         // Mostly existing versions, sometimes 0 or one past the end.
         uint32 version = uint32(uint256(versionSeed) % (uint256(ghostCount[id]) + 2));
-        bool wasDeprecated = ghostDeprecated[id][version];
+        op %= 3;
+        IModelRegistry.VersionStatus was = ghostStatus[id][version];
+        (IModelRegistry.VersionStatus from, IModelRegistry.VersionStatus to) = op == 0
+            ? (IModelRegistry.VersionStatus.Active, IModelRegistry.VersionStatus.Deprecated)
+            : op == 1
+                ? (IModelRegistry.VersionStatus.Deprecated, IModelRegistry.VersionStatus.Active)
+                : (was, IModelRegistry.VersionStatus.Revoked);
         bytes memory call =
-            deprecate
+            op == 0
                 ? abi.encodeCall(IModelRegistry.deprecateVersion, (id, version))
-                : abi.encodeCall(IModelRegistry.reactivateVersion, (id, version));
+                : op == 1
+                    ? abi.encodeCall(IModelRegistry.reactivateVersion, (id, version))
+                    : abi.encodeCall(IModelRegistry.revokeVersion, (id, version));
+        bool allowed = was == from && was != IModelRegistry.VersionStatus.Revoked;
         vm.prank(actor);
-        // A low-level call so one path handles both functions' outcomes; the revert data is checked below.
+        // A low-level call so one path handles the three functions' outcomes; the revert data is checked below.
         // solhint-disable-next-line avoid-low-level-calls
         (bool ok, bytes memory reason) = address(REGISTRY).call(call);
         if (ok) {
             if (actor != ghostOwner[id]) return _violate("non-owner changed a version's status");
             if (version == 0 || version > ghostCount[id])
                 return _violate("status changed on unknown version");
-            if (wasDeprecated == deprecate) return _violate("status set to what it already was");
-            ghostDeprecated[id][version] = deprecate;
+            if (!allowed) return _violate("a status change the rules forbid");
+            ghostStatus[id][version] = to;
             ++successfulCalls;
             return;
         }
@@ -128,17 +145,12 @@ contract RegistryHandler is TestBase {
                 version,
                 ghostCount[id]
             );
-        } else if (deprecate) {
-            expected = abi.encodeWithSelector(
-                IModelRegistry.RegistryVersionAlreadyDeprecated.selector,
-                id,
-                version
-            );
         } else {
             expected = abi.encodeWithSelector(
-                IModelRegistry.RegistryVersionNotDeprecated.selector,
+                IModelRegistry.RegistryVersionStatusInvalid.selector,
                 id,
-                version
+                version,
+                was
             );
         }
         _expect(true, reason, expected);
@@ -195,8 +207,13 @@ contract RegistryHandler is TestBase {
         return actors[(seed >> 2) % actors.length];
     }
 
-    function _params(uint256 seed) internal view returns (IModelRegistry.VersionParams memory p) {
-        address verifier = verifiers[seed % verifiers.length];
+    /// @dev A 24-word VKA-shaped array per seed.
+    function _vka(uint256 seed) internal pure returns (bytes32[] memory vka) {
+        vka = new bytes32[](24);
+        for (uint256 i; i < 24; ++i) vka[i] = keccak256(abi.encode(seed, i));
+    }
+
+    function _params(uint256 seed) internal pure returns (IModelRegistry.VersionParams memory p) {
         uint32 inputCount = uint32(1 + ((seed >> 8) % 100));
         uint32 outputCount = uint32(1 + ((seed >> 16) % 20));
         p.modelHash = keccak256(abi.encode(seed, 1)) | bytes32(uint256(1));
@@ -204,8 +221,6 @@ contract RegistryHandler is TestBase {
         p.circuitHash = keccak256(abi.encode(seed, 3)) | bytes32(uint256(1));
         p.srsHash = keccak256(abi.encode(seed, 4)) | bytes32(uint256(1));
         p.vkHash = keccak256(abi.encode(seed, 5)) | bytes32(uint256(1));
-        p.verifier = verifier;
-        p.verifierCodeHash = verifier.codehash;
         p.inputScale = uint8(seed >> 24);
         p.outputScale = uint8(seed >> 32);
         p.layout = IModelRegistry.InstanceLayout({
@@ -222,9 +237,10 @@ contract RegistryHandler is TestBase {
 
     function _contentHash(
         IModelRegistry.VersionParams memory p,
+        bytes32 vkaDigest,
         uint64 registeredAt
     ) internal pure returns (bytes32) {
-        return keccak256(abi.encode(p, registeredAt));
+        return keccak256(abi.encode(p, vkaDigest, registeredAt));
     }
 
     function _expectNotOwner(bytes32 id, address actor, bytes memory reason) internal {
@@ -255,12 +271,7 @@ contract ModelRegistryInvariantsTest is RegistryFixture {
 
     function setUp() public override {
         super.setUp();
-        address[] memory pool = new address[](4);
-        pool[0] = address(digestVerifier);
-        pool[1] = address(falseVerifier);
-        pool[2] = address(revertVerifier);
-        pool[3] = address(silentVerifier);
-        handler = new RegistryHandler(registry, pool);
+        handler = new RegistryHandler(registry);
     }
 
     /// @dev The fuzzer calls only the handler.
@@ -269,8 +280,9 @@ contract ModelRegistryInvariantsTest is RegistryFixture {
         targets[0] = address(handler);
     }
 
-    /// @dev Every call's outcome matched the ghost: only owners added or (de/re)activated versions, only pending
-    ///      owners accepted, version numbers were previous + 1, and every revert carried the expected error.
+    /// @dev Every call's outcome matched the ghost: only owners added versions or changed their status, never to
+    ///      or from a status the rules forbid (revoke is final), no duplicate digest without `allowDuplicate`, only
+    ///      pending owners accepted, version numbers were previous + 1, and every revert carried the expected error.
     function invariant_everyOutcomeMatchesTheRules() public view {
         assertEq(handler.violations(), 0, handler.firstViolation());
     }
@@ -283,8 +295,9 @@ contract ModelRegistryInvariantsTest is RegistryFixture {
             for (uint32 v = 1; v <= count; ++v) {
                 IModelRegistry.ModelVersion memory stored = registry.getVersion(id, v);
                 assertEq(_storedContentHash(stored), handler.ghostContent(id, v), "version content changed");
-                assertEq(stored.deprecated, handler.ghostDeprecated(id, v), "version status");
-                assertEq(registry.isVersionActive(id, v), !handler.ghostDeprecated(id, v), "version active");
+                assertEq(uint256(stored.status), uint256(handler.ghostStatus(id, v)), "version status");
+                (IModelRegistry.VersionStatus status, , ) = registry.fulfilmentTarget(id, v);
+                assertEq(uint256(status), uint256(handler.ghostStatus(id, v)), "fulfilment status");
             }
         }
     }
@@ -296,8 +309,7 @@ contract ModelRegistryInvariantsTest is RegistryFixture {
             uint32 count = handler.ghostCount(id);
             assertEq(uint256(registry.latestVersion(id)), uint256(count), "latest version");
             IModelRegistry.VerificationTarget memory beyond = registry.verificationTarget(id, count + 1);
-            assertFalse(beyond.versionExists, "a version beyond the latest exists");
-            assertFalse(registry.isVersionActive(id, count + 1), "a version beyond the latest is active");
+            assertEq(uint256(beyond.status), 0, "a version beyond the latest exists");
         }
     }
 
@@ -319,8 +331,6 @@ contract ModelRegistryInvariantsTest is RegistryFixture {
             circuitHash: v.circuitHash,
             srsHash: v.srsHash,
             vkHash: v.vkHash,
-            verifier: v.verifier,
-            verifierCodeHash: v.verifierCodeHash,
             inputScale: v.inputScale,
             outputScale: v.outputScale,
             layout: v.layout,
@@ -328,6 +338,6 @@ contract ModelRegistryInvariantsTest is RegistryFixture {
             circuitMetricBps: v.circuitMetricBps,
             metadataURI: v.metadataURI
         });
-        return keccak256(abi.encode(p, v.registeredAt));
+        return keccak256(abi.encode(p, v.vkaDigest, v.registeredAt));
     }
 }

@@ -6,12 +6,13 @@ import {IModelRegistry} from "../interfaces/IModelRegistry.sol";
 import {InferenceProof} from "../libraries/InferenceProof.sol";
 
 /// @title InferenceVerifier
-/// @notice Routes a proof for (modelId, version) to the EZKL verifier the registry names for it, binds the
-///         proof's input instances to the caller's input, and returns the decoded outputs.
+/// @notice Routes a proof for (modelId, version) to the version's suite verifier with the version's VKA, binds the
+///         proof's input instances to the caller's input, checks the VKA digest, and returns the decoded outputs.
 /// @dev Stateless apart from the immutable registry. The checks themselves are `InferenceProof`'s, the code the
 ///      coordinator's `fulfill` runs too. Overhead on top of the verifier itself is kept small: one registry call
-///      returning a fixed-size struct, one `extcodehash`, one ABI encoding of the verifier's calldata (the only
-///      copy of the proof), and a linear pass over the inputs and outputs.
+///      returning a fixed-size struct, one ABI encoding of the verifier's calldata (the only copy of the proof, the
+///      VKA copied in from its on-chain store), and a linear pass over the inputs and outputs. Meant for `eth_call`
+///      pre-checks and dApps that verify a proof themselves: it verifies or reverts.
 contract InferenceVerifier is IInferenceVerifier {
     IModelRegistry private immutable REGISTRY;
 
@@ -36,10 +37,11 @@ contract InferenceVerifier is IInferenceVerifier {
         bytes calldata proof,
         uint256[] calldata instances
     ) external view override returns (int256[] memory outputs) {
-        (address verifier, IModelRegistry.InstanceLayout memory layout) = _target(modelId, version);
+        IModelRegistry.VerificationTarget memory target = _target(modelId, version);
+        IModelRegistry.InstanceLayout memory layout = target.layout;
         InferenceProof.checkInstanceCount(layout, instances);
         InferenceProof.checkInput(layout, input, instances);
-        InferenceProof.verifyProof(modelId, version, verifier, proof, instances);
+        _verifyProof(modelId, version, target, proof, instances);
         outputs = InferenceProof.decodeOutputs(layout, instances);
         _returnOutputs(outputs);
     }
@@ -52,32 +54,59 @@ contract InferenceVerifier is IInferenceVerifier {
         bytes calldata proof,
         uint256[] calldata instances
     ) external view override returns (int256[] memory outputs) {
-        (address verifier, IModelRegistry.InstanceLayout memory layout) = _target(modelId, version);
+        IModelRegistry.VerificationTarget memory target = _target(modelId, version);
+        IModelRegistry.InstanceLayout memory layout = target.layout;
         InferenceProof.checkInstanceCount(layout, instances);
         InferenceProof.checkInputCommitment(layout, instances, inputCommitment);
-        InferenceProof.verifyProof(modelId, version, verifier, proof, instances);
+        _verifyProof(modelId, version, target, proof, instances);
         outputs = InferenceProof.decodeOutputs(layout, instances);
         _returnOutputs(outputs);
     }
 
-    /// @dev Reads the version from the registry and checks it is usable: known, active, verifier unchanged.
+    /// @dev Reads the version from the registry and checks it is usable: known, not revoked, verifier not stopped.
     function _target(
         bytes32 modelId,
         uint32 version
-    ) private view returns (address verifier, IModelRegistry.InstanceLayout memory layout) {
-        IModelRegistry.VerificationTarget memory target = REGISTRY.verificationTarget(modelId, version);
+    ) private view returns (IModelRegistry.VerificationTarget memory target) {
+        target = REGISTRY.verificationTarget(modelId, version);
         if (!target.modelExists) revert VerifierModelUnknown({modelId: modelId});
-        if (!target.versionExists) {
+        IModelRegistry.VersionStatus status = target.status;
+        if (status == IModelRegistry.VersionStatus.None) {
             revert VerifierVersionUnknown({
                 modelId: modelId,
                 version: version,
                 latestVersion: target.latestVersion
             });
         }
-        if (target.deprecated) revert VerifierVersionDeprecated({modelId: modelId, version: version});
-        verifier = target.verifier;
-        InferenceProof.checkCodeHash(modelId, version, verifier, target.verifierCodeHash);
-        layout = target.layout;
+        if (status == IModelRegistry.VersionStatus.Revoked) {
+            revert VerifierVersionRevoked({modelId: modelId, version: version});
+        }
+        if (target.verifierStopped) {
+            revert VerifierSuiteVerifierStopped({
+                modelId: modelId,
+                version: version,
+                verifier: target.verifier
+            });
+        }
+    }
+
+    /// @dev The suite verifier must accept the proof against the version's VKA and report the version's digest.
+    function _verifyProof(
+        bytes32 modelId,
+        uint32 version,
+        IModelRegistry.VerificationTarget memory target,
+        bytes calldata proof,
+        uint256[] calldata instances
+    ) private view {
+        bytes32 digest = InferenceProof.verifyProof(
+            modelId,
+            version,
+            target.verifier,
+            target.vka,
+            proof,
+            instances
+        );
+        InferenceProof.checkVkaDigest(modelId, version, target.vkaDigest, digest);
     }
 
     /// @dev Ends the call returning `abi.encode(outputs)` as it already lies in memory (see

@@ -5,7 +5,7 @@ import { buildModule } from "@nomicfoundation/hardhat-ignition/modules";
  * verified `digits-mlp` model. Deploy it after the suite and after registering the model.
  *
  * Parameters (module "DigitBounty"): `coordinator`, `owner` (default: deployer), and the game's
- * `config` — the IDigitBounty.Config struct: { modelId, modelVersion (0 = latest active), prize,
+ * `config` — the IDigitBounty.Config struct: { modelId, modelVersion (pinned, never 0), prize,
  * callbackGasLimit, requestTimeout }.
  */
 export default buildModule("DigitBounty", (m) => {

@@ -254,6 +254,72 @@ def op_create_evm_verifier(args):
     return {"note": note}
 
 
+def op_create_evm_vka(args):
+    """Write the verifying-key artifact (VKA) the reusable verifier takes: bincode Vec<[u8; 32]> (an 8-byte
+    little-endian length, then the words)."""
+    import ezkl
+
+    for key, what in (("vk", "verifying key"), ("settings", "settings"), ("srs", "SRS")):
+        _require_file(args[key], what)
+
+    async def run():
+        r = ezkl.create_evm_vka(args["vk"], args["settings"], args["vka"], srs_path=args["srs"])
+        return (await r) if hasattr(r, "__await__") else r
+
+    asyncio.run(run())
+    if not os.path.exists(args["vka"]):
+        raise RequestError("EzklError", f"create_evm_vka wrote no {args['vka']}")
+    return {}
+
+
+def op_create_reusable_verifier(args):
+    """Write EZKL's reusable verifier (`Halo2VerifierReusable`, one contract for every circuit). Its source does
+    not depend on the circuit (verified byte-identical for several), so it is rendered from a throwaway
+    two-element Add model built in `scratch`, on a throwaway dev SRS (the verifier embeds no SRS point: those
+    travel in each VKA). As for the single-model verifier, EZKL's solc download fails offline after the .sol
+    exists, which is reported as a note."""
+    import ezkl
+    import numpy as np
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    scratch, sol = args["scratch"], args["sol"]
+    os.makedirs(scratch, exist_ok=True)
+    p = lambda name: os.path.join(scratch, name)  # noqa: E731
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 2])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 2])
+    c = numpy_helper.from_array(np.array([[1.0, 2.0]], dtype=np.float32), name="c")
+    graph = helper.make_graph([helper.make_node("Add", ["x", "c"], ["y"])], "tiny", [x], [y], [c])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8
+    onnx.save(model, p("tiny.onnx"))
+    ra = ezkl.PyRunArgs()
+    ra.input_visibility, ra.output_visibility, ra.param_visibility = "public", "public", "fixed"
+    ra.logrows, ra.decomp_base, ra.decomp_legs, ra.num_inner_cols = 12, 1024, 3, 1
+    ra.input_scale, ra.param_scale = 7, 7
+    if not ezkl.gen_settings(p("tiny.onnx"), p("settings.json"), py_run_args=ra):
+        raise RequestError("EzklError", "gen_settings failed for the reusable verifier's template circuit")
+    ezkl.compile_circuit(p("tiny.onnx"), p("tiny.ezkl"), p("settings.json"))
+    ezkl.gen_srs(p("tiny.srs"), 12)
+    ezkl.setup(p("tiny.ezkl"), p("vk.key"), p("pk.key"), p("tiny.srs"))
+    if os.path.exists(sol):
+        os.remove(sol)
+    note = None
+
+    async def run():
+        return await ezkl.create_evm_verifier(
+            p("vk.key"), p("settings.json"), sol, p("verifier.abi"), srs_path=p("tiny.srs"), reusable=True
+        )
+
+    try:
+        asyncio.run(run())
+    except Exception as exc:
+        if not (os.path.exists(sol) and os.path.getsize(sol) > 0):
+            raise RequestError("EzklError", f"create_evm_verifier(reusable) failed before writing {sol}: {exc}")
+        note = f"EZKL's own solc step failed after writing the verifier (expected offline): {str(exc)[:200]}"
+    return {"note": note}
+
+
 def op_sleep(args):
     """For tests of timeouts and crashes only: block like a long proof would."""
     time.sleep(float(args.get("seconds", 1)))
@@ -279,6 +345,8 @@ OPS = {
     "prove": op_prove,
     "verify": op_verify,
     "create_evm_verifier": op_create_evm_verifier,
+    "create_evm_vka": op_create_evm_vka,
+    "create_reusable_verifier": op_create_reusable_verifier,
     "sleep": op_sleep,
 }
 

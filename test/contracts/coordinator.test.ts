@@ -22,7 +22,7 @@ async function fixture() {
   const bounty = await viem.deployContract("DigitBounty", [
     coordinator.address,
     owner.account.address,
-    { modelId, modelVersion: 0, prize: PRIZE, callbackGasLimit: 100_000, requestTimeout: 3600n },
+    { modelId, modelVersion: 1, prize: PRIZE, callbackGasLimit: 100_000, requestTimeout: 3600n },
   ]);
   await publicClient.waitForTransactionReceipt({ hash: await bounty.write.fund({ value: 10n ** 18n }) });
   const proof = await exampleProof("digits-mlp");

@@ -20,12 +20,12 @@ describe("typechain (ethers v6) bindings, with a real EZKL proof", function () {
     const proof = await exampleProof("digits-mlp");
 
     const registry = ModelRegistry__factory.connect(suite.registry.address, requester);
-    expect(await registry.latestActiveVersion(modelId)).to.equal(1n);
+    expect(await registry.latestVersion(modelId)).to.equal(1n);
     const coordinator = InferenceCoordinator__factory.connect(suite.coordinator.address, requester!);
     const input = decodeInputs(model.manifest, proof.instances);
     const deadline = BigInt(Math.floor(Date.now() / 1000) + 3600);
     const fee = 10n ** 15n;
-    const requested = await (await coordinator.requestInference(modelId, 0, input, 0, deadline, { value: fee })).wait();
+    const requested = await (await coordinator.requestInference(modelId, 1, input, 0, deadline, { value: fee })).wait();
     const event = requested!.logs.map((l) => coordinator.interface.parseLog(l)).find((e) => e?.name === "InferenceRequested");
     expect(event, "InferenceRequested").to.not.equal(undefined);
     const requestId = event!.args.requestId as bigint;

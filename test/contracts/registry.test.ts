@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { network } from "hardhat";
 import { revertOf } from "../helpers/revert.js";
-import { getAddress, keccak256, parseEventLogs, zeroAddress, zeroHash, type Abi, type Address, type Hex } from "viem";
+import { getAddress, keccak256, parseEventLogs, zeroAddress, type Abi, type Address, type Hex } from "viem";
 
 /**
  * Behaviour of ModelRegistry seen from a client: viem against Hardhat's in-process EVM. The Solidity tests in
@@ -28,8 +28,7 @@ async function deployFixture() {
     carol: getAddress(carol.account.address),
   };
 
-  const registry = await viem.deployContract("ModelRegistry");
-  // TEST-ONLY mock: stands in for an EZKL verifier; only its code and code hash matter to the registry.
+  // TEST-ONLY mock as the suite verifier: the registry's bookkeeping is under test here, not proofs.
   const verifier = await viem.deployContract("MockHalo2Verifier", [MOCK_BEHAVIOUR_DIGEST]);
   const otherVerifier = await viem.deployContract("MockHalo2Verifier", [MOCK_BEHAVIOUR_RETURN_FALSE]);
 
@@ -38,16 +37,23 @@ async function deployFixture() {
     if (code === undefined) throw new Error(`no code at ${address}`);
     return keccak256(code);
   }
+  const registry = await viem.deployContract("ModelRegistry", [
+    addr.carol,
+    verifier.address,
+    await codeHashOf(verifier.address),
+    0n,
+    3600n,
+  ]);
+  /** A 24-word VKA-shaped array (dev-SRS G2 words), distinct per tag. */
+  const vka = (tag = "v1"): Hex[] => Array.from({ length: 24 }, (_, i) => hashOf(`${tag}-${i}`));
 
-  async function versionParams(verifierAddress: Address = verifier.address) {
+  async function versionParams() {
     return {
       modelHash: hashOf("network.onnx"),
       settingsHash: hashOf("settings.json"),
       circuitHash: hashOf("network.compiled"),
       srsHash: hashOf("kzg.srs"),
       vkHash: hashOf("vk.key"),
-      verifier: verifierAddress,
-      verifierCodeHash: await codeHashOf(verifierAddress),
       inputScale: 7,
       outputScale: 7,
       layout: { instanceCount: 74, inputOffset: 0, inputCount: 64, outputOffset: 64, outputCount: 10 },
@@ -82,6 +88,7 @@ async function deployFixture() {
     otherVerifier,
     codeHashOf,
     versionParams,
+    vka,
     registerAs,
   };
 }
@@ -110,95 +117,121 @@ describe("ModelRegistry (viem)", () => {
   });
 
   it("adds version 1 with every manifest field and emits VersionRegistered", async () => {
-    const { publicClient, alice, registry, verifier, versionParams, registerAs } = await deployFixture();
+    const { publicClient, alice, registry, versionParams, vka, registerAs } = await deployFixture();
     const modelId = await registerAs(alice, "digits-mlp");
     const params = await versionParams();
+    const words = vka();
+    const digest = keccak256(`0x${words.map((w) => w.slice(2)).join("")}`);
 
-    const hash = await registry.write.addVersion([modelId, params], { account: alice.account });
+    const hash = await registry.write.addVersion([modelId, params, words, false], { account: alice.account });
     const receipt = await publicClient.waitForTransactionReceipt({ hash });
+    const stored = await registry.read.getVersion([modelId, 1]);
+    const block = await publicClient.getBlock({ blockNumber: receipt.blockNumber });
     expect(eventsIn(registry.abi, receipt.logs)).to.deep.equal([
       {
         eventName: "VersionRegistered",
         args: {
           modelId,
           version: 1,
-          verifier: getAddress(verifier.address),
-          verifierCodeHash: params.verifierCodeHash,
+          vkaDigest: digest,
+          suiteVerifierId: 1,
+          vka: stored.vka,
+          ceremonySrs: false,
           vkHash: params.vkHash,
+          latestAt: block.timestamp,
         },
       },
     ]);
-
-    const stored = await registry.read.getVersion([modelId, 1]);
-    const block = await publicClient.getBlock({ blockNumber: receipt.blockNumber });
     expect(stored).to.deep.include({
       modelHash: params.modelHash,
       settingsHash: params.settingsHash,
       circuitHash: params.circuitHash,
       srsHash: params.srsHash,
       vkHash: params.vkHash,
-      verifierCodeHash: params.verifierCodeHash,
+      vkaDigest: digest,
+      vkaWords: 24,
+      suiteVerifierId: 1,
+      ceremonySrs: false,
       inputScale: 7,
       outputScale: 7,
       floatMetricBps: 9_722,
       circuitMetricBps: 9_694,
       metadataURI: params.metadataURI,
       registeredAt: block.timestamp,
-      deprecated: false,
+      status: 1,
     });
-    expect(stored.verifier).to.equal(getAddress(verifier.address));
+    expect(await publicClient.getCode({ address: stored.vka })).to.equal(`0x00${words.map((w) => w.slice(2)).join("")}`);
     expect(stored.layout).to.deep.equal(params.layout);
     expect(await registry.read.latestVersion([modelId])).to.equal(1);
     expect(await registry.read.latestActiveVersion([modelId])).to.equal(1);
   });
 
   it("rejects a version from anyone but the owner with RegistryNotModelOwner(modelId, caller, owner)", async () => {
-    const { addr, alice, bob, registry, versionParams, registerAs } = await deployFixture();
+    const { addr, alice, bob, registry, versionParams, vka, registerAs } = await deployFixture();
     const modelId = await registerAs(alice, "digits-mlp");
-    const failure = await revertOf(registry.write.addVersion([modelId, await versionParams()], { account: bob.account }));
+    const failure = await revertOf(
+      registry.write.addVersion([modelId, await versionParams(), vka(), false], { account: bob.account }),
+    );
     expect(failure.errorName).to.equal("RegistryNotModelOwner");
     expect(failure.args).to.deep.equal([modelId, addr.bob, addr.alice]);
     expect(await registry.read.latestVersion([modelId])).to.equal(0);
   });
 
-  it("rejects a verifier whose code hash is not the manifest's with RegistryVerifierCodeHashMismatch", async () => {
-    const { alice, registry, verifier, otherVerifier, codeHashOf, versionParams, registerAs } = await deployFixture();
+  it("refuses the same VKA twice for a model with RegistryVersionDuplicate, unless allowDuplicate", async () => {
+    const { publicClient, alice, registry, versionParams, vka, registerAs } = await deployFixture();
     const modelId = await registerAs(alice, "digits-mlp");
-    const params = { ...(await versionParams()), verifierCodeHash: await codeHashOf(otherVerifier.address) };
-    const failure = await revertOf(registry.write.addVersion([modelId, params], { account: alice.account }));
-    expect(failure.errorName).to.equal("RegistryVerifierCodeHashMismatch");
-    expect(failure.args).to.deep.equal([
-      getAddress(verifier.address),
-      await codeHashOf(otherVerifier.address),
-      await codeHashOf(verifier.address),
-    ]);
+    const words = vka();
+    await publicClient.waitForTransactionReceipt({
+      hash: await registry.write.addVersion([modelId, await versionParams(), words, false], { account: alice.account }),
+    });
+    const failure = await revertOf(
+      registry.write.addVersion([modelId, await versionParams(), words, false], { account: alice.account }),
+    );
+    expect(failure.errorName).to.equal("RegistryVersionDuplicate");
+    expect(failure.args).to.deep.equal([modelId, keccak256(`0x${words.map((w) => w.slice(2)).join("")}`), 1]);
+    await publicClient.waitForTransactionReceipt({
+      hash: await registry.write.addVersion([modelId, await versionParams(), words, true], { account: alice.account }),
+    });
+    expect(await registry.read.latestVersion([modelId])).to.equal(2);
   });
 
-  it("rejects a verifier address without code with RegistryVerifierHasNoCode", async () => {
-    const { addr, alice, registry, versionParams, registerAs } = await deployFixture();
-    const modelId = await registerAs(alice, "digits-mlp");
-    const params = { ...(await versionParams()), verifier: addr.carol, verifierCodeHash: zeroHash };
-    const failure = await revertOf(registry.write.addVersion([modelId, params], { account: alice.account }));
-    expect(failure.errorName).to.equal("RegistryVerifierHasNoCode");
-    expect(failure.args).to.deep.equal([addr.carol]);
+  it("lets only the suite admin propose a suite verifier, behind the activation delay", async () => {
+    const { addr, publicClient, alice, carol, registry, otherVerifier, codeHashOf } = await deployFixture();
+    const notAdmin = await revertOf(
+      registry.write.proposeSuiteVerifier([otherVerifier.address, await codeHashOf(otherVerifier.address)], {
+        account: alice.account,
+      }),
+    );
+    expect(notAdmin).to.deep.equal({ errorName: "OwnableUnauthorizedAccount", args: [getAddress(alice.account.address)] });
+    await publicClient.waitForTransactionReceipt({
+      hash: await registry.write.proposeSuiteVerifier([otherVerifier.address, await codeHashOf(otherVerifier.address)], {
+        account: carol.account,
+      }),
+    });
+    expect(await registry.read.suiteVerifierCount()).to.equal(2);
+    expect(await registry.read.currentSuiteVerifier()).to.equal(1);
+    void addr;
   });
 
   it("rejects overlapping input and output ranges with RegistryLayoutRangesOverlap", async () => {
-    const { alice, registry, versionParams, registerAs } = await deployFixture();
+    const { alice, registry, versionParams, vka, registerAs } = await deployFixture();
+    const deployFixtureVka = async () => vka();
     const modelId = await registerAs(alice, "digits-mlp");
     const layout = { instanceCount: 74, inputOffset: 0, inputCount: 64, outputOffset: 60, outputCount: 10 };
     const failure = await revertOf(
-      registry.write.addVersion([modelId, { ...(await versionParams()), layout }], { account: alice.account }),
+      registry.write.addVersion([modelId, { ...(await versionParams()), layout }, await deployFixtureVka(), false], {
+        account: alice.account,
+      }),
     );
     expect(failure.errorName).to.equal("RegistryLayoutRangesOverlap");
     expect(failure.args).to.deep.equal([0, 64, 60, 10]);
   });
 
   it("lets only the owner deprecate and reactivate, with events and named errors", async () => {
-    const { addr, publicClient, alice, bob, registry, versionParams, registerAs } = await deployFixture();
+    const { addr, publicClient, alice, bob, registry, versionParams, vka, registerAs } = await deployFixture();
     const modelId = await registerAs(alice, "digits-mlp");
     await publicClient.waitForTransactionReceipt({
-      hash: await registry.write.addVersion([modelId, await versionParams()], { account: alice.account }),
+      hash: await registry.write.addVersion([modelId, await versionParams(), vka(), false], { account: alice.account }),
     });
 
     const notOwner = await revertOf(registry.write.deprecateVersion([modelId, 1], { account: bob.account }));
@@ -211,11 +244,11 @@ describe("ModelRegistry (viem)", () => {
     expect(eventsIn(registry.abi, deprecated.logs)).to.deep.equal([
       { eventName: "VersionDeprecated", args: { modelId, version: 1 } },
     ]);
-    expect((await registry.read.getVersion([modelId, 1])).deprecated).to.equal(true);
+    expect((await registry.read.getVersion([modelId, 1])).status).to.equal(2);
     expect(await registry.read.latestActiveVersion([modelId])).to.equal(0);
 
     const again = await revertOf(registry.write.deprecateVersion([modelId, 1], { account: alice.account }));
-    expect(again).to.deep.equal({ errorName: "RegistryVersionAlreadyDeprecated", args: [modelId, 1] });
+    expect(again).to.deep.equal({ errorName: "RegistryVersionStatusInvalid", args: [modelId, 1, 2] });
 
     const unknown = await revertOf(registry.write.deprecateVersion([modelId, 2], { account: alice.account }));
     expect(unknown).to.deep.equal({ errorName: "RegistryVersionUnknown", args: [modelId, 2, 1] });
@@ -230,7 +263,7 @@ describe("ModelRegistry (viem)", () => {
   });
 
   it("transfers model ownership in two steps", async () => {
-    const { addr, publicClient, alice, bob, carol, registry, versionParams, registerAs } = await deployFixture();
+    const { addr, publicClient, alice, bob, carol, registry, versionParams, vka, registerAs } = await deployFixture();
     const modelId = await registerAs(alice, "digits-mlp");
 
     const started = await publicClient.waitForTransactionReceipt({
@@ -263,7 +296,9 @@ describe("ModelRegistry (viem)", () => {
     expect(info.owner).to.equal(addr.bob);
     expect(info.pendingOwner).to.equal(zeroAddress);
 
-    const formerOwner = await revertOf(registry.write.addVersion([modelId, await versionParams()], { account: alice.account }));
+    const formerOwner = await revertOf(
+      registry.write.addVersion([modelId, await versionParams(), vka(), false], { account: alice.account }),
+    );
     expect(formerOwner).to.deep.equal({
       errorName: "RegistryNotModelOwner",
       args: [modelId, addr.alice, addr.bob],
@@ -278,6 +313,6 @@ describe("ModelRegistry (viem)", () => {
     expect(await registry.read.modelExists([unknownId])).to.equal(false);
     const target = await registry.read.verificationTarget([unknownId, 1]);
     expect(target.modelExists).to.equal(false);
-    expect(target.versionExists).to.equal(false);
+    expect(target.status).to.equal(0);
   });
 });

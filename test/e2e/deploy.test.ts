@@ -94,9 +94,13 @@ describe("zkinfer deploy (Ignition) against `hardhat node`, then register and a 
       "settings.json (sha256)": "match",
       "SRS (sha256)": "match",
       "compiled circuit (sha256)": "reported",
+      "SRS provenance (sha256 vs EZKL's pinned ceremony hash)": "match",
       "verifying key (sha256)": "match",
-      "verifier runtime code (keccak256)": "match",
-      "deployed verifier (extcodehash)": "match",
+      "VKA digest (keccak256)": "match",
+      "SRS G2 points in the VKA": "match",
+      "VKA stored on-chain (keccak256)": "match",
+      "suite verifier (extcodehash)": "match",
+      "suite verifier vs this checkout's": "match",
     });
 
     // Another model's files do not pass for digits-mlp's registration.
@@ -146,7 +150,7 @@ describe("zkinfer deploy (Ignition) against `hardhat node`, then register and a 
       "input commitment",
       "outputs",
       "model version",
-      "verifier code",
+      "VKA",
       "proof",
     ]);
     expect(v.valid).to.equal(true);

@@ -1,16 +1,14 @@
 import { expect } from "chai";
 import { spawnSync } from "node:child_process";
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createPublicClient, createWalletClient, http, keccak256, type Address, type Hex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { hardhat } from "viem/chains";
 import { inferenceVerifierAbi, modelRegistryAbi } from "../../prover/src/chain/abis.js";
-import { compileVerifier } from "../../prover/src/models/compile-verifier.js";
 import { decodeInputs } from "../../prover/src/models/inference.js";
 import { projectRoot } from "../../prover/src/util/paths.js";
 import { DEV_KEYS, deployFromArtifact, startHardhatNode, type LocalNode } from "../helpers/chain.js";
+import { suiteVerifierArtifact } from "../../prover/src/models/suite-verifier.js";
 import { builtExample, exampleProof } from "../helpers/models.js";
 
 const CLI = join(projectRoot, "bin/zkinfer");
@@ -27,20 +25,27 @@ describe("zkinfer model register against `hardhat node` on 127.0.0.1", function 
     const chain = { ...hardhat, rpcUrls: { default: { http: [node.url] } } };
     const wallet = createWalletClient({ chain, transport: http(node.url), account });
     const reader = createPublicClient({ chain, transport: http(node.url) });
-    registry = await deployFromArtifact(wallet, reader, "registry/ModelRegistry.sol/ModelRegistry");
+    const suiteVerifier = await deployFromArtifact(wallet, reader, "generated/Halo2VerifierReusable.sol/Halo2VerifierReusable");
+    registry = await deployFromArtifact(wallet, reader, "registry/ModelRegistry.sol/ModelRegistry", [
+      account.address,
+      suiteVerifier,
+      suiteVerifierArtifact().codeHash,
+      0n,
+      0n,
+    ]);
     route = await deployFromArtifact(wallet, reader, "verifier/InferenceVerifier.sol/InferenceVerifier", [registry]);
     env = { ZKINFER_RPC_URL: node.url, ZKINFER_PRIVATE_KEY: DEV_KEYS[0]!, ZKINFER_REGISTRY: registry };
   });
   after(async () => node?.stop());
 
-  const register = (ref: string, extraEnv: Record<string, string> = {}) =>
-    spawnSync(CLI, ["model", "register", ref, "--json"], {
+  const register = (ref: string, extraEnv: Record<string, string> = {}, flags: string[] = []) =>
+    spawnSync(CLI, ["model", "register", ref, "--json", ...flags], {
       encoding: "utf8",
       env: { ...process.env, ...env, ...extraEnv, ZKINFER_CONFIG: "" },
       timeout: 300_000,
     });
 
-  it("deploys the verifier, registers the model and version 1 with every manifest hash, and prints gas", async () => {
+  it("registers the model and version 1 (its VKA, no verifier deployed) with every manifest hash, and prints gas", async () => {
     const model = await builtExample("diabetes-mlp");
     const r = register(model.dir);
     expect(r.status, r.stderr).to.equal(0);
@@ -48,10 +53,14 @@ describe("zkinfer model register against `hardhat node` on 127.0.0.1", function 
       modelId: Hex;
       version: number;
       verifier: Address;
+      vkaDigest: Hex;
+      ceremonySrs: boolean;
       txs: { label: string; gasUsed: string }[];
     };
     expect(out.version).to.equal(1);
-    expect(out.txs.map((t) => t.label)).to.deep.equal(["deploy verifier", "registerModel", "addVersion"]);
+    expect(out.txs.map((t) => t.label)).to.deep.equal(["registerModel", "addVersion"]);
+    expect(out.vkaDigest).to.equal(model.manifest.vka.digest);
+    expect(out.ceremonySrs).to.equal(false);
     for (const t of out.txs) expect(Number(t.gasUsed)).to.be.greaterThan(21_000);
 
     const client = createPublicClient({ transport: http(node.url) });
@@ -67,8 +76,8 @@ describe("zkinfer model register against `hardhat node` on 127.0.0.1", function 
     expect(v.circuitHash).to.equal(`0x${m.hashes.circuit}`);
     expect(v.srsHash).to.equal(`0x${m.hashes.srs}`);
     expect(v.vkHash).to.equal(`0x${m.hashes.vk}`);
-    expect(v.verifierCodeHash).to.equal(m.verifier.codeHash);
-    expect(keccak256((await client.getCode({ address: out.verifier }))!)).to.equal(m.verifier.codeHash);
+    expect(v.vkaDigest).to.equal(m.vka.digest);
+    expect(keccak256((await client.getCode({ address: out.verifier }))!)).to.equal(suiteVerifierArtifact().codeHash);
     expect(v.layout).to.deep.equal({ instanceCount: 11, inputOffset: 0, inputCount: 10, outputOffset: 10, outputCount: 1 });
     expect(v.circuitMetricBps).to.equal(Math.round(m.accuracy!.circuit * 10_000));
 
@@ -83,46 +92,20 @@ describe("zkinfer model register against `hardhat node` on 127.0.0.1", function 
     expect(outputs).to.deep.equal(proof.outputs.fixed);
   });
 
-  it("adds version 2 to an already registered model", async () => {
-    const r = register((await builtExample("diabetes-mlp")).dir);
+  it("refuses to register the same build again (error + hint naming --force), and --force adds version 2", async () => {
+    const dir = (await builtExample("diabetes-mlp")).dir;
+    const client = createPublicClient({ transport: http(node.url) });
+    const nonceBefore = await client.getTransactionCount({ address: account.address });
+    const refused = register(dir);
+    expect(refused.status).to.equal(1);
+    expect(refused.stderr).to.match(/^error: version 1 of 'diabetes-mlp' already has this build \(VKA digest 0x[0-9a-f]{64}\)/m);
+    expect(refused.stderr).to.match(/^hint: pass --force/m);
+    expect(await client.getTransactionCount({ address: account.address })).to.equal(nonceBefore);
+    const r = register(dir, {}, ["--force"]);
     expect(r.status, r.stderr).to.equal(0);
     const out = JSON.parse(r.stdout) as { version: number; txs: { label: string }[] };
     expect(out.version).to.equal(2);
-    expect(out.txs.map((t) => t.label)).to.deep.equal(["deploy verifier", "addVersion"]);
-  });
-
-  it("refuses a verifier over EIP-170's 24,576 bytes before sending anything", async () => {
-    // A real over-size contract compiled by the project's solc, in a copy of a real artifact directory.
-    const dir = mkdtempSync(join(tmpdir(), "zkinfer-big-"));
-    try {
-      const model = await builtExample("diabetes-mlp");
-      cpSync(model.dir, dir, { recursive: true, dereference: false });
-      const blob = "0x" + "ab".repeat(13_000);
-      const big = compileVerifier(
-        `// SPDX-License-Identifier: MIT\npragma solidity ^0.8.0;\ncontract Big {\n function a() external pure returns (bytes memory) { return hex"${blob.slice(2)}"; }\n function b() external pure returns (bytes memory) { return hex"${blob.slice(2).replace(/ab/g, "cd")}"; }\n}\n`,
-      );
-      expect(big.deployedSize).to.be.greaterThan(24_576);
-      writeFileSync(join(dir, "verifier.json"), JSON.stringify(big));
-      const manifest = JSON.parse(readFileSync(join(dir, "manifest.json"), "utf8"));
-      manifest.verifier = {
-        ...manifest.verifier,
-        deployedSize: big.deployedSize,
-        withinSizeLimit: false,
-        codeHash: big.codeHash,
-      };
-      writeFileSync(join(dir, "manifest.json"), JSON.stringify(manifest));
-      const client = createPublicClient({ transport: http(node.url) });
-      const nonceBefore = await client.getTransactionCount({ address: account.address });
-      const r = register(dir);
-      expect(r.status).to.equal(1);
-      expect(r.stderr).to.match(
-        /^error: the verifier of 'diabetes-mlp' is \d+ bytes of runtime code, over EIP-170's 24576-byte limit/m,
-      );
-      expect(r.stderr).to.match(/^hint: shrink the circuit/m);
-      expect(await client.getTransactionCount({ address: account.address })).to.equal(nonceBefore);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    expect(out.txs.map((t) => t.label)).to.deep.equal(["addVersion"]);
   });
 
   it("says which setting is missing when no registry or key is configured", () => {

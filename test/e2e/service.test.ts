@@ -21,6 +21,7 @@ import { floatToFixed } from "../../prover/src/engine/felt.js";
 import { decodeInputs } from "../../prover/src/models/inference.js";
 import { readJson, type Heldout } from "../../prover/src/models/source.js";
 import { artifactAbi, DEV_KEYS, deployFromArtifact, startHardhatNode, type LocalNode } from "../helpers/chain.js";
+import { suiteVerifierArtifact } from "../../prover/src/models/suite-verifier.js";
 import { runCommand } from "../helpers/cli.js";
 import { builtExample, exampleProof, exampleSource, sharedEngine } from "../helpers/models.js";
 import { projectRoot } from "../../prover/src/util/paths.js";
@@ -60,7 +61,18 @@ describe("zkinfer serve: watch, prove, fulfil (hardhat node + real EZKL)", funct
     client = createPublicClient({ chain, transport: http(node.url) }) as PublicClient;
     const adminWallet = createWalletClient({ chain, transport: http(node.url), account: admin });
     requesterWallet = createWalletClient({ chain, transport: http(node.url), account: requester });
-    const registry = await deployFromArtifact(adminWallet, client, "registry/ModelRegistry.sol/ModelRegistry");
+    const suiteVerifier = await deployFromArtifact(
+      adminWallet,
+      client,
+      "generated/Halo2VerifierReusable.sol/Halo2VerifierReusable",
+    );
+    const registry = await deployFromArtifact(adminWallet, client, "registry/ModelRegistry.sol/ModelRegistry", [
+      admin.address,
+      suiteVerifier,
+      suiteVerifierArtifact().codeHash,
+      0n, // latest delay: version-0 requests may use a version at once on this throwaway chain
+      0n,
+    ]);
     const route = await deployFromArtifact(adminWallet, client, "verifier/InferenceVerifier.sol/InferenceVerifier", [registry]);
     coordinator = await deployFromArtifact(adminWallet, client, "coordinator/InferenceCoordinator.sol/InferenceCoordinator", [
       registry,
@@ -168,7 +180,7 @@ describe("zkinfer serve: watch, prove, fulfil (hardhat node + real EZKL)", funct
       data: encodeFunctionData({
         abi: consumerAbi,
         functionName: "request",
-        args: [ids["digits-mlp"]!, 0, input, 600_000, await deadlineIn(600)],
+        args: [ids["digits-mlp"]!, 1, input, 600_000, await deadlineIn(600)],
       }),
       value: 1_000_000_000_000_000n,
     });

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Abi, Address, Hex } from "viem";
-import { readCompiledVerifier } from "../../prover/src/chain/register.js";
+import { readCompiledVerifier } from "../../prover/src/models/compile-verifier.js";
 import type { LoadedModel } from "../../prover/src/models/store.js";
 import { projectRoot } from "../../prover/src/util/paths.js";
 
@@ -14,7 +14,10 @@ interface ReceiptReader {
   waitForTransactionReceipt(args: { hash: Hex }): Promise<{ contractAddress?: Address | null; gasUsed: bigint }>;
 }
 
-/** Deploy a built model's EZKL verifier (the exact bytecode the build compiled). */
+/**
+ * Deploy a built model's single-model EZKL verifier (the exact bytecode the build compiled): the
+ * baseline the suite verifier's gas is compared with; never registered.
+ */
 export async function deployModelVerifier(wallet: DeployingWallet, reader: ReceiptReader, model: LoadedModel): Promise<Address> {
   const compiled = await readCompiledVerifier(model);
   const hash = await wallet.deployContract({ abi: compiled.abi, bytecode: compiled.bytecode, args: [] });

@@ -13,6 +13,8 @@ import {IInferenceCoordinator} from "../../interfaces/IInferenceCoordinator.sol"
 import {InferenceCoordinator} from "../../coordinator/InferenceCoordinator.sol";
 import {InferenceVerifier} from "../../verifier/InferenceVerifier.sol";
 import {FieldElement} from "../../libraries/FieldElement.sol";
+import {ModelRegistry} from "../../registry/ModelRegistry.sol";
+import {MockHalo2Verifier} from "../MockHalo2Verifier.sol";
 
 abstract contract CoordinatorFixture is RegistryFixture {
     uint64 internal constant TTL = 1 hours;
@@ -32,7 +34,8 @@ abstract contract CoordinatorFixture is RegistryFixture {
         route = new InferenceVerifier(registry);
         coordinator = new InferenceCoordinator(registry, route, owner, guardian);
         modelId = _register(alice, "digits-mlp");
-        _addVersion(alice, modelId, _params(address(digestVerifier), _defaultLayout(3, 2), 1));
+        _addVersion(alice, modelId, _params(_defaultLayout(3, 2), 1));
+        vm.warp(block.timestamp + LATEST_DELAY); // version 1 may be "latest" from here on
         vm.deal(requester, 100 ether);
     }
 
@@ -111,6 +114,17 @@ abstract contract CoordinatorFixture is RegistryFixture {
         uint256[] memory instances = _instances(_input(), _output());
         vm.prank(prover);
         coordinator.fulfill(requestId, _proof(instances), instances);
+    }
+
+    /// @dev A suite of its own (registry, route, coordinator) whose suite verifier is `verifier`, with `alice`'s
+    ///      model of version 1 in the (3, 2) layout; returns the coordinator and the model id.
+    function _suiteWith(MockHalo2Verifier verifier) internal returns (InferenceCoordinator c, bytes32 id) {
+        ModelRegistry r = _registryWith(verifier);
+        c = new InferenceCoordinator(r, new InferenceVerifier(r), owner, guardian);
+        vm.startPrank(alice);
+        id = r.registerModel("digits-mlp");
+        r.addVersion(id, _params(_defaultLayout(3, 2), 1), _vka(1, false), false);
+        vm.stopPrank();
     }
 
     function _status(uint256 requestId) internal view returns (IInferenceCoordinator.RequestStatus) {

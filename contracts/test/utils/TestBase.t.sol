@@ -36,6 +36,7 @@ interface Vm {
         bool checkData,
         address emitter
     ) external;
+    function getNonce(address account) external view returns (uint64 nonce);
     function recordLogs() external;
     function getRecordedLogs() external returns (Log[] memory logs);
 
@@ -69,6 +70,18 @@ abstract contract TestBase {
         uint256 size = max - min;
         if (size == type(uint256).max) return x;
         return min + (x % (size + 1));
+    }
+
+    /// @dev The address `deployer`'s next CREATE makes (RLP of [deployer, nonce]; nonces 1..127 only).
+    function _nextCreateAddress(address deployer) internal view returns (address) {
+        uint64 nonce = vm.getNonce(deployer);
+        if (nonce == 0 || nonce > 0x7f) revert TestBaseBoundEmptyRange(nonce, 0x7f);
+        return
+            address(
+                uint160(
+                    uint256(keccak256(abi.encodePacked(bytes1(0xd6), bytes1(0x94), deployer, uint8(nonce))))
+                )
+            );
     }
 
     /// @dev A deterministic address for a label, never a precompile or the zero address.

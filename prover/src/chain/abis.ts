@@ -5,6 +5,59 @@ export const modelRegistryAbi = [
   {
     "inputs": [
       {
+        "internalType": "address",
+        "name": "admin",
+        "type": "address"
+      },
+      {
+        "internalType": "address",
+        "name": "verifier",
+        "type": "address"
+      },
+      {
+        "internalType": "bytes32",
+        "name": "verifierCodeHash",
+        "type": "bytes32"
+      },
+      {
+        "internalType": "uint64",
+        "name": "latestDelay",
+        "type": "uint64"
+      },
+      {
+        "internalType": "uint64",
+        "name": "verifierActivationDelay",
+        "type": "uint64"
+      }
+    ],
+    "stateMutability": "nonpayable",
+    "type": "constructor"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "owner",
+        "type": "address"
+      }
+    ],
+    "name": "OwnableInvalidOwner",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "account",
+        "type": "address"
+      }
+    ],
+    "name": "OwnableUnauthorizedAccount",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "enum IModelRegistry.Artifact",
         "name": "artifact",
         "type": "uint8"
@@ -128,6 +181,17 @@ export const modelRegistryAbi = [
   {
     "inputs": [
       {
+        "internalType": "uint32",
+        "name": "suiteVerifierCount",
+        "type": "uint32"
+      }
+    ],
+    "name": "RegistryNoSuiteVerifier",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "bytes32",
         "name": "modelId",
         "type": "bytes32"
@@ -185,18 +249,34 @@ export const modelRegistryAbi = [
         "type": "bytes32"
       }
     ],
-    "name": "RegistryVerifierCodeHashMismatch",
+    "name": "RegistrySuiteVerifierCodeHashMismatch",
     "type": "error"
   },
   {
     "inputs": [
       {
-        "internalType": "address",
-        "name": "verifier",
-        "type": "address"
+        "internalType": "uint32",
+        "name": "id",
+        "type": "uint32"
       }
     ],
-    "name": "RegistryVerifierHasNoCode",
+    "name": "RegistrySuiteVerifierNotStoppable",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint32",
+        "name": "id",
+        "type": "uint32"
+      },
+      {
+        "internalType": "uint32",
+        "name": "count",
+        "type": "uint32"
+      }
+    ],
+    "name": "RegistrySuiteVerifierUnknown",
     "type": "error"
   },
   {
@@ -207,12 +287,17 @@ export const modelRegistryAbi = [
         "type": "bytes32"
       },
       {
+        "internalType": "bytes32",
+        "name": "vkaDigest",
+        "type": "bytes32"
+      },
+      {
         "internalType": "uint32",
-        "name": "version",
+        "name": "existingVersion",
         "type": "uint32"
       }
     ],
-    "name": "RegistryVersionAlreadyDeprecated",
+    "name": "RegistryVersionDuplicate",
     "type": "error"
   },
   {
@@ -237,9 +322,14 @@ export const modelRegistryAbi = [
         "internalType": "uint32",
         "name": "version",
         "type": "uint32"
+      },
+      {
+        "internalType": "enum IModelRegistry.VersionStatus",
+        "name": "status",
+        "type": "uint8"
       }
     ],
-    "name": "RegistryVersionNotDeprecated",
+    "name": "RegistryVersionStatusInvalid",
     "type": "error"
   },
   {
@@ -261,6 +351,54 @@ export const modelRegistryAbi = [
       }
     ],
     "name": "RegistryVersionUnknown",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "bytes32",
+        "name": "expected",
+        "type": "bytes32"
+      },
+      {
+        "internalType": "bytes32",
+        "name": "actual",
+        "type": "bytes32"
+      }
+    ],
+    "name": "RegistryVkaDigestMismatch",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "words",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "minWords",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "maxWords",
+        "type": "uint256"
+      }
+    ],
+    "name": "RegistryVkaLengthInvalid",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "bytes32",
+        "name": "vkaDigest",
+        "type": "bytes32"
+      }
+    ],
+    "name": "RegistryVkaStoreFailed",
     "type": "error"
   },
   {
@@ -343,6 +481,94 @@ export const modelRegistryAbi = [
     "inputs": [
       {
         "indexed": true,
+        "internalType": "address",
+        "name": "previousOwner",
+        "type": "address"
+      },
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "newOwner",
+        "type": "address"
+      }
+    ],
+    "name": "OwnershipTransferStarted",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "previousOwner",
+        "type": "address"
+      },
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "newOwner",
+        "type": "address"
+      }
+    ],
+    "name": "OwnershipTransferred",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "uint32",
+        "name": "id",
+        "type": "uint32"
+      },
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "verifier",
+        "type": "address"
+      },
+      {
+        "indexed": false,
+        "internalType": "bytes32",
+        "name": "codeHash",
+        "type": "bytes32"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint64",
+        "name": "activatesAt",
+        "type": "uint64"
+      }
+    ],
+    "name": "SuiteVerifierProposed",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "uint32",
+        "name": "id",
+        "type": "uint32"
+      },
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "verifier",
+        "type": "address"
+      }
+    ],
+    "name": "SuiteVerifierStopped",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
         "internalType": "bytes32",
         "name": "modelId",
         "type": "bytes32"
@@ -393,25 +619,75 @@ export const modelRegistryAbi = [
       },
       {
         "indexed": true,
+        "internalType": "bytes32",
+        "name": "vkaDigest",
+        "type": "bytes32"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint32",
+        "name": "suiteVerifierId",
+        "type": "uint32"
+      },
+      {
+        "indexed": false,
         "internalType": "address",
-        "name": "verifier",
+        "name": "vka",
         "type": "address"
       },
       {
         "indexed": false,
-        "internalType": "bytes32",
-        "name": "verifierCodeHash",
-        "type": "bytes32"
+        "internalType": "bool",
+        "name": "ceremonySrs",
+        "type": "bool"
       },
       {
         "indexed": false,
         "internalType": "bytes32",
         "name": "vkHash",
         "type": "bytes32"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint64",
+        "name": "latestAt",
+        "type": "uint64"
       }
     ],
     "name": "VersionRegistered",
     "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "bytes32",
+        "name": "modelId",
+        "type": "bytes32"
+      },
+      {
+        "indexed": true,
+        "internalType": "uint32",
+        "name": "version",
+        "type": "uint32"
+      }
+    ],
+    "name": "VersionRevoked",
+    "type": "event"
+  },
+  {
+    "inputs": [],
+    "name": "LATEST_DELAY",
+    "outputs": [
+      {
+        "internalType": "uint64",
+        "name": "",
+        "type": "uint64"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
   },
   {
     "inputs": [],
@@ -427,6 +703,19 @@ export const modelRegistryAbi = [
     "type": "function"
   },
   {
+    "inputs": [],
+    "name": "VERIFIER_ACTIVATION_DELAY",
+    "outputs": [
+      {
+        "internalType": "uint64",
+        "name": "",
+        "type": "uint64"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
     "inputs": [
       {
         "internalType": "bytes32",
@@ -435,6 +724,13 @@ export const modelRegistryAbi = [
       }
     ],
     "name": "acceptModelOwnership",
+    "outputs": [],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "acceptOwnership",
     "outputs": [],
     "stateMutability": "nonpayable",
     "type": "function"
@@ -471,16 +767,6 @@ export const modelRegistryAbi = [
           {
             "internalType": "bytes32",
             "name": "vkHash",
-            "type": "bytes32"
-          },
-          {
-            "internalType": "address",
-            "name": "verifier",
-            "type": "address"
-          },
-          {
-            "internalType": "bytes32",
-            "name": "verifierCodeHash",
             "type": "bytes32"
           },
           {
@@ -544,6 +830,16 @@ export const modelRegistryAbi = [
         "internalType": "struct IModelRegistry.VersionParams",
         "name": "params",
         "type": "tuple"
+      },
+      {
+        "internalType": "bytes32[]",
+        "name": "vka",
+        "type": "bytes32[]"
+      },
+      {
+        "internalType": "bool",
+        "name": "allowDuplicate",
+        "type": "bool"
       }
     ],
     "name": "addVersion",
@@ -582,6 +878,19 @@ export const modelRegistryAbi = [
     "type": "function"
   },
   {
+    "inputs": [],
+    "name": "currentSuiteVerifier",
+    "outputs": [
+      {
+        "internalType": "uint32",
+        "name": "id",
+        "type": "uint32"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
     "inputs": [
       {
         "internalType": "bytes32",
@@ -597,6 +906,40 @@ export const modelRegistryAbi = [
     "name": "deprecateVersion",
     "outputs": [],
     "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "bytes32",
+        "name": "modelId",
+        "type": "bytes32"
+      },
+      {
+        "internalType": "uint32",
+        "name": "version",
+        "type": "uint32"
+      }
+    ],
+    "name": "fulfilmentTarget",
+    "outputs": [
+      {
+        "internalType": "enum IModelRegistry.VersionStatus",
+        "name": "status",
+        "type": "uint8"
+      },
+      {
+        "internalType": "address",
+        "name": "verifier",
+        "type": "address"
+      },
+      {
+        "internalType": "bool",
+        "name": "verifierStopped",
+        "type": "bool"
+      }
+    ],
+    "stateMutability": "view",
     "type": "function"
   },
   {
@@ -683,14 +1026,29 @@ export const modelRegistryAbi = [
             "type": "bytes32"
           },
           {
+            "internalType": "bytes32",
+            "name": "vkaDigest",
+            "type": "bytes32"
+          },
+          {
             "internalType": "address",
-            "name": "verifier",
+            "name": "vka",
             "type": "address"
           },
           {
-            "internalType": "bytes32",
-            "name": "verifierCodeHash",
-            "type": "bytes32"
+            "internalType": "uint32",
+            "name": "vkaWords",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "suiteVerifierId",
+            "type": "uint32"
+          },
+          {
+            "internalType": "bool",
+            "name": "ceremonySrs",
+            "type": "bool"
           },
           {
             "internalType": "uint8",
@@ -755,13 +1113,13 @@ export const modelRegistryAbi = [
             "type": "uint64"
           },
           {
-            "internalType": "bool",
-            "name": "deprecated",
-            "type": "bool"
+            "internalType": "enum IModelRegistry.VersionStatus",
+            "name": "status",
+            "type": "uint8"
           }
         ],
         "internalType": "struct IModelRegistry.ModelVersion",
-        "name": "",
+        "name": "v",
         "type": "tuple"
       }
     ],
@@ -771,17 +1129,12 @@ export const modelRegistryAbi = [
   {
     "inputs": [
       {
-        "internalType": "bytes32",
-        "name": "modelId",
-        "type": "bytes32"
-      },
-      {
-        "internalType": "uint32",
-        "name": "version",
-        "type": "uint32"
+        "internalType": "bytes32[]",
+        "name": "vka",
+        "type": "bytes32[]"
       }
     ],
-    "name": "isVersionActive",
+    "name": "isCeremonyVka",
     "outputs": [
       {
         "internalType": "bool",
@@ -789,7 +1142,7 @@ export const modelRegistryAbi = [
         "type": "bool"
       }
     ],
-    "stateMutability": "view",
+    "stateMutability": "pure",
     "type": "function"
   },
   {
@@ -850,6 +1203,56 @@ export const modelRegistryAbi = [
     "type": "function"
   },
   {
+    "inputs": [],
+    "name": "owner",
+    "outputs": [
+      {
+        "internalType": "address",
+        "name": "",
+        "type": "address"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "pendingOwner",
+    "outputs": [
+      {
+        "internalType": "address",
+        "name": "",
+        "type": "address"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "verifier",
+        "type": "address"
+      },
+      {
+        "internalType": "bytes32",
+        "name": "codeHash",
+        "type": "bytes32"
+      }
+    ],
+    "name": "proposeSuiteVerifier",
+    "outputs": [
+      {
+        "internalType": "uint32",
+        "name": "id",
+        "type": "uint32"
+      }
+    ],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
     "inputs": [
       {
         "internalType": "bytes32",
@@ -887,6 +1290,98 @@ export const modelRegistryAbi = [
     "type": "function"
   },
   {
+    "inputs": [],
+    "name": "renounceOwnership",
+    "outputs": [],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "bytes32",
+        "name": "modelId",
+        "type": "bytes32"
+      },
+      {
+        "internalType": "uint32",
+        "name": "version",
+        "type": "uint32"
+      }
+    ],
+    "name": "revokeVersion",
+    "outputs": [],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint32",
+        "name": "id",
+        "type": "uint32"
+      }
+    ],
+    "name": "stopSuiteVerifier",
+    "outputs": [],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint32",
+        "name": "id",
+        "type": "uint32"
+      }
+    ],
+    "name": "suiteVerifier",
+    "outputs": [
+      {
+        "components": [
+          {
+            "internalType": "address",
+            "name": "verifier",
+            "type": "address"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "codeHash",
+            "type": "bytes32"
+          },
+          {
+            "internalType": "uint64",
+            "name": "activatesAt",
+            "type": "uint64"
+          },
+          {
+            "internalType": "bool",
+            "name": "stopped",
+            "type": "bool"
+          }
+        ],
+        "internalType": "struct IModelRegistry.SuiteVerifier",
+        "name": "",
+        "type": "tuple"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "suiteVerifierCount",
+    "outputs": [
+      {
+        "internalType": "uint32",
+        "name": "",
+        "type": "uint32"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
     "inputs": [
       {
         "internalType": "bytes32",
@@ -902,6 +1397,43 @@ export const modelRegistryAbi = [
     "name": "transferModelOwnership",
     "outputs": [],
     "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "newOwner",
+        "type": "address"
+      }
+    ],
+    "name": "transferOwnership",
+    "outputs": [],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "bytes32",
+        "name": "modelId",
+        "type": "bytes32"
+      },
+      {
+        "internalType": "uint32",
+        "name": "version",
+        "type": "uint32"
+      }
+    ],
+    "name": "usesCeremonySrs",
+    "outputs": [
+      {
+        "internalType": "bool",
+        "name": "",
+        "type": "bool"
+      }
+    ],
+    "stateMutability": "view",
     "type": "function"
   },
   {
@@ -927,13 +1459,18 @@ export const modelRegistryAbi = [
             "type": "bool"
           },
           {
+            "internalType": "enum IModelRegistry.VersionStatus",
+            "name": "status",
+            "type": "uint8"
+          },
+          {
             "internalType": "bool",
-            "name": "versionExists",
+            "name": "verifierStopped",
             "type": "bool"
           },
           {
             "internalType": "bool",
-            "name": "deprecated",
+            "name": "ceremonySrs",
             "type": "bool"
           },
           {
@@ -947,8 +1484,13 @@ export const modelRegistryAbi = [
             "type": "address"
           },
           {
+            "internalType": "address",
+            "name": "vka",
+            "type": "address"
+          },
+          {
             "internalType": "bytes32",
-            "name": "verifierCodeHash",
+            "name": "vkaDigest",
             "type": "bytes32"
           },
           {
@@ -1027,37 +1569,6 @@ export const inferenceVerifierAbi = [
       }
     ],
     "name": "FieldElementOutOfRange",
-    "type": "error"
-  },
-  {
-    "inputs": [
-      {
-        "internalType": "bytes32",
-        "name": "modelId",
-        "type": "bytes32"
-      },
-      {
-        "internalType": "uint32",
-        "name": "version",
-        "type": "uint32"
-      },
-      {
-        "internalType": "address",
-        "name": "verifier",
-        "type": "address"
-      },
-      {
-        "internalType": "bytes32",
-        "name": "registeredCodeHash",
-        "type": "bytes32"
-      },
-      {
-        "internalType": "bytes32",
-        "name": "currentCodeHash",
-        "type": "bytes32"
-      }
-    ],
-    "name": "VerifierCodeHashChanged",
     "type": "error"
   },
   {
@@ -1183,9 +1694,30 @@ export const inferenceVerifierAbi = [
         "internalType": "uint32",
         "name": "version",
         "type": "uint32"
+      },
+      {
+        "internalType": "address",
+        "name": "verifier",
+        "type": "address"
       }
     ],
-    "name": "VerifierVersionDeprecated",
+    "name": "VerifierSuiteVerifierStopped",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "bytes32",
+        "name": "modelId",
+        "type": "bytes32"
+      },
+      {
+        "internalType": "uint32",
+        "name": "version",
+        "type": "uint32"
+      }
+    ],
+    "name": "VerifierVersionRevoked",
     "type": "error"
   },
   {
@@ -1207,6 +1739,32 @@ export const inferenceVerifierAbi = [
       }
     ],
     "name": "VerifierVersionUnknown",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "bytes32",
+        "name": "modelId",
+        "type": "bytes32"
+      },
+      {
+        "internalType": "uint32",
+        "name": "version",
+        "type": "uint32"
+      },
+      {
+        "internalType": "bytes32",
+        "name": "expected",
+        "type": "bytes32"
+      },
+      {
+        "internalType": "bytes32",
+        "name": "actual",
+        "type": "bytes32"
+      }
+    ],
+    "name": "VerifierVkaDigestMismatch",
     "type": "error"
   },
   {
@@ -1302,8 +1860,27 @@ export const inferenceVerifierAbi = [
   }
 ] as const;
 
-/** ABI of IHalo2Verifier (contracts/interfaces/IHalo2Verifier.sol). */
-export const halo2VerifierAbi = [
+/** ABI of IHalo2VerifierReusable (contracts/interfaces/IHalo2VerifierReusable.sol). */
+export const halo2VerifierReusableAbi = [
+  {
+    "inputs": [
+      {
+        "internalType": "bytes32[]",
+        "name": "vka",
+        "type": "bytes32[]"
+      }
+    ],
+    "name": "registerVka",
+    "outputs": [
+      {
+        "internalType": "bytes32",
+        "name": "digest",
+        "type": "bytes32"
+      }
+    ],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
   {
     "inputs": [
       {
@@ -1315,14 +1892,29 @@ export const halo2VerifierAbi = [
         "internalType": "uint256[]",
         "name": "instances",
         "type": "uint256[]"
+      },
+      {
+        "internalType": "bytes32[]",
+        "name": "vka",
+        "type": "bytes32[]"
       }
     ],
     "name": "verifyProof",
     "outputs": [
       {
         "internalType": "bool",
-        "name": "",
+        "name": "success",
         "type": "bool"
+      },
+      {
+        "internalType": "bytes32",
+        "name": "vkaDigest",
+        "type": "bytes32"
+      },
+      {
+        "internalType": "int256[]",
+        "name": "rescaledInstances",
+        "type": "int256[]"
       }
     ],
     "stateMutability": "view",
@@ -1690,9 +2282,46 @@ export const inferenceCoordinatorAbi = [
         "internalType": "uint32",
         "name": "version",
         "type": "uint32"
+      },
+      {
+        "internalType": "address",
+        "name": "verifier",
+        "type": "address"
+      }
+    ],
+    "name": "CoordinatorSuiteVerifierStopped",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "bytes32",
+        "name": "modelId",
+        "type": "bytes32"
+      },
+      {
+        "internalType": "uint32",
+        "name": "version",
+        "type": "uint32"
       }
     ],
     "name": "CoordinatorVersionDeprecated",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "bytes32",
+        "name": "modelId",
+        "type": "bytes32"
+      },
+      {
+        "internalType": "uint32",
+        "name": "version",
+        "type": "uint32"
+      }
+    ],
+    "name": "CoordinatorVersionRevoked",
     "type": "error"
   },
   {
@@ -1812,37 +2441,6 @@ export const inferenceCoordinatorAbi = [
     "inputs": [
       {
         "internalType": "bytes32",
-        "name": "modelId",
-        "type": "bytes32"
-      },
-      {
-        "internalType": "uint32",
-        "name": "version",
-        "type": "uint32"
-      },
-      {
-        "internalType": "address",
-        "name": "verifier",
-        "type": "address"
-      },
-      {
-        "internalType": "bytes32",
-        "name": "registeredCodeHash",
-        "type": "bytes32"
-      },
-      {
-        "internalType": "bytes32",
-        "name": "currentCodeHash",
-        "type": "bytes32"
-      }
-    ],
-    "name": "VerifierCodeHashChanged",
-    "type": "error"
-  },
-  {
-    "inputs": [
-      {
-        "internalType": "bytes32",
         "name": "expected",
         "type": "bytes32"
       },
@@ -1903,9 +2501,56 @@ export const inferenceCoordinatorAbi = [
         "internalType": "uint32",
         "name": "version",
         "type": "uint32"
+      },
+      {
+        "internalType": "address",
+        "name": "verifier",
+        "type": "address"
       }
     ],
-    "name": "VerifierVersionDeprecated",
+    "name": "VerifierSuiteVerifierStopped",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "bytes32",
+        "name": "modelId",
+        "type": "bytes32"
+      },
+      {
+        "internalType": "uint32",
+        "name": "version",
+        "type": "uint32"
+      }
+    ],
+    "name": "VerifierVersionRevoked",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "bytes32",
+        "name": "modelId",
+        "type": "bytes32"
+      },
+      {
+        "internalType": "uint32",
+        "name": "version",
+        "type": "uint32"
+      },
+      {
+        "internalType": "bytes32",
+        "name": "expected",
+        "type": "bytes32"
+      },
+      {
+        "internalType": "bytes32",
+        "name": "actual",
+        "type": "bytes32"
+      }
+    ],
+    "name": "VerifierVkaDigestMismatch",
     "type": "error"
   },
   {
@@ -2660,6 +3305,33 @@ export const inferenceConsumerAbi = [
     "type": "error"
   },
   {
+    "inputs": [
+      {
+        "internalType": "bytes32",
+        "name": "modelId",
+        "type": "bytes32"
+      },
+      {
+        "internalType": "uint32",
+        "name": "version",
+        "type": "uint32"
+      }
+    ],
+    "name": "ConsumerSrsNotCeremony",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "bytes32",
+        "name": "modelId",
+        "type": "bytes32"
+      }
+    ],
+    "name": "ConsumerVersionNotPinned",
+    "type": "error"
+  },
+  {
     "inputs": [],
     "name": "coordinator",
     "outputs": [
@@ -2890,6 +3562,17 @@ export const digitBountyAbi = [
   {
     "inputs": [
       {
+        "internalType": "bytes32",
+        "name": "modelId",
+        "type": "bytes32"
+      }
+    ],
+    "name": "BountyVersionNotPinned",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "address",
         "name": "caller",
         "type": "address"
@@ -2912,6 +3595,33 @@ export const digitBountyAbi = [
       }
     ],
     "name": "ConsumerCoordinatorHasNoCode",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "bytes32",
+        "name": "modelId",
+        "type": "bytes32"
+      },
+      {
+        "internalType": "uint32",
+        "name": "version",
+        "type": "uint32"
+      }
+    ],
+    "name": "ConsumerSrsNotCeremony",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "bytes32",
+        "name": "modelId",
+        "type": "bytes32"
+      }
+    ],
+    "name": "ConsumerVersionNotPinned",
     "type": "error"
   },
   {
@@ -3701,6 +4411,17 @@ export const zkinferErrorsAbi = [
   {
     "inputs": [
       {
+        "internalType": "bytes32",
+        "name": "modelId",
+        "type": "bytes32"
+      }
+    ],
+    "name": "BountyVersionNotPinned",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "address",
         "name": "caller",
         "type": "address"
@@ -3723,6 +4444,33 @@ export const zkinferErrorsAbi = [
       }
     ],
     "name": "ConsumerCoordinatorHasNoCode",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "bytes32",
+        "name": "modelId",
+        "type": "bytes32"
+      },
+      {
+        "internalType": "uint32",
+        "name": "version",
+        "type": "uint32"
+      }
+    ],
+    "name": "ConsumerSrsNotCeremony",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "bytes32",
+        "name": "modelId",
+        "type": "bytes32"
+      }
+    ],
+    "name": "ConsumerVersionNotPinned",
     "type": "error"
   },
   {
@@ -4057,9 +4805,46 @@ export const zkinferErrorsAbi = [
         "internalType": "uint32",
         "name": "version",
         "type": "uint32"
+      },
+      {
+        "internalType": "address",
+        "name": "verifier",
+        "type": "address"
+      }
+    ],
+    "name": "CoordinatorSuiteVerifierStopped",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "bytes32",
+        "name": "modelId",
+        "type": "bytes32"
+      },
+      {
+        "internalType": "uint32",
+        "name": "version",
+        "type": "uint32"
       }
     ],
     "name": "CoordinatorVersionDeprecated",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "bytes32",
+        "name": "modelId",
+        "type": "bytes32"
+      },
+      {
+        "internalType": "uint32",
+        "name": "version",
+        "type": "uint32"
+      }
+    ],
+    "name": "CoordinatorVersionRevoked",
     "type": "error"
   },
   {
@@ -4322,6 +5107,17 @@ export const zkinferErrorsAbi = [
   {
     "inputs": [
       {
+        "internalType": "uint32",
+        "name": "suiteVerifierCount",
+        "type": "uint32"
+      }
+    ],
+    "name": "RegistryNoSuiteVerifier",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "bytes32",
         "name": "modelId",
         "type": "bytes32"
@@ -4379,18 +5175,34 @@ export const zkinferErrorsAbi = [
         "type": "bytes32"
       }
     ],
-    "name": "RegistryVerifierCodeHashMismatch",
+    "name": "RegistrySuiteVerifierCodeHashMismatch",
     "type": "error"
   },
   {
     "inputs": [
       {
-        "internalType": "address",
-        "name": "verifier",
-        "type": "address"
+        "internalType": "uint32",
+        "name": "id",
+        "type": "uint32"
       }
     ],
-    "name": "RegistryVerifierHasNoCode",
+    "name": "RegistrySuiteVerifierNotStoppable",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint32",
+        "name": "id",
+        "type": "uint32"
+      },
+      {
+        "internalType": "uint32",
+        "name": "count",
+        "type": "uint32"
+      }
+    ],
+    "name": "RegistrySuiteVerifierUnknown",
     "type": "error"
   },
   {
@@ -4401,12 +5213,17 @@ export const zkinferErrorsAbi = [
         "type": "bytes32"
       },
       {
+        "internalType": "bytes32",
+        "name": "vkaDigest",
+        "type": "bytes32"
+      },
+      {
         "internalType": "uint32",
-        "name": "version",
+        "name": "existingVersion",
         "type": "uint32"
       }
     ],
-    "name": "RegistryVersionAlreadyDeprecated",
+    "name": "RegistryVersionDuplicate",
     "type": "error"
   },
   {
@@ -4431,9 +5248,14 @@ export const zkinferErrorsAbi = [
         "internalType": "uint32",
         "name": "version",
         "type": "uint32"
+      },
+      {
+        "internalType": "enum IModelRegistry.VersionStatus",
+        "name": "status",
+        "type": "uint8"
       }
     ],
-    "name": "RegistryVersionNotDeprecated",
+    "name": "RegistryVersionStatusInvalid",
     "type": "error"
   },
   {
@@ -4461,31 +5283,48 @@ export const zkinferErrorsAbi = [
     "inputs": [
       {
         "internalType": "bytes32",
-        "name": "modelId",
-        "type": "bytes32"
-      },
-      {
-        "internalType": "uint32",
-        "name": "version",
-        "type": "uint32"
-      },
-      {
-        "internalType": "address",
-        "name": "verifier",
-        "type": "address"
-      },
-      {
-        "internalType": "bytes32",
-        "name": "registeredCodeHash",
+        "name": "expected",
         "type": "bytes32"
       },
       {
         "internalType": "bytes32",
-        "name": "currentCodeHash",
+        "name": "actual",
         "type": "bytes32"
       }
     ],
-    "name": "VerifierCodeHashChanged",
+    "name": "RegistryVkaDigestMismatch",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "words",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "minWords",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "maxWords",
+        "type": "uint256"
+      }
+    ],
+    "name": "RegistryVkaLengthInvalid",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "bytes32",
+        "name": "vkaDigest",
+        "type": "bytes32"
+      }
+    ],
+    "name": "RegistryVkaStoreFailed",
     "type": "error"
   },
   {
@@ -4611,9 +5450,30 @@ export const zkinferErrorsAbi = [
         "internalType": "uint32",
         "name": "version",
         "type": "uint32"
+      },
+      {
+        "internalType": "address",
+        "name": "verifier",
+        "type": "address"
       }
     ],
-    "name": "VerifierVersionDeprecated",
+    "name": "VerifierSuiteVerifierStopped",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "bytes32",
+        "name": "modelId",
+        "type": "bytes32"
+      },
+      {
+        "internalType": "uint32",
+        "name": "version",
+        "type": "uint32"
+      }
+    ],
+    "name": "VerifierVersionRevoked",
     "type": "error"
   },
   {
@@ -4635,6 +5495,32 @@ export const zkinferErrorsAbi = [
       }
     ],
     "name": "VerifierVersionUnknown",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "bytes32",
+        "name": "modelId",
+        "type": "bytes32"
+      },
+      {
+        "internalType": "uint32",
+        "name": "version",
+        "type": "uint32"
+      },
+      {
+        "internalType": "bytes32",
+        "name": "expected",
+        "type": "bytes32"
+      },
+      {
+        "internalType": "bytes32",
+        "name": "actual",
+        "type": "bytes32"
+      }
+    ],
+    "name": "VerifierVkaDigestMismatch",
     "type": "error"
   }
 ] as const;

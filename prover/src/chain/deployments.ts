@@ -32,7 +32,12 @@ export const deploymentSchema = z.object({
   ignitionDeploymentId: z.string(),
   solc: z.string(),
   explorer: z.string().optional(),
+  /** The suite verifier the registry fixed at deployment (id 1): its runtime code hash and the EZKL that rendered it. */
+  suiteVerifier: z.object({ id: z.number().int().positive(), codeHash: z.string().regex(/^0x[0-9a-f]{64}$/), ezkl: z.string() }),
+  /** The registry's immutable delays, in seconds. */
+  registry: z.object({ latestDelay: z.number().int().nonnegative(), verifierActivationDelay: z.number().int().nonnegative() }),
   contracts: z.object({
+    Halo2VerifierReusable: contractRecord,
     ModelRegistry: contractRecord,
     InferenceVerifier: contractRecord,
     InferenceCoordinator: contractRecord,

@@ -1,16 +1,19 @@
-import { readFile } from "node:fs/promises";
-import { keccak256, parseEventLogs, type Address, type Hash, type Hex } from "viem";
+import { BaseError, ContractFunctionRevertedError, parseEventLogs, type Address, type Hash, type Hex } from "viem";
 import { ArtifactError, UserInputError } from "../errors.js";
 import type { Manifest } from "../models/manifest.js";
 import type { LoadedModel } from "../models/store.js";
-import type { CompiledVerifier } from "../models/compile-verifier.js";
+import { readCompiledVerifier } from "../models/compile-verifier.js";
+import { readVka, type Vka } from "../models/vka.js";
 import { silentProgress, type Progress } from "../util/progress.js";
 import { modelRegistryAbi } from "./abis.js";
 import type { ChainClients } from "./clients.js";
-import { EIP170_CODE_LIMIT } from "./solc.js";
+import { LOCAL_CHAIN_ID } from "../../../deploy/networks.js";
 
-export class VerifierTooLargeError extends UserInputError {
-  override readonly code = "VERIFIER_TOO_LARGE";
+export { readCompiledVerifier };
+
+/** A registration that would record an untrustworthy or repeated version; refused unless overridden. */
+export class RegistrationRefusedError extends UserInputError {
+  override readonly code = "REGISTRATION_REFUSED";
 }
 
 export interface TxRecord {
@@ -24,7 +27,12 @@ export interface RegisterResult {
   version: number;
   name: string;
   registry: Address;
+  /** The suite verifier that checks the version's proofs. */
   verifier: Address;
+  /** The contract holding the version's VKA. */
+  vka: Address;
+  vkaDigest: Hex;
+  ceremonySrs: boolean;
   owner: Address;
   txs: TxRecord[];
 }
@@ -33,8 +41,8 @@ export interface RegisterResult {
 export const metricToBps = (x: number | undefined): number =>
   x === undefined || !Number.isFinite(x) ? 0 : Math.round(x * 10_000);
 
-/** The registry's VersionParams for a built model and its deployed verifier. */
-export function versionParams(m: Manifest, verifier: Address, metadataURI: string) {
+/** The registry's VersionParams for a built model (its VKA goes alongside, see `registerModelVersion`). */
+export function versionParams(m: Manifest, metadataURI: string) {
   const inp = m.circuit.instanceLayout.inputs[0]!;
   const out = m.circuit.instanceLayout.outputs[0]!;
   const b32 = (h: string) => `0x${h}` as Hex;
@@ -44,8 +52,6 @@ export function versionParams(m: Manifest, verifier: Address, metadataURI: strin
     circuitHash: b32(m.hashes.circuit),
     srsHash: b32(m.hashes.srs),
     vkHash: b32(m.hashes.vk),
-    verifier,
-    verifierCodeHash: m.verifier.codeHash as Hex,
     inputScale: inp.scale,
     outputScale: out.scale,
     layout: {
@@ -68,55 +74,47 @@ export function defaultMetadataURI(m: Manifest): string {
     metric: m.accuracy ? `${m.accuracy.metric} x1e4 on ${m.accuracy.samples} held-out samples` : null,
     ezkl: m.ezklVersion,
     buildKey: m.buildKey,
+    srs: m.srs.provenance,
   })}`;
 }
 
-export async function readCompiledVerifier(model: LoadedModel): Promise<CompiledVerifier> {
-  const compiled = JSON.parse(await readFile(model.file("verifierArtifact"), "utf8")) as CompiledVerifier;
-  compiled.deployedSize = (compiled.deployedBytecode.length - 2) / 2; // from the bytes, not the JSON's word
-  if (keccak256(compiled.deployedBytecode) !== model.manifest.verifier.codeHash) {
-    throw new ArtifactError(`${model.file("verifierArtifact")} does not match the manifest's verifier code hash`, {
+/** The model's VKA, checked against the manifest's digest. */
+export async function readModelVka(model: LoadedModel): Promise<Vka> {
+  const vka = await readVka(model.file("vka"));
+  if (vka.digest !== model.manifest.vka.digest) {
+    throw new ArtifactError(`${model.file("vka")} does not match the manifest's VKA digest`, {
       hint: "rebuild the model: zkinfer model build --force <source>",
     });
   }
-  return compiled;
+  return vka;
 }
 
-/** Deploy the model's EZKL verifier; checks EIP-170 first and the deployed code hash after. */
-export async function deployVerifier(clients: ChainClients, model: LoadedModel): Promise<{ address: Address; tx: TxRecord }> {
-  const m = model.manifest;
-  const compiled = await readCompiledVerifier(model);
-  if (compiled.deployedSize > EIP170_CODE_LIMIT) {
-    throw new VerifierTooLargeError(
-      `the verifier of '${m.name}' is ${compiled.deployedSize} bytes of runtime code, over EIP-170's ${EIP170_CODE_LIMIT}-byte limit; no chain will deploy it`,
-      { hint: "shrink the circuit (fewer parameters, smaller input, lower logrows) and build again" },
-    );
-  }
-  const hash = await clients.walletClient.deployContract({ abi: compiled.abi, bytecode: compiled.bytecode, args: [] });
-  const receipt = await clients.publicClient.waitForTransactionReceipt({ hash });
-  if (receipt.status !== "success" || !receipt.contractAddress) {
-    throw new ArtifactError(`deploying the verifier of '${m.name}' failed (tx ${hash})`);
-  }
-  const code = await clients.publicClient.getCode({ address: receipt.contractAddress });
-  if (!code || keccak256(code) !== m.verifier.codeHash) {
-    throw new ArtifactError(`the deployed verifier at ${receipt.contractAddress} does not have the manifest's code hash`);
-  }
-  return { address: receipt.contractAddress, tx: { label: "deploy verifier", hash, gasUsed: receipt.gasUsed } };
+export interface RegisterOptions {
+  metadataURI?: string;
+  /** Register a dev-SRS build on a chain other than the local dev chain (31337). */
+  allowDevSrs?: boolean;
+  /** Register even if the model already has a version with this VKA digest. */
+  force?: boolean;
+  progress?: Progress;
 }
 
 /**
- * `zkinfer model register`: deploy the verifier, register the model under the signer's account if
- * it is new, and add an immutable version holding every manifest hash.
+ * `zkinfer model register`: register the model under the signer's account if it is new, and add an
+ * immutable version: its VKA (stored on-chain and registered with the suite verifier by the
+ * registry) and every manifest hash. No verifier is deployed. A dev-SRS build is refused on any
+ * chain but the local dev chain unless `allowDevSrs`; a build already registered (same VKA digest)
+ * is refused unless `force`.
  */
 export async function registerModelVersion(
   clients: ChainClients,
   registry: Address,
   model: LoadedModel,
-  opts: { metadataURI?: string; progress?: Progress } = {},
+  opts: RegisterOptions = {},
 ): Promise<RegisterResult> {
   const progress = opts.progress ?? silentProgress;
   const { publicClient, walletClient, account } = clients;
-  const name = model.manifest.name;
+  const m = model.manifest;
+  const name = m.name;
   const txs: TxRecord[] = [];
   const send = async (label: string, hash: Hash) => {
     const receipt = await publicClient.waitForTransactionReceipt({ hash });
@@ -131,8 +129,15 @@ export async function registerModelVersion(
       hint: "deploy the suite first, or set ZKINFER_REGISTRY to the ModelRegistry's address on this chain",
     });
   }
-  const { address: verifier, tx } = await progress.step("deploy the verifier", () => deployVerifier(clients, model));
-  txs.push(tx);
+  if (m.srs.provenance === "dev" && clients.chain.id !== LOCAL_CHAIN_ID && !opts.allowDevSrs) {
+    throw new RegistrationRefusedError(
+      `'${name}' was built on a dev SRS (generated on the build machine, whoever kept its secret can forge proofs); refusing to register it on chain ${clients.chain.id}`,
+      {
+        hint: `import the ceremony SRS (zkinfer srs import <file> --logrows ${m.srs.logrows}), rebuild, and register again; or pass --allow-dev-srs for a throwaway test deployment`,
+      },
+    );
+  }
+  const vka = await readModelVka(model);
 
   const modelId = await publicClient.readContract({
     address: registry,
@@ -158,18 +163,51 @@ export async function registerModelVersion(
       await send("registerModel", await walletClient.writeContract(request));
     });
   }
-  const params = versionParams(model.manifest, verifier, opts.metadataURI ?? defaultMetadataURI(model.manifest));
-  const receipt = await progress.step("add the version", async () => {
-    const { request } = await publicClient.simulateContract({
-      account,
-      address: registry,
-      abi: modelRegistryAbi,
-      functionName: "addVersion",
-      args: [modelId, params],
-    });
-    return send("addVersion", await walletClient.writeContract(request));
-  });
+  const params = versionParams(m, opts.metadataURI ?? defaultMetadataURI(m));
+  const receipt = await progress.step(
+    `add the version (VKA ${vka.words.length} words, digest ${vka.digest.slice(0, 10)}…)`,
+    async () => {
+      let request;
+      try {
+        ({ request } = await publicClient.simulateContract({
+          account,
+          address: registry,
+          abi: modelRegistryAbi,
+          functionName: "addVersion",
+          args: [modelId, params, vka.words, opts.force ?? false],
+        }));
+      } catch (e) {
+        const revert = e instanceof BaseError ? e.walk((x) => x instanceof ContractFunctionRevertedError) : null;
+        if (revert instanceof ContractFunctionRevertedError && revert.data?.errorName === "RegistryVersionDuplicate") {
+          const existing = (revert.data.args as readonly unknown[] | undefined)?.[2];
+          throw new RegistrationRefusedError(
+            `version ${String(existing)} of '${name}' already has this build (VKA digest ${vka.digest}); refusing to add an identical version`,
+            { hint: "pass --force to add it anyway (e.g. to move it to a new suite verifier)" },
+          );
+        }
+        throw e;
+      }
+      return send("addVersion", await walletClient.writeContract(request));
+    },
+  );
   const [event] = parseEventLogs({ abi: modelRegistryAbi, logs: receipt.logs, eventName: "VersionRegistered" });
   if (!event) throw new ArtifactError("addVersion succeeded but emitted no VersionRegistered event");
-  return { modelId, version: Number(event.args.version), name, registry, verifier, owner: account.address, txs };
+  const target = await publicClient.readContract({
+    address: registry,
+    abi: modelRegistryAbi,
+    functionName: "verificationTarget",
+    args: [modelId, event.args.version],
+  });
+  return {
+    modelId,
+    version: Number(event.args.version),
+    name,
+    registry,
+    verifier: target.verifier,
+    vka: event.args.vka,
+    vkaDigest: event.args.vkaDigest,
+    ceremonySrs: event.args.ceremonySrs,
+    owner: account.address,
+    txs,
+  };
 }

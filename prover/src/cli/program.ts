@@ -9,6 +9,7 @@ import { registerDemo } from "./commands/demo.js";
 import { registerServe } from "./commands/serve.js";
 import { registerRequest } from "./commands/request.js";
 import { registerDeploy } from "./commands/deploy.js";
+import { registerSrs } from "./commands/srs.js";
 
 /** Help text is wrapped at this width everywhere, so README's CLI reference is the same text as `--help`. */
 export const HELP_WIDTH = 100;
@@ -27,6 +28,7 @@ export function createProgram(ctx: CliContext): Command {
   registerProve(program, ctx);
   registerVerify(program, ctx);
   registerDeploy(program, ctx);
+  registerSrs(program, ctx);
   registerRequest(program, ctx);
   registerServe(program, ctx);
   registerDemo(program, ctx);

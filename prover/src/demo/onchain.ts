@@ -124,15 +124,16 @@ export async function runDemo(opts: DemoOptions): Promise<DemoReport> {
     const coordinator = c.InferenceCoordinator.address;
 
     const source = await resolveModelSource(join(projectRoot, "examples/models/digits-mlp"));
-    const model = await progress.step("build digits-mlp (ONNX -> EZKL circuit, keys, verifier)", () =>
+    const model = await progress.step("build digits-mlp (ONNX -> EZKL circuit, keys, VKA)", () =>
       buildModel(source, {
         engine: opts.engine,
         progress: consoleProgress("build digits-mlp", BUILD_STEPS, out),
         logger: opts.logger,
       }),
     );
-    const registered = await progress.step("deploy its verifier and register it in the ModelRegistry", () =>
-      registerModelVersion(owner, c.ModelRegistry.address, model),
+    const registered = await progress.step(
+      "register its VKA in the ModelRegistry (checked by the suite verifier; dev SRS: this demo's local chain only)",
+      () => registerModelVersion(owner, c.ModelRegistry.address, model),
     );
     txs.push(...registered.txs);
 
@@ -143,7 +144,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoReport> {
         coordinator,
         config: {
           modelId: registered.modelId,
-          modelVersion: 0,
+          modelVersion: registered.version,
           prize: PRIZE,
           callbackGasLimit: CALLBACK_GAS,
           requestTimeout: 3600n,
@@ -264,7 +265,8 @@ export async function runDemo(opts: DemoOptions): Promise<DemoReport> {
         InferenceVerifier: c.InferenceVerifier.address,
         InferenceCoordinator: coordinator,
         DigitBounty: getAddress(bounty),
-        "digits-mlp verifier": registered.verifier,
+        "suite verifier": registered.verifier,
+        "digits-mlp VKA store": registered.vka,
       },
       model: { name: model.manifest.name, modelId: registered.modelId, version: registered.version, manifest: model.manifest },
       requestId,

@@ -84,6 +84,10 @@ export interface Engine {
   prove(a: { witness: string; compiled: string; pk: string; proof: string; srs: string }): Promise<ProveResult>;
   verify(a: { proof: string; settings: string; vk: string; srs: string }): Promise<{ valid: boolean; reason: string | null }>;
   createEvmVerifier(a: { vk: string; settings: string; sol: string; abi: string; srs: string }): Promise<{ note: string | null }>;
+  /** The verifying-key artifact the reusable verifier takes (bincode: 8-byte LE length, then 32-byte words). */
+  createEvmVka(a: { vk: string; settings: string; vka: string; srs: string }): Promise<void>;
+  /** EZKL's reusable verifier (`Halo2VerifierReusable`), the same source for every circuit. */
+  createReusableVerifier(a: { sol: string; scratch: string }): Promise<{ note: string | null }>;
   close(): Promise<void>;
 }
 
@@ -165,6 +169,12 @@ export class EzklEngine implements Engine {
     srs: string;
   }): Promise<{ note: string | null }> {
     return this.call("create_evm_verifier", a);
+  }
+  async createEvmVka(a: { vk: string; settings: string; vka: string; srs: string }): Promise<void> {
+    await this.call("create_evm_vka", a);
+  }
+  createReusableVerifier(a: { sol: string; scratch: string }): Promise<{ note: string | null }> {
+    return this.call("create_reusable_verifier", a);
   }
   close(): Promise<void> {
     return this.worker.close();

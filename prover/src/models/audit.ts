@@ -5,18 +5,21 @@ import type { Engine } from "../engine/engine.js";
 import { UserInputError } from "../errors.js";
 import { sha256File } from "../util/hash.js";
 import { silentProgress, type Progress } from "../util/progress.js";
-import { compileVerifier } from "./compile-verifier.js";
+import { srsProvenance, type SrsProvenance } from "./srs.js";
+import { buildVka } from "./vka.js";
 
 /**
  * `zkinfer model audit`: rebuild the links of the trust chain from the published files — the ONNX
- * model, settings.json and the SRS — and compare each with what was registered.
+ * model, settings.json and the SRS — and compare each with what was registered: ONNX -> settings ->
+ * verifying key -> VKA digest -> the registered digest, the SRS's provenance, and (on-chain) the VKA
+ * the registry stores and the suite verifier's code.
  *
  * What EZKL 23.0.5 reproduces, measured here: compiling the same ONNX with the same settings.json
  * gives a circuit file with different bytes each time (its serialisation order varies), but key
- * setup from it gives byte-identical vk and pk, and so the same Solidity verifier. The circuit hash is
- * therefore reported, not compared: the verifying key — which holds the weights, as fixed
- * parameters — is the link that pins the model. Calibration is not re-run: settings.json itself is
- * compared by hash (a fresh settings file differs in a timestamp and in the order of its range checks).
+ * setup from it gives byte-identical vk and pk, and so the same VKA. The circuit hash is therefore
+ * reported, not compared: the verifying key — which holds the weights, as fixed parameters — is the
+ * link that pins the model. Calibration is not re-run: settings.json itself is compared by hash (a
+ * fresh settings file differs in a timestamp and in the order of its range checks).
  */
 export interface AuditExpectation {
   modelHash: string;
@@ -24,9 +27,19 @@ export interface AuditExpectation {
   circuitHash: string;
   srsHash: string;
   vkHash: string;
-  verifierCodeHash: string;
-  /** The verifier's code hash as deployed now (extcodehash), when auditing against a chain. */
-  deployedCodeHash?: string;
+  vkaDigest: string;
+  /** The SRS provenance claimed (the registry's ceremonySrs flag, or the manifest's). */
+  srs: SrsProvenance;
+  /** On-chain facts, when auditing against a chain. */
+  onChain?: {
+    /** keccak256 of the VKA words the registry's store contract holds. */
+    storedVkaDigest: string;
+    /** The suite verifier's code hash as the registry recorded it, and as deployed now. */
+    registeredVerifierCodeHash: string;
+    deployedVerifierCodeHash: string;
+    /** The code hash of the suite verifier this checkout generates and compiles (the pinned EZKL). */
+    localVerifierCodeHash: string;
+  };
 }
 
 export interface AuditCheck {
@@ -70,7 +83,15 @@ export async function auditModel(
 
   compare("ONNX model (sha256)", expected.modelHash, await sha256File(files.onnx));
   compare("settings.json (sha256)", expected.settingsHash, await sha256File(files.settings));
-  compare("SRS (sha256)", expected.srsHash, await sha256File(files.srs));
+  const srsSha = await sha256File(files.srs);
+  compare("SRS (sha256)", expected.srsHash, srsSha);
+  const logrows = (JSON.parse(readFileSync(files.settings, "utf8")) as { run_args: { logrows: number } }).run_args.logrows;
+  compare(
+    "SRS provenance (sha256 vs EZKL's pinned ceremony hash)",
+    expected.srs,
+    srsProvenance(srsSha, logrows),
+    expected.srs === "dev" ? "a dev SRS: whoever generated it can forge proofs" : undefined,
+  );
 
   const dir = mkdtempSync(join(tmpdir(), "zkinfer-audit-"));
   try {
@@ -89,24 +110,27 @@ export async function auditModel(
       engine.setup({ compiled: p("network.ezkl"), vk: p("vk.key"), pk: p("pk.key"), srs: files.srs }),
     );
     compare("verifying key (sha256)", expected.vkHash, await sha256File(p("vk.key")));
-    const compiled = await progress.step("Solidity verifier from the rebuilt key (EZKL) and compile it (solc)", async () => {
-      await engine.createEvmVerifier({
-        vk: p("vk.key"),
-        settings: files.settings,
-        sol: p("Verifier.sol"),
-        abi: p("verifier.abi.json"),
-        srs: files.srs,
-      });
-      return compileVerifier(readFileSync(p("Verifier.sol"), "utf8"));
-    });
-    compare("verifier runtime code (keccak256)", expected.verifierCodeHash, compiled.codeHash);
-    if (expected.deployedCodeHash !== undefined)
+    const vka = await progress.step("verifying-key artifact (VKA) from the rebuilt key", () =>
+      buildVka(engine, { vk: p("vk.key"), settings: files.settings, srs: files.srs, vka: p("vka.bin") }),
+    );
+    compare("VKA digest (keccak256)", expected.vkaDigest, vka.digest);
+    compare("SRS G2 points in the VKA", expected.srs, vka.ceremonySrs ? "ceremony" : "dev");
+    const c = expected.onChain;
+    if (c) {
+      compare("VKA stored on-chain (keccak256)", expected.vkaDigest, c.storedVkaDigest, "the code of the registry's VKA store");
       compare(
-        "deployed verifier (extcodehash)",
-        expected.verifierCodeHash,
-        expected.deployedCodeHash,
-        "the code at the registered verifier address now",
+        "suite verifier (extcodehash)",
+        c.registeredVerifierCodeHash,
+        c.deployedVerifierCodeHash,
+        "the code at the version's suite verifier now, vs the registry's record",
       );
+      compare(
+        "suite verifier vs this checkout's",
+        c.localVerifierCodeHash,
+        c.deployedVerifierCodeHash,
+        "EZKL's reusable verifier rendered by the pinned EZKL and compiled here",
+      );
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

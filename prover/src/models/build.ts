@@ -13,10 +13,12 @@ import { EIP170_CODE_LIMIT } from "../chain/solc.js";
 import { compileVerifier } from "./compile-verifier.js";
 import { MANIFEST_SCHEMA_VERSION, type Manifest, type TensorLayout } from "./manifest.js";
 import { readJson, type Heldout, type ModelSource } from "./source.js";
+import { ceremonySrsPath, srsProvenance } from "./srs.js";
+import { buildVka } from "./vka.js";
 import { artifactDirFor, loadArtifact, modelsDir, sweepAbandonedBuilds, type LoadedModel } from "./store.js";
 
 /** Bump when the pipeline's output changes for the same inputs, so old builds are not reused. */
-const PIPELINE_VERSION = 1;
+const PIPELINE_VERSION = 2; // 2: VKA and SRS provenance in the manifest
 export const BUILD_STEPS = 9;
 
 export interface BuildOptions {
@@ -97,6 +99,7 @@ export async function buildModel(source: ModelSource, opts: BuildOptions): Promi
     pk: "pk.key",
     verifierSource: "Verifier.sol",
     verifierArtifact: "verifier.json",
+    vka: "vka.bin",
   } as const;
   const p = (name: string) => join(tmp, name);
   const timings: Record<string, number> = {};
@@ -136,11 +139,19 @@ export async function buildModel(source: ModelSource, opts: BuildOptions): Promi
       engine.compile({ model: p(f.onnx), compiled: p(f.circuit), settings: p(f.settings) }),
     );
 
-    // 5. SRS: a ceremony file, or a cached dev SRS for this logrows.
-    await timed(opts.srsFile ? "SRS from file" : `dev SRS (2^${logrows})`, "srs", async () => {
-      const src = opts.srsFile ?? (await ensureDevSrs(engine, logrows));
+    // 5. SRS: a given file, the ceremony SRS `zkinfer srs import` placed for this logrows, or a cached dev SRS.
+    const srsFile = opts.srsFile ?? (existsSync(ceremonySrsPath(logrows)) ? ceremonySrsPath(logrows) : undefined);
+    await timed(srsFile ? `SRS from ${relOrAbs(srsFile)}` : `dev SRS (2^${logrows})`, "srs", async () => {
+      const src = srsFile ?? (await ensureDevSrs(engine, logrows));
       placeFile(src, p(f.srs));
     });
+    const srsSha = await sha256File(p(f.srs));
+    const srs = { provenance: srsProvenance(srsSha, logrows), sha256: srsSha, logrows };
+    if (srs.provenance === "dev") {
+      progress.note(
+        `dev SRS: generated on this machine, not the public ceremony; fine for tests and the local chain only (import the ceremony file: zkinfer srs import <file> --logrows ${logrows})`,
+      );
+    }
 
     // 6. Keys.
     await timed(`key setup (2^${logrows} rows)`, "setup", () =>
@@ -161,6 +172,10 @@ export async function buildModel(source: ModelSource, opts: BuildOptions): Promi
       await writeFile(p(f.verifierArtifact), JSON.stringify(compiled, null, 2));
       return compiled;
     });
+    // 7b. The verifying-key artifact the suite verifier takes: the version's on-chain data.
+    const vka = await timed("verifying-key artifact (VKA) for the suite verifier", "vka", () =>
+      buildVka(engine, { vk: p(f.vk), settings: p(f.settings), srs: p(f.srs), vka: p(f.vka) }),
+    );
     if (verifier.deployedSize > EIP170_CODE_LIMIT) {
       progress.note(
         `warning: the verifier's runtime code is ${verifier.deployedSize} bytes, over the ${EIP170_CODE_LIMIT}-byte EIP-170 limit; it cannot be deployed`,
@@ -228,6 +243,8 @@ export async function buildModel(source: ModelSource, opts: BuildOptions): Promi
           withinSizeLimit: verifier.deployedSize <= EIP170_CODE_LIMIT,
           codeHash: verifier.codeHash,
         },
+        vka: { file: f.vka, digest: vka.digest, words: vka.words.length, ceremonySrs: vka.ceremonySrs },
+        srs,
         accuracy,
         timingsMs: timings,
       };

@@ -4,7 +4,7 @@ import { z } from "zod";
 import { ArtifactError } from "../errors.js";
 
 /** manifest.json: every hash of the trust chain, the circuit's shape, and how the build went. */
-export const MANIFEST_SCHEMA_VERSION = 1;
+export const MANIFEST_SCHEMA_VERSION = 2;
 
 const hex64 = z.string().regex(/^[0-9a-f]{64}$/);
 const tensorLayout = z.object({
@@ -44,6 +44,7 @@ export const manifestSchema = z.object({
     pk: z.string(),
     verifierSource: z.string(),
     verifierArtifact: z.string(),
+    vka: z.string(),
   }),
   sizes: z.record(z.number().int()),
   circuit: z.object({
@@ -64,6 +65,16 @@ export const manifestSchema = z.object({
     withinSizeLimit: z.boolean(),
     codeHash: z.string().regex(/^0x[0-9a-f]{64}$/),
   }),
+  /** The verifying-key artifact the suite verifier checks proofs against: what `model register` registers. */
+  vka: z.object({
+    file: z.string(),
+    digest: z.string().regex(/^0x[0-9a-f]{64}$/),
+    words: z.number().int().positive(),
+    /** Whether its SRS G2 points are the public ceremony's (what the registry records on-chain). */
+    ceremonySrs: z.boolean(),
+  }),
+  /** Where the SRS came from: the public ceremony (SHA-256 = EZKL's pinned hash for k) or generated here. */
+  srs: z.object({ provenance: z.enum(["ceremony", "dev"]), sha256: hex64, logrows: z.number().int() }),
   accuracy: z
     .object({
       samples: z.number().int(),

@@ -45,9 +45,18 @@ export interface RegisteredVersion {
   input: InputSpec;
   outputScale: number;
   outputCount: number;
+  /** The suite verifier that checks the version's proofs. */
   verifier: Address;
-  deprecated: boolean;
+  vkaDigest: Hex;
+  /** "ceremony" when the version's VKA carries the public ceremony SRS's G2 points, else "dev". */
+  srs: "ceremony" | "dev";
+  status: VersionStatus;
+  /** Whether requests can name it now (active, suite verifier running). */
+  requestable: boolean;
 }
+
+export const VERSION_STATUS = ["none", "active", "deprecated", "revoked"] as const;
+export type VersionStatus = (typeof VERSION_STATUS)[number];
 
 /** A registered version (0 = latest active) with what a client needs to encode inputs and decode outputs. */
 export async function getRegisteredVersion(
@@ -66,18 +75,23 @@ export async function getRegisteredVersion(
         })
       : version;
   if (v === 0) throw new NoActiveVersionError(modelId);
-  const [info, ver] = await Promise.all([
+  const [info, ver, target] = await Promise.all([
     client.readContract({ address: registry, abi: modelRegistryAbi, functionName: "getModel", args: [modelId] }),
     client.readContract({ address: registry, abi: modelRegistryAbi, functionName: "getVersion", args: [modelId, v] }),
+    client.readContract({ address: registry, abi: modelRegistryAbi, functionName: "verificationTarget", args: [modelId, v] }),
   ]);
+  const status = VERSION_STATUS[ver.status] ?? "none";
   return {
     modelId,
     version: v,
     input: { model: info.name, count: ver.layout.inputCount, scale: ver.inputScale },
     outputScale: ver.outputScale,
     outputCount: ver.layout.outputCount,
-    verifier: ver.verifier,
-    deprecated: ver.deprecated,
+    verifier: target.verifier,
+    vkaDigest: ver.vkaDigest,
+    srs: ver.ceremonySrs ? "ceremony" : "dev",
+    status,
+    requestable: status === "active" && !target.verifierStopped,
   };
 }
 
@@ -94,7 +108,11 @@ export async function deadlineIn(client: PublicClient, seconds: number): Promise
 export interface RequestParams {
   coordinator: Address;
   modelId: Hex;
-  /** 0 = the latest active version when the request is mined. */
+  /**
+   * The version to pin. Omitted: the model's latest active version now, read from the registry and
+   * pinned (a version registered later never applies to the request). 0 = an explicit opt-in to
+   * whatever version is latest when the request is mined.
+   */
   version?: number;
   /** The input as fixed-point integers at the version's input scale. */
   input: readonly bigint[];
@@ -121,12 +139,13 @@ export async function requestInference(
   p: RequestParams,
 ): Promise<SubmittedRequest> {
   const deadline = p.deadline ?? (await deadlineIn(client, 600));
+  const version = p.version ?? (await latestActiveVersion(client, p.coordinator, p.modelId));
   const { request } = await client.simulateContract({
     account: wallet.account,
     address: p.coordinator,
     abi: inferenceCoordinatorAbi,
     functionName: "requestInference",
-    args: [p.modelId, p.version ?? 0, [...p.input], p.callbackGasLimit ?? 0, deadline],
+    args: [p.modelId, version, [...p.input], p.callbackGasLimit ?? 0, deadline],
     value: p.fee ?? 0n,
   });
   const txHash = await wallet.writeContract(request);
@@ -141,6 +160,19 @@ export async function requestInference(
     blockNumber: receipt.blockNumber,
     gasUsed: receipt.gasUsed,
   };
+}
+
+/** The model's latest active version now (what a request pins by default); throws when it has none. */
+async function latestActiveVersion(client: PublicClient, coordinator: Address, modelId: Hex): Promise<number> {
+  const registry = await client.readContract({ address: coordinator, abi: inferenceCoordinatorAbi, functionName: "registry" });
+  const v = await client.readContract({
+    address: registry,
+    abi: modelRegistryAbi,
+    functionName: "latestActiveVersion",
+    args: [modelId],
+  });
+  if (v === 0) throw new NoActiveVersionError(modelId);
+  return v;
 }
 
 export interface InferenceResult {

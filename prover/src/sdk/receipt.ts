@@ -1,14 +1,6 @@
-import {
-  decodeFunctionData,
-  decodeFunctionResult,
-  encodeFunctionData,
-  encodeAbiParameters,
-  keccak256,
-  type Address,
-  type Hex,
-  type PublicClient,
-} from "viem";
-import { halo2VerifierAbi, inferenceCoordinatorAbi, modelRegistryAbi } from "../chain/abis.js";
+import { decodeFunctionData, encodeAbiParameters, keccak256, type Address, type Hex, type PublicClient } from "viem";
+import { inferenceCoordinatorAbi, modelRegistryAbi } from "../chain/abis.js";
+import { callSuiteVerifier, readStoredVka, vkaDigest } from "../chain/suite-verifier.js";
 import { feltToInt } from "../engine/felt.js";
 import { ZkinferError } from "../errors.js";
 import { findFulfilledEvent, readReceipt } from "./inference.js";
@@ -116,8 +108,9 @@ export interface ReceiptVerification {
 
 /**
  * Re-check a fulfilled request: the stored receipt's proof hash, input commitment and outputs hash
- * must match the proof and instances the fulfilment carried; the registered verifier's code must
- * still be the registered code; and that verifier must accept the proof (an eth_call, nothing sent).
+ * must match the proof and instances the fulfilment carried; the VKA stored on-chain must have the
+ * version's digest; and the suite verifier must accept the proof against it and report that digest
+ * (an eth_call, nothing sent).
  * Returns every check with its result rather than stopping at the first failure.
  */
 export async function verifyReceipt(
@@ -157,33 +150,31 @@ export async function verifyReceipt(
     f.receipt.modelId === f.modelId && f.receipt.version === f.version,
     `receipt ${f.receipt.modelId} v${f.receipt.version}`,
   );
-  const code = await client.getCode({ address: v.verifier });
-  const codeHash = code ? keccak256(code) : "0x";
+  const target = await client.readContract({
+    address: registry,
+    abi: modelRegistryAbi,
+    functionName: "verificationTarget",
+    args: [f.receipt.modelId, f.receipt.version],
+  });
+  const words = await readStoredVka(client, v.vka);
+  const storedDigest = vkaDigest(words);
   check(
-    "verifier code",
-    codeHash === v.verifierCodeHash,
-    `extcodehash of ${v.verifier} ${codeHash}, registered ${v.verifierCodeHash}`,
+    "VKA",
+    storedDigest === v.vkaDigest,
+    `keccak256 of the VKA stored at ${v.vka} ${storedDigest}, registered ${v.vkaDigest}`,
   );
-  let accepted = false;
-  let detail = "the registered verifier accepts the proof (eth_call verifyProof)";
-  try {
-    // verifyProof is not declared view, so it is called (eth_call) and its result decoded by hand.
-    const { data } = await client.call({
-      to: v.verifier,
-      data: encodeFunctionData({ abi: halo2VerifierAbi, functionName: "verifyProof", args: [f.proof, f.instances] }),
-    });
-    accepted = data !== undefined && decodeFunctionResult({ abi: halo2VerifierAbi, functionName: "verifyProof", data }) === true;
-    if (!accepted) detail = "the registered verifier returned false";
-  } catch (e) {
-    detail = `the registered verifier rejected the proof: ${(e as Error).message.split("\n")[0]}`;
-  }
+  const answer = await callSuiteVerifier(client, target.verifier, f.proof, f.instances, words);
+  const accepted = answer.accepted && answer.digest === v.vkaDigest;
+  let detail = `the suite verifier ${target.verifier} accepts the proof against the version's VKA (eth_call verifyProof)`;
+  if (!answer.accepted) detail = `the suite verifier rejected the proof: ${answer.error ?? "returned false"}`;
+  else if (!accepted) detail = `the suite verifier checked another VKA (digest ${answer.digest})`;
   check("proof", accepted, detail);
   return {
     valid: checks.every((c) => c.ok),
     checks,
     fulfilment: f,
     input: inputSlice.map(feltToInt),
-    verifier: v.verifier,
+    verifier: target.verifier,
   };
 }
 

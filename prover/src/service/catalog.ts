@@ -58,8 +58,7 @@ export class ModelCatalog {
     });
     const match = [...this.byName.values()].find(
       (s) =>
-        `0x${s.model.manifest.hashes.vk}` === v.vkHash.toLowerCase() &&
-        s.model.manifest.verifier.codeHash === v.verifierCodeHash.toLowerCase(),
+        `0x${s.model.manifest.hashes.vk}` === v.vkHash.toLowerCase() && s.model.manifest.vka.digest === v.vkaDigest.toLowerCase(),
     );
     this.onChain.set(k, match ?? null);
     return match;

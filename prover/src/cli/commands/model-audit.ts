@@ -7,6 +7,8 @@ import { withDeployment } from "../../chain/deployments.js";
 import { ConfigError, UserInputError } from "../../errors.js";
 import { auditModel, type AuditExpectation } from "../../models/audit.js";
 import { modelIdOf } from "../../sdk/inference.js";
+import { readStoredVka, vkaDigest } from "../../chain/suite-verifier.js";
+import { suiteVerifierArtifact } from "../../models/suite-verifier.js";
 import { consoleProgress } from "../../util/progress.js";
 import type { CliContext } from "../context.js";
 import { table, toJson } from "../format.js";
@@ -15,11 +17,12 @@ import { resolveModelRef } from "../resolve-model.js";
 export function registerModelAudit(model: Command, ctx: CliContext): void {
   model
     .command("audit")
-    .summary("rebuild a model's keys and verifier from its published files and compare every hash")
+    .summary("rebuild a model's key and VKA from its published files and compare every link of the trust chain")
     .description(
       "rebuild the trust chain from a model's published files — network.onnx, settings.json and the SRS — and compare " +
-        "each link: the ONNX, settings and SRS hashes, the verifying key from a fresh key setup, the Solidity verifier " +
-        "generated from it, and (on-chain) the code deployed at the registered verifier address. With --model-id or " +
+        "each link: the ONNX, settings and SRS hashes, the SRS's provenance (ceremony or dev), the verifying key from a " +
+        "fresh key setup, the VKA digest made from it, and (on-chain) the VKA the registry stores and the suite " +
+        "verifier's code hash (registered, deployed, and as this checkout compiles it). With --model-id or " +
         "--owner, the expected hashes are the registered version's (RPC and registry as for `model register`); " +
         "without, the artifact directory's own manifest.json. Exit code 1 on any mismatch",
     )
@@ -77,15 +80,27 @@ export function registerModelAudit(model: Command, ctx: CliContext): void {
           functionName: "getVersion",
           args: [modelId, v],
         });
-        const code = await client.getCode({ address: rv.verifier });
+        const suite = await client.readContract({
+          address: registry,
+          abi: modelRegistryAbi,
+          functionName: "suiteVerifier",
+          args: [rv.suiteVerifierId],
+        });
+        const code = await client.getCode({ address: suite.verifier });
         expected = {
           modelHash: rv.modelHash,
           settingsHash: rv.settingsHash,
           circuitHash: rv.circuitHash,
           srsHash: rv.srsHash,
           vkHash: rv.vkHash,
-          verifierCodeHash: rv.verifierCodeHash,
-          deployedCodeHash: code ? keccak256(code) : "0x(no code)",
+          vkaDigest: rv.vkaDigest,
+          srs: rv.ceremonySrs ? "ceremony" : "dev",
+          onChain: {
+            storedVkaDigest: vkaDigest(await readStoredVka(client, rv.vka)),
+            registeredVerifierCodeHash: suite.codeHash,
+            deployedVerifierCodeHash: code ? keccak256(code) : "0x(no code)",
+            localVerifierCodeHash: suiteVerifierArtifact().codeHash,
+          },
         };
         against = `registered version ${v} of ${modelId} in ${registry}`;
       } else {
@@ -95,7 +110,8 @@ export function registerModelAudit(model: Command, ctx: CliContext): void {
           circuitHash: m.hashes.circuit,
           srsHash: m.hashes.srs,
           vkHash: m.hashes.vk,
-          verifierCodeHash: m.verifier.codeHash,
+          vkaDigest: m.vka.digest,
+          srs: m.srs.provenance,
         };
         against = `${loaded.dir}/manifest.json`;
       }

@@ -15,7 +15,10 @@ export function registerModelBuild(model: Command, ctx: CliContext): void {
       "compile ONNX models into EZKL circuits: settings, keys, Solidity verifier and manifest.json (cached by content)",
     )
     .argument("<model...>", "model directory (network.onnx [+ calibration.json, heldout.json, model.json]) or .onnx file")
-    .option("--srs <file>", "KZG ceremony SRS file (production); without it a dev SRS is generated — for tests only")
+    .option(
+      "--srs <file>",
+      "SRS file to use (default: the ceremony SRS `zkinfer srs import` placed for the logrows, else a dev SRS generated here — for tests only)",
+    )
     .option("--target <target>", "calibration target: resources | accuracy", "resources")
     .option("--force", "rebuild even when a finished build of the same inputs exists")
     .option("--json", "print the manifests as JSON")
@@ -53,7 +56,12 @@ export function registerModelBuild(model: Command, ctx: CliContext): void {
               ],
               ["sizes", `pk ${fmtBytes(m.sizes.pk ?? 0)}, vk ${fmtBytes(m.sizes.vk ?? 0)}, srs ${fmtBytes(m.sizes.srs ?? 0)}`],
               [
-                "verifier",
+                "SRS",
+                `${m.srs.provenance}${m.srs.provenance === "dev" ? " (generated here: tests and the local chain only)" : " (public ceremony)"}`,
+              ],
+              ["VKA", `${m.vka.words} words (${m.vka.words * 32} bytes), digest ${m.vka.digest}`],
+              [
+                "single-model verifier",
                 `${m.verifier.deployedSize} bytes of ${m.verifier.sizeLimit} (${m.verifier.withinSizeLimit ? "deployable" : "TOO LARGE"}), codehash ${m.verifier.codeHash}`,
               ],
               [

@@ -12,16 +12,21 @@ import { resolveModelRef } from "../resolve-model.js";
 export function registerModelRegister(model: Command, ctx: CliContext): void {
   model
     .command("register")
-    .summary("deploy a model's EZKL verifier and register it as a new immutable version")
+    .summary("register a built model as a new immutable version: its VKA, checked by the suite verifier")
     .description(
-      "deploy a model's EZKL verifier and register it as a new immutable version in the ModelRegistry. " +
+      "register a built model as a new immutable version in the ModelRegistry: its verifying-key artifact (VKA), " +
+        "stored on-chain and checked by the suite's one verifier (no verifier is deployed), its hashes and SRS provenance. " +
+        "A dev-SRS build is refused on any chain but the local dev chain (31337) unless --allow-dev-srs; a build already " +
+        "registered for the model (same VKA digest) is refused unless --force. " +
         "RPC and key come from ZKINFER_RPC_URL / ZKINFER_PRIVATE_KEY or zkinfer.config.json; the registry from the " +
         "deployment record deploy/deployments/<chainId>.json written by `zkinfer deploy` (or ZKINFER_REGISTRY)",
     )
     .argument("<model>", "built artifact directory, model directory / .onnx (built if needed), or a built model's name")
     .option("--metadata-uri <uri>", "where the manifest and artifacts can be fetched (default: a data: URI naming the build)")
+    .option("--allow-dev-srs", "register a dev-SRS build on a chain other than the local dev chain (tests only)")
+    .option("--force", "add the version even if the model already has one with this VKA digest")
     .option("--json", "print the result as JSON")
-    .action(async (ref: string, opts: { metadataUri?: string; json?: boolean }) => {
+    .action(async (ref: string, opts: { metadataUri?: string; allowDevSrs?: boolean; force?: boolean; json?: boolean }) => {
       const config = await withDeployment(loadChainConfig());
       if (!config.registry) {
         throw new ConfigError("no ModelRegistry address configured", {
@@ -32,6 +37,8 @@ export function registerModelRegister(model: Command, ctx: CliContext): void {
       const clients = await connectChain(config);
       const r = await registerModelVersion(clients, config.registry, loaded, {
         ...(opts.metadataUri ? { metadataURI: opts.metadataUri } : {}),
+        allowDevSrs: opts.allowDevSrs ?? false,
+        force: opts.force ?? false,
         progress: consoleProgress(`register ${loaded.manifest.name}`),
       });
       if (opts.json) {
@@ -45,7 +52,9 @@ export function registerModelRegister(model: Command, ctx: CliContext): void {
           ["version", String(r.version)],
           ["chain", `${clients.chain.id} (${config.rpcUrl})`],
           ["registry", r.registry],
-          ["verifier", `${r.verifier} (codehash ${loaded.manifest.verifier.codeHash})`],
+          ["suite verifier", r.verifier],
+          ["VKA", `${r.vkaDigest} (stored at ${r.vka})`],
+          ["SRS", r.ceremonySrs ? "ceremony" : "dev (generated on the build machine: not for production)"],
           ["owner", r.owner],
           ...r.txs.map((t): [string, string] => [`gas: ${t.label}`, `${t.gasUsed} (tx ${t.hash})`]),
         ]),

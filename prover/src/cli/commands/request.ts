@@ -32,7 +32,8 @@ export function registerRequest(program: Command, _ctx: CliContext): void {
       'input JSON: {"input_data": [[...]]}, {"input": [...]} or a plain array (floats; encoded at the version\'s input scale)',
     )
     .option("--owner <address>", "the account that registered <model> by name (default: ZKINFER_MODEL_OWNER, else the signer)")
-    .option("--version <n>", "model version (0 = latest active)", "0")
+    .option("--version <n>", "the model version to pin (default: the latest active version now, resolved and pinned)")
+    .option("--latest", "send version 0: let the chain pick the latest active version when the request is mined")
     .option("--fee <eth>", "fee for the prover, in ETH", "0")
     .option("--deadline <seconds>", "seconds from now until the request expires (then refundable)", "600")
     .option("--no-wait", "submit and print the request id without waiting for the result")
@@ -45,9 +46,13 @@ export function registerRequest(program: Command, _ctx: CliContext): void {
           hint: 'deploy the suite with `zkinfer deploy` (it writes deploy/deployments/<chainId>.json), or set ZKINFER_COORDINATOR=0x... or "coordinator" in zkinfer.config.json',
         });
       }
-      const version = Number(opts.version);
-      if (!Number.isInteger(version) || version < 0)
-        throw new UserInputError(`--version must be 0 or a version number, not '${opts.version}'`);
+      const version = opts.version === undefined ? 0 : Number(opts.version);
+      if (!Number.isInteger(version) || version < 0 || (opts.version !== undefined && version === 0))
+        throw new UserInputError(`--version must be a version number (1, 2, ...), not '${opts.version}'`, {
+          hint: "omit --version to pin the latest active version, or pass --latest to let the chain pick",
+        });
+      if (opts.latest && opts.version !== undefined)
+        throw new UserInputError("--latest and --version exclude each other", { hint: "pin a version, or ask for the latest" });
       let fee: bigint;
       try {
         fee = parseEther(String(opts.fee));
@@ -83,11 +88,14 @@ export function registerRequest(program: Command, _ctx: CliContext): void {
         });
       }
       const target = await getRegisteredVersion(publicClient, registry, modelId, version);
+      process.stderr.write(
+        `[request] ${opts.latest ? "latest (chosen on-chain; now" : "pinned"} version ${target.version}${opts.latest ? ")" : ""}, SRS ${target.srs}${target.srs === "dev" ? " (generated on the build machine: not for production)" : ""}\n`,
+      );
       const input = await readInputFile(inputPath, target.input);
       const submitted = await requestInference(walletClient, publicClient, {
         coordinator: config.coordinator,
         modelId,
-        version: target.version,
+        version: opts.latest ? 0 : target.version,
         input: input.fixed,
         fee,
         deadline: await deadlineIn(publicClient, deadlineSec),
@@ -130,6 +138,7 @@ export function registerRequest(program: Command, _ctx: CliContext): void {
       console.log(
         table([
           ["model", `${target.input.model} v${result.version} (${modelId})`],
+          ["SRS", target.srs],
           ["request", `${submitted.requestId} (tx ${submitted.txHash}, gas ${submitted.gasUsed})`],
           ["verified outputs", fmtFloats(floats)],
           [`fixed (scale ${target.outputScale})`, `[${result.outputs.join(", ")}]`],
