@@ -298,6 +298,7 @@ export async function tuneCircuit(ctx: TuneContext): Promise<TuneResult> {
         c.reason = "not measured: the search's time budget ran out";
         continue;
       }
+      ctx.progress.note(`  ${c.id}: calibrate, compile, key setup (2^${c.logrows} rows predicted), prove the sample input ...`);
       try {
         const m = await measure(ctx, c);
         measured.push(m);
