@@ -28,7 +28,7 @@ import {
 
 /** Bump when the pipeline's output changes for the same inputs, so old builds are not reused. */
 const PIPELINE_VERSION = 2;
-export const BUILD_STEPS = 9;
+export const BUILD_STEPS = 10;
 
 export interface BuildOptions {
   engine: Engine;
@@ -225,7 +225,11 @@ export async function buildModel(source: ModelSource, opts: BuildOptions): Promi
       break;
     }
     if (tuning && !tuning.chosen) {
-      progress.note("no tuned layout met the tolerance: keeping EZKL's calibration");
+      progress.note(
+        ranked.length
+          ? "no measured layout met the tolerance: keeping EZKL's calibration"
+          : "keeping EZKL's calibration (no layout predicted cheaper)",
+      );
       ranked = [];
     }
     rmSync(join(tmp, "tune"), { recursive: true, force: true });

@@ -115,21 +115,25 @@ export interface TuneContext {
 
 const idOf = (b: number, l: number, c: number, s: number) => `b${b}-l${l}-c${c}-s${s}`;
 
-/** Screen all layouts at one decomposition range (bits): rows from gen_settings, logrows predicted. */
-async function screen(ctx: TuneContext, minBits: number): Promise<Candidate[]> {
+/**
+ * Screen the layouts at one decomposition range (bits): rows from gen_settings, logrows predicted. Rows grow as
+ * the base shrinks (more legs), so the largest base gives a number of inner columns its fewest rows: when even
+ * those cannot beat `maxCost`, the smaller bases at that column count are not asked about (a CNN's
+ * gen_settings takes ~0.2 s a call).
+ */
+async function screen(ctx: TuneContext, minBits: number, maxCost: number): Promise<Candidate[]> {
   const scale = ctx.baseline.run_args.input_scale;
   const paramScale = ctx.baseline.run_args.param_scale;
   const lookupRange = ctx.baseline.run_args.lookup_range;
   const out: Candidate[] = [];
   mkdirSync(join(ctx.dir, "screen"), { recursive: true });
-  for (const base of BASES) {
-    const legs = Math.ceil(minBits / Math.log2(base) - 1e-9);
-    if (legs < 1) continue;
-    for (const cols of INNER_COLS) {
+  for (const cols of INNER_COLS) {
+    for (const [i, base] of BASES.entries()) {
+      const legs = Math.ceil(minBits / Math.log2(base) - 1e-9);
       const layout: LayoutArgs = { decompBase: base, decompLegs: legs, numInnerCols: cols, inputScale: scale, paramScale };
       const id = idOf(base, legs, cols, scale);
       const s = await ctx.engine.genSettings({ model: ctx.onnx, settings: join(ctx.dir, "screen", `${id}.json`), layout });
-      out.push({
+      const c: Candidate = {
         id,
         decompBase: base,
         decompLegs: legs,
@@ -139,7 +143,9 @@ async function screen(ctx: TuneContext, minBits: number): Promise<Candidate[]> {
         numRows: s.num_rows,
         logrows: predictLogrows(s.num_rows, base, lookupRange),
         status: "screened",
-      });
+      };
+      out.push(c);
+      if (i === 0 && predictedCost({ ...c, logrows: predictLogrows(s.num_rows, 1, lookupRange) }) >= maxCost) break;
     }
   }
   return out;
@@ -271,15 +277,15 @@ export async function tuneCircuit(ctx: TuneContext): Promise<TuneResult> {
   const base = ctx.baseline.run_args as CircuitSettings["run_args"] & { decomp_base: number; decomp_legs: number };
   const ezklBits = rangeBits(base.decomp_base, base.decomp_legs);
   const all: Candidate[] = [];
+  const ezklCost = predictedCost({
+    logrows: base.logrows,
+    numInnerCols: (base as { num_inner_cols?: number }).num_inner_cols ?? 2,
+  } as Candidate);
   for (let widen = 0; widen <= MAX_WIDEN_BITS; widen += 4) {
     const bits = ezklBits + widen;
-    const screened = await screen(ctx, bits);
+    const screened = await screen(ctx, bits, widen === 0 ? ezklCost : Infinity);
     all.push(...screened);
     // At EZKL's own range, only layouts predicted cheaper than EZKL's are worth a proof: EZKL's stays the fallback.
-    const ezklCost = predictedCost({
-      logrows: base.logrows,
-      numInnerCols: (base as { num_inner_cols?: number }).num_inner_cols ?? 2,
-    } as Candidate);
     const best = shortlist(widen === 0 ? screened.filter((c) => predictedCost(c) < ezklCost) : screened, ctx.options.maxMeasured);
     if (best.length === 0) {
       ctx.progress.note(`screened ${screened.length} layouts: none is predicted cheaper than EZKL's (logrows ${base.logrows})`);
