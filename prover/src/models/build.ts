@@ -4,7 +4,7 @@ import { readFile, writeFile } from "node:fs/promises";
 import { join, relative } from "node:path";
 import type { CalibrationTarget, CircuitSettings, Engine } from "../engine/engine.js";
 import { feltToInt, fixedToFloat } from "../engine/felt.js";
-import { ArtifactError, InvalidModelError, UserInputError } from "../errors.js";
+import { ArtifactError, EzklError, InvalidModelError, UserInputError } from "../errors.js";
 import { sha256, sha256File } from "../util/hash.js";
 import { silentLogger, type Logger } from "../util/logger.js";
 import { cacheDir, projectRoot } from "../util/paths.js";
@@ -144,7 +144,9 @@ export async function buildModel(source: ModelSource, opts: BuildOptions): Promi
     );
     const calibration = await calibrationData(source, owner, tmp, onnxInfo.inputs[0]!.shape, progress);
     let settings: CircuitSettings = await timed(`calibrate (target: ${target})`, "calibrate", () =>
-      engine.calibrate({ data: calibration, model: p(f.onnx), settings: p(f.settings), target }),
+      engine.calibrate({ data: calibration, model: p(f.onnx), settings: p(f.settings), target }).catch((e: unknown) => {
+        throw explainCalibrationError(e, calibration);
+      }),
     );
     const ezklSettings = settings;
     // Costly constructs are named before any key is made.
@@ -563,4 +565,14 @@ function probeInputs(owner: { sample: number[] | null; heldout: number[][]; cali
   const peak = (r: number[]) => Math.max(...r.map(Math.abs));
   const top = (rows: number[][]) => [...rows].sort((a, b) => peak(b) - peak(a)).slice(0, 2);
   return [...(owner.sample ? [owner.sample] : []), ...top(owner.heldout), ...top(owner.calibration)];
+}
+
+/** EZKL's range errors during calibration ("decomposition error: integer ... too large ...") with what to do. */
+function explainCalibrationError(e: unknown, data: string): unknown {
+  if (!(e instanceof EzklError) || !/decomposition error|too large to be represented|General synthesis error/.test(e.message))
+    return e;
+  return new InvalidModelError(`EZKL's calibration on ${relOrAbs(data)} left the circuit's range: ${e.message.slice(0, 200)}`, {
+    hint: "give calibration.json rows like the real inputs (no outliers), or a smaller scale (--target resources)",
+    cause: e,
+  });
 }
