@@ -341,14 +341,14 @@ async function main(): Promise<void> {
   };
   mkdirSync(outDir, { recursive: true });
   const base = join(outDir, date);
-  const markdown = renderMarkdown(report);
-  for (const [file, text] of [
-    [`${base}.json`, JSON.stringify(report, null, 2) + "\n"],
-    [`${base}.md`, markdown],
-  ] as const) {
+  // The JSON first: a figure the markdown cannot render never loses the run.
+  const write = (file: string, text: string) => {
     writeFileSync(`${file}.tmp`, text);
     renameSync(`${file}.tmp`, file);
-  }
+  };
+  write(`${base}.json`, JSON.stringify(report, null, 2) + "\n");
+  const markdown = renderMarkdown(report);
+  write(`${base}.md`, markdown);
   progress.note(
     `wrote ${relative(process.cwd(), base)}.json and .md; wall time ${((finished.getTime() - started.getTime()) / 60_000).toFixed(1)} min`,
   );
