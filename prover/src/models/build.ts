@@ -155,7 +155,12 @@ export async function buildModel(source: ModelSource, opts: BuildOptions): Promi
       progress.note(`warning: ${w}`);
     }
     // The inputs every circuit must hold: the sample first, then the owner's rows with the largest values.
-    const probes = probeInputs(owner);
+    // Without any data of the owner's, the random calibration rows stand in (the build said so).
+    const probes = probeInputs(
+      owner.sample || owner.heldout.length || owner.calibration.length
+        ? owner
+        : await ownerInputs({ sample: null, heldout: null, calibration }, inputCount),
+    );
     const tune = resolveTune(source, opts);
     let tuning: Extract<Manifest["tuning"], { mode: "on" }> | null = null;
     let ranked: Awaited<ReturnType<typeof tuneCircuit>>["ranked"] = [];
