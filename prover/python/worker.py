@@ -232,9 +232,15 @@ def op_prove(args):
 
     for key, what in (("witness", "witness"), ("pk", "proving key"), ("srs", "SRS")):
         _require_file(args[key], what)
-    _reset_peak_rss()
+    measure_peak = bool(args.get("measurePeak"))
+    if measure_peak:
+        _reset_peak_rss()  # the settings search wants this proof's own peak, not the worker's lifetime peak
     proof = ezkl.prove(args["witness"], args["compiled"], args["pk"], args["proof"], srs_path=args["srs"])
-    return {"instances": proof["instances"], "hexProof": proof["proof"], "peakRssBytes": _peak_rss()}
+    return {
+        "instances": proof["instances"],
+        "hexProof": proof["proof"],
+        "peakRssBytes": _peak_rss() if measure_peak else None,
+    }
 
 
 def _reset_peak_rss() -> None:

@@ -62,7 +62,7 @@ export interface ProveResult {
   instances: bigint[];
   /** The proof bytes as 0x-hex (the verifier's `proof`). */
   proof: `0x${string}`;
-  /** The worker's peak resident memory during this proof (Linux), if it could be read. */
+  /** With `measurePeak`: the worker's peak resident memory during this proof (Linux), if it could be read. */
   peakRssBytes?: number;
 }
 
@@ -97,7 +97,15 @@ export interface Engine {
   setup(a: { compiled: string; vk: string; pk: string; srs: string }): Promise<void>;
   witness(a: { data: string; compiled: string; witness: string }): Promise<Witness>;
   witnessBatch(a: { inputs: number[][]; compiled: string; scratch: string }): Promise<Witness[]>;
-  prove(a: { witness: string; compiled: string; pk: string; proof: string; srs: string }): Promise<ProveResult>;
+  /** `measurePeak`: reset the worker's peak RSS first and report this proof's peak (the settings search). */
+  prove(a: {
+    witness: string;
+    compiled: string;
+    pk: string;
+    proof: string;
+    srs: string;
+    measurePeak?: boolean;
+  }): Promise<ProveResult>;
   verify(a: { proof: string; settings: string; vk: string; srs: string }): Promise<{ valid: boolean; reason: string | null }>;
   createEvmVerifier(a: { vk: string; settings: string; sol: string; abi: string; srs: string }): Promise<{ note: string | null }>;
   close(): Promise<void>;
@@ -169,7 +177,14 @@ export class EzklEngine implements Engine {
     const r = await this.call<{ witnesses: RawWitness[] }>("witness_batch", a);
     return r.witnesses.map(toWitness);
   }
-  async prove(a: { witness: string; compiled: string; pk: string; proof: string; srs: string }): Promise<ProveResult> {
+  async prove(a: {
+    witness: string;
+    compiled: string;
+    pk: string;
+    proof: string;
+    srs: string;
+    measurePeak?: boolean;
+  }): Promise<ProveResult> {
     const r = await this.call<{ instances: string[][]; hexProof: string; peakRssBytes: number | null }>("prove", a);
     return {
       instances: r.instances.flat().map(feltFromLeHex),

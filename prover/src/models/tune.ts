@@ -240,6 +240,7 @@ async function measure(ctx: TuneContext, c: Candidate): Promise<MeasuredCandidat
     pk: files.pk,
     proof: join(dir, "sample.proof.json"),
     srs: files.srs,
+    measurePeak: true,
   });
   c.proveMs = Math.round(performance.now() - t0);
   const v = await e.verify({ proof: join(dir, "sample.proof.json"), settings: files.settings, vk: files.vk, srs: files.srs });
