@@ -4,6 +4,7 @@ import type { MachineInfo } from "./machine.js";
 import type { ProvingFigures } from "./prove.js";
 import type { BurstFigures, LatencyFigures } from "./service.js";
 import type { Summary } from "./stats.js";
+import type { TuneFigures } from "./tune.js";
 
 export interface ModelResults {
   logrows: number;
@@ -13,6 +14,8 @@ export interface ModelResults {
   gas: GasFigures | null;
   latency: LatencyFigures | null;
   bursts: BurstFigures[];
+  /** The tuned build against EZKL's default calibration (`--tune off`), interleaved in this run. */
+  tuning: TuneFigures | null;
 }
 
 export interface BenchResults {
@@ -74,7 +77,7 @@ export function renderMarkdown(r: BenchResults): string {
   row("logrows / public instances", (m) => `${m.logrows} / ${m.instances}`);
   row("build, cold (fresh cache), n=1", (m) =>
     m.build.measured
-      ? `${ms(m.build.totalMs!)} (${m.build.srsGenerated ? `incl. generating the dev SRS: ${ms(m.build.srsMs!)}` : "dev SRS reused"})`
+      ? `${ms(m.build.totalMs!)} (${m.build.srsGenerated ? (m.build.srsMs !== null ? `incl. generating the dev SRS: ${ms(m.build.srsMs)}` : "incl. generating dev SRSs in the settings search") : "dev SRS reused"})`
       : "— (cached build reused)",
   );
   row("… of which key setup", (m) => (m.build.setupMs !== null ? ms(m.build.setupMs) : "—"));
@@ -95,7 +98,61 @@ export function renderMarkdown(r: BenchResults): string {
     const mb = (k: number | null) => (k === null ? "?" : `${Math.round(k / 1024)} MiB`);
     return `${mb(m.proving.zkinfer.peakRssKiB)} / ${mb(m.proving.bare.peakRssKiB)}`;
   });
+  const t = (get: (t: TuneFigures) => string) => (m: ModelResults) => (m.tuning ? get(m.tuning) : "—");
+  const lay = (s: TuneFigures["tuned"]) =>
+    `k${s.logrows}, ${s.layout.decompBase}^${s.layout.decompLegs}, ${s.layout.numInnerCols} col${s.layout.numInnerCols > 1 ? "s" : ""}`;
+  const acc = (s: TuneFigures["tuned"]) =>
+    s.heldout
+      ? `${s.heldout.metric} ${s.heldout.circuit.toFixed(4)} (float ${s.heldout.float.toFixed(4)}, n=${s.heldout.samples})`
+      : "—";
+  row(
+    "tuned vs EZKL default: layout (logrows, decomposition, inner columns)",
+    t((f) => `${lay(f.tuned)} vs ${lay(f.ezkl)}`),
+  );
+  timed("tuned: prove", (m) => m.tuning?.tuned.prove);
+  timed("EZKL default: prove", (m) => m.tuning?.ezkl.prove);
+  row(
+    "prove speed-up, default / tuned (medians, interleaved)",
+    t((f) => x(f.speedup.prove)),
+  );
+  row(
+    "proving key, tuned vs default (× smaller)",
+    t((f) => `${size(f.tuned.pkBytes)} vs ${size(f.ezkl.pkBytes)} (${x(f.speedup.pk)})`),
+  );
+  row(
+    "peak RSS of the proving worker, tuned vs default",
+    t((f) => {
+      const mb = (k: number | null) => (k === null ? "?" : `${Math.round(k / 1024)} MiB`);
+      return `${mb(f.tuned.peakRssKiB)} vs ${mb(f.ezkl.peakRssKiB)}`;
+    }),
+  );
+  row(
+    "proof bytes, tuned vs default",
+    t((f) => `${int(f.tuned.proofBytes)} vs ${int(f.ezkl.proofBytes)}`),
+  );
+  row(
+    "held-out, tuned vs default",
+    t((f) => `${acc(f.tuned)} vs ${acc(f.ezkl)}`),
+  );
+  row(
+    "max |tuned − default| output on the same inputs (tolerance)",
+    t((f) => `${f.maxOutputDiff} (${f.tolerance ?? "—"})`),
+  );
+  row(
+    "build, cold, tuned vs default, n=1",
+    t((f) => (f.tuned.buildMs !== null && f.ezkl.buildMs !== null ? `${ms(f.tuned.buildMs)} vs ${ms(f.ezkl.buildMs)}` : "—")),
+  );
+  row(
+    "settings search: screened / proved, time",
+    t((f) => (f.search ? `${f.search.screened} / ${f.search.measured}, ${ms(f.search.searchMs)}` : "—")),
+  );
   if (r.options.chain) {
+    row(
+      "gas: model verifier `verifyProof`, tuned vs default",
+      t((f) =>
+        f.tuned.verifyGas !== null && f.ezkl.verifyGas !== null ? `${int(f.tuned.verifyGas)} vs ${int(f.ezkl.verifyGas)}` : "—",
+      ),
+    );
     row("gas: bare single-model EZKL `verifyProof` (the baseline; was fulfil 650,583 / registration 2.96M + 70k + 357k)", (m) =>
       m.gas ? int(m.gas.bareVerifyProof) : "—",
     );

@@ -21,6 +21,7 @@ import { deploySuite, measureGas, type GasFigures, type Registered, type Suite }
 import { registerModelVersion } from "../prover/src/chain/register.js";
 import { machineInfo, round2, sampleLoad } from "./machine.js";
 import { measureProving, type ProvingFigures } from "./prove.js";
+import { buildDefault, measureTuning, verifyGas, type TuneFigures } from "./tune.js";
 import { renderMarkdown, type BenchResults, type ModelResults } from "./report.js";
 import {
   measureBurst,
@@ -137,7 +138,7 @@ async function main(): Promise<void> {
   }
 
   const M = models.length;
-  const steps = M + M + (o.chain ? 2 + M + workerCounts.reduce((s, w, i) => s + 2 + M + (i === 0 ? M : 0), 0) : 0);
+  const steps = M + M + M + M + (o.chain ? 2 + M + M + workerCounts.reduce((s, w, i) => s + 2 + M + (i === 0 ? M : 0), 0) : 0);
   const progress = consoleProgress("bench", steps);
   progress.note(
     `models ${models.join(", ")}; ${runs} runs; ${cold ? `cold builds in ${process.env.ZKINFER_CACHE_DIR}` : "cached builds"}` +
@@ -153,6 +154,8 @@ async function main(): Promise<void> {
   const latency = new Map<string, LatencyFigures>();
   const bursts = new Map<string, BurstFigures[]>(models.map((n) => [n, []]));
   const proofs = new Map<string, InferenceProof>();
+  const defaults = new Map<string, { model: LoadedModel; ms: number }>();
+  const tuning = new Map<string, { figures: TuneFigures; proofs: { tuned: InferenceProof; ezkl: InferenceProof } }>();
   const heldout = new Map<string, number[][]>();
   let machine: BenchResults["machine"];
   let serviceResults: BenchResults["service"] = null;
@@ -170,8 +173,25 @@ async function main(): Promise<void> {
         const source = await resolveModelSource(exampleDir(name));
         heldout.set(name, (await readJson<Heldout>(source.heldout!, "heldout.json")).inputs);
       }
+      // EZKL's default calibration of the same models, for the tuned-vs-default comparison.
+      for (const name of models) defaults.set(name, await buildDefault(name, engine, progress));
     } finally {
       await engine.close();
+    }
+
+    // 2a. Tuned against default: prove time, sizes, peak RSS, interleaved.
+    for (const name of models) {
+      const d = defaults.get(name)!;
+      const figures = await progress.step(`${name}: tuned vs EZKL's default, ${runs} interleaved proofs each`, () =>
+        measureTuning(built.get(name)!, d.model, heldout.get(name)!, runs, join(work, `${name}-tune`), {
+          tunedMs: builds.get(name)!.totalMs,
+          ezklMs: cold ? d.ms : null,
+        }),
+      );
+      progress.note(
+        `${name}: prove ${figures.figures.speedup.prove}x faster, pk ${figures.figures.speedup.pk}x smaller (logrows ${figures.figures.tuned.logrows} vs ${figures.figures.ezkl.logrows})`,
+      );
+      tuning.set(name, figures);
     }
 
     // 2. Witness / prove / verify: zkinfer and bare EZKL, alternating.
@@ -204,10 +224,18 @@ async function main(): Promise<void> {
         },
       );
       const prover = await clients(DEV_KEYS[1]!, suite);
+      const admin = await clients(DEV_KEYS[0]!, suite);
       const requester = await clients(DEV_KEYS[2]!, suite);
       await progress.step("one fulfilment first, not counted (the prover's fee-credit slot then exists)", () =>
         measureGas(prover, requester, suite, built.get(models[0]!)!, registered.get(models[0]!)!, proofs.get(models[0]!)!),
       );
+      for (const name of models) {
+        const tf = tuning.get(name)!;
+        await progress.step(`${name}: gas of the tuned and the default verifier's verifyProof`, async () => {
+          tf.figures.tuned.verifyGas = await verifyGas(admin, built.get(name)!, tf.proofs.tuned);
+          tf.figures.ezkl.verifyGas = await verifyGas(admin, defaults.get(name)!.model, tf.proofs.ezkl);
+        });
+      }
       for (const name of models) {
         const g = await progress.step(`${name}: gas of verifyProof, route verify, requestInference, fulfill`, () =>
           measureGas(prover, requester, suite, built.get(name)!, registered.get(name)!, proofs.get(name)!),
@@ -287,6 +315,7 @@ async function main(): Promise<void> {
       gas: gas.get(name) ?? null,
       latency: latency.get(name) ?? null,
       bursts: bursts.get(name)!,
+      tuning: tuning.get(name)?.figures ?? null,
     };
   }
   const report: BenchResults = {
@@ -312,14 +341,14 @@ async function main(): Promise<void> {
   };
   mkdirSync(outDir, { recursive: true });
   const base = join(outDir, date);
-  const markdown = renderMarkdown(report);
-  for (const [file, text] of [
-    [`${base}.json`, JSON.stringify(report, null, 2) + "\n"],
-    [`${base}.md`, markdown],
-  ] as const) {
+  // The JSON first: a figure the markdown cannot render never loses the run.
+  const write = (file: string, text: string) => {
     writeFileSync(`${file}.tmp`, text);
     renameSync(`${file}.tmp`, file);
-  }
+  };
+  write(`${base}.json`, JSON.stringify(report, null, 2) + "\n");
+  const markdown = renderMarkdown(report);
+  write(`${base}.md`, markdown);
   progress.note(
     `wrote ${relative(process.cwd(), base)}.json and .md; wall time ${((finished.getTime() - started.getTime()) / 60_000).toFixed(1)} min`,
   );
@@ -360,6 +389,8 @@ async function warmUp(
 
 /** How each figure is measured (written into both result files). */
 const METHOD: Record<string, string> = {
+  tuning:
+    "Tuned vs EZKL's default: the same model built twice in this run's cache, with the settings search (the default) and with `--tune off` (EZKL's own calibration on the same data); one EZKL worker per side (so each side's peak RSS, VmHWM, is its own), one warm-up proof each, then n proofs of held-out samples alternating which side goes first; the speed-up is the ratio of the medians. Verify gas: each build's own Solidity verifier deployed on `hardhat node` and `verifyProof` sent as a mined transaction with its proof.",
   build:
     "Build: `buildModel` wall time, cold: a fresh, empty ZKINFER_CACHE_DIR, models built in the order listed, the EZKL worker already started. The first model at a logrows generates the dev SRS (said in the cell); later ones at the same logrows reuse it.",
   proving:

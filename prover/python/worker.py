@@ -103,7 +103,15 @@ def op_inspect_onnx(args):
         "outputs": outputs,
         "opset": [{"domain": o.domain, "version": int(o.version)} for o in model.opset_import],
         "nodes": len(model.graph.node),
+        "opTypes": _count_ops(model.graph.node),
     }
+
+
+def _count_ops(nodes):
+    counts = {}
+    for n in nodes:
+        counts[n.op_type] = counts.get(n.op_type, 0) + 1
+    return counts
 
 
 def op_run_onnx(args):
@@ -133,6 +141,16 @@ def op_gen_settings(args):
     ra.param_visibility = args.get("paramVisibility", "fixed")
     if args.get("logrows") is not None:
         ra.logrows = int(args["logrows"])
+    # The settings search (prover/src/models/tune.ts) sets EZKL's layout knobs per candidate.
+    for key, attr in (
+        ("decompBase", "decomp_base"),
+        ("decompLegs", "decomp_legs"),
+        ("numInnerCols", "num_inner_cols"),
+        ("inputScale", "input_scale"),
+        ("paramScale", "param_scale"),
+    ):
+        if args.get(key) is not None:
+            setattr(ra, attr, int(args[key]))
     ok = ezkl.gen_settings(args["model"], args["settings"], py_run_args=ra)
     if not ok:
         raise RequestError("EzklError", "gen_settings returned false")
@@ -214,8 +232,36 @@ def op_prove(args):
 
     for key, what in (("witness", "witness"), ("pk", "proving key"), ("srs", "SRS")):
         _require_file(args[key], what)
+    measure_peak = bool(args.get("measurePeak"))
+    if measure_peak:
+        _reset_peak_rss()  # the settings search wants this proof's own peak, not the worker's lifetime peak
     proof = ezkl.prove(args["witness"], args["compiled"], args["pk"], args["proof"], srs_path=args["srs"])
-    return {"instances": proof["instances"], "hexProof": proof["proof"]}
+    return {
+        "instances": proof["instances"],
+        "hexProof": proof["proof"],
+        "peakRssBytes": _peak_rss() if measure_peak else None,
+    }
+
+
+def _reset_peak_rss() -> None:
+    """Reset this process's peak RSS (Linux >= 4.0: write 5 to clear_refs) so the next reading is one op's."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+    except OSError:
+        pass
+
+
+def _peak_rss():
+    """Peak resident set size in bytes since the last reset (VmHWM), or None where /proc is absent."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return None
 
 
 def op_verify(args):

@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { projectRoot } from "../../prover/src/util/paths.js";
 import { isAlive } from "../helpers/wait.js";
+import { builtExample } from "../helpers/models.js";
 
 const CLI = join(projectRoot, "bin/zkinfer");
 
@@ -59,6 +60,20 @@ describe("zkinfer CLI: errors a user can act on", () => {
     const r = zkinfer(["prove", join(projectRoot, "examples/models/diabetes-mlp"), input]);
     expect(r.code).to.equal(1);
     expectOneLineError(r.stderr, /has 3 values but model 'diabetes-mlp' takes 10 \(shape \[1, 10\]\)/);
+  });
+
+  it("refuses an input outside the tuned circuit's range with one error line and a hint", async () => {
+    const { manifest } = await builtExample("diabetes-mlp");
+    const over = manifest.inputRange!.maxAbs * 4;
+    const input = join(cache, "large.json");
+    writeFileSync(input, JSON.stringify({ input_data: [[over, 0, 0, 0, 0, 0, 0, 0, 0, 0]] }));
+    const r = zkinfer(["prove", join(projectRoot, "examples/models/diabetes-mlp"), input]);
+    expect(r.code).to.equal(1);
+    expectOneLineError(
+      r.stderr,
+      new RegExp(`input element 0 \\(${over}\\) is outside the circuit's range \\(\\|x\\| <= ${manifest.inputRange!.maxAbs}\\)`),
+    );
+    expect(r.stderr).to.not.match(/General synthesis error/);
   });
 
   it("names a missing input file", () => {

@@ -25,6 +25,8 @@ export interface OnnxInfo {
   outputs: TensorInfo[];
   opset: { domain: string; version: number }[];
   nodes: number;
+  /** How many nodes of each ONNX operator the graph has (the build warns about costly ones). */
+  opTypes: Record<string, number>;
 }
 
 /** The subset of EZKL's settings.json zkinfer reads. */
@@ -60,6 +62,18 @@ export interface ProveResult {
   instances: bigint[];
   /** The proof bytes as 0x-hex (the verifier's `proof`). */
   proof: `0x${string}`;
+  /** With `measurePeak`: the worker's peak resident memory during this proof (Linux), if it could be read. */
+  peakRssBytes?: number;
+}
+
+/** EZKL run arguments the settings search varies (unset: EZKL's defaults). */
+export interface LayoutArgs {
+  decompBase?: number;
+  decompLegs?: number;
+  numInnerCols?: number;
+  inputScale?: number;
+  paramScale?: number;
+  logrows?: number;
 }
 
 export type CalibrationTarget = "resources" | "accuracy";
@@ -68,20 +82,30 @@ export interface Engine {
   info(): Promise<EngineInfo>;
   inspectOnnx(model: string): Promise<OnnxInfo>;
   runOnnx(model: string, inputs: number[][]): Promise<number[][]>;
-  genSettings(a: { model: string; settings: string }): Promise<CircuitSettings>;
+  genSettings(a: { model: string; settings: string; layout?: LayoutArgs }): Promise<CircuitSettings>;
   calibrate(a: {
     data: string;
     model: string;
     settings: string;
     target: CalibrationTarget;
     maxLogrows?: number;
+    /** Only try these input/param scales (the settings search fixes the scale per candidate). */
+    scales?: number[];
   }): Promise<CircuitSettings>;
   compile(a: { model: string; compiled: string; settings: string }): Promise<void>;
   genSrs(a: { srs: string; logrows: number }): Promise<void>;
   setup(a: { compiled: string; vk: string; pk: string; srs: string }): Promise<void>;
   witness(a: { data: string; compiled: string; witness: string }): Promise<Witness>;
   witnessBatch(a: { inputs: number[][]; compiled: string; scratch: string }): Promise<Witness[]>;
-  prove(a: { witness: string; compiled: string; pk: string; proof: string; srs: string }): Promise<ProveResult>;
+  /** `measurePeak`: reset the worker's peak RSS first and report this proof's peak (the settings search). */
+  prove(a: {
+    witness: string;
+    compiled: string;
+    pk: string;
+    proof: string;
+    srs: string;
+    measurePeak?: boolean;
+  }): Promise<ProveResult>;
   verify(a: { proof: string; settings: string; vk: string; srs: string }): Promise<{ valid: boolean; reason: string | null }>;
   createEvmVerifier(a: { vk: string; settings: string; sol: string; abi: string; srs: string }): Promise<{ note: string | null }>;
   /** The verifying-key artifact the reusable verifier takes (bincode: 8-byte LE length, then 32-byte words). */
@@ -120,9 +144,11 @@ export class EzklEngine implements Engine {
   async runOnnx(model: string, inputs: number[][]): Promise<number[][]> {
     return (await this.call<{ outputs: number[][] }>("run_onnx", { model, inputs })).outputs;
   }
-  async genSettings(a: { model: string; settings: string }): Promise<CircuitSettings> {
+  async genSettings(a: { model: string; settings: string; layout?: LayoutArgs }): Promise<CircuitSettings> {
     const r = await this.call<{ settings: CircuitSettings }>("gen_settings", {
-      ...a,
+      model: a.model,
+      settings: a.settings,
+      ...a.layout,
       inputVisibility: "public",
       outputVisibility: "public",
       paramVisibility: "fixed",
@@ -135,6 +161,7 @@ export class EzklEngine implements Engine {
     settings: string;
     target: CalibrationTarget;
     maxLogrows?: number;
+    scales?: number[];
   }): Promise<CircuitSettings> {
     return (await this.call<{ settings: CircuitSettings }>("calibrate", a)).settings;
   }
@@ -154,9 +181,20 @@ export class EzklEngine implements Engine {
     const r = await this.call<{ witnesses: RawWitness[] }>("witness_batch", a);
     return r.witnesses.map(toWitness);
   }
-  async prove(a: { witness: string; compiled: string; pk: string; proof: string; srs: string }): Promise<ProveResult> {
-    const r = await this.call<{ instances: string[][]; hexProof: string }>("prove", a);
-    return { instances: r.instances.flat().map(feltFromLeHex), proof: r.hexProof as `0x${string}` };
+  async prove(a: {
+    witness: string;
+    compiled: string;
+    pk: string;
+    proof: string;
+    srs: string;
+    measurePeak?: boolean;
+  }): Promise<ProveResult> {
+    const r = await this.call<{ instances: string[][]; hexProof: string; peakRssBytes: number | null }>("prove", a);
+    return {
+      instances: r.instances.flat().map(feltFromLeHex),
+      proof: r.hexProof as `0x${string}`,
+      ...(r.peakRssBytes != null ? { peakRssBytes: r.peakRssBytes } : {}),
+    };
   }
   verify(a: { proof: string; settings: string; vk: string; srs: string }): Promise<{ valid: boolean; reason: string | null }> {
     return this.call("verify", a);

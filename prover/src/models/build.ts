@@ -4,7 +4,7 @@ import { readFile, writeFile } from "node:fs/promises";
 import { join, relative } from "node:path";
 import type { CalibrationTarget, CircuitSettings, Engine } from "../engine/engine.js";
 import { feltToInt, fixedToFloat } from "../engine/felt.js";
-import { ArtifactError, InvalidModelError, UserInputError } from "../errors.js";
+import { ArtifactError, EzklError, InvalidModelError, UserInputError } from "../errors.js";
 import { sha256, sha256File } from "../util/hash.js";
 import { silentLogger, type Logger } from "../util/logger.js";
 import { cacheDir, projectRoot } from "../util/paths.js";
@@ -13,13 +13,24 @@ import { EIP170_CODE_LIMIT } from "../chain/solc.js";
 import { compileVerifier } from "./compile-verifier.js";
 import { MANIFEST_SCHEMA_VERSION, type Manifest, type TensorLayout } from "./manifest.js";
 import { readJson, type Heldout, type ModelSource } from "./source.js";
-import { ceremonySrsPath, srsProvenance } from "./srs.js";
+import { ceremonySrsPath, importedCeremonyLogrows, srsProvenance } from "./srs.js";
 import { buildVka } from "./vka.js";
 import { artifactDirFor, loadArtifact, modelsDir, sweepAbandonedBuilds, type LoadedModel } from "./store.js";
+import {
+  circuitWarnings,
+  DEFAULT_TUNE,
+  measureInputRange,
+  ownerInputs,
+  probeWitnesses,
+  TUNE_OBJECTIVES,
+  tuneCircuit,
+  type TuneObjective,
+  type TuneOptions,
+} from "./tune.js";
 
 /** Bump when the pipeline's output changes for the same inputs, so old builds are not reused. */
-const PIPELINE_VERSION = 2; // 2: VKA and SRS provenance in the manifest
-export const BUILD_STEPS = 9;
+const PIPELINE_VERSION = 3; // 2: VKA and SRS provenance in the manifest; 3: the settings search
+export const BUILD_STEPS = 10;
 
 export interface BuildOptions {
   engine: Engine;
@@ -28,6 +39,8 @@ export interface BuildOptions {
   srsFile?: string;
   /** Rebuild even if a finished build with the same inputs exists. */
   force?: boolean;
+  /** The settings search (default on; `mode: "off"` keeps EZKL's own calibration). */
+  tune?: Partial<TuneOptions>;
   progress?: Progress;
   logger?: Logger;
 }
@@ -53,8 +66,12 @@ async function buildKey(
       calibrationHash,
       heldout: source.heldout ? await sha256File(source.heldout) : null,
       meta: source.meta ? sha256(JSON.stringify(source.meta)) : null,
+      sample: source.sampleInput ? await sha256File(source.sampleInput) : null,
+      tune: resolveTune(source, opts),
       target: opts.calibrationTarget ?? "resources",
-      srs: srsHash ?? "dev",
+      // Without --srs: which ceremony SRS files `zkinfer srs import` has placed (a build after an import must
+      // not be a cache hit of the dev-SRS build before it).
+      srs: srsHash ?? (importedCeremonyLogrows().join(",") || "dev"),
     }),
   );
   return { key, modelHash, calibrationHash, srsHash };
@@ -76,6 +93,9 @@ export async function buildModel(source: ModelSource, opts: BuildOptions): Promi
     });
   }
 
+  // The SRS for a logrows: --srs, else the ceremony file `zkinfer srs import` placed for it, else none (dev).
+  const srsFileFor = (k: number): string | undefined =>
+    opts.srsFile ?? (existsSync(ceremonySrsPath(k)) ? ceremonySrsPath(k) : undefined);
   const info = await engine.info();
   const { key, modelHash, calibrationHash } = await buildKey(source, opts, info.ezklVersion);
   const finalDir = artifactDirFor(source.name, key);
@@ -121,30 +141,146 @@ export async function buildModel(source: ModelSource, opts: BuildOptions): Promi
     }
     copyFileSync(source.onnx, p(f.onnx));
 
-    // 2-3. Settings with explicit visibilities, then calibration.
+    // 2-3. Settings with explicit visibilities, then EZKL's calibration on the owner's data.
     await timed("circuit settings (input public, output public, params fixed)", "settings", () =>
       engine.genSettings({ model: p(f.onnx), settings: p(f.settings) }),
     );
-    const calibration = source.calibration ?? (await writeRandomCalibration(tmp, onnxInfo.inputs[0]!.shape, progress));
-    const settings: CircuitSettings = await timed(`calibrate (target: ${target})`, "calibrate", () =>
-      engine.calibrate({ data: calibration, model: p(f.onnx), settings: p(f.settings), target }),
+    const inputCount = onnxInfo.inputs[0]!.shape.reduce<number>((n, d) => n * (typeof d === "number" && d > 0 ? d : 1), 1);
+    const owner = await ownerInputs(
+      { sample: source.sampleInput, heldout: source.heldout, calibration: source.calibration },
+      inputCount,
     );
+    const calibration = await calibrationData(source, owner, tmp, onnxInfo.inputs[0]!.shape, progress);
+    let settings: CircuitSettings = await timed(`calibrate (target: ${target})`, "calibrate", () =>
+      engine.calibrate({ data: calibration, model: p(f.onnx), settings: p(f.settings), target }).catch((e: unknown) => {
+        throw explainCalibrationError(e, calibration);
+      }),
+    );
+    const ezklSettings = settings;
+    // Costly constructs are named before any key is made.
+    for (const w of circuitWarnings(onnxInfo, settings)) {
+      logger.warn({ model: source.name, warning: w }, "circuit cost");
+      progress.note(`warning: ${w}`);
+    }
+    // The inputs every circuit must hold: the sample first, then the owner's rows with the largest values.
+    // Without any data of the owner's, the random calibration rows stand in (the build said so).
+    const probes = probeInputs(
+      owner.sample || owner.heldout.length || owner.calibration.length
+        ? owner
+        : await ownerInputs({ sample: null, heldout: null, calibration }, inputCount),
+    );
+    const tune = resolveTune(source, opts);
+    let tuning: Extract<Manifest["tuning"], { mode: "on" }> | null = null;
+    let ranked: Awaited<ReturnType<typeof tuneCircuit>>["ranked"] = [];
+
+    if (tune.mode === "on" && probes.length > 0) {
+      // 4-6. The settings search: compile, key setup and a real proof per measured layout.
+      const result = await timed("settings search (layouts screened, the best proved)", "tune", () =>
+        tuneCircuit({
+          engine,
+          onnx: p(f.onnx),
+          onnxInfo,
+          calibration,
+          target,
+          baseline: ezklSettings,
+          probes,
+          sampleInput: probes[0]!,
+          dir: join(tmp, "tune"),
+          options: tune,
+          srsFor: (k) => {
+            const file = srsFileFor(k);
+            return file ? Promise.resolve(file) : ensureDevSrs(engine, k);
+          },
+          progress,
+          logger,
+        }),
+      );
+      ranked = result.ranked;
+      tuning = {
+        mode: "on",
+        objective: tune.objective,
+        budget: { maxMeasured: tune.maxMeasured, budgetMs: tune.budgetMs },
+        searchMs: result.searchMs,
+        rangeBits: result.rangeBits,
+        ezkl: layoutOf(ezklSettings),
+        chosen: null,
+        candidates: result.candidates,
+      };
+    } else {
+      // 4. Compile.
+      await timed("compile the circuit", "compile", () =>
+        engine.compile({ model: p(f.onnx), compiled: p(f.circuit), settings: p(f.settings) }),
+      );
+    }
+
+    // The accuracy gate: the best measured layout whose held-out outputs stay within the tolerance.
+    let accuracy: Manifest["accuracy"] = null;
+    const layoutFor = (s: CircuitSettings) => instanceLayout(s, onnxInfo.inputs[0]!.name, onnxInfo.outputs[0]!.name);
+    for (const m of ranked) {
+      const acc = await timed(`accuracy of ${m.candidate.id} on held-out data`, "accuracy", () =>
+        measureAccuracy(engine, source, p(f.onnx), m.files.circuit, m.files.dir, layoutFor(m.settings)),
+      );
+      if (!withinTolerance(acc)) {
+        m.candidate.status = "rejected";
+        m.candidate.reason = `held-out outputs off by up to ${acc!.maxAbsError.toExponential(2)} (tolerance ${acc!.tolerance}) or ${acc!.metric} ${acc!.circuit} vs float ${acc!.float}`;
+        progress.note(`${m.candidate.id}: ${m.candidate.reason}`);
+        continue;
+      }
+      accuracy = acc;
+      settings = m.settings;
+      for (const [from, to] of [
+        [m.files.settings, f.settings],
+        [m.files.circuit, f.circuit],
+        [m.files.vk, f.vk],
+        [m.files.pk, f.pk],
+      ] as const)
+        renameSync(from, p(to));
+      placeFile(m.files.srs, p(f.srs));
+      tuning!.chosen = m.candidate.id;
+      progress.note(
+        `chosen: ${m.candidate.id} (logrows ${m.candidate.logrows} vs EZKL's ${ezklSettings.run_args.logrows}; prove ${m.candidate.proveMs} ms)`,
+      );
+      break;
+    }
+    if (tuning && !tuning.chosen) {
+      progress.note(
+        ranked.length
+          ? "no measured layout met the tolerance: keeping EZKL's calibration"
+          : "keeping EZKL's calibration (no layout predicted cheaper)",
+      );
+      ranked = [];
+    }
+    rmSync(join(tmp, "tune"), { recursive: true, force: true });
     const logrows = settings.run_args.logrows;
     progress.note(
       `logrows ${logrows}, input scale ${settings.model_input_scales.join(",")}, output scale ${settings.model_output_scales.join(",")}`,
     );
 
-    // 4. Compile.
-    await timed("compile the circuit", "compile", () =>
-      engine.compile({ model: p(f.onnx), compiled: p(f.circuit), settings: p(f.settings) }),
-    );
+    if (!tuning?.chosen) {
+      if (tuning) {
+        await timed("compile the circuit", "compile", () =>
+          engine.compile({ model: p(f.onnx), compiled: p(f.circuit), settings: p(f.settings) }),
+        );
+      }
+      // After calibration the owner's own inputs must stay inside the circuit's range.
+      const outOfRange = probes.length ? await probeWitnesses(engine, p(f.circuit), probes, join(tmp, "probe")) : null;
+      if (outOfRange) {
+        throw new InvalidModelError(`after calibration, the model's own inputs leave the circuit's range: ${outOfRange}`, {
+          hint: "give calibration.json rows that cover the real inputs (input.json, heldout.json), or build with --tune on to widen the decomposition",
+        });
+      }
+      // 5. SRS: a given file, the ceremony SRS `zkinfer srs import` placed for this logrows, or a cached dev SRS.
+      const srsFile = srsFileFor(logrows);
+      await timed(srsFile ? `SRS from ${relOrAbs(srsFile)}` : `dev SRS (2^${logrows})`, "srs", async () => {
+        const src = srsFile ?? (await ensureDevSrs(engine, logrows));
+        placeFile(src, p(f.srs));
+      });
 
-    // 5. SRS: a given file, the ceremony SRS `zkinfer srs import` placed for this logrows, or a cached dev SRS.
-    const srsFile = opts.srsFile ?? (existsSync(ceremonySrsPath(logrows)) ? ceremonySrsPath(logrows) : undefined);
-    await timed(srsFile ? `SRS from ${relOrAbs(srsFile)}` : `dev SRS (2^${logrows})`, "srs", async () => {
-      const src = srsFile ?? (await ensureDevSrs(engine, logrows));
-      placeFile(src, p(f.srs));
-    });
+      // 6. Keys.
+      await timed(`key setup (2^${logrows} rows)`, "setup", () =>
+        engine.setup({ compiled: p(f.circuit), vk: p(f.vk), pk: p(f.pk), srs: p(f.srs) }),
+      );
+    }
     const srsSha = await sha256File(p(f.srs));
     const srs = { provenance: srsProvenance(srsSha, logrows), sha256: srsSha, logrows };
     if (srs.provenance === "dev") {
@@ -152,10 +288,11 @@ export async function buildModel(source: ModelSource, opts: BuildOptions): Promi
         `dev SRS: generated on this machine, not the public ceremony; fine for tests and the local chain only (import the ceremony file: zkinfer srs import <file> --logrows ${logrows})`,
       );
     }
-
-    // 6. Keys.
-    await timed(`key setup (2^${logrows} rows)`, "setup", () =>
-      engine.setup({ compiled: p(f.circuit), vk: p(f.vk), pk: p(f.pk), srs: p(f.srs) }),
+    const inputRange = await timed(
+      "input range (the owner's inputs scaled up until the circuit's range gives out)",
+      "inputRange",
+      () =>
+        probes.length ? measureInputRange(engine, p(f.circuit), settings, probes, join(tmp, "range")) : Promise.resolve(null),
     );
 
     // 7. Solidity verifier: EZKL writes it, the project's solc compiles it.
@@ -185,10 +322,12 @@ export async function buildModel(source: ModelSource, opts: BuildOptions): Promi
     // Instance layout: EZKL flattens public inputs then public outputs.
     const layout = instanceLayout(settings, onnxInfo.inputs[0]!.name, onnxInfo.outputs[0]!.name);
 
-    // 8. The circuit's accuracy against the float model, on held-out data.
-    const accuracy = await timed("accuracy: circuit vs float model on held-out data", "accuracy", () =>
-      measureAccuracy(engine, source, p(f.onnx), p(f.circuit), tmp, layout),
-    );
+    // 8. The circuit's accuracy against the float model, on held-out data (measured in the search when tuned).
+    if (!tuning?.chosen) {
+      accuracy = await timed("accuracy: circuit vs float model on held-out data", "accuracy", () =>
+        measureAccuracy(engine, source, p(f.onnx), p(f.circuit), tmp, layout),
+      );
+    }
 
     // 9. Hashes and the manifest, written last.
     const manifest: Manifest = await timed("hashes and manifest", "manifest", async () => {
@@ -208,7 +347,7 @@ export async function buildModel(source: ModelSource, opts: BuildOptions): Promi
           calibration: source.calibration ? relOrAbs(source.calibration) : null,
           meta: source.meta,
         },
-        options: { calibrationTarget: target, srs: opts.srsFile ? "file" : "dev" },
+        options: { calibrationTarget: target, srs: opts.srsFile ? "file" : "dev", tune: tune.mode },
         hashes: {
           model: modelHash,
           calibration: calibrationHash,
@@ -246,6 +385,10 @@ export async function buildModel(source: ModelSource, opts: BuildOptions): Promi
         vka: { file: f.vka, digest: vka.digest, words: vka.words.length, ceremonySrs: vka.ceremonySrs },
         srs,
         accuracy,
+        layout: layoutOf(settings),
+        inputRange,
+        tuning: tuning ?? { mode: "off", ezkl: layoutOf(ezklSettings) },
+        warnings: circuitWarnings(onnxInfo, settings),
         timingsMs: timings,
       };
     });
@@ -386,4 +529,80 @@ async function writeRandomCalibration(tmp: string, shape: (number | string)[], p
 function relOrAbs(path: string): string {
   const r = relative(projectRoot, path);
   return r.startsWith("..") ? path : r;
+}
+
+/** The tuning options of a build: the caller's, then model.json's "objective", then the defaults. */
+function resolveTune(source: ModelSource, opts: BuildOptions): TuneOptions {
+  const metaObjective = source.meta?.objective;
+  if (metaObjective !== undefined && !TUNE_OBJECTIVES.includes(metaObjective as TuneObjective)) {
+    throw new UserInputError(`model.json "objective" is ${JSON.stringify(metaObjective)}`, {
+      hint: `use one of ${TUNE_OBJECTIVES.join(", ")}`,
+    });
+  }
+  return {
+    ...DEFAULT_TUNE,
+    ...(metaObjective ? { objective: metaObjective as TuneObjective } : {}),
+    ...opts.tune,
+  };
+}
+
+/** EZKL's layout knobs as the manifest records them. */
+function layoutOf(s: CircuitSettings): Manifest["layout"] {
+  const ra = s.run_args as CircuitSettings["run_args"] & { decomp_base: number; decomp_legs: number; num_inner_cols: number };
+  return {
+    logrows: ra.logrows,
+    numRows: s.num_rows,
+    decompBase: ra.decomp_base,
+    decompLegs: ra.decomp_legs,
+    numInnerCols: ra.num_inner_cols,
+    inputScale: ra.input_scale,
+    paramScale: ra.param_scale,
+  };
+}
+
+/** Held-out outputs within the model's tolerance, and no classification sample lost against the float model. */
+function withinTolerance(acc: Manifest["accuracy"]): boolean {
+  if (!acc) return true;
+  if (acc.tolerance !== null && acc.maxAbsError > acc.tolerance) return false;
+  if (acc.metric === "accuracy") return acc.circuit >= acc.float - 1 / acc.samples - 1e-12;
+  return acc.tolerance === null || Math.abs(acc.circuit - acc.float) <= acc.tolerance;
+}
+
+/**
+ * The data EZKL calibrates on: the owner's calibration.json; without it, the sample and held-out inputs;
+ * random inputs in [-1, 1] only when the owner gave no data at all.
+ */
+async function calibrationData(
+  source: ModelSource,
+  owner: { sample: number[] | null; heldout: number[][] },
+  tmp: string,
+  shape: (number | string)[],
+  progress: Progress,
+): Promise<string> {
+  if (source.calibration) return source.calibration;
+  const rows = [...(owner.sample ? [owner.sample] : []), ...owner.heldout];
+  if (rows.length) {
+    const path = join(tmp, "calibration.owner.json");
+    await writeFile(path, JSON.stringify({ input_data: [rows.flat()] }));
+    progress.note(`no calibration.json: calibrating on the sample and held-out inputs (${rows.length} rows)`);
+    return path;
+  }
+  return writeRandomCalibration(tmp, shape, progress);
+}
+
+/** The sample input, then the two held-out and two calibration rows with the largest |x| (witnesses cost ~1 s on a CNN). */
+function probeInputs(owner: { sample: number[] | null; heldout: number[][]; calibration: number[][] }): number[][] {
+  const peak = (r: number[]) => Math.max(...r.map(Math.abs));
+  const top = (rows: number[][]) => [...rows].sort((a, b) => peak(b) - peak(a)).slice(0, 2);
+  return [...(owner.sample ? [owner.sample] : []), ...top(owner.heldout), ...top(owner.calibration)];
+}
+
+/** EZKL's range errors during calibration ("decomposition error: integer ... too large ...") with what to do. */
+function explainCalibrationError(e: unknown, data: string): unknown {
+  if (!(e instanceof EzklError) || !/decomposition error|too large to be represented|General synthesis error/.test(e.message))
+    return e;
+  return new InvalidModelError(`EZKL's calibration on ${relOrAbs(data)} left the circuit's range: ${e.message.slice(0, 200)}`, {
+    hint: "give calibration.json rows like the real inputs (no outliers), or a smaller scale (--target resources)",
+    cause: e,
+  });
 }

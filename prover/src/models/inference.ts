@@ -5,7 +5,7 @@ import { dirname, join } from "node:path";
 import type { Hex } from "viem";
 import type { Engine } from "../engine/engine.js";
 import { feltFromLeHex, feltToInt, fixedToFloat } from "../engine/felt.js";
-import { ArtifactError, UserInputError } from "../errors.js";
+import { ArtifactError, EzklError, InvalidInputError, UserInputError } from "../errors.js";
 import { cacheDir } from "../util/paths.js";
 import { silentProgress, type Progress } from "../util/progress.js";
 import type { Manifest } from "./manifest.js";
@@ -71,9 +71,11 @@ export async function proveInference(
   try {
     await writeFile(data, JSON.stringify({ input_data: [input.values] }));
     let t0 = performance.now();
-    const witness = await progress.step("witness (run the circuit)", () =>
-      engine.witness({ data, compiled: model.file("circuit"), witness: witnessPath }),
-    );
+    const witness = await progress
+      .step("witness (run the circuit)", () => engine.witness({ data, compiled: model.file("circuit"), witness: witnessPath }))
+      .catch((e: unknown) => {
+        throw explainRangeError(e, model.manifest);
+      });
     const witnessMs = performance.now() - t0;
     const quantized = witness.inputs[0]!.map(feltToInt);
     const mismatch = quantized.findIndex((v, i) => v !== input.fixed[i]);
@@ -108,6 +110,23 @@ export async function proveInference(
     rmSync(data, { force: true });
     rmSync(witnessPath, { force: true });
   }
+}
+
+/**
+ * EZKL reports a value that leaves the circuit's range as "General synthesis error" or "decomposition error:
+ * integer ... too large to be represented by base ... and n ...". Say what that means for this model.
+ */
+export function explainRangeError(e: unknown, manifest: Manifest): unknown {
+  if (!(e instanceof EzklError) || !/General synthesis error|decomposition error|too large to be represented/.test(e.message))
+    return e;
+  const range = manifest.inputRange;
+  return new InvalidInputError(`model '${manifest.name}' cannot hold this input: a value inside the circuit leaves its range`, {
+    hint: range
+      ? `the circuit was shown to hold inputs like the model's own data up to |x| <= ${range.maxAbs}; an input far from that data can overflow an intermediate value — bring it closer to the calibration data, or rebuild with calibration data like it`
+      : "rebuild the model with calibration data that covers such inputs",
+    details: e.message,
+    cause: e,
+  });
 }
 
 /** The parts of EZKL's proof JSON zkinfer reads. */

@@ -1,5 +1,5 @@
 import { InputShapeError, InvalidInputError } from "../errors.js";
-import { floatToFixed } from "../engine/felt.js";
+import { fixedToFloat, floatToFixed } from "../engine/felt.js";
 import { readJson } from "./source.js";
 import type { Manifest } from "./manifest.js";
 
@@ -33,11 +33,38 @@ export interface InputSpec {
   scale: number;
   /** For messages only. */
   shape?: number[];
+  /** The circuit's input range: |fixed-point value| <= this (manifest.json inputRange.maxAbsFixed). */
+  maxAbsFixed?: bigint;
 }
 
 export function inputSpecOf(manifest: Manifest): InputSpec {
   const t = manifest.circuit.instanceLayout.inputs[0]!;
-  return { model: manifest.name, count: t.count, scale: t.scale, shape: t.shape };
+  return {
+    model: manifest.name,
+    count: t.count,
+    scale: t.scale,
+    shape: t.shape,
+    ...(manifest.inputRange ? { maxAbsFixed: BigInt(manifest.inputRange.maxAbsFixed) } : {}),
+  };
+}
+
+/**
+ * Refuse an input the circuit cannot hold: every element within the range the build measured. The one check
+ * behind `zkinfer prove`, the HTTP API, the watcher and the SDK, so an input outside it never reaches EZKL
+ * (whose own message is "General synthesis error").
+ */
+export function checkInputRange(spec: InputSpec, fixed: readonly bigint[]): void {
+  const bound = spec.maxAbsFixed;
+  if (bound === undefined) return;
+  const i = fixed.findIndex((v) => v > bound || v < -bound);
+  if (i < 0) return;
+  const limit = fixedToFloat(bound, spec.scale);
+  throw new InvalidInputError(
+    `input element ${i} (${fixedToFloat(fixed[i]!, spec.scale)}) is outside the circuit's range (|x| <= ${limit})`,
+    {
+      hint: `model '${spec.model}' was built for inputs with |x| <= ${limit}; scale the input into that range, or rebuild the model with calibration data that covers it`,
+    },
+  );
 }
 
 export function parseInput(json: unknown, model: Manifest | InputSpec, source = "input"): ModelInput {
@@ -62,6 +89,7 @@ export function parseInput(json: unknown, model: Manifest | InputSpec, source = 
     );
   }
   const fixed = values.map((v) => floatToFixed(v, spec.scale));
+  checkInputRange(spec, fixed);
   return { values, fixed };
 }
 

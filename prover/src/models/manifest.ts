@@ -17,6 +17,35 @@ const tensorLayout = z.object({
   scale: z.number().int(),
 });
 
+const layout = z.object({
+  logrows: z.number().int(),
+  numRows: z.number().int(),
+  decompBase: z.number().int(),
+  decompLegs: z.number().int(),
+  numInnerCols: z.number().int(),
+  inputScale: z.number().int(),
+  paramScale: z.number().int(),
+});
+const optInt = z.number().int().optional();
+const candidate = z.object({
+  id: z.string(),
+  decompBase: z.number().int(),
+  decompLegs: z.number().int(),
+  numInnerCols: z.number().int(),
+  inputScale: z.number().int(),
+  paramScale: z.number().int(),
+  numRows: z.number().int(),
+  logrows: z.number().int(),
+  status: z.enum(["screened", "measured", "rejected"]),
+  reason: z.string().optional(),
+  proveMs: optInt,
+  setupMs: optInt,
+  pkBytes: optInt,
+  vkBytes: optInt,
+  proofBytes: optInt,
+  peakRssBytes: optInt,
+});
+
 export const manifestSchema = z.object({
   schema: z.literal(MANIFEST_SCHEMA_VERSION),
   name: z.string(),
@@ -24,7 +53,11 @@ export const manifestSchema = z.object({
   createdAt: z.string(),
   ezklVersion: z.string(),
   source: z.object({ onnx: z.string(), calibration: z.string().nullable(), meta: z.record(z.unknown()).nullable() }),
-  options: z.object({ calibrationTarget: z.enum(["resources", "accuracy"]), srs: z.enum(["dev", "file"]) }),
+  options: z.object({
+    calibrationTarget: z.enum(["resources", "accuracy"]),
+    srs: z.enum(["dev", "file"]),
+    tune: z.enum(["on", "off"]),
+  }),
   hashes: z.object({
     model: hex64,
     calibration: hex64.nullable(),
@@ -86,6 +119,35 @@ export const manifestSchema = z.object({
       tolerance: z.number().nullable(),
     })
     .nullable(),
+  /** EZKL's layout knobs of the built circuit (also in settings.json, which the hashes pin). */
+  layout,
+  /** The input range the circuit holds, measured with witnesses at build; inputs beyond it are refused. */
+  inputRange: z
+    .object({
+      maxAbs: z.number(),
+      maxAbsFixed: z.string().regex(/^\d+$/),
+      dataMaxAbs: z.number(),
+      headroom: z.number(),
+      decompositionBound: z.string().regex(/^\d+$/),
+    })
+    .nullable(),
+  /** The settings search: EZKL's own layout, every candidate looked at, and the one chosen. */
+  tuning: z.union([
+    z.object({ mode: z.literal("off"), ezkl: layout }),
+    z.object({
+      mode: z.literal("on"),
+      objective: z.enum(["proveTime", "memory", "proofSize"]),
+      budget: z.object({ maxMeasured: z.number().int(), budgetMs: z.number().int() }),
+      searchMs: z.number(),
+      rangeBits: z.number(),
+      ezkl: layout,
+      /** The chosen candidate's id; null when none met the tolerance and EZKL's calibration was kept. */
+      chosen: z.string().nullable(),
+      candidates: z.array(candidate),
+    }),
+  ]),
+  /** One line per construct that makes the circuit large (softmax/exp, large lookups, large scales). */
+  warnings: z.array(z.string()),
   timingsMs: z.record(z.number()),
 });
 

@@ -71,6 +71,13 @@ export const CEREMONY_NEG_TAU_G2_WORDS = [
 export const ceremonySrsPath = (logrows: number): string => join(cacheDir(), "srs", `ceremony-k${logrows}.srs`);
 
 /** The provenance of an SRS file for k: ceremony exactly when its SHA-256 is EZKL's pinned one. */
+/** The logrows for which an imported ceremony SRS is in place (`zkinfer srs import`). */
+export function importedCeremonyLogrows(): number[] {
+  return Object.keys(CEREMONY_SRS_SHA256)
+    .map(Number)
+    .filter((k) => existsSync(ceremonySrsPath(k)));
+}
+
 export function srsProvenance(sha256: string, logrows: number): SrsProvenance {
   return CEREMONY_SRS_SHA256[logrows] === sha256 ? "ceremony" : "dev";
 }

@@ -1,9 +1,8 @@
-import { readFileSync } from "node:fs";
 import type { Address, Hex, PublicClient } from "viem";
 import { modelRegistryAbi } from "../chain/abis.js";
 import type { Engine } from "../engine/engine.js";
-import { fixedToFloat } from "../engine/felt.js";
-import { InputShapeError, InvalidInputError } from "../errors.js";
+import { InputShapeError } from "../errors.js";
+import { checkInputRange, inputSpecOf } from "../models/input.js";
 import { resolveModelRef } from "../models/resolve.js";
 import type { LoadedModel } from "../models/store.js";
 import type { Logger } from "../util/logger.js";
@@ -16,7 +15,7 @@ import type { Logger } from "../util/logger.js";
  */
 export interface ServedModel {
   model: LoadedModel;
-  /** |fixed-point value| must stay below this for EZKL's range decomposition (base^legs). */
+  /** |fixed-point value| must stay within this: the build's measured input range (else base^legs - 1). */
   inputBound: bigint;
 }
 
@@ -28,10 +27,10 @@ export class ModelCatalog {
     const catalog = new ModelCatalog();
     for (const ref of refs) {
       const model = await resolveModelRef(ref, { ...opts, showProgress: false });
-      const settings = JSON.parse(readFileSync(model.file("settings"), "utf8")) as {
-        run_args: { decomp_base: number; decomp_legs: number };
-      };
-      const bound = BigInt(settings.run_args.decomp_base) ** BigInt(settings.run_args.decomp_legs);
+      const range = model.manifest.inputRange;
+      const bound = range
+        ? BigInt(range.maxAbsFixed)
+        : BigInt(model.manifest.layout.decompBase) ** BigInt(model.manifest.layout.decompLegs) - 1n;
       catalog.byName.set(model.manifest.name, { model, inputBound: bound });
       opts.logger.info({ model: model.manifest.name, dir: model.dir, vkHash: model.manifest.hashes.vk }, "serving model");
     }
@@ -73,15 +72,6 @@ export class ModelCatalog {
         hint: `send exactly ${expected} values`,
       });
     }
-    const i = fixed.findIndex((v) => v >= served.inputBound || v <= -served.inputBound);
-    if (i >= 0) {
-      const limit = fixedToFloat(served.inputBound, m.circuit.inputScale);
-      throw new InvalidInputError(
-        `input element ${i} (${fixedToFloat(fixed[i]!, m.circuit.inputScale)}) is outside the circuit's range (|x| < ${limit})`,
-        {
-          hint: `model '${m.name}' represents values at scale 2^${m.circuit.inputScale} within ±${served.inputBound} units`,
-        },
-      );
-    }
+    checkInputRange({ ...inputSpecOf(m), maxAbsFixed: served.inputBound }, fixed);
   }
 }

@@ -7,6 +7,40 @@ import { resolveModelSource } from "../../models/source.js";
 import { consoleProgress } from "../../util/progress.js";
 import type { CliContext } from "../context.js";
 import { fmtBytes, fmtMs, table, toJson } from "../format.js";
+import type { Manifest } from "../../models/manifest.js";
+import { DEFAULT_TUNE, type TuneOptions } from "../../models/tune.js";
+
+interface BuildCliOptions {
+  srs?: string;
+  target: string;
+  tune: string;
+  tuneCandidates: string;
+  tuneBudget: string;
+  force?: boolean;
+  json?: boolean;
+}
+
+function parseTuneOptions(opts: BuildCliOptions): Partial<TuneOptions> {
+  if (opts.tune !== "on" && opts.tune !== "off")
+    throw new UserInputError(`--tune must be 'on' or 'off', not '${opts.tune}'`, {
+      hint: "--tune off keeps EZKL's own calibration",
+    });
+  const n = Number(opts.tuneCandidates);
+  const s = Number(opts.tuneBudget);
+  if (!Number.isInteger(n) || n < 1)
+    throw new UserInputError(`--tune-candidates must be a whole number >= 1, not '${opts.tuneCandidates}'`);
+  if (!Number.isFinite(s) || s <= 0)
+    throw new UserInputError(`--tune-budget must be a number of seconds > 0, not '${opts.tuneBudget}'`);
+  return { mode: opts.tune, maxMeasured: n, budgetMs: Math.round(s * 1000) };
+}
+
+function fmtLayout(m: Manifest): string {
+  const l = m.layout;
+  const layout = `decomposition ${l.decompBase}^${l.decompLegs}, ${l.numInnerCols} inner column${l.numInnerCols === 1 ? "" : "s"}, ${l.numRows} rows`;
+  if (m.tuning.mode === "off") return `${layout} (EZKL's calibration, --tune off)`;
+  const measured = m.tuning.candidates.filter((c) => c.status === "measured").length;
+  return `${layout} (tuned: ${m.tuning.candidates.length} layouts screened, ${measured} proved; EZKL's: logrows ${m.tuning.ezkl.logrows})`;
+}
 
 export function registerModelBuild(model: Command, ctx: CliContext): void {
   model
@@ -20,12 +54,24 @@ export function registerModelBuild(model: Command, ctx: CliContext): void {
       "SRS file to use (default: the ceremony SRS `zkinfer srs import` placed for the logrows, else a dev SRS generated here — for tests only)",
     )
     .option("--target <target>", "calibration target: resources | accuracy", "resources")
+    .option(
+      "--tune <on|off>",
+      "settings search: on measures layouts (decomposition, columns, logrows) and keeps the fastest within the model's tolerance; off keeps EZKL's own calibration",
+      "on",
+    )
+    .option(
+      "--tune-candidates <n>",
+      "layouts the search proves for real (the rest are only screened)",
+      String(DEFAULT_TUNE.maxMeasured),
+    )
+    .option("--tune-budget <seconds>", "stop starting new measurements after this long", String(DEFAULT_TUNE.budgetMs / 1000))
     .option("--force", "rebuild even when a finished build of the same inputs exists")
     .option("--json", "print the manifests as JSON")
-    .action(async (paths: string[], opts: { srs?: string; target: string; force?: boolean; json?: boolean }) => {
+    .action(async (paths: string[], opts: BuildCliOptions) => {
       if (opts.target !== "resources" && opts.target !== "accuracy") {
         throw new UserInputError(`--target must be 'resources' or 'accuracy', not '${opts.target}'`);
       }
+      const tune = parseTuneOptions(opts);
       if (opts.srs && !existsSync(opts.srs))
         throw new UserInputError(`SRS file not found: ${opts.srs}`, { hint: "give a KZG ceremony SRS file, or omit --srs" });
       const results = [];
@@ -36,6 +82,7 @@ export function registerModelBuild(model: Command, ctx: CliContext): void {
           calibrationTarget: opts.target,
           ...(opts.srs ? { srsFile: resolve(opts.srs) } : {}),
           force: opts.force ?? false,
+          tune,
           progress: consoleProgress(`build ${source.name}`, BUILD_STEPS),
           logger: ctx.logger,
         });
@@ -49,6 +96,13 @@ export function registerModelBuild(model: Command, ctx: CliContext): void {
               ["artifacts", built.dir],
               ["ezkl", m.ezklVersion],
               ["logrows", String(m.circuit.logrows)],
+              ["layout", fmtLayout(m)],
+              [
+                "input range",
+                m.inputRange
+                  ? `|x| <= ${m.inputRange.maxAbs} (${m.inputRange.headroom}x the largest |x| in the model's data)`
+                  : "no sample input",
+              ],
               ["scales", `input ${m.circuit.inputScale}, output ${m.circuit.outputScale}`],
               [
                 "instances",
