@@ -39,14 +39,18 @@ async function freePort(): Promise<number> {
 export async function startPostgres(): Promise<PostgresServer> {
   const bin = postgresBinDir();
   if (!bin)
-    throw new Error("PostgreSQL server binaries not found under /usr/lib/postgresql: run `bash scripts/ensure-postgres.sh` (apt-get install postgresql)");
+    throw new Error(
+      "PostgreSQL server binaries not found under /usr/lib/postgresql: run `bash scripts/ensure-postgres.sh` (apt-get install postgresql)",
+    );
   const root = process.getuid?.() === 0;
   const dir = mkdtempSync(join(tmpdir(), "zkinfer-pg-"));
   chmodSync(dir, 0o700);
   if (root) execFileSync("chown", ["postgres:postgres", dir]);
   const as = (cmd: string, args: string[]) => {
     const full = join(bin, cmd);
-    const r = root ? spawnSync("runuser", ["-u", "postgres", "--", full, ...args], { encoding: "utf8" }) : spawnSync(full, args, { encoding: "utf8" });
+    const r = root
+      ? spawnSync("runuser", ["-u", "postgres", "--", full, ...args], { encoding: "utf8" })
+      : spawnSync(full, args, { encoding: "utf8" });
     if (r.status !== 0) throw new Error(`${cmd} ${args.join(" ")} failed (${r.status}):\n${r.stdout}\n${r.stderr}`);
     return r.stdout;
   };

@@ -61,7 +61,7 @@ for (const backend of ["sqlite", "postgres"] as const) {
       for (let i = 0; i < 40; i++) await a.insert(chainJob(100 + i));
       const take = async (s: JobStore, owner: string) => {
         const got: string[] = [];
-        for (let j; (j = await s.claimNext(owner, 10_000, ["m"])); ) got.push(j.id);
+        for (let j; (j = await s.claimNext(owner, 10_000, ["m"]));) got.push(j.id);
         return got;
       };
       const [x, y] = await Promise.all([take(a, "n1"), take(b, "n2")]);
@@ -136,7 +136,10 @@ for (const backend of ["sqlite", "postgres"] as const) {
       expect(await a.getKv("watcher.lastBlock")).to.equal("43");
       const failed = await a
         .insertAll([chainJob(13), { ...chainJob(14), inputFixed: undefined as never }], ["watcher.lastBlock", "44"])
-        .then(() => undefined, (e: Error) => e);
+        .then(
+          () => undefined,
+          (e: Error) => e,
+        );
       expect(failed?.message).to.match(/NOT NULL|not-null/i);
       expect(await a.getKv("watcher.lastBlock")).to.equal("43");
       expect(await a.byRequestId("13")).to.equal(undefined);

@@ -112,7 +112,12 @@ export class ModelCatalog {
           .filter(([, v]) => v?.served === s)
           .map(([k, v]) => {
             const [modelId, version] = k.split(":");
-            return { modelId, version: Number(version), servable: !v!.mismatch, ...(v!.mismatch ? { mismatch: v!.mismatch } : {}) };
+            return {
+              modelId,
+              version: Number(version),
+              servable: !v!.mismatch,
+              ...(v!.mismatch ? { mismatch: v!.mismatch } : {}),
+            };
           }),
       };
     });

@@ -25,7 +25,6 @@ export interface Database extends Sql {
   close(): Promise<void>;
 }
 
-
 /** A PostgreSQL URL with its password replaced, safe to log. */
 export function redactUrl(url: string): string {
   try {
@@ -50,9 +49,12 @@ function openSqlite(path: string): Database {
       mkdirSync(dir, { recursive: true });
       accessSync(dir, constants.W_OK);
     } catch (e) {
-      throw new ConfigError(`cannot create or write the job store's directory ${dir}: ${(e as NodeJS.ErrnoException).code ?? e}`, {
-        hint: "choose a writable place with --db <file>, or fix the directory's permissions",
-      });
+      throw new ConfigError(
+        `cannot create or write the job store's directory ${dir}: ${(e as NodeJS.ErrnoException).code ?? e}`,
+        {
+          hint: "choose a writable place with --db <file>, or fix the directory's permissions",
+        },
+      );
     }
   }
   let db: DatabaseSync;
@@ -73,7 +75,9 @@ function openSqlite(path: string): Database {
       .replace(/SKIP_LOCKED/g, "");
   const run = <R extends Row>(sql: string, params: unknown[] = []): R[] => {
     const stmt = db.prepare(toSqlite(sql));
-    const args = params.map((p) => (p === undefined ? null : typeof p === "boolean" ? Number(p) : p)) as (string | number | null)[];
+    const args = params.map((p) => (p === undefined ? null : typeof p === "boolean" ? Number(p) : p)) as (
+      string | number | null
+    )[];
     return (/^\s*(SELECT|WITH)|RETURNING/i.test(sql) ? stmt.all(...args) : (stmt.run(...args), [])) as R[];
   };
   // One connection, used from async code: a transaction holds it until it ends (queries of other
@@ -134,7 +138,9 @@ async function openPostgres(url: string): Promise<Database> {
     max: 8,
     connectionTimeoutMillis: 10_000,
     // BIGINT columns (timestamps, counts) as numbers: every value the store keeps fits in 2^53.
-    types: { getTypeParser: (oid: number, format?: string) => (oid === 20 ? Number : pg.types.getTypeParser(oid, format as "text")) },
+    types: {
+      getTypeParser: (oid: number, format?: string) => (oid === 20 ? Number : pg.types.getTypeParser(oid, format as "text")),
+    },
   } as pg.PoolConfig);
   // An idle client that loses its connection (the server restarted) must not crash the process.
   pool.on("error", () => undefined);

@@ -147,7 +147,9 @@ export function createMetrics(jobCounts: () => Promise<Record<string, number>>):
     jobsFailed: registry.add(new Counter("zkinfer_jobs_failed_total", "Jobs marked failed, by reason class")),
     proofsMade: registry.add(new Counter("zkinfer_proofs_total", "Proofs this node made, by model")),
     feesEarnedWei: registry.add(new Counter("zkinfer_fees_earned_wei_total", "Fees of the requests this node fulfilled (wei)")),
-    proverBalanceWei: registry.add(new Gauge("zkinfer_prover_balance_wei", "The signing account's balance (wei), read by the leader")),
+    proverBalanceWei: registry.add(
+      new Gauge("zkinfer_prover_balance_wei", "The signing account's balance (wei), read by the leader"),
+    ),
     proverCreditsWei: registry.add(
       new Gauge("zkinfer_prover_credits_wei", "Fees credited to the signing account in the coordinator, withdrawable (wei)"),
     ),

@@ -9,9 +9,7 @@ import type { FailCode, Job } from "./store.js";
  * wrap this one.
  */
 export type ProveVerdict =
-  | { kind: "prove" }
-  | { kind: "fulfilled"; note: string }
-  | { kind: "fail"; reason: string; code: FailCode };
+  { kind: "prove" } | { kind: "fulfilled"; note: string } | { kind: "fail"; reason: string; code: FailCode };
 
 export interface JobPolicy {
   beforeProve(job: Job): Promise<ProveVerdict>;

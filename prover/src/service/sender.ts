@@ -160,7 +160,10 @@ export function createSender(ctx: SenderContext) {
       ? await ctx.client.getTransactionReceipt({ hash: job.txHash as Hex }).catch(() => undefined)
       : undefined;
     if (receipt?.status === "success") return ctx.store.fulfilled(job.id, job.txHash);
-    await ctx.store.requeueProved(job.id, receipt ? `fulfilment ${job.txHash} reverted` : "fulfilment was not mined before a restart");
+    await ctx.store.requeueProved(
+      job.id,
+      receipt ? `fulfilment ${job.txHash} reverted` : "fulfilment was not mined before a restart",
+    );
   }
 
   let lastGas = TYPICAL_FULFIL_GAS;
@@ -173,7 +176,12 @@ export function createSender(ctx: SenderContext) {
     const [balance, fees, credits] = await Promise.all([
       ctx.client.getBalance({ address: account.address }),
       ctx.client.estimateFeesPerGas(),
-      ctx.client.readContract({ address: ctx.coordinator, abi: inferenceCoordinatorAbi, functionName: "credits", args: [account.address] }),
+      ctx.client.readContract({
+        address: ctx.coordinator,
+        abi: inferenceCoordinatorAbi,
+        functionName: "credits",
+        args: [account.address],
+      }),
     ]);
     ctx.metrics.proverBalanceWei.set({ account: account.address }, Number(balance));
     ctx.metrics.proverCreditsWei.set({ account: account.address }, Number(credits));
@@ -188,7 +196,9 @@ export function createSender(ctx: SenderContext) {
         );
     }
     funded = now;
-    ctx.onFunds(now ? undefined : `prover account ${account.address} holds ${balance} wei; a fulfilment needs ~${need} wei of gas`);
+    ctx.onFunds(
+      now ? undefined : `prover account ${account.address} holds ${balance} wei; a fulfilment needs ~${need} wei of gas`,
+    );
     return funded;
   }
 
@@ -230,7 +240,10 @@ export function createSender(ctx: SenderContext) {
       } else {
         const delayMs = Math.min(60_000, 1000 * 2 ** attempts);
         await ctx.store.requeueProved(next.id, err, { delayMs, countAttempt: true });
-        logger.warn({ job: next.id, requestId: next.requestId, attempts, retryInMs: delayMs, err }, "fulfilment failed; retrying later");
+        logger.warn(
+          { job: next.id, requestId: next.requestId, attempts, retryInMs: delayMs, err },
+          "fulfilment failed; retrying later",
+        );
       }
     }
     return true;

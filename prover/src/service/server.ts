@@ -67,7 +67,8 @@ function view(job: Job, authorised: boolean): Record<string, unknown> {
   const { leaseOwner, leaseUntil, notBefore, client, ...rest } = job;
   const shown: Record<string, unknown> = { ...rest, leaseOwner, leaseUntil };
   void notBefore;
-  if (job.kind === "chain" && job.result && job.state !== "fulfilled") shown.result = { ...job.result, proof: null, instances: null };
+  if (job.kind === "chain" && job.result && job.state !== "fulfilled")
+    shown.result = { ...job.result, proof: null, instances: null };
   if (job.kind === "offchain") {
     if (authorised) shown.client = client;
     else Object.assign(shown, { inputFixed: null, result: null });
@@ -152,7 +153,8 @@ export function createHttpServer(ctx: ServerContext): Server {
       const kind = url.searchParams.get("kind") ?? undefined;
       if (state && !JOB_STATES.includes(state as JobState))
         throw new HttpError(400, `unknown state '${state}'`, `one of ${JOB_STATES.join(", ")}`);
-      if (kind && kind !== "chain" && kind !== "offchain") throw new HttpError(400, `unknown kind '${kind}'`, "chain or offchain");
+      if (kind && kind !== "chain" && kind !== "offchain")
+        throw new HttpError(400, `unknown kind '${kind}'`, "chain or offchain");
       const limit = Math.min(1000, Math.max(1, Number(url.searchParams.get("limit") ?? 100) || 100));
       const jobs = await ctx.store.list({
         ...(state ? { state: state as JobState } : {}),
@@ -160,7 +162,11 @@ export function createHttpServer(ctx: ServerContext): Server {
         limit,
       });
       const auth = authorised(req);
-      return send(res, 200, jobs.map((j) => view(j, auth)));
+      return send(
+        res,
+        200,
+        jobs.map((j) => view(j, auth)),
+      );
     }
     const m = /^\/jobs\/([^/]+)$/.exec(url.pathname);
     if (req.method === "GET" && m) {
@@ -176,7 +182,11 @@ export function createHttpServer(ctx: ServerContext): Server {
     }
     if (route === "POST /jobs") {
       if (!token)
-        throw new HttpError(403, "off-chain jobs are off: this service has no API token", "start it with ZKINFER_API_TOKEN or --api-token-file");
+        throw new HttpError(
+          403,
+          "off-chain jobs are off: this service has no API token",
+          "start it with ZKINFER_API_TOKEN or --api-token-file",
+        );
       if (!authorised(req))
         throw new HttpError(401, "POST /jobs needs the API token", "send the header Authorization: Bearer <token>");
       const client = req.socket.remoteAddress ?? "unknown";
@@ -187,7 +197,11 @@ export function createHttpServer(ctx: ServerContext): Server {
       }
       if (pending.client >= ctx.limits.clientQuota) {
         res.setHeader("retry-after", "10");
-        throw new HttpError(429, `client ${client} has ${pending.client} off-chain jobs pending (quota ${ctx.limits.clientQuota})`, "wait for one to finish");
+        throw new HttpError(
+          429,
+          `client ${client} has ${pending.client} off-chain jobs pending (quota ${ctx.limits.clientQuota})`,
+          "wait for one to finish",
+        );
       }
       const body = (await readJson(req)) as { model?: unknown; input?: unknown };
       if (typeof body?.model !== "string")
@@ -197,7 +211,12 @@ export function createHttpServer(ctx: ServerContext): Server {
         throw new HttpError(400, `model '${body.model}' is not served here`, `served models: ${ctx.catalog.names().join(", ")}`);
       const input = parseInput(body.input, served.model.manifest, '"input"');
       ModelCatalog.validateInput(served, input.fixed);
-      const { job } = await ctx.store.insert({ kind: "offchain", model: body.model, inputFixed: input.fixed.map(String), client });
+      const { job } = await ctx.store.insert({
+        kind: "offchain",
+        model: body.model,
+        inputFixed: input.fixed.map(String),
+        client,
+      });
       ctx.wake.dispatchEvent(new Event("job"));
       logger.info({ job: job.id, model: job.model, client }, "off-chain job queued");
       return send(res, 202, view(job, true));
@@ -205,21 +224,25 @@ export function createHttpServer(ctx: ServerContext): Server {
     throw new HttpError(404, `no route ${route}`, "see /openapi.json");
   }
 
-  const server = createServer((req, res) => {
-    // The one error boundary: whatever a request does, it gets an answer and the process keeps serving.
-    handle(req, res).catch((e: unknown) => {
-      try {
-        if (res.headersSent) return void res.destroy();
-        if (e instanceof HttpError) return send(res, e.status, { error: e.message, ...(e.hint ? { hint: e.hint } : {}) });
-        if (isZkinferError(e)) return send(res, 400, { error: e.shortMessage, ...(e.hint ? { hint: e.hint } : {}) });
-        logger.error({ err: e, method: req.method, url: req.url }, "request failed");
-        return send(res, 500, { error: "internal error" });
-      } catch (inner) {
-        logger.error({ err: inner }, "cannot answer a failed request");
-        res.destroy();
-      }
-    });
-  });
+  // Timeouts are checked every connectionsCheckingInterval: keep it well below the header timeout.
+  const server = createServer(
+    { connectionsCheckingInterval: Math.max(250, Math.min(30_000, ctx.limits.headersTimeoutMs / 4)) },
+    (req, res) => {
+      // The one error boundary: whatever a request does, it gets an answer and the process keeps serving.
+      handle(req, res).catch((e: unknown) => {
+        try {
+          if (res.headersSent) return void res.destroy();
+          if (e instanceof HttpError) return send(res, e.status, { error: e.message, ...(e.hint ? { hint: e.hint } : {}) });
+          if (isZkinferError(e)) return send(res, 400, { error: e.shortMessage, ...(e.hint ? { hint: e.hint } : {}) });
+          logger.error({ err: e, method: req.method, url: req.url }, "request failed");
+          return send(res, 500, { error: "internal error" });
+        } catch (inner) {
+          logger.error({ err: inner }, "cannot answer a failed request");
+          res.destroy();
+        }
+      });
+    },
+  );
   server.maxConnections = ctx.limits.maxConnections;
   server.headersTimeout = ctx.limits.headersTimeoutMs;
   server.requestTimeout = ctx.limits.requestTimeoutMs;

@@ -71,7 +71,10 @@ const VERSION = (JSON.parse(readFileSync(join(projectRoot, "package.json"), "utf
 const PROOF_DIR_MAX_AGE_MS = 3600_000;
 
 /** Reach the chain and check that `coordinator` is an InferenceCoordinator there; one clear error otherwise. */
-async function connectCoordinator(config: ChainConfig, coordinator: Address): Promise<{ clients: ChainClients; registry: Address }> {
+async function connectCoordinator(
+  config: ChainConfig,
+  coordinator: Address,
+): Promise<{ clients: ChainClients; registry: Address }> {
   const clients = await connectChain(config); // RpcUnreachableError names the URL
   const id = clients.chain.id;
   const code = await clients.publicClient.getCode({ address: coordinator }).catch((e: Error) => {
@@ -82,8 +85,16 @@ async function connectCoordinator(config: ChainConfig, coordinator: Address): Pr
       hint: "check ZKINFER_COORDINATOR (or the deployment record deploy/deployments/<chainId>.json) and ZKINFER_RPC_URL's chain; `zkinfer deploy` deploys the suite",
     });
   try {
-    const registry = await clients.publicClient.readContract({ address: coordinator, abi: inferenceCoordinatorAbi, functionName: "registry" });
-    await clients.publicClient.readContract({ address: coordinator, abi: inferenceCoordinatorAbi, functionName: "nextRequestId" });
+    const registry = await clients.publicClient.readContract({
+      address: coordinator,
+      abi: inferenceCoordinatorAbi,
+      functionName: "registry",
+    });
+    await clients.publicClient.readContract({
+      address: coordinator,
+      abi: inferenceCoordinatorAbi,
+      functionName: "nextRequestId",
+    });
     return { clients, registry };
   } catch {
     throw new ConfigError(`the contract at ${coordinator} on chain ${id} is not an InferenceCoordinator`, {
@@ -142,9 +153,19 @@ export async function startService(config: ServiceConfig, logger: Logger): Promi
       status: async () => ({
         node: nodeId,
         version: VERSION,
-        leader: config.chain ? { thisNode: leadership?.isLeader() ?? false, holder: (await store.leaseHolder("leader")) ?? null } : null,
-        chain: config.chain ? { ...chainInfo, lastBlock: watcher ? String(await watcher.lastProcessed()) : null, lagBlocks: metrics.chainLagBlocks.get() ?? null } : null,
-        proverBalanceWei: chainInfo.prover ? (metrics.proverBalanceWei.get({ account: chainInfo.prover as string }) ?? null) : null,
+        leader: config.chain
+          ? { thisNode: leadership?.isLeader() ?? false, holder: (await store.leaseHolder("leader")) ?? null }
+          : null,
+        chain: config.chain
+          ? {
+              ...chainInfo,
+              lastBlock: watcher ? String(await watcher.lastProcessed()) : null,
+              lagBlocks: metrics.chainLagBlocks.get() ?? null,
+            }
+          : null,
+        proverBalanceWei: chainInfo.prover
+          ? (metrics.proverBalanceWei.get({ account: chainInfo.prover as string }) ?? null)
+          : null,
       }),
       apiToken: config.apiToken,
       limits,
@@ -159,7 +180,12 @@ export async function startService(config: ServiceConfig, logger: Logger): Promi
     let chain: { clients: ChainClients; registry: Address } | undefined;
     if (config.chain) {
       chain = await connectCoordinator(config.chain.config, config.chain.coordinator);
-      chainInfo = { chainId: chain.clients.chain.id, coordinator: config.chain.coordinator, registry: chain.registry, prover: chain.clients.account.address };
+      chainInfo = {
+        chainId: chain.clients.chain.id,
+        coordinator: config.chain.coordinator,
+        registry: chain.registry,
+        prover: chain.clients.account.address,
+      };
       logger.info(chainInfo, "following the coordinator");
     }
 
@@ -171,7 +197,8 @@ export async function startService(config: ServiceConfig, logger: Logger): Promi
     } finally {
       await loader.close();
     }
-    for (const d of catalog.describe()) metrics.servedModels.set({ model: d.name, vk_hash: d.vkHash, logrows: String(d.logrows) }, 1);
+    for (const d of catalog.describe())
+      metrics.servedModels.set({ model: d.name, vk_hash: d.vkHash, logrows: String(d.logrows) }, 1);
     notReady.delete("models");
 
     // Scratch space for proof files, one directory per node (each file is deleted once its proof is in
@@ -186,7 +213,8 @@ export async function startService(config: ServiceConfig, logger: Logger): Promi
     cleanup.push(async () => rmSync(proofsDir, { recursive: true, force: true }));
 
     const cap = config.proveTimeoutMs ?? 5 * 60_000;
-    const basePolicy = chain && config.chain ? chainPolicy(chain.clients.publicClient, config.chain.coordinator) : proveEverything;
+    const basePolicy =
+      chain && config.chain ? chainPolicy(chain.clients.publicClient, config.chain.coordinator) : proveEverything;
     const policy = config.policy ? config.policy(basePolicy) : basePolicy;
     const workers = Array.from({ length: config.workers }, (_, i) =>
       createWorker(

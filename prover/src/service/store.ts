@@ -166,9 +166,11 @@ export class JobStore {
         await tx.query(`CREATE TABLE IF NOT EXISTS jobs (${COLUMNS})`);
         const have =
           db.backend === "postgres"
-            ? (await tx.query<{ name: string }>(
-                "SELECT column_name AS name FROM information_schema.columns WHERE table_name = 'jobs' AND table_schema = current_schema()",
-              )).map((r) => r.name)
+            ? (
+                await tx.query<{ name: string }>(
+                  "SELECT column_name AS name FROM information_schema.columns WHERE table_name = 'jobs' AND table_schema = current_schema()",
+                )
+              ).map((r) => r.name)
             : (await tx.query<{ name: string }>("SELECT name FROM pragma_table_info('jobs')")).map((r) => r.name);
         for (const [name, type] of ADDED_COLUMNS)
           if (!have.includes(name)) await tx.query(`ALTER TABLE jobs ADD COLUMN ${name} ${type}`);

@@ -113,7 +113,10 @@ export function createWatcher(ctx: WatcherContext) {
       const r = await ctx.catalog.resolveOnChain(ctx.client, ctx.registry, job.modelId as Hex, job.version);
       if (!("served" in r)) continue;
       await ctx.store.revive(job.id, r.served.model.manifest.name);
-      logger.info({ job: job.id, requestId: job.requestId, model: r.served.model.manifest.name }, "now served: requeued a request failed as not served");
+      logger.info(
+        { job: job.id, requestId: job.requestId, model: r.served.model.manifest.name },
+        "now served: requeued a request failed as not served",
+      );
       ctx.wake.dispatchEvent(new Event("job"));
     }
   }
@@ -152,11 +155,19 @@ export function createWatcher(ctx: WatcherContext) {
     const fail = (reason: string, failCode: FailCode = "unservable") => {
       logger.warn({ requestId: base.requestId, reason }, "request cannot be served");
       ctx.metrics.jobsFailed.inc({ reason: failCode });
-      return { ...base, model: served?.model.manifest.name ?? ("model" in resolved ? resolved.model : undefined) ?? "unknown", failedReason: reason, failCode };
+      return {
+        ...base,
+        model: served?.model.manifest.name ?? ("model" in resolved ? resolved.model : undefined) ?? "unknown",
+        failedReason: reason,
+        failCode,
+      };
     };
     if (status === RequestStatus.Refunded) return fail("the request was refunded on-chain", "expired");
     if (Number(args.deadline) < Math.max(Date.now() / 1000, headTime))
-      return fail(`the request's deadline (${new Date(Number(args.deadline) * 1000).toISOString()}) passed before it was seen`, "expired");
+      return fail(
+        `the request's deadline (${new Date(Number(args.deadline) * 1000).toISOString()}) passed before it was seen`,
+        "expired",
+      );
     if (!served) return fail((resolved as { reason: string }).reason, (resolved as { code: FailCode }).code);
     try {
       ModelCatalog.validateInput(served, args.input);
@@ -179,7 +190,9 @@ export function createWatcher(ctx: WatcherContext) {
 
   async function loop(): Promise<void> {
     let backoff = ctx.pollMs;
-    await reviveNotServed().catch((e: Error) => logger.warn({ err: e.message?.split("\n")[0] }, "cannot re-check requests failed as not served"));
+    await reviveNotServed().catch((e: Error) =>
+      logger.warn({ err: e.message?.split("\n")[0] }, "cannot re-check requests failed as not served"),
+    );
     while (!ctx.signal.aborted) {
       try {
         await poll();

@@ -81,17 +81,20 @@ export function createWorker(ctx: WorkerContext, index: number) {
     const out = join(ctx.proofsDir, `${job.id}.proof.json`);
     // The heartbeat keeps the lease while EZKL works; a node that stops (SIGKILL, power) stops renewing.
     let leaseLost = false;
-    const beat = setInterval(() => {
-      ctx.store.heartbeat(job.id, owner, ctx.leaseMs).then(
-        (held) => {
-          if (!held && !leaseLost) {
-            leaseLost = true;
-            logger.warn({ job: job.id }, "lost the job's lease (another node took it); its result will be discarded");
-          }
-        },
-        (e: Error) => logger.warn({ job: job.id, err: e.message }, "heartbeat failed"),
-      );
-    }, Math.max(200, Math.floor(ctx.leaseMs / 3)));
+    const beat = setInterval(
+      () => {
+        ctx.store.heartbeat(job.id, owner, ctx.leaseMs).then(
+          (held) => {
+            if (!held && !leaseLost) {
+              leaseLost = true;
+              logger.warn({ job: job.id }, "lost the job's lease (another node took it); its result will be discarded");
+            }
+          },
+          (e: Error) => logger.warn({ job: job.id, err: e.message }, "heartbeat failed"),
+        );
+      },
+      Math.max(200, Math.floor(ctx.leaseMs / 3)),
+    );
     const t0 = performance.now();
     engine.timeoutMs = ctx.proveTimeoutMs(job.model);
     try {
@@ -114,7 +117,10 @@ export function createWorker(ctx: WorkerContext, index: number) {
         job.kind === "chain" ? "proved" : "done",
       );
       if (!stored) {
-        logger.warn({ job: job.id, requestId: job.requestId }, "proved, but the lease had passed to another node: result discarded");
+        logger.warn(
+          { job: job.id, requestId: job.requestId },
+          "proved, but the lease had passed to another node: result discarded",
+        );
         return;
       }
       logger.info({ job: job.id, requestId: job.requestId, model: job.model, ms: Math.round(ms) }, "proved");
@@ -139,9 +145,18 @@ export function createWorker(ctx: WorkerContext, index: number) {
         await idle();
         continue;
       }
+      if (job.attempts > 1)
+        logger.warn(
+          { job: job.id, requestId: job.requestId, attempt: job.attempts },
+          "claimed a job again (an earlier attempt failed or its prover stopped)",
+        );
       if (job.attempts > ctx.maxAttempts) {
         ctx.metrics.jobsFailed.inc({ reason: "prove" });
-        await ctx.store.fail(job.id, `proving was attempted ${job.attempts - 1} times without a result (${job.error ?? "the prover stopped"})`, "prove");
+        await ctx.store.fail(
+          job.id,
+          `proving was attempted ${job.attempts - 1} times without a result (${job.error ?? "the prover stopped"})`,
+          "prove",
+        );
         continue;
       }
       try {

@@ -68,7 +68,12 @@ export function registerServe(program: Command, _ctx: CliContext): void {
       "file holding the bearer token POST /jobs requires (or ZKINFER_API_TOKEN); without one, off-chain jobs are off",
     )
     .option("--max-queued <n>", "off-chain jobs pending at most (fleet-wide); more get 503", int("--max-queued", 1), d.maxQueued)
-    .option("--client-quota <n>", "off-chain jobs pending at most per client address; more get 429", int("--client-quota", 1), d.clientQuota)
+    .option(
+      "--client-quota <n>",
+      "off-chain jobs pending at most per client address; more get 429",
+      int("--client-quota", 1),
+      d.clientQuota,
+    )
     .option("--max-connections <n>", "open HTTP connections at most", int("--max-connections", 1), d.maxConnections)
     .option(
       "--prove-timeout-ms <ms>",
