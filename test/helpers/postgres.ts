@@ -93,6 +93,9 @@ export async function sharedPostgresDatabase(): Promise<string> {
   return (await shared).createDatabase(`zkinfer_test_${process.pid}_${++databases}`);
 }
 
-after(async () => {
-  if (shared) await (await shared).stop();
-});
+// Under mocha (the bench imports startPostgres too, without mocha's globals).
+if (typeof after === "function") {
+  after(async () => {
+    if (shared) await (await shared).stop();
+  });
+}
