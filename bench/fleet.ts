@@ -17,7 +17,14 @@ export async function measureQueueCost(where: string, n: number): Promise<QueueC
   const store = await JobStore.open(where);
   try {
     for (let i = 0; i < n; i++)
-      await store.insert({ kind: "chain", requestId: String(i), model: "m", inputFixed: ["1", "2", "3"], deadline: 4e9, fee: "1" });
+      await store.insert({
+        kind: "chain",
+        requestId: String(i),
+        model: "m",
+        inputFixed: ["1", "2", "3"],
+        deadline: 4e9,
+        fee: "1",
+      });
     const result = { outputsFixed: ["1"], outputsFloat: [1], proof: "0x00" as const, instances: ["1"], proveMs: 0 };
     const perJob: number[] = [];
     for (let i = 0; i < n; i++) {

@@ -156,11 +156,17 @@ export function renderMarkdown(r: BenchResults): string {
   if (r.fleet) {
     const [one, three] = [r.fleet.throughput.find((t) => t.processes === 1), r.fleet.throughput.find((t) => t.processes === 3)];
     const t = r.fleet.throughput
-      .map((b) => `${b.processes} process${b.processes > 1 ? "es" : ""}: ${b.perMinute} /min (${b.requests} requests in ${ms(b.makespanMs)})`)
+      .map(
+        (b) =>
+          `${b.processes} process${b.processes > 1 ? "es" : ""}: ${b.perMinute} /min (${b.requests} requests in ${ms(b.makespanMs)})`,
+      )
       .join("; ");
     const gain = one && three ? `, ${x(three.perMinute / one.perMinute)} with 3 (${r.machine.cpus} cores bound the gain)` : "";
     const q = r.fleet.queueCost.map((c) => `${c.backend} ${spread(c.perJob)} (n=${c.perJob.n})`).join(", ");
-    lines.push(`Fleet on one PostgreSQL store: ${t}${gain}. The queue's own cost per job (claim + lease + heartbeat + result): ${q}.`, "");
+    lines.push(
+      `Fleet on one PostgreSQL store: ${t}${gain}. The queue's own cost per job (claim + lease + heartbeat + result): ${q}.`,
+      "",
+    );
   }
   const skip = new Set([
     ...(r.options.coldBuilds ? [] : ["build"]),

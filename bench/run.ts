@@ -84,7 +84,11 @@ const program = new Command("npm run bench --")
     "reuse the builds in .zkinfer/ (or ZKINFER_CACHE_DIR) instead of cold builds; build time is then not measured",
   )
   .option("--no-chain", "skip everything on-chain: gas, service latency and throughput")
-  .option("--fleet-burst <k>", "requests per burst through 1 and 3 service processes on PostgreSQL (default 9)", positive("--fleet-burst"))
+  .option(
+    "--fleet-burst <k>",
+    "requests per burst through 1 and 3 service processes on PostgreSQL (default 9)",
+    positive("--fleet-burst"),
+  )
   .option("--no-fleet", "skip the fleet figures (PostgreSQL queue cost, throughput with 1 and 3 processes)")
   .option("--out <dir>", "where to write the results", "bench/results")
   .option("--keep-cache", "keep the fresh cache directory the cold builds went to (about 0.8 GB) and print its path")
@@ -280,29 +284,43 @@ async function main(): Promise<void> {
           const queueCost = await progress.step(`queue cost per job: ${QUEUE_JOBS} jobs x 2 rounds per backend`, () =>
             measureQueueCosts(pg, QUEUE_JOBS),
           );
-          for (const q of queueCost) progress.note(`queue cost per job, ${q.backend}: median ${q.perJob.median} ms (n=${q.perJob.n})`);
+          for (const q of queueCost)
+            progress.note(`queue cost per job, ${q.backend}: median ${q.perJob.median} ms (n=${q.perJob.n})`);
           const fleetFigures: NonNullable<BenchResults["fleet"]> = { queueCost, throughput: [] };
           fleetResults = fleetFigures;
           const name = smallestModel(models, built);
           for (const processes of [1, 3]) {
             const db = pg.createDatabase(`bench_fleet_${process.pid}_${processes}`);
-            const fleet = await progress.step(`start ${processes} service process(es) on one PostgreSQL store, warm up`, async () => {
-              const start = (await requester.publicClient.getBlockNumber({ cacheTime: 0 })) + 1n;
-              const started = await Promise.all(
-                Array.from({ length: processes }, () =>
-                  startServiceChild(
-                    serviceConfig({ models: [built.get(name)!.dir], dbPath: db, workers: 1, rpcUrl: node!.url, privateKey: DEV_KEYS[1]!, suite, startBlock: start }),
+            const fleet = await progress.step(
+              `start ${processes} service process(es) on one PostgreSQL store, warm up`,
+              async () => {
+                const start = (await requester.publicClient.getBlockNumber({ cacheTime: 0 })) + 1n;
+                const started = await Promise.all(
+                  Array.from({ length: processes }, () =>
+                    startServiceChild(
+                      serviceConfig({
+                        models: [built.get(name)!.dir],
+                        dbPath: db,
+                        workers: 1,
+                        rpcUrl: node!.url,
+                        privateKey: DEV_KEYS[1]!,
+                        suite,
+                        startBlock: start,
+                      }),
+                    ),
                   ),
-                ),
-              );
-              services.push(...started);
-              for (const s of started) await warmUp(s, [name], built, heldout, 1);
-              return started;
-            });
+                );
+                services.push(...started);
+                for (const s of started) await warmUp(s, [name], built, heldout, 1);
+                return started;
+              },
+            );
             const b = await progress.step(`${name}: burst of ${fleetBurst} requests, ${processes} process(es)`, () =>
               measureBurst(r, fleet[0]!, registered.get(name)!, fixedInputs(name, 40 + processes * fleetBurst), fleetBurst, 1),
             );
-            progress.note(`${name}, ${processes} process(es): ${fleetBurst} requests in ${(b.makespanMs / 1000).toFixed(1)} s = ${b.perMinute} /min`);
+            progress.note(
+              `${name}, ${processes} process(es): ${fleetBurst} requests in ${(b.makespanMs / 1000).toFixed(1)} s = ${b.perMinute} /min`,
+            );
             fleetFigures.throughput.push({ processes, ...b });
             for (const s of fleet) await s.stop();
           }

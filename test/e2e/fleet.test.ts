@@ -82,18 +82,23 @@ describe("zkinfer serve fleet: three processes on one PostgreSQL store (hardhat 
     const killed = byPid(victim.leaseOwner)!;
     await killed.kill();
     const killedAt = Date.now();
+    // The job is claimable again once the lease the dead node last renewed lapses: within one lease.
+    const { leaseUntil } = (await store.get(victim.id))!;
+    expect(leaseUntil! - killedAt).to.be.at.most(LEASE_MS);
+    // Another node takes it as soon as one of its workers is free (they are busy with the burst).
     const reclaimed = await waitFor(
       "another node to claim the dead node's job",
       async () => {
         const j = (await store.get(victim.id))!;
-        return j.attempts >= 2 || j.state !== "proving" ? j : undefined;
+        return j.attempts >= 2 ? j : undefined;
       },
-      LEASE_MS * 4,
+      LEASE_MS + 120_000,
       logs,
     );
+    stats.leaseLeftAtKillMs = leaseUntil! - killedAt;
     stats.reclaimAfterKillMs = Date.now() - killedAt;
     expect(reclaimed.attempts).to.equal(2);
-    expect(Date.now() - killedAt).to.be.below(LEASE_MS + 2500);
+    expect(byPid(reclaimed.leaseOwner)).to.not.equal(killed);
     await allFulfilled(ids, "the first 10 fulfilments");
     expect((await store.get(victim.id))!.state).to.equal("fulfilled");
   });
