@@ -8,7 +8,9 @@ import { startServiceChain, type ServiceChain } from "../helpers/service-chain.j
 import { startServiceProcess, type ServiceProcess } from "../helpers/service-process.js";
 import { waitFor } from "../helpers/wait.js";
 
-const LEASE_MS = 4000;
+const LEASE_MS = 10_000;
+/** Proofs take ~2.5 s each on an idle 2-core machine, but a minute and more when it is shared: generous waits. */
+const WAIT_MS = 1_200_000;
 
 /**
  * A fleet: three `zkinfer serve` processes on one PostgreSQL job store and one chain, sharing one
@@ -16,6 +18,7 @@ const LEASE_MS = 4000;
  * its job to another node after its lease; the leader killed, another takes over watching and sending.
  */
 describe("zkinfer serve fleet: three processes on one PostgreSQL store (hardhat node + real EZKL)", function () {
+  this.timeout(WAIT_MS + 120_000);
   let chain: ServiceChain;
   let db: string;
   let store: JobStore;
@@ -64,7 +67,7 @@ describe("zkinfer serve fleet: three processes on one PostgreSQL store (hardhat 
     return ids;
   };
   const allFulfilled = (ids: bigint[], what: string) =>
-    waitFor(what, async () => (await Promise.all(ids.map(chain.fulfilments))).every((f) => f.length === 1), 300_000, logs);
+    waitFor(what, async () => (await Promise.all(ids.map(chain.fulfilments))).every((f) => f.length === 1), WAIT_MS, logs);
 
   it("elects one leader; a node killed with SIGKILL mid-proof loses its job to another node within the lease", async () => {
     const first = await waitFor("a leader", leader, 60_000, logs);
@@ -76,7 +79,7 @@ describe("zkinfer serve fleet: three processes on one PostgreSQL store (hardhat 
         const proving = await store.list({ state: "proving", kind: "chain" });
         return proving.find((j) => byPid(j.leaseOwner) && byPid(j.leaseOwner) !== first && j.attempts === 1);
       },
-      120_000,
+      WAIT_MS,
       logs,
     );
     const killed = byPid(victim.leaseOwner)!;
@@ -92,7 +95,7 @@ describe("zkinfer serve fleet: three processes on one PostgreSQL store (hardhat 
         const j = (await store.get(victim.id))!;
         return j.attempts >= 2 ? j : undefined;
       },
-      LEASE_MS + 120_000,
+      WAIT_MS,
       logs,
     );
     stats.leaseLeftAtKillMs = leaseUntil! - killedAt;
@@ -114,7 +117,7 @@ describe("zkinfer serve fleet: three processes on one PostgreSQL store (hardhat 
         const l = await leader();
         return l && l !== old ? l : undefined;
       },
-      LEASE_MS * 4,
+      LEASE_MS * 6,
       logs,
     );
     stats.takeoverMs = Date.now() - killedAt;

@@ -25,6 +25,8 @@ import { waitFor } from "../helpers/wait.js";
  * and a version registered with a layout the build does not have.
  */
 describe("zkinfer serve: failures operators hit (hardhat node + real EZKL)", function () {
+  // Proofs take ~2.5 s on an idle machine and over a minute on a shared one: generous waits.
+  this.timeout(1_200_000);
   let chain: ServiceChain;
   let dir: string;
   let diabetes: string;
@@ -88,7 +90,7 @@ describe("zkinfer serve: failures operators hit (hardhat node + real EZKL)", fun
         const j = await jobOf(svc, requestId);
         return j && ["fulfilled", "failed"].includes(j.state) ? j : undefined;
       },
-      240_000,
+      900_000,
     );
 
   it("exits non-zero with one clear error before anything starts: bad RPC URL, no contract, not a coordinator, port in use, unusable store", async () => {
@@ -199,11 +201,18 @@ describe("zkinfer serve: failures operators hit (hardhat node + real EZKL)", fun
     );
     expect(r.ready).to.equal(false);
     expect((await fetch(`${svc.url}/ready`)).status).to.equal(503);
+    const status = await zkinfer(["status", "--url", svc.url]);
+    expect(status.status, status.stderr).to.equal(1);
+    expect(status.stdout).to.match(
+      /^ready {5}no: prover account 0x[0-9a-fA-F]{40} holds 0 wei; a fulfilment needs ~\d+ wei of gas$/m,
+    );
+    expect(status.stdout).to.match(/^leader {4}this node \(lease \d+ s left\)$/m);
+    expect(status.stdout).to.match(/^models {4}diabetes-mlp$/m);
     const id = await chain.request("diabetes-mlp", await chain.heldoutInput("diabetes-mlp", 1));
     const proved = await waitFor(
       "the proof",
       async () => ((await jobOf(svc, id))?.state === "proved" ? jobOf(svc, id) : undefined),
-      240_000,
+      900_000,
     );
     expect(proved!.result!.proof).to.match(/^0x/);
     const shown = (await (await fetch(`${svc.url}/jobs/${proved!.id}`)).json()) as {

@@ -1,6 +1,6 @@
 import type { Address, PublicClient } from "viem";
 import { inferenceCoordinatorAbi } from "../chain/abis.js";
-import type { FailCode, Job } from "./store.js";
+import type { FailCode, Job, NewJob } from "./store.js";
 
 /**
  * What the service asks before it spends a proof on a job. The watcher admits requests (see
@@ -12,6 +12,12 @@ export type ProveVerdict =
   { kind: "prove" } | { kind: "fulfilled"; note: string } | { kind: "fail"; reason: string; code: FailCode };
 
 export interface JobPolicy {
+  /**
+   * Called by the watcher for a request that passed the built-in checks (served, input in range,
+   * deadline long enough), before it is stored: return the job to queue, or the job with
+   * `failedReason` set to refuse it (e.g. a fee below the operator's price).
+   */
+  admit?(job: NewJob): Promise<NewJob>;
   beforeProve(job: Job): Promise<ProveVerdict>;
 }
 

@@ -41,7 +41,7 @@ export interface ServiceConfig {
   retainMs?: number;
   /** This node's name in leases and logs (default: host:pid:random). */
   nodeId?: string;
-  /** Wraps the chain policy that decides, before each proof, whether to prove (the market's lock/price hook). */
+  /** Wraps the chain policy that admits requests and decides, before each proof, whether to prove (the market's lock/price hook). */
   policy?: (base: JobPolicy) => JobPolicy;
   /** On-chain mode: watch this coordinator and fulfil its requests. Off-chain jobs only when undefined. */
   chain?: {
@@ -269,6 +269,7 @@ export async function startService(config: ServiceConfig, logger: Logger): Promi
             chunk: 2000n,
             proofTimes,
             deadlineMarginSec: 15,
+            policy,
           });
           const sender = createSender({
             store,

@@ -4,7 +4,7 @@ import { isZkinferError } from "../errors.js";
 import type { Logger } from "../util/logger.js";
 import { ModelCatalog } from "./catalog.js";
 import type { ServiceMetrics } from "./metrics.js";
-import { RequestStatus } from "./policy.js";
+import { RequestStatus, type JobPolicy } from "./policy.js";
 import type { FailCode, JobStore, NewJob } from "./store.js";
 
 export interface WatcherContext {
@@ -25,6 +25,8 @@ export interface WatcherContext {
   proofTimes: Map<string, number>;
   /** Extra time a fulfilment needs beyond the proof (sending, mining), in seconds. */
   deadlineMarginSec: number;
+  /** The operator's admission policy (see policy.ts), after the built-in checks. */
+  policy?: JobPolicy;
 }
 
 const LAST_BLOCK = "watcher.lastBlock";
@@ -185,7 +187,8 @@ export function createWatcher(ctx: WatcherContext) {
           `deadline is ${Math.max(0, Math.round(left))} s away; a proof of this model takes ~${Math.round(need)} s here`,
         );
     }
-    return { ...base, model: served.model.manifest.name };
+    const job = { ...base, model: served.model.manifest.name };
+    return ctx.policy?.admit ? ctx.policy.admit(job) : job;
   }
 
   async function loop(): Promise<void> {
