@@ -137,7 +137,8 @@ describe("zkinfer serve: failures operators hit (hardhat node + real EZKL)", fun
       const results = await Promise.all(cases.map(([args, e]) => zkinfer(args, e, 120_000)));
       for (const [i, r] of results.entries()) {
         expect(r.status, r.stderr).to.equal(1);
-        expect(r.stderr, r.stderr).to.match(cases[i]![2]);
+        // bin/zkinfer's set-up may print a line of its own first: match the error line itself.
+        expect(r.stderr, r.stderr).to.match(new RegExp(cases[i]![2].source, "m"));
         expect(r.stderr).to.match(/\nhint: /);
         expect(r.stderr).not.to.match(/listening on|unexpected error| {4}at /);
       }
@@ -155,7 +156,8 @@ describe("zkinfer serve: failures operators hit (hardhat node + real EZKL)", fun
     await store.close();
     chmodSync(join(ro, "jobs.sqlite"), 0o444);
     chmodSync(join(ro, "locked"), 0o555);
-    for (const p of [dir, ro]) chmodSync(p, 0o755);
+    chmodSync(dir, 0o755);
+    chmodSync(ro, 0o777); // the directory is writable: the file itself is read-only
     const cli = [
       process.execPath,
       "--disable-warning=ExperimentalWarning",
@@ -254,7 +256,15 @@ describe("zkinfer serve: failures operators hit (hardhat node + real EZKL)", fun
     expect(failed.error).to.match(/is not served here/);
     await stop(first);
     const second = await start({ dbPath: db, models: [diabetes, digits] });
-    const done = await settled(second, digitsRequest, "the fulfilment after the restart");
+    // The job is still 'failed' from the first run until the new leader re-checks it.
+    const done = await waitFor(
+      "the fulfilment after the restart",
+      async () => {
+        const j = await jobOf(second, digitsRequest);
+        return j?.state === "fulfilled" || (j?.state === "failed" && j.failCode !== "not_served") ? j : undefined;
+      },
+      900_000,
+    );
     expect(done.state, done.error ?? "").to.equal("fulfilled");
     expect(await chain.fulfilments(digitsRequest)).to.have.length(1);
     await stop(second);
@@ -266,7 +276,7 @@ describe("zkinfer serve: failures operators hit (hardhat node + real EZKL)", fun
     await chain.client.request({ method: "evm_mine" as never, params: [] as never });
     const proxy = new RpcProxy(chain.node.url, (call) => {
       if (call.method !== "eth_getLogs") return undefined;
-      const p = call.params[0] as { fromBlock: Hex; toBlock: Hex };
+      const p = call.params?.[0] as { fromBlock: Hex; toBlock: Hex };
       return Number(p.toBlock) - Number(p.fromBlock) > 2
         ? { code: -32005, message: "query returned more than 10000 results" }
         : undefined;
@@ -333,7 +343,7 @@ describe("zkinfer serve: failures operators hit (hardhat node + real EZKL)", fun
     const poisoned = await chain.request("diabetes-mlp", await chain.heldoutInput("diabetes-mlp", 3));
     const word = encodeAbiParameters([{ type: "uint256" }], [poisoned]).slice(2);
     const proxy = new RpcProxy(chain.node.url, (call) => {
-      const tx = call.params[0] as { data?: string; input?: string } | undefined;
+      const tx = call.params?.[0] as { data?: string; input?: string } | undefined;
       const data = tx?.data ?? tx?.input ?? "";
       return call.method === "eth_estimateGas" && data.slice(10, 74) === word
         ? { code: -32603, message: "upstream node overloaded" }
