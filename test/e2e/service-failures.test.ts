@@ -32,6 +32,7 @@ describe("zkinfer serve: failures operators hit (hardhat node + real EZKL)", fun
   let diabetes: string;
   let digits: string;
   const services: RunningService[] = [];
+  let stores = 0;
 
   before(async () => {
     chain = await startServiceChain(["diabetes-mlp", "digits-mlp"]);
@@ -49,7 +50,7 @@ describe("zkinfer serve: failures operators hit (hardhat node + real EZKL)", fun
     const svc = await startService(
       {
         models: [diabetes],
-        dbPath: join(dir, `jobs-${services.length}.sqlite`),
+        dbPath: join(dir, `jobs-${++stores}.sqlite`),
         host: "127.0.0.1",
         port: 0,
         workers: 1,
@@ -181,8 +182,9 @@ describe("zkinfer serve: failures operators hit (hardhat node + real EZKL)", fun
       run(join(ro, "locked", "sub", "jobs.sqlite")),
     ]);
     expect(readOnly.status, readOnly.stderr).to.equal(1);
-    expect(readOnly.stderr).to.contain(`the job store ${join(ro, "jobs.sqlite")}`);
-    expect(readOnly.stderr).to.match(/readonly|read-only/);
+    expect(readOnly.stderr).to.contain(
+      `error: the job store ${join(ro, "jobs.sqlite")} is not readable and writable by this user: EACCES`,
+    );
     expect(unwritable.status, unwritable.stderr).to.equal(1);
     expect(unwritable.stderr).to.contain(
       `error: cannot create or write the job store's directory ${join(ro, "locked", "sub")}: EACCES`,
@@ -346,7 +348,7 @@ describe("zkinfer serve: failures operators hit (hardhat node + real EZKL)", fun
       const tx = call.params?.[0] as { data?: string; input?: string } | undefined;
       const data = tx?.data ?? tx?.input ?? "";
       return call.method === "eth_estimateGas" && data.slice(10, 74) === word
-        ? { code: -32603, message: "upstream node overloaded" }
+        ? { code: -32005, message: "request rate limit exceeded" }
         : undefined;
     });
     await proxy.start();
@@ -357,7 +359,7 @@ describe("zkinfer serve: failures operators hit (hardhat node + real EZKL)", fun
       expect((await settled(svc, behind, "the job behind the stuck one")).state).to.equal("fulfilled");
       const gaveUp = await settled(svc, poisoned, "the stuck job to be given up");
       expect([gaveUp.state, gaveUp.failCode, gaveUp.sendAttempts]).to.deep.equal(["failed", "send", 2]);
-      expect(gaveUp.error).to.match(/^fulfilment failed 3 times; last error: .*upstream node overloaded/);
+      expect(gaveUp.error).to.match(/^fulfilment failed 3 times; last error: .*request rate limit exceeded/);
       const refused = await settled(svc, relabelled, "the mislabelled version's job");
       expect([refused.state, refused.failCode]).to.deep.equal(["failed", "unservable"]);
       expect(refused.error).to.equal(

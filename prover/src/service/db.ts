@@ -1,4 +1,4 @@
-import { accessSync, constants, mkdirSync } from "node:fs";
+import { accessSync, constants, existsSync, mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import type pg from "pg";
@@ -53,6 +53,18 @@ function openSqlite(path: string): Database {
         `cannot create or write the job store's directory ${dir}: ${(e as NodeJS.ErrnoException).code ?? e}`,
         {
           hint: "choose a writable place with --db <file>, or fix the directory's permissions",
+        },
+      );
+    }
+  }
+  if (path !== ":memory:" && existsSync(path)) {
+    try {
+      accessSync(path, constants.R_OK | constants.W_OK);
+    } catch (e) {
+      throw new ConfigError(
+        `the job store ${path} is not readable and writable by this user: ${(e as NodeJS.ErrnoException).code ?? e}`,
+        {
+          hint: "fix the file's owner or mode (the service writes every job change), or point --db elsewhere",
         },
       );
     }

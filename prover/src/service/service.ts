@@ -205,7 +205,16 @@ export async function startService(config: ServiceConfig, logger: Logger): Promi
     // the store); directories left by nodes that died long ago are removed.
     const proofsRoot = join(cacheDir(), "service", "proofs");
     const proofsDir = join(proofsRoot, nodeId.replace(/[^\w.-]/g, "_"));
-    mkdirSync(proofsDir, { recursive: true });
+    try {
+      mkdirSync(proofsDir, { recursive: true });
+    } catch (e) {
+      throw new ConfigError(
+        `cannot create the proofs' scratch directory ${proofsDir}: ${(e as NodeJS.ErrnoException).code ?? e}`,
+        {
+          hint: "the cache directory (.zkinfer or ZKINFER_CACHE_DIR) must be writable by the service's user",
+        },
+      );
+    }
     for (const entry of readdirSync(proofsRoot)) {
       const p = join(proofsRoot, entry);
       if (Date.now() - statSync(p).mtimeMs > PROOF_DIR_MAX_AGE_MS) rmSync(p, { recursive: true, force: true });
