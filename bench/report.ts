@@ -2,6 +2,7 @@ import type { BuildFigures } from "./build.js";
 import type { GasFigures } from "./chain.js";
 import type { MachineInfo } from "./machine.js";
 import type { ProvingFigures } from "./prove.js";
+import type { QueueCost } from "./fleet.js";
 import type { BurstFigures, LatencyFigures } from "./service.js";
 import type { Summary } from "./stats.js";
 import type { TuneFigures } from "./tune.js";
@@ -42,6 +43,11 @@ export interface BenchResults {
     settings: Record<string, number>;
     /** Peak RSS after all of a configuration's requests: the service's node process and each EZKL worker. */
     peakRss: { workers: number; nodeMiB: number | null; workersMiB: (number | null)[] }[];
+  } | null;
+  /** Service processes sharing one PostgreSQL store. */
+  fleet?: {
+    queueCost: QueueCost[];
+    throughput: (BurstFigures & { processes: number })[];
   } | null;
 }
 
@@ -212,9 +218,25 @@ export function renderMarkdown(r: BenchResults): string {
       .join("; ");
     lines.push(`Peak RSS of the prover service serving ${names.length === 1 ? "this model" : "all these models"}: ${rss}.`, "");
   }
+  if (r.fleet) {
+    const [one, three] = [r.fleet.throughput.find((t) => t.processes === 1), r.fleet.throughput.find((t) => t.processes === 3)];
+    const t = r.fleet.throughput
+      .map(
+        (b) =>
+          `${b.processes} process${b.processes > 1 ? "es" : ""}: ${b.perMinute} /min (${b.requests} requests in ${ms(b.makespanMs)})`,
+      )
+      .join("; ");
+    const gain = one && three ? `, ${x(three.perMinute / one.perMinute)} with 3 (${r.machine.cpus} cores bound the gain)` : "";
+    const q = r.fleet.queueCost.map((c) => `${c.backend} ${spread(c.perJob)} (n=${c.perJob.n})`).join(", ");
+    lines.push(
+      `Fleet on one PostgreSQL store: ${t}${gain}. The queue's own cost per job (claim + lease + heartbeat + result): ${q}.`,
+      "",
+    );
+  }
   const skip = new Set([
     ...(r.options.coldBuilds ? [] : ["build"]),
     ...(r.options.chain ? [] : ["gas", "latency", "throughput"]),
+    ...(r.fleet ? [] : ["fleet"]),
   ]);
   lines.push(...Object.entries(r.method).flatMap(([k, s]) => (skip.has(k) ? [] : [`- ${s}`])), "");
   return lines.join("\n");

@@ -23,10 +23,13 @@ import { machineInfo, round2, sampleLoad } from "./machine.js";
 import { measureProving, type ProvingFigures } from "./prove.js";
 import { buildDefault, measureTuning, verifyGas, type TuneFigures } from "./tune.js";
 import { renderMarkdown, type BenchResults, type ModelResults } from "./report.js";
+import { measureQueueCosts } from "./fleet.js";
+import { startPostgres } from "../test/helpers/postgres.js";
 import {
   measureBurst,
   measureLatency,
   SERVICE_SETTINGS,
+  BENCH_API_TOKEN,
   serviceConfig,
   startServiceChild,
   type BurstFigures,
@@ -55,6 +58,8 @@ interface Options {
   chain: boolean;
   out: string;
   keepCache?: boolean;
+  fleet: boolean;
+  fleetBurst?: number;
 }
 
 const program = new Command("npm run bench --")
@@ -80,6 +85,12 @@ const program = new Command("npm run bench --")
     "reuse the builds in .zkinfer/ (or ZKINFER_CACHE_DIR) instead of cold builds; build time is then not measured",
   )
   .option("--no-chain", "skip everything on-chain: gas, service latency and throughput")
+  .option(
+    "--fleet-burst <k>",
+    "requests per burst through 1 and 3 service processes on PostgreSQL (default 9)",
+    positive("--fleet-burst"),
+  )
+  .option("--no-fleet", "skip the fleet figures (PostgreSQL queue cost, throughput with 1 and 3 processes)")
   .option("--out <dir>", "where to write the results", "bench/results")
   .option("--keep-cache", "keep the fresh cache directory the cold builds went to (about 0.8 GB) and print its path")
   .addHelpText(
@@ -159,6 +170,8 @@ async function main(): Promise<void> {
   const heldout = new Map<string, number[][]>();
   let machine: BenchResults["machine"];
   let serviceResults: BenchResults["service"] = null;
+  let fleetResults: BenchResults["fleet"] = null;
+  const fleetBurst = o.fleetBurst ?? (o.quick ? 3 : 9);
 
   try {
     // 1. Builds (one engine, started before timing).
@@ -291,6 +304,58 @@ async function main(): Promise<void> {
           await svc.stop();
         });
       }
+
+      // 5. A fleet on PostgreSQL: the queue's own cost per job, then throughput with 1 and 3 processes.
+      if (o.fleet) {
+        const pg = await progress.step("start PostgreSQL on 127.0.0.1 (a temporary cluster)", () => startPostgres());
+        try {
+          const queueCost = await progress.step(`queue cost per job: ${QUEUE_JOBS} jobs x 2 rounds per backend`, () =>
+            measureQueueCosts(pg, QUEUE_JOBS),
+          );
+          for (const q of queueCost)
+            progress.note(`queue cost per job, ${q.backend}: median ${q.perJob.median} ms (n=${q.perJob.n})`);
+          const fleetFigures: NonNullable<BenchResults["fleet"]> = { queueCost, throughput: [] };
+          fleetResults = fleetFigures;
+          const name = smallestModel(models, built);
+          for (const processes of [1, 3]) {
+            const db = pg.createDatabase(`bench_fleet_${process.pid}_${processes}`);
+            const fleet = await progress.step(
+              `start ${processes} service process(es) on one PostgreSQL store, warm up`,
+              async () => {
+                const start = (await requester.publicClient.getBlockNumber({ cacheTime: 0 })) + 1n;
+                const started = await Promise.all(
+                  Array.from({ length: processes }, () =>
+                    startServiceChild(
+                      serviceConfig({
+                        models: [built.get(name)!.dir],
+                        dbPath: db,
+                        workers: 1,
+                        rpcUrl: node!.url,
+                        privateKey: DEV_KEYS[1]!,
+                        suite,
+                        startBlock: start,
+                      }),
+                    ),
+                  ),
+                );
+                services.push(...started);
+                for (const s of started) await warmUp(s, [name], built, heldout, 1);
+                return started;
+              },
+            );
+            const b = await progress.step(`${name}: burst of ${fleetBurst} requests, ${processes} process(es)`, () =>
+              measureBurst(r, fleet[0]!, registered.get(name)!, fixedInputs(name, 40 + processes * fleetBurst), fleetBurst, 1),
+            );
+            progress.note(
+              `${name}, ${processes} process(es): ${fleetBurst} requests in ${(b.makespanMs / 1000).toFixed(1)} s = ${b.perMinute} /min`,
+            );
+            fleetFigures.throughput.push({ processes, ...b });
+            for (const s of fleet) await s.stop();
+          }
+        } finally {
+          await pg.stop();
+        }
+      }
     }
   } finally {
     for (const s of services) await s.stop().catch(() => undefined);
@@ -338,6 +403,7 @@ async function main(): Promise<void> {
     method: METHOD,
     models: results,
     service: serviceResults,
+    fleet: fleetResults,
   };
   mkdirSync(outDir, { recursive: true });
   const base = join(outDir, date);
@@ -355,6 +421,13 @@ async function main(): Promise<void> {
   process.stdout.write(markdown);
 }
 
+/** Jobs per round of the queue-cost figure. */
+const QUEUE_JOBS = 200;
+
+function smallestModel(models: string[], built: Map<string, LoadedModel>): string {
+  return [...models].sort((a, b) => built.get(a)!.manifest.circuit.logrows - built.get(b)!.manifest.circuit.logrows)[0]!;
+}
+
 /** One off-chain proof per worker of the smallest model, so no measured request pays for a worker's start. */
 async function warmUp(
   svc: ServiceHandle,
@@ -363,12 +436,12 @@ async function warmUp(
   heldout: Map<string, number[][]>,
   workers: number,
 ): Promise<void> {
-  const name = [...models].sort((a, b) => built.get(a)!.manifest.circuit.logrows - built.get(b)!.manifest.circuit.logrows)[0]!;
+  const name = smallestModel(models, built);
   const ids: string[] = [];
   for (let i = 0; i < workers; i++) {
     const res = await fetch(`${svc.url}/jobs`, {
       method: "POST",
-      headers: { "content-type": "application/json" },
+      headers: { "content-type": "application/json", authorization: `Bearer ${BENCH_API_TOKEN}` },
       body: JSON.stringify({ model: name, input: heldout.get(name)![i] }),
     });
     if (res.status !== 202) throw new Error(`warm-up job refused (${res.status}): ${await res.text()}`);
@@ -401,6 +474,8 @@ const METHOD: Record<string, string> = {
     "Request → fulfilled: the prover service (`startService`, in its own process) following the coordinator on `hardhat node` (automine) with --confirmations 0 and --poll-ms 200; one request at a time, timed from sending `requestInference` to reading the request as Fulfilled (polled every 100 ms). Pickup / prove / submit come from the service's job store: request mined → job stored; the proof; proof → fulfilment mined. Each worker first proves one off-chain job (warm-up, not counted).",
   throughput:
     "Throughput: a burst of k requests sent back to back; k divided by the time from the first send until the last request is seen fulfilled.",
+  fleet:
+    "Fleet: `startService` processes (1 worker each) sharing one PostgreSQL job store (a temporary cluster on 127.0.0.1, fsync off), the smallest model, a burst of k requests as for throughput; first 1 process, then 3. On 2 cores three processes cannot prove faster than the cores allow: the gain is bounded by the cores, not the queue. Queue cost: per job, `claimNext` (with its lease) + one `heartbeat` + `proved` on one connection, no proving, 200 jobs x 2 rounds per backend, SQLite and PostgreSQL interleaved round by round.",
 };
 
 main().catch((e: unknown) => {

@@ -13,6 +13,8 @@ import { summarize, type Summary } from "./stats.js";
 
 /** The service settings the bench uses on its automining local chain (recorded in the results). */
 export const SERVICE_SETTINGS = { confirmations: 0, pollMs: 200, replaceAfterMs: 30_000, maxAttempts: 3 } as const;
+/** The bench's services take its warm-up jobs with this API token. */
+export const BENCH_API_TOKEN = "zkinfer-bench-api-token";
 
 export interface ServiceHandle {
   url: string;
@@ -245,6 +247,7 @@ export function serviceConfig(opts: {
     port: 0,
     workers: opts.workers,
     maxAttempts: SERVICE_SETTINGS.maxAttempts,
+    apiToken: BENCH_API_TOKEN,
     chain: {
       config: {
         rpcUrl: opts.rpcUrl,

@@ -105,6 +105,8 @@ describe("zkinfer serve: watch, prove, fulfil (hardhat node + real EZKL)", funct
       "200",
       "--replace-after-ms",
       "2000",
+      "--lease-ms",
+      "3000",
     ];
     serviceEnv = { ZKINFER_RPC_URL: proxy.url, ZKINFER_PRIVATE_KEY: DEV_KEYS[1]!, ZKINFER_COORDINATOR: coordinator };
     svc = await startServiceProcess(serviceArgs, serviceEnv);
@@ -268,7 +270,7 @@ describe("zkinfer serve: watch, prove, fulfil (hardhat node + real EZKL)", funct
     );
     expect(await fulfilments(requestId)).to.have.length(1);
     expect(await client.getTransactionCount({ address: prover.address })).to.equal(nonceBefore + 1);
-    expect(svc.log()).to.match(/requeued jobs a previous run left half-proved/);
+    expect(svc.log()).to.match(/claimed a job again/);
   });
 
   it("retries while the RPC endpoint is down, catches up when it returns, and misses nothing", async () => {

@@ -8,6 +8,8 @@ import { builtExample, exampleSource, sharedEngine } from "../helpers/models.js"
 import { readJson, type Heldout } from "../../prover/src/models/source.js";
 import { waitFor } from "../helpers/wait.js";
 
+const TOKEN = "test-token-0123456789abcdef";
+
 describe("prover service: HTTP API and off-chain jobs (real EZKL)", () => {
   let dir: string;
   let svc: RunningService;
@@ -22,6 +24,7 @@ describe("prover service: HTTP API and off-chain jobs (real EZKL)", () => {
         port: 0,
         workers: 1,
         maxAttempts: 2,
+        apiToken: TOKEN,
       },
       silentLogger,
     );
@@ -33,7 +36,11 @@ describe("prover service: HTTP API and off-chain jobs (real EZKL)", () => {
 
   const api = (path: string, init?: RequestInit) => fetch(`${svc.url}${path}`, init);
   const post = (body: unknown) =>
-    api("/jobs", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+    api("/jobs", {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${TOKEN}` },
+      body: JSON.stringify(body),
+    });
 
   it("listens on loopback and answers /health, /ready and /openapi.json", async () => {
     expect(svc.url).to.match(/^http:\/\/127\.0\.0\.1:\d+$/);
@@ -54,7 +61,7 @@ describe("prover service: HTTP API and off-chain jobs (real EZKL)", () => {
     const job = await waitFor(
       "the job to finish",
       async () => {
-        const j = (await (await api(`/jobs/${id}`)).json()) as {
+        const j = (await (await api(`/jobs/${id}`, { headers: { authorization: `Bearer ${TOKEN}` } })).json()) as {
           state: string;
           result: { outputsFloat: number[]; proof: string } | null;
           error: string | null;
@@ -70,7 +77,7 @@ describe("prover service: HTTP API and off-chain jobs (real EZKL)", () => {
   });
 
   it("answers bad jobs with 400 and a reason, without queueing them", async () => {
-    const before = svc.store.list({ limit: 1000 }).length;
+    const before = (await svc.store.list({ limit: 1000 })).length;
     const cases: [unknown, RegExp][] = [
       [{ model: "nope", input: [1] }, /model 'nope' is not served here/],
       [{ model: "diabetes-mlp", input: [1, 2, 3] }, /has 3 values but model 'diabetes-mlp' takes 10/],
@@ -84,9 +91,9 @@ describe("prover service: HTTP API and off-chain jobs (real EZKL)", () => {
       const err = (await res.json()) as { error: string };
       expect(err.error).to.match(pattern);
     }
-    const bad = await api("/jobs", { method: "POST", body: "{not json" });
+    const bad = await api("/jobs", { method: "POST", body: "{not json", headers: { authorization: `Bearer ${TOKEN}` } });
     expect(bad.status).to.equal(400);
-    expect(svc.store.list({ limit: 1000 }).length).to.equal(before);
+    expect((await svc.store.list({ limit: 1000 })).length).to.equal(before);
     expect((await api("/jobs/00000000-0000-0000-0000-000000000000")).status).to.equal(404);
   });
 

@@ -7,6 +7,7 @@ import { registerProve } from "./commands/prove.js";
 import { registerVerify } from "./commands/verify.js";
 import { registerDemo } from "./commands/demo.js";
 import { registerServe } from "./commands/serve.js";
+import { registerStatus } from "./commands/status.js";
 import { registerRequest } from "./commands/request.js";
 import { registerDeploy } from "./commands/deploy.js";
 import { registerSrs } from "./commands/srs.js";
@@ -31,6 +32,7 @@ export function createProgram(ctx: CliContext): Command {
   registerSrs(program, ctx);
   registerRequest(program, ctx);
   registerServe(program, ctx);
+  registerStatus(program, ctx);
   registerDemo(program, ctx);
   // Subcommands inherit the help width and the error handling.
   for (const c of allCommands(program)) c.configureHelp({ helpWidth: HELP_WIDTH }).exitOverride();

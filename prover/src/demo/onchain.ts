@@ -228,7 +228,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoReport> {
       throw new DemoError(`the dApp's callback did not resolve the play (callback ${result.callback})`, {
         hint: `see the fulfilment ${result.txHash}`,
       });
-    const job = service.store.byRequestId(requestId.toString());
+    const job = await service.store.byRequestId(requestId.toString());
 
     const { receiptChecks, localChecks } = await progress.step(
       "check the receipt again: from the chain (SDK) and with EZKL on this machine",

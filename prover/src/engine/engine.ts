@@ -125,6 +125,8 @@ export class EzklEngine implements Engine {
   readonly worker: WorkerProcess;
   /** Calls made, by operation (tests use it to see that a cached build runs no key setup). */
   readonly calls = new Map<string, number>();
+  /** Per-call timeout (ms) for the calls that follow; undefined: the worker's default. */
+  timeoutMs: number | undefined;
 
   constructor(options: WorkerOptions = {}) {
     this.worker = new WorkerProcess(options);
@@ -132,7 +134,7 @@ export class EzklEngine implements Engine {
 
   private call<T>(op: string, args: Record<string, unknown> = {}): Promise<T> {
     this.calls.set(op, (this.calls.get(op) ?? 0) + 1);
-    return this.worker.call<T>(op, args);
+    return this.worker.call<T>(op, args, this.timeoutMs);
   }
 
   info(): Promise<EngineInfo> {

@@ -1,11 +1,13 @@
 import type { Address, Hex, PublicClient } from "viem";
 import { modelRegistryAbi } from "../chain/abis.js";
+import { versionParams } from "../chain/register.js";
 import type { Engine } from "../engine/engine.js";
 import { InputShapeError } from "../errors.js";
 import { checkInputRange, inputSpecOf } from "../models/input.js";
 import { resolveModelRef } from "../models/resolve.js";
 import type { LoadedModel } from "../models/store.js";
 import type { Logger } from "../util/logger.js";
+import type { FailCode } from "./store.js";
 
 /**
  * The models a service proves, loaded once at start-up. On-chain requests name (modelId, version);
@@ -21,10 +23,14 @@ export interface ServedModel {
 
 export class ModelCatalog {
   private readonly byName = new Map<string, ServedModel>();
-  private readonly onChain = new Map<string, ServedModel | null>();
+  private readonly onChain = new Map<string, { served: ServedModel; mismatch: string | undefined } | null>();
 
-  static async load(refs: string[], opts: { engine: () => Engine; logger: Logger }): Promise<ModelCatalog> {
-    const catalog = new ModelCatalog();
+  /** Load (building if needed) each model into `catalog` (a new one by default). */
+  static async load(
+    refs: string[],
+    opts: { engine: () => Engine; logger: Logger },
+    catalog = new ModelCatalog(),
+  ): Promise<ModelCatalog> {
     for (const ref of refs) {
       const model = await resolveModelRef(ref, { ...opts, showProgress: false });
       const range = model.manifest.inputRange;
@@ -45,22 +51,75 @@ export class ModelCatalog {
     return this.byName.get(name);
   }
 
-  /** The served model registered as (modelId, version), or undefined if we do not serve it. */
-  async resolveOnChain(client: PublicClient, registry: Address, modelId: Hex, version: number): Promise<ServedModel | undefined> {
+  /**
+   * The served model registered as (modelId, version), or why it cannot be served: no served build has
+   * the version's vk and verifier ("not_served", which a restart with that build undoes), or the
+   * registered instance layout or scales differ from the build's (a proof would be refused on-chain).
+   */
+  async resolveOnChain(
+    client: PublicClient,
+    registry: Address,
+    modelId: Hex,
+    version: number,
+  ): Promise<{ served: ServedModel } | { reason: string; code: FailCode; model?: string }> {
     const k = `${modelId}:${version}`;
-    if (this.onChain.has(k)) return this.onChain.get(k) ?? undefined;
-    const v = await client.readContract({
-      address: registry,
-      abi: modelRegistryAbi,
-      functionName: "getVersion",
-      args: [modelId, version],
+    let hit = this.onChain.get(k);
+    if (hit === undefined) {
+      const v = await client.readContract({
+        address: registry,
+        abi: modelRegistryAbi,
+        functionName: "getVersion",
+        args: [modelId, version],
+      });
+      const match = [...this.byName.values()].find(
+        (s) =>
+          `0x${s.model.manifest.hashes.vk}` === v.vkHash.toLowerCase() &&
+          s.model.manifest.vka.digest === v.vkaDigest.toLowerCase(),
+      );
+      hit = match ? { served: match, mismatch: match && layoutMismatch(match, v) } : null;
+      this.onChain.set(k, hit);
+    }
+    if (!hit)
+      return {
+        reason: `model ${modelId} version ${version} is not served here (no served build has its vk and verifier)`,
+        code: "not_served",
+      };
+    if (hit.mismatch)
+      return {
+        reason: `model ${modelId} version ${version} is registered with ${hit.mismatch}; a proof would be refused on-chain`,
+        code: "unservable",
+        model: hit.served.model.manifest.name,
+      };
+    return { served: hit.served };
+  }
+
+  /** What GET /models shows: each served build, its circuit's shapes and scales, and the on-chain versions it matched. */
+  describe() {
+    return [...this.byName.values()].map((s) => {
+      const m = s.model.manifest;
+      return {
+        name: m.name,
+        dir: s.model.dir,
+        vkHash: `0x${m.hashes.vk}`,
+        vkaDigest: m.vka.digest,
+        logrows: m.circuit.logrows,
+        inputs: m.circuit.instanceLayout.inputs,
+        outputs: m.circuit.instanceLayout.outputs,
+        inputScale: m.circuit.inputScale,
+        inputBound: String(s.inputBound),
+        onChain: [...this.onChain]
+          .filter(([, v]) => v?.served === s)
+          .map(([k, v]) => {
+            const [modelId, version] = k.split(":");
+            return {
+              modelId,
+              version: Number(version),
+              servable: !v!.mismatch,
+              ...(v!.mismatch ? { mismatch: v!.mismatch } : {}),
+            };
+          }),
+      };
     });
-    const match = [...this.byName.values()].find(
-      (s) =>
-        `0x${s.model.manifest.hashes.vk}` === v.vkHash.toLowerCase() && s.model.manifest.vka.digest === v.vkaDigest.toLowerCase(),
-    );
-    this.onChain.set(k, match ?? null);
-    return match;
   }
 
   /** Check an input (fixed point) against a model: element count and the circuit's value range. */
@@ -74,4 +133,18 @@ export class ModelCatalog {
     }
     checkInputRange({ ...inputSpecOf(m), maxAbsFixed: served.inputBound }, fixed);
   }
+}
+
+/** How a registered version's layout and scales differ from a build's, or undefined when they agree. */
+function layoutMismatch(
+  s: ServedModel,
+  v: { inputScale: number; outputScale: number; layout: Record<string, number> },
+): string | undefined {
+  const want = versionParams(s.model.manifest, "0x0000000000000000000000000000000000000000", "");
+  const diffs: string[] = [];
+  if (Number(v.inputScale) !== want.inputScale) diffs.push(`inputScale ${v.inputScale} (the build has ${want.inputScale})`);
+  if (Number(v.outputScale) !== want.outputScale) diffs.push(`outputScale ${v.outputScale} (the build has ${want.outputScale})`);
+  for (const [key, value] of Object.entries(want.layout))
+    if (Number(v.layout[key]) !== value) diffs.push(`layout.${key} ${v.layout[key]} (the build has ${value})`);
+  return diffs.length ? diffs.join(", ") : undefined;
 }

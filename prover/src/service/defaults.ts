@@ -8,4 +8,12 @@ export const SERVICE_DEFAULTS = {
   port: 8790,
   workers: 1,
   maxAttempts: 3,
+  leaseMs: 15_000,
+  proveTimeoutMs: 5 * 60_000,
+  maxQueued: 100,
+  clientQuota: 10,
+  maxConnections: 256,
 } as const;
+
+/** Whether a --db value is a PostgreSQL URL (else it is a SQLite file). */
+export const isPostgresUrl = (s: string) => /^postgres(ql)?:\/\//.test(s);

@@ -16,6 +16,8 @@ abstract class Metric {
     readonly type: "counter" | "gauge" | "histogram",
   ) {}
   abstract lines(): string[];
+  /** Refresh values read from elsewhere (the store) just before rendering. */
+  async collect(): Promise<void> {}
   render(): string {
     return [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} ${this.type}`, ...this.lines()].join("\n");
   }
@@ -43,15 +45,20 @@ export class Gauge extends Metric {
   constructor(
     name: string,
     help: string,
-    private readonly collect?: (g: Gauge) => void,
+    private readonly collector?: (g: Gauge) => void | Promise<void>,
   ) {
     super(name, help, "gauge");
   }
   set(labels: Labels, value: number): void {
     this.values.set(key(labels), value);
   }
+  get(labels: Labels = {}): number | undefined {
+    return this.values.get(key(labels));
+  }
+  override async collect(): Promise<void> {
+    await this.collector?.(this);
+  }
   lines(): string[] {
-    this.collect?.(this);
     return [...this.values].map(([k, v]) => `${this.name}${k ? `{${k}}` : ""} ${v}`);
   }
 }
@@ -94,7 +101,8 @@ export class Registry {
     this.metrics.push(m);
     return m;
   }
-  render(): string {
+  async render(): Promise<string> {
+    await Promise.all(this.metrics.map((m) => m.collect()));
     return this.metrics.map((m) => m.render()).join("\n") + "\n";
   }
 }
@@ -108,16 +116,25 @@ export interface ServiceMetrics {
   fulfilTxs: Counter;
   rpcErrors: Counter;
   jobsFailed: Counter;
+  proofsMade: Counter;
+  feesEarnedWei: Counter;
+  proverBalanceWei: Gauge;
+  proverCreditsWei: Gauge;
+  /** On-chain request locks this node holds (filled by the lock policy). */
+  locksHeld: Gauge;
+  servedModels: Gauge;
+  buildInfo: Gauge;
+  isLeader: Gauge;
 }
 
-export function createMetrics(jobCounts: () => Record<string, number>): ServiceMetrics {
+export function createMetrics(jobCounts: () => Promise<Record<string, number>>): ServiceMetrics {
   const registry = new Registry();
   const secs = [0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300];
   return {
     registry,
     jobsByState: registry.add(
-      new Gauge("zkinfer_jobs", "Jobs in the store by state", (g) => {
-        for (const [state, n] of Object.entries(jobCounts())) g.set({ state }, n);
+      new Gauge("zkinfer_jobs", "Jobs in the store by state (the whole fleet's, on a shared store)", async (g) => {
+        for (const [state, n] of Object.entries(await jobCounts())) g.set({ state }, n);
       }),
     ),
     proofSeconds: registry.add(new Histogram("zkinfer_proof_seconds", "Witness + proof time per job", secs)),
@@ -128,5 +145,17 @@ export function createMetrics(jobCounts: () => Record<string, number>): ServiceM
     fulfilTxs: registry.add(new Counter("zkinfer_fulfil_transactions_total", "Fulfilment transactions by outcome")),
     rpcErrors: registry.add(new Counter("zkinfer_rpc_errors_total", "Failed JSON-RPC calls by component")),
     jobsFailed: registry.add(new Counter("zkinfer_jobs_failed_total", "Jobs marked failed, by reason class")),
+    proofsMade: registry.add(new Counter("zkinfer_proofs_total", "Proofs this node made, by model")),
+    feesEarnedWei: registry.add(new Counter("zkinfer_fees_earned_wei_total", "Fees of the requests this node fulfilled (wei)")),
+    proverBalanceWei: registry.add(
+      new Gauge("zkinfer_prover_balance_wei", "The signing account's balance (wei), read by the leader"),
+    ),
+    proverCreditsWei: registry.add(
+      new Gauge("zkinfer_prover_credits_wei", "Fees credited to the signing account in the coordinator, withdrawable (wei)"),
+    ),
+    locksHeld: registry.add(new Gauge("zkinfer_locks_held", "On-chain request locks held by this prover")),
+    servedModels: registry.add(new Gauge("zkinfer_served_model_info", "A model build this node serves (value 1)")),
+    buildInfo: registry.add(new Gauge("zkinfer_build_info", "This node's zkinfer, Node and store backend (value 1)")),
+    isLeader: registry.add(new Gauge("zkinfer_leader", "1 while this node leads the fleet (watches and sends), else 0")),
   };
 }

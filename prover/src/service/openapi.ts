@@ -10,16 +10,27 @@ const jobSchema = {
     modelId: { type: ["string", "null"] },
     version: { type: ["integer", "null"] },
     state: { type: "string", enum: ["queued", "proving", "proved", "submitting", "fulfilled", "done", "failed"] },
-    attempts: { type: "integer" },
+    attempts: { type: "integer", description: "proof attempts (claims) so far" },
+    sendAttempts: { type: "integer", description: "fulfilment attempts that ended without a verdict" },
+    failCode: { type: ["string", "null"], enum: ["not_served", "unservable", "expired", "rejected", "prove", "send", null] },
+    leaseOwner: { type: ["string", "null"], description: "the node (and worker) proving it now" },
+    leaseUntil: { type: ["integer", "null"], description: "ms since the epoch (the store's clock)" },
     error: { type: ["string", "null"], description: "why the job failed (or the last retryable error)" },
-    inputFixed: { type: "array", items: { type: "string" }, description: "input as fixed-point integers" },
+    inputFixed: {
+      type: ["array", "null"],
+      items: { type: "string" },
+      description: "input as fixed-point integers (null for an off-chain job unless the API token is sent)",
+    },
     result: {
       type: ["object", "null"],
       properties: {
         outputsFixed: { type: "array", items: { type: "string" } },
         outputsFloat: { type: "array", items: { type: "number" } },
-        proof: { type: "string", description: "0x-hex proof bytes (the verifier's `proof`)" },
-        instances: { type: "array", items: { type: "string" }, description: "public instances (decimal uint256)" },
+        proof: {
+          type: ["string", "null"],
+          description: "0x-hex proof bytes (the verifier's `proof`); null for a chain job until its fulfilment landed",
+        },
+        instances: { type: ["array", "null"], items: { type: "string" }, description: "public instances (decimal uint256)" },
         proveMs: { type: "integer" },
       },
     },
@@ -40,12 +51,16 @@ export const openApiDocument = {
   info: {
     title: "zkinfer prover service",
     version: "1",
-    description: "Off-chain proof jobs and the state of on-chain requests the service is fulfilling.",
+    description:
+      "Off-chain proof jobs and the state of on-chain requests the service is fulfilling. POST /jobs needs the API token " +
+      "(Authorization: Bearer <token>); without one configured, off-chain jobs are off.",
   },
+  components: { securitySchemes: { token: { type: "http", scheme: "bearer" } } },
   paths: {
     "/jobs": {
       post: {
         summary: "Submit an off-chain proof job",
+        security: [{ token: [] }],
         requestBody: {
           required: true,
           content: {
@@ -67,6 +82,16 @@ export const openApiDocument = {
             description: "bad request (unknown model, wrong shape, out of range)",
             content: { "application/json": { schema: errorSchema } },
           },
+          "401": { description: "no or wrong API token", content: { "application/json": { schema: errorSchema } } },
+          "403": {
+            description: "off-chain jobs are off (no API token configured)",
+            content: { "application/json": { schema: errorSchema } },
+          },
+          "429": {
+            description: "this client's quota of pending jobs is used up",
+            content: { "application/json": { schema: errorSchema } },
+          },
+          "503": { description: "the off-chain queue is full", content: { "application/json": { schema: errorSchema } } },
         },
       },
       get: {
@@ -89,6 +114,18 @@ export const openApiDocument = {
           "200": { description: "the job", content: { "application/json": { schema: jobSchema } } },
           "404": { description: "no such job", content: { "application/json": { schema: errorSchema } } },
         },
+      },
+    },
+    "/models": {
+      get: {
+        summary: "Served models: builds, vk hashes, shapes, scales, and the on-chain (modelId, version) each matched",
+        responses: { "200": { description: "models" } },
+      },
+    },
+    "/status": {
+      get: {
+        summary: "This node: readiness, leader, chain position, account balance, jobs by state (what `zkinfer status` prints)",
+        responses: { "200": { description: "status" } },
       },
     },
     "/health": { get: { summary: "Liveness", responses: { "200": { description: "the process is up" } } } },

@@ -30,14 +30,24 @@ export interface SenderContext {
   /** Replace a fulfilment not mined within this long with the same nonce and higher fees. */
   replaceAfterMs: number;
   pollMs: number;
+  /** Fulfilment attempts that end without a verdict (RPC errors) before a job fails. */
+  maxSendAttempts: number;
+  /** Whether this node still leads the fleet: checked before every signature (a deposed leader sends nothing). */
+  isLeader: () => boolean;
+  /** Set when the account cannot pay for a fulfilment (a reason for /ready), cleared once it can. */
+  onFunds: (problem: string | undefined) => void;
 }
+
+/** Gas a fulfilment is assumed to need before one has been estimated (for the balance check). */
+const TYPICAL_FULFIL_GAS = 1_500_000n;
 
 /** What the chain says about submitting a fulfilment now. */
 type Verdict = { kind: "send"; gas: bigint } | { kind: "done"; note: string } | { kind: "fail"; reason: string };
 
 /**
  * Submits each proved request's fulfilment exactly once. One sender owns the signing account's
- * nonces. A transaction is signed locally and its hash stored *before* it is broadcast, so a restart
+ * nonces: in a fleet, only the leader's sender runs (and it checks its leadership before each
+ * signature), so nodes sharing one key never race for a nonce. A transaction is signed locally and its hash stored *before* it is broadcast, so a restart
  * knows what may be in flight. "Already fulfilled" (by us before a crash, or by another prover) is
  * success, not an error — the coordinator, not this service, guarantees a request is fulfilled once.
  */
@@ -87,18 +97,20 @@ export function createSender(ctx: SenderContext) {
     });
     const gasLimit = (gas * 12n) / 10n;
     const sent: Hex[] = [];
-    const finish = (hash: Hex, receipt: { status: string; gasUsed: bigint }) => {
+    const finish = async (hash: Hex, receipt: { status: string; gasUsed: bigint }) => {
       if (receipt.status === "success") {
-        ctx.store.fulfilled(job.id, hash);
+        await ctx.store.fulfilled(job.id, hash);
+        ctx.metrics.feesEarnedWei.inc({}, Number(job.fee ?? 0));
         ctx.metrics.fulfilTxs.inc({ result: "success" });
         ctx.metrics.requestToFulfilledSeconds.observe({ model: job.model }, (Date.now() - job.createdAt) / 1000);
         logger.info({ job: job.id, requestId: job.requestId, hash, gasUsed: String(receipt.gasUsed) }, "request fulfilled");
       } else {
         ctx.metrics.fulfilTxs.inc({ result: "reverted" });
-        ctx.store.requeueProved(job.id, `fulfilment ${hash} reverted`);
+        await ctx.store.requeueProved(job.id, `fulfilment ${hash} reverted`);
       }
     };
     for (let attempt = 0; !ctx.signal.aborted; attempt++) {
+      if (!ctx.isLeader()) throw new Error("no longer the fleet's leader; the next leader settles this fulfilment");
       const signed = await ctx.wallet.signTransaction({
         account,
         chain: ctx.client.chain,
@@ -110,7 +122,7 @@ export function createSender(ctx: SenderContext) {
         maxPriorityFeePerGas: fees.maxPriorityFeePerGas,
       });
       const hash = keccak256(signed);
-      ctx.store.submitting(job.id, hash, nonce);
+      await ctx.store.submitting(job.id, hash, nonce);
       sent.push(hash);
       try {
         await ctx.client.sendRawTransaction({ serializedTransaction: signed });
@@ -131,7 +143,7 @@ export function createSender(ctx: SenderContext) {
           const r = await ctx.client.getTransactionReceipt({ hash: h }).catch(() => undefined);
           if (r) return finish(h, r);
         }
-        ctx.store.requeueProved(job.id, `nonce ${nonce} was used by another transaction`);
+        await ctx.store.requeueProved(job.id, `nonce ${nonce} was used by another transaction`);
         return;
       }
       // Still pending: replace it (same nonce) with fees raised by 25% (nodes need >= 10%).
@@ -148,24 +160,91 @@ export function createSender(ctx: SenderContext) {
       ? await ctx.client.getTransactionReceipt({ hash: job.txHash as Hex }).catch(() => undefined)
       : undefined;
     if (receipt?.status === "success") return ctx.store.fulfilled(job.id, job.txHash);
-    ctx.store.requeueProved(job.id, receipt ? `fulfilment ${job.txHash} reverted` : "fulfilment was not mined before a restart");
+    await ctx.store.requeueProved(
+      job.id,
+      receipt ? `fulfilment ${job.txHash} reverted` : "fulfilment was not mined before a restart",
+    );
+  }
+
+  let lastGas = TYPICAL_FULFIL_GAS;
+  let fundsCheckedAt = 0;
+  let funded = true;
+  /** Whether the account can pay for one fulfilment now (read at most every 5 s); also the balance metrics. */
+  async function checkFunds(force = false): Promise<boolean> {
+    if (!force && Date.now() - fundsCheckedAt < 5000) return funded;
+    fundsCheckedAt = Date.now();
+    const [balance, fees, credits] = await Promise.all([
+      ctx.client.getBalance({ address: account.address }),
+      ctx.client.estimateFeesPerGas(),
+      ctx.client.readContract({
+        address: ctx.coordinator,
+        abi: inferenceCoordinatorAbi,
+        functionName: "credits",
+        args: [account.address],
+      }),
+    ]);
+    ctx.metrics.proverBalanceWei.set({ account: account.address }, Number(balance));
+    ctx.metrics.proverCreditsWei.set({ account: account.address }, Number(credits));
+    const need = ((lastGas * 12n) / 10n) * (fees.maxFeePerGas ?? 0n);
+    const now = balance >= need;
+    if (now !== funded) {
+      if (now) logger.info({ account: account.address, balance: String(balance) }, "the prover account is funded again; sending");
+      else
+        logger.warn(
+          { account: account.address, balanceWei: String(balance), needWei: String(need) },
+          "the prover account cannot pay for a fulfilment; proved jobs wait until it is funded",
+        );
+    }
+    funded = now;
+    ctx.onFunds(
+      now ? undefined : `prover account ${account.address} holds ${balance} wei; a fulfilment needs ~${need} wei of gas`,
+    );
+    return funded;
   }
 
   async function step(): Promise<boolean> {
-    const pending = ctx.store.list({ state: "submitting", kind: "chain", limit: 50 });
+    const pending = await ctx.store.list({ state: "submitting", kind: "chain", limit: 50 });
     for (const job of pending) await settle(job);
-    const next = ctx.store.oldestProvedChainJob();
-    if (!next) return pending.length > 0;
-    const verdict = await judge(next);
-    if (verdict.kind === "done") {
-      ctx.store.fulfilled(next.id, null, verdict.note);
-      logger.info({ job: next.id, requestId: next.requestId }, verdict.note);
-    } else if (verdict.kind === "fail") {
-      ctx.metrics.jobsFailed.inc({ reason: "rejected" });
-      ctx.store.fail(next.id, verdict.reason);
-      logger.warn({ job: next.id, requestId: next.requestId, reason: verdict.reason }, "fulfilment rejected");
-    } else {
-      await submit(next, verdict.gas);
+    const next = await ctx.store.nextProvedChainJob();
+    if (!next) {
+      await checkFunds();
+      return pending.length > 0;
+    }
+    if (!(await checkFunds())) return false;
+    try {
+      const verdict = await judge(next);
+      if (verdict.kind === "done") {
+        await ctx.store.fulfilled(next.id, null, verdict.note);
+        logger.info({ job: next.id, requestId: next.requestId }, verdict.note);
+      } else if (verdict.kind === "fail") {
+        ctx.metrics.jobsFailed.inc({ reason: "rejected" });
+        await ctx.store.fail(next.id, verdict.reason, "rejected");
+        logger.warn({ job: next.id, requestId: next.requestId, reason: verdict.reason }, "fulfilment rejected");
+      } else {
+        lastGas = verdict.gas;
+        if (!(await checkFunds(true))) return false;
+        await submit(next, verdict.gas);
+      }
+    } catch (e) {
+      // No verdict for this job (RPC trouble, a node's odd answer): it waits with a backoff and the
+      // jobs behind it go on; after maxSendAttempts it fails with the last error.
+      ctx.metrics.rpcErrors.inc({ component: "sender" });
+      const err = (e as Error).message?.split("\n")[0] ?? String(e);
+      const current = await ctx.store.get(next.id);
+      if (current?.state !== "proved") throw e; // in flight: settle() resolves it from the chain
+      const attempts = current.sendAttempts + 1;
+      if (attempts >= ctx.maxSendAttempts) {
+        ctx.metrics.jobsFailed.inc({ reason: "send" });
+        await ctx.store.fail(next.id, `fulfilment failed ${attempts} times; last error: ${err}`, "send");
+        logger.warn({ job: next.id, requestId: next.requestId, attempts, err }, "fulfilment given up");
+      } else {
+        const delayMs = Math.min(60_000, 1000 * 2 ** attempts);
+        await ctx.store.requeueProved(next.id, err, { delayMs, countAttempt: true });
+        logger.warn(
+          { job: next.id, requestId: next.requestId, attempts, retryInMs: delayMs, err },
+          "fulfilment failed; retrying later",
+        );
+      }
     }
     return true;
   }

@@ -1,10 +1,11 @@
-import type { Address, Hex, PublicClient } from "viem";
+import { BaseError, HttpRequestError, RpcError, type Address, type Hex, type PublicClient } from "viem";
 import { inferenceCoordinatorAbi } from "../chain/abis.js";
 import { isZkinferError } from "../errors.js";
 import type { Logger } from "../util/logger.js";
 import { ModelCatalog } from "./catalog.js";
 import type { ServiceMetrics } from "./metrics.js";
-import type { JobStore, NewJob } from "./store.js";
+import { RequestStatus, type JobPolicy } from "./policy.js";
+import type { FailCode, JobStore, NewJob } from "./store.js";
 
 export interface WatcherContext {
   store: JobStore;
@@ -19,11 +20,13 @@ export interface WatcherContext {
   confirmations: number;
   startBlock: bigint;
   pollMs: number;
-  /** Blocks per eth_getLogs call. */
+  /** Blocks per eth_getLogs call at most; a range the RPC refuses is split until it is accepted. */
   chunk: bigint;
   proofTimes: Map<string, number>;
   /** Extra time a fulfilment needs beyond the proof (sending, mining), in seconds. */
   deadlineMarginSec: number;
+  /** The operator's admission policy (see policy.ts), after the built-in checks. */
+  policy?: JobPolicy;
 }
 
 const LAST_BLOCK = "watcher.lastBlock";
@@ -31,8 +34,10 @@ const LAST_BLOCK = "watcher.lastBlock";
 /**
  * Follows InferenceRequested from `startBlock`, `confirmations` blocks behind the head, and turns
  * each request into a durable job. The jobs and the new last-processed block are written in one
- * transaction, so a restart resumes exactly where the previous run stopped and inserts nothing twice
- * (a request id is unique in the store). RPC failures are retried with backoff, forever, and counted.
+ * transaction, so a restart (or the next leader of a fleet) resumes exactly where the previous one
+ * stopped and inserts nothing twice (a request id is unique in the store). A getLogs range the RPC
+ * refuses (too many results, range limits) is halved until it is accepted, and grows back after.
+ * RPC failures are retried with backoff, forever, and counted.
  */
 export function createWatcher(ctx: WatcherContext) {
   const logger = ctx.logger.child({ component: "watcher" });
@@ -40,11 +45,39 @@ export function createWatcher(ctx: WatcherContext) {
   let head = 0n;
   /** The head block's timestamp (s): the chain's clock, which can run ahead of this machine's. */
   let headTime = 0;
+  let chunk = ctx.chunk;
 
-  const lastProcessed = (): bigint => {
-    const v = ctx.store.getKv(LAST_BLOCK);
+  const lastProcessed = async (): Promise<bigint> => {
+    const v = await ctx.store.getKv(LAST_BLOCK);
     return v === undefined ? ctx.startBlock - 1n : BigInt(v);
   };
+
+  /** The requests in [from, to], or in a prefix of it when the RPC refuses the whole: returns the logs and the range's end. */
+  async function logsIn(from: bigint, to: bigint) {
+    for (;;) {
+      try {
+        const logs = await ctx.client.getContractEvents({
+          address: ctx.coordinator,
+          abi: inferenceCoordinatorAbi,
+          eventName: "InferenceRequested",
+          fromBlock: from,
+          toBlock: to,
+          strict: true,
+        });
+        return { logs, to };
+      } catch (e) {
+        if (to <= from || ctx.signal.aborted || !refusedByRpc(e)) throw e;
+        ctx.metrics.rpcErrors.inc({ component: "watcher" });
+        const half = (to - from + 1n) / 2n;
+        logger.warn(
+          { from: String(from), to: String(to), nextBlocks: String(half), err: (e as Error).message?.split("\n")[0] },
+          "getLogs refused; splitting the range",
+        );
+        chunk = half;
+        to = from + half - 1n;
+      }
+    }
+  }
 
   async function poll(): Promise<boolean> {
     // The head block itself, not getBlockNumber: viem serves that from a 4 s cache, and --poll-ms
@@ -54,35 +87,40 @@ export function createWatcher(ctx: WatcherContext) {
     head = headBlock.number;
     headTime = Number(headBlock.timestamp);
     const target = head - BigInt(ctx.confirmations);
-    let from = lastProcessed() + 1n;
+    let from = (await lastProcessed()) + 1n;
     let progressed = false;
     while (from <= target && !ctx.signal.aborted) {
-      const to = from + ctx.chunk - 1n < target ? from + ctx.chunk - 1n : target;
-      const logs = await ctx.client.getContractEvents({
-        address: ctx.coordinator,
-        abi: inferenceCoordinatorAbi,
-        eventName: "InferenceRequested",
-        fromBlock: from,
-        toBlock: to,
-        strict: true,
-      });
+      const to = from + chunk - 1n < target ? from + chunk - 1n : target;
+      const { logs, to: done } = await logsIn(from, to);
       const jobs: NewJob[] = [];
       for (const log of logs) jobs.push(await toJob(log.args, log.blockNumber));
-      const inserted = ctx.store.transaction(() => {
-        let n = 0;
-        for (const j of jobs) if (ctx.store.insert(j).created) n += 1;
-        ctx.store.setKv(LAST_BLOCK, to.toString());
-        return n;
-      });
+      const inserted = await ctx.store.insertAll(jobs, [LAST_BLOCK, done.toString()]);
       if (inserted) {
-        logger.info({ from: String(from), to: String(to), requests: logs.length, inserted }, "requests seen");
+        logger.info({ from: String(from), to: String(done), requests: jobs.length, inserted }, "requests seen");
         ctx.wake.dispatchEvent(new Event("job"));
       }
-      from = to + 1n;
+      from = done + 1n;
       progressed = true;
+      if (chunk < ctx.chunk) chunk = chunk * 2n > ctx.chunk ? ctx.chunk : chunk * 2n;
     }
-    ctx.metrics.chainLagBlocks.set({}, Number(head - lastProcessed()));
+    ctx.metrics.chainLagBlocks.set({}, Number(head - (await lastProcessed())));
     return progressed;
+  }
+
+  /** Failed "not served here" jobs whose request is still open: served now (a restart added the build)? Requeue them. */
+  async function reviveNotServed(): Promise<void> {
+    const now = Math.floor(Date.now() / 1000);
+    for (const job of await ctx.store.list({ state: "failed", failCode: "not_served", limit: 1000 })) {
+      if (!job.modelId || job.version === null || (job.deadline ?? 0) <= now) continue;
+      const r = await ctx.catalog.resolveOnChain(ctx.client, ctx.registry, job.modelId as Hex, job.version);
+      if (!("served" in r)) continue;
+      await ctx.store.revive(job.id, r.served.model.manifest.name);
+      logger.info(
+        { job: job.id, requestId: job.requestId, model: r.served.model.manifest.name },
+        "now served: requeued a request failed as not served",
+      );
+      ctx.wake.dispatchEvent(new Event("job"));
+    }
   }
 
   type RequestArgs = {
@@ -105,14 +143,34 @@ export function createWatcher(ctx: WatcherContext) {
       fee: args.fee.toString(),
       blockNumber: Number(blockNumber),
     };
-    const served = await ctx.catalog.resolveOnChain(ctx.client, ctx.registry, args.modelId, Number(args.version));
-    const fail = (reason: string) => {
+    // The coordinator's own record first: a fresh store re-reading old blocks must not re-prove settled requests.
+    const onChain = await ctx.client.readContract({
+      address: ctx.coordinator,
+      abi: inferenceCoordinatorAbi,
+      functionName: "request",
+      args: [args.requestId],
+    });
+    const status = Number(onChain.status);
+    if (status === RequestStatus.Fulfilled) return { ...base, model: "unknown", fulfilledNote: "already fulfilled on-chain" };
+    const resolved = await ctx.catalog.resolveOnChain(ctx.client, ctx.registry, args.modelId, Number(args.version));
+    const served = "served" in resolved ? resolved.served : undefined;
+    const fail = (reason: string, failCode: FailCode = "unservable") => {
       logger.warn({ requestId: base.requestId, reason }, "request cannot be served");
-      ctx.metrics.jobsFailed.inc({ reason: "unservable" });
-      return { ...base, model: served?.model.manifest.name ?? "unknown", failedReason: reason };
+      ctx.metrics.jobsFailed.inc({ reason: failCode });
+      return {
+        ...base,
+        model: served?.model.manifest.name ?? ("model" in resolved ? resolved.model : undefined) ?? "unknown",
+        failedReason: reason,
+        failCode,
+      };
     };
-    if (!served)
-      return fail(`model ${args.modelId} version ${args.version} is not served here (no served build has its vk and verifier)`);
+    if (status === RequestStatus.Refunded) return fail("the request was refunded on-chain", "expired");
+    if (Number(args.deadline) < Math.max(Date.now() / 1000, headTime))
+      return fail(
+        `the request's deadline (${new Date(Number(args.deadline) * 1000).toISOString()}) passed before it was seen`,
+        "expired",
+      );
+    if (!served) return fail((resolved as { reason: string }).reason, (resolved as { code: FailCode }).code);
     try {
       ModelCatalog.validateInput(served, args.input);
     } catch (e) {
@@ -129,11 +187,15 @@ export function createWatcher(ctx: WatcherContext) {
           `deadline is ${Math.max(0, Math.round(left))} s away; a proof of this model takes ~${Math.round(need)} s here`,
         );
     }
-    return { ...base, model: served.model.manifest.name };
+    const job = { ...base, model: served.model.manifest.name };
+    return ctx.policy?.admit ? ctx.policy.admit(job) : job;
   }
 
   async function loop(): Promise<void> {
     let backoff = ctx.pollMs;
+    await reviveNotServed().catch((e: Error) =>
+      logger.warn({ err: e.message?.split("\n")[0] }, "cannot re-check requests failed as not served"),
+    );
     while (!ctx.signal.aborted) {
       try {
         await poll();
@@ -166,4 +228,10 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     }
     signal?.addEventListener("abort", done);
   });
+}
+
+/** The RPC answered with an error (a range or result limit), as opposed to not answering at all. */
+function refusedByRpc(e: unknown): boolean {
+  if (!(e instanceof BaseError)) return false;
+  return !!e.walk((x) => x instanceof RpcError || (x instanceof HttpRequestError && x.status !== undefined));
 }

@@ -1,10 +1,12 @@
 import { Option, type Command } from "commander";
+import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
+import { connectChain } from "../../chain/clients.js";
 import { loadChainConfig } from "../../chain/config.js";
 import { withDeployment } from "../../chain/deployments.js";
 import { ConfigError, UserInputError } from "../../errors.js";
 import { createLogger } from "../../util/logger.js";
-import { SERVICE_DEFAULTS } from "../../service/defaults.js";
+import { isPostgresUrl, SERVICE_DEFAULTS } from "../../service/defaults.js";
 import type { ServiceConfig } from "../../service/service.js";
 import type { CliContext } from "../context.js";
 
@@ -36,12 +38,18 @@ export function registerServe(program: Command, _ctx: CliContext): void {
     )
     .option("--confirmations <n>", "blocks a request must be buried under before it is proved", int("--confirmations", 0), 1)
     .addOption(
-      new Option("--db <file>", "SQLite job store").default(
-        d.dbPath,
-        "<cache dir>/service/jobs.sqlite, the cache dir being .zkinfer or ZKINFER_CACHE_DIR",
-      ),
+      new Option(
+        "--db <file|url>",
+        "job store: a SQLite file (one machine), or postgres://user:pass@host:port/db shared by every node of a fleet",
+      ).default(d.dbPath, "<cache dir>/service/jobs.sqlite, the cache dir being .zkinfer or ZKINFER_CACHE_DIR"),
     )
-    .option("--host <host>", "HTTP API address (loopback by default)", d.host)
+    .option(
+      "--lease-ms <ms>",
+      "lease of a claimed job and of the fleet's leadership: a dead node's jobs and role pass on this long after it stopped",
+      int("--lease-ms", 1000),
+      d.leaseMs,
+    )
+    .option("--host <host>", "HTTP API address (loopback by default; any other needs an API token)", d.host)
     .option("--port <port>", "HTTP API port (0 = any free port)", int("--port", 0), d.port)
     .option(
       "--workers <n>",
@@ -55,21 +63,50 @@ export function registerServe(program: Command, _ctx: CliContext): void {
       int("--max-attempts", 1),
       d.maxAttempts,
     )
+    .option(
+      "--api-token-file <file>",
+      "file holding the bearer token POST /jobs requires (or ZKINFER_API_TOKEN); without one, off-chain jobs are off",
+    )
+    .option("--max-queued <n>", "off-chain jobs pending at most (fleet-wide); more get 503", int("--max-queued", 1), d.maxQueued)
+    .option(
+      "--client-quota <n>",
+      "off-chain jobs pending at most per client address; more get 429",
+      int("--client-quota", 1),
+      d.clientQuota,
+    )
+    .option("--max-connections <n>", "open HTTP connections at most", int("--max-connections", 1), d.maxConnections)
+    .option(
+      "--prove-timeout-ms <ms>",
+      "longest one EZKL call may run before it is stopped and the job retried (lowered to 10x a model's measured proof time, >= 30 s)",
+      int("--prove-timeout-ms", 1000),
+      d.proveTimeoutMs,
+    )
     .option("--poll-ms <ms>", "chain polling interval", int("--poll-ms", 50), 1000)
     .option("--replace-after-ms <ms>", "replace a fulfilment not mined within this long", int("--replace-after-ms", 1000), 60_000)
     .action(async (opts) => {
       const logger = createLogger("info", { service: "zkinfer" });
+      const db = opts.db as string;
       const config: ServiceConfig = {
         models: opts.model as string[],
-        dbPath: resolve(opts.db as string),
+        dbPath: isPostgresUrl(db) ? db : resolve(db),
         host: opts.host as string,
         port: opts.port as number,
         workers: opts.workers as number,
         maxAttempts: opts.maxAttempts as number,
+        leaseMs: opts.leaseMs as number,
+        proveTimeoutMs: opts.proveTimeoutMs as number,
+        apiToken: readApiToken(opts.apiTokenFile as string | undefined),
+        http: {
+          maxQueued: opts.maxQueued as number,
+          clientQuota: opts.clientQuota as number,
+          maxConnections: opts.maxConnections as number,
+        },
       };
       if (!opts.offchainOnly) {
         const chainConfig = await withDeployment(loadChainConfig());
         if (!chainConfig.coordinator) {
+          // No address may only mean the RPC URL is wrong (the deployment record is found by chain id).
+          if (chainConfig.privateKey) await connectChain(chainConfig);
           throw new ConfigError("no InferenceCoordinator address configured", {
             hint: 'deploy the suite with `zkinfer deploy`, set ZKINFER_COORDINATOR=0x... (or "coordinator" in zkinfer.config.json), or run with --offchain-only',
           });
@@ -107,4 +144,19 @@ export function registerServe(program: Command, _ctx: CliContext): void {
         process.once("SIGTERM", () => stop("SIGTERM"));
       });
     });
+}
+
+/** The API token: from --api-token-file, else ZKINFER_API_TOKEN; at least 16 characters. */
+function readApiToken(file: string | undefined): string | undefined {
+  let token = process.env.ZKINFER_API_TOKEN || undefined;
+  if (file) {
+    try {
+      token = readFileSync(file, "utf8").trim();
+    } catch (e) {
+      throw new ConfigError(`cannot read the API token file ${file}: ${(e as NodeJS.ErrnoException).code ?? e}`);
+    }
+  }
+  if (token !== undefined && token.length < 16)
+    throw new ConfigError("the API token is shorter than 16 characters", { hint: "use e.g. `openssl rand -hex 24`" });
+  return token;
 }

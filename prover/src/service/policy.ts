@@ -1,0 +1,54 @@
+import type { Address, PublicClient } from "viem";
+import { inferenceCoordinatorAbi } from "../chain/abis.js";
+import type { FailCode, Job, NewJob } from "./store.js";
+
+/**
+ * What the service asks before it spends a proof on a job. The watcher admits requests (see
+ * watcher.ts); this hook runs on the prover node just before proving, so a request settled or expired
+ * meanwhile (fulfilled by another prover, refunded) costs no proof. Other policies (locks, prices)
+ * wrap this one.
+ */
+export type ProveVerdict =
+  { kind: "prove" } | { kind: "fulfilled"; note: string } | { kind: "fail"; reason: string; code: FailCode };
+
+export interface JobPolicy {
+  /**
+   * Called by the watcher for a request that passed the built-in checks (served, input in range,
+   * deadline long enough), before it is stored: return the job to queue, or the job with
+   * `failedReason` set to refuse it (e.g. a fee below the operator's price).
+   */
+  admit?(job: NewJob): Promise<NewJob>;
+  beforeProve(job: Job): Promise<ProveVerdict>;
+}
+
+export const proveEverything: JobPolicy = { beforeProve: async () => ({ kind: "prove" }) };
+
+/** IInferenceCoordinator.RequestStatus. */
+export const RequestStatus = { None: 0, Open: 1, Fulfilled: 2, Refunded: 3 } as const;
+
+/** The coordinator's view of a request: settled, open, or past its deadline (on the chain's clock). */
+export async function onChainVerdict(client: PublicClient, coordinator: Address, requestId: bigint): Promise<ProveVerdict> {
+  const [r, head] = await Promise.all([
+    client.readContract({ address: coordinator, abi: inferenceCoordinatorAbi, functionName: "request", args: [requestId] }),
+    client.getBlock({ blockTag: "latest" }),
+  ]);
+  const status = Number(r.status);
+  if (status === RequestStatus.Fulfilled) return { kind: "fulfilled", note: "already fulfilled on-chain" };
+  if (status === RequestStatus.Refunded) return { kind: "fail", reason: "the request was refunded on-chain", code: "expired" };
+  const now = Math.max(Number(head.timestamp), Math.floor(Date.now() / 1000));
+  if (Number(r.deadline) < now)
+    return {
+      kind: "fail",
+      reason: `the request's deadline (${new Date(Number(r.deadline) * 1000).toISOString()}) passed before proving`,
+      code: "expired",
+    };
+  return { kind: "prove" };
+}
+
+/** The chain policy: chain jobs are proved only while their request is open on-chain. */
+export function chainPolicy(client: PublicClient, coordinator: Address): JobPolicy {
+  return {
+    beforeProve: async (job) =>
+      job.kind === "chain" && job.requestId ? onChainVerdict(client, coordinator, BigInt(job.requestId)) : { kind: "prove" },
+  };
+}

@@ -1,0 +1,121 @@
+import {
+  createPublicClient,
+  createWalletClient,
+  encodeFunctionData,
+  http,
+  type Address,
+  type Hex,
+  type PublicClient,
+} from "viem";
+import { privateKeyToAccount } from "viem/accounts";
+import { hardhat } from "viem/chains";
+import { inferenceCoordinatorAbi } from "../../prover/src/chain/abis.js";
+import { connectChain, type ChainClients } from "../../prover/src/chain/clients.js";
+import { registerModelVersion } from "../../prover/src/chain/register.js";
+import { floatToFixed } from "../../prover/src/engine/felt.js";
+import { readJson, type Heldout } from "../../prover/src/models/source.js";
+import { DEV_KEYS, deployFromArtifact, startHardhatNode, type LocalNode } from "./chain.js";
+import { builtExample, exampleSource, type ExampleModel } from "./models.js";
+
+/**
+ * The contracts a prover service follows, on a `hardhat node` on 127.0.0.1: registry, route and
+ * coordinator deployed by wallet 0, the named example models registered, and a requester (wallet 2)
+ * that sends requestInference. Shared by the service's end-to-end suites.
+ */
+export interface ServiceChain {
+  node: LocalNode;
+  client: PublicClient;
+  admin: ChainClients;
+  registry: Address;
+  coordinator: Address;
+  ids: Record<string, Hex>;
+  /** requestInference from the requester; resolves with the request id once mined. */
+  request(model: ExampleModel, input: bigint[], deadlineSec?: number): Promise<bigint>;
+  /** Send requestInference without waiting (for bursts); `mined` turns the hash into the request id. */
+  send(model: ExampleModel, input: bigint[], deadlineSec?: number): Promise<Hex>;
+  mined(hash: Hex): Promise<bigint>;
+  /** InferenceFulfilled events of one request. */
+  fulfilments(requestId: bigint): Promise<unknown[]>;
+  /** Held-out sample i of a model, as the fixed-point input a request carries. */
+  heldoutInput(model: "digits-mlp" | "diabetes-mlp", i: number): Promise<bigint[]>;
+  stop(): Promise<void>;
+}
+
+export async function startServiceChain(models: ExampleModel[]): Promise<ServiceChain> {
+  const node = await startHardhatNode();
+  try {
+    const chain = { ...hardhat, rpcUrls: { default: { http: [node.url] } } };
+    const client = createPublicClient({ chain, transport: http(node.url) }) as PublicClient;
+    const adminWallet = createWalletClient({ chain, transport: http(node.url), account: privateKeyToAccount(DEV_KEYS[0]!) });
+    const requester = privateKeyToAccount(DEV_KEYS[2]!);
+    const requesterWallet = createWalletClient({ chain, transport: http(node.url), account: requester });
+    const registry = await deployFromArtifact(adminWallet, client, "registry/ModelRegistry.sol/ModelRegistry");
+    const route = await deployFromArtifact(adminWallet, client, "verifier/InferenceVerifier.sol/InferenceVerifier", [registry]);
+    const owner = adminWallet.account.address;
+    const coordinator = await deployFromArtifact(
+      adminWallet,
+      client,
+      "coordinator/InferenceCoordinator.sol/InferenceCoordinator",
+      [registry, route, owner, owner],
+    );
+    const admin = await connectChain({
+      rpcUrl: node.url,
+      privateKey: DEV_KEYS[0]!,
+      registry,
+      verifierRoute: route,
+      coordinator,
+      source: "test",
+    });
+    const ids: Record<string, Hex> = {};
+    for (const name of models) ids[name] = (await registerModelVersion(admin, registry, await builtExample(name))).modelId;
+
+    const send = async (model: ExampleModel, input: bigint[], deadlineSec = 1200) =>
+      requesterWallet.sendTransaction({
+        account: requester,
+        chain: null,
+        to: coordinator,
+        data: encodeFunctionData({
+          abi: inferenceCoordinatorAbi,
+          functionName: "requestInference",
+          args: [ids[model]!, 0, input, 0, (await client.getBlock()).timestamp + BigInt(deadlineSec)],
+        }),
+        value: 1_000_000_000_000_000n,
+        gas: 2_000_000n,
+      });
+    const mined = async (hash: Hex) => {
+      const receipt = await client.waitForTransactionReceipt({ hash });
+      if (receipt.status !== "success") throw new Error(`requestInference reverted (${hash})`);
+      const log = receipt.logs.find((l) => l.address.toLowerCase() === coordinator.toLowerCase())!;
+      return BigInt(log.topics[1]!);
+    };
+    return {
+      node,
+      client,
+      admin,
+      registry,
+      coordinator,
+      ids,
+      send,
+      mined,
+      request: async (model, input, deadlineSec) => mined(await send(model, input, deadlineSec)),
+      fulfilments: (requestId) =>
+        client.getContractEvents({
+          address: coordinator,
+          abi: inferenceCoordinatorAbi,
+          eventName: "InferenceFulfilled",
+          args: { requestId },
+          fromBlock: 0n,
+          strict: true,
+        }),
+      async heldoutInput(model, i) {
+        const heldout = await readJson<Heldout>((await exampleSource(model)).heldout!, "heldout.json");
+        const scale = (await builtExample(model)).manifest.circuit.inputScale;
+        return heldout.inputs[i % heldout.inputs.length]!.map((v) => floatToFixed(v, scale));
+      },
+      stop: () => node.stop(),
+    };
+  } catch (e) {
+    await node.stop();
+    throw e;
+  }
+}

@@ -1,0 +1,148 @@
+import { expect } from "chai";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { JobStore, type NewJob } from "../../prover/src/service/store.js";
+import { sharedPostgresDatabase } from "../helpers/postgres.js";
+
+const chainJob = (requestId: number, deadline = 4_000_000_000): NewJob => ({
+  kind: "chain",
+  requestId: String(requestId),
+  model: "m",
+  inputFixed: ["1", "2"],
+  deadline,
+  fee: "10",
+});
+const offchainJob = (client = "c1"): NewJob => ({ kind: "offchain", model: "m", inputFixed: ["3"], client });
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The same behaviour on both backends: the embedded SQLite file and a real PostgreSQL server. */
+for (const backend of ["sqlite", "postgres"] as const) {
+  describe(`job store on ${backend}`, function () {
+    let dir: string;
+    let where: string;
+    let a: JobStore;
+    let b: JobStore;
+
+    before(async () => {
+      dir = mkdtempSync(join(tmpdir(), "zkinfer-store-"));
+    });
+    beforeEach(async () => {
+      where = backend === "sqlite" ? join(dir, `jobs-${Date.now()}-${Math.random()}.sqlite`) : await sharedPostgresDatabase();
+      // Two handles on one store, as two nodes of a fleet have (two connections / two pools).
+      a = await JobStore.open(where);
+      b = await JobStore.open(where);
+    });
+    afterEach(async () => {
+      await a?.close();
+      await b?.close();
+    });
+    after(() => rmSync(dir, { recursive: true, force: true }));
+
+    it("inserts a chain request once, however many nodes see it", async () => {
+      const [x, y] = await Promise.all([a.insert(chainJob(1)), b.insert(chainJob(1))]);
+      expect([x.created, y.created].sort()).to.deep.equal([false, true]);
+      expect(x.job.id).to.equal(y.job.id);
+      expect((await a.list()).length).to.equal(1);
+    });
+
+    it("claims chain jobs before off-chain jobs, soonest deadline first", async () => {
+      await a.insert(offchainJob());
+      await a.insert(chainJob(2, 4_000_000_500));
+      await a.insert(chainJob(3, 4_000_000_100));
+      const order = [];
+      for (let i = 0; i < 3; i++) order.push((await a.claimNext("n1", 10_000, ["m"]))!);
+      expect(order.map((j) => j.requestId ?? j.kind)).to.deep.equal(["3", "2", "offchain"]);
+      expect(await a.claimNext("n1", 10_000, ["m"])).to.equal(undefined);
+      expect(await a.claimNext("n1", 10_000, ["other-model"])).to.equal(undefined);
+    });
+
+    it("gives each of 40 jobs to exactly one of two nodes claiming at once", async () => {
+      for (let i = 0; i < 40; i++) await a.insert(chainJob(100 + i));
+      const take = async (s: JobStore, owner: string) => {
+        const got: string[] = [];
+        for (let j; (j = await s.claimNext(owner, 10_000, ["m"]));) got.push(j.id);
+        return got;
+      };
+      const [x, y] = await Promise.all([take(a, "n1"), take(b, "n2")]);
+      expect(x.length + y.length).to.equal(40);
+      expect(new Set([...x, ...y]).size).to.equal(40);
+    });
+
+    it("returns a job to the queue when its lease lapses; the late owner's result is discarded", async () => {
+      const { job } = await a.insert(chainJob(5));
+      await a.claimNext("dead", 300, ["m"]);
+      expect(await b.claimNext("n2", 10_000, ["m"])).to.equal(undefined);
+      await sleep(400);
+      const again = (await b.claimNext("n2", 10_000, ["m"]))!;
+      expect(again.id).to.equal(job.id);
+      expect(again.attempts).to.equal(2);
+      const result = { outputsFixed: [], outputsFloat: [], proof: "0x00" as const, instances: [], proveMs: 1 };
+      expect(await a.heartbeat(job.id, "dead", 10_000)).to.equal(false);
+      expect(await a.proved(job.id, "dead", result, "proved")).to.equal(false);
+      expect(await b.proved(job.id, "n2", result, "proved")).to.equal(true);
+      expect((await a.get(job.id))!.state).to.equal("proved");
+    });
+
+    it("keeps a job leased while its owner's heartbeat renews the lease", async () => {
+      await a.insert(chainJob(6));
+      const job = (await a.claimNext("n1", 300, ["m"]))!;
+      for (let i = 0; i < 4; i++) {
+        await sleep(150);
+        expect(await a.heartbeat(job.id, "n1", 300)).to.equal(true);
+      }
+      expect(await b.claimNext("n2", 10_000, ["m"])).to.equal(undefined);
+    });
+
+    it("holds back a requeued job for its backoff, and lets the jobs behind it go first", async () => {
+      const { job } = await a.insert(chainJob(7, 4_000_000_000));
+      await a.insert(chainJob(8, 4_000_000_900));
+      await a.claimNext("n1", 10_000, ["m"]);
+      expect(await a.requeue(job.id, "n1", "EZKL died", 400)).to.equal(true);
+      expect((await a.claimNext("n1", 10_000, ["m"]))!.requestId).to.equal("8");
+      expect(await a.claimNext("n1", 10_000, ["m"])).to.equal(undefined);
+      await sleep(450);
+      expect((await a.claimNext("n1", 10_000, ["m"]))!.requestId).to.equal("7");
+    });
+
+    it("passes the leader lease to one node at a time, and to another once it lapses", async () => {
+      const [x, y] = await Promise.all([a.acquireLease("leader", "n1", 400), b.acquireLease("leader", "n2", 400)]);
+      expect([x, y].filter(Boolean)).to.have.length(1);
+      const [holder, other, otherStore] = x ? ["n1", "n2", b] : ["n2", "n1", a];
+      expect(await otherStore.acquireLease("leader", other, 400)).to.equal(false);
+      expect((await a.leaseHolder("leader"))!.owner).to.equal(holder);
+      await sleep(450);
+      expect(await otherStore.acquireLease("leader", other, 400)).to.equal(true);
+      expect((await a.leaseHolder("leader"))!.owner).to.equal(other);
+      await otherStore.releaseLease("leader", other);
+      expect(await a.leaseHolder("leader")).to.equal(undefined);
+    });
+
+    it("counts pending off-chain jobs per client, and revives a job failed as not served", async () => {
+      await a.insert(offchainJob("c1"));
+      await a.insert(offchainJob("c1"));
+      await a.insert(offchainJob("c2"));
+      expect(await a.pendingOffchain("c1")).to.deep.equal({ total: 3, client: 2 });
+      const { job } = await a.insert({ ...chainJob(9), failedReason: "not served here", failCode: "not_served" });
+      expect((await a.list({ state: "failed", failCode: "not_served" })).map((j) => j.id)).to.deep.equal([job.id]);
+      await a.revive(job.id, "m2");
+      const revived = (await a.get(job.id))!;
+      expect([revived.state, revived.model, revived.failCode]).to.deep.equal(["queued", "m2", null]);
+    });
+
+    it("records the watcher's jobs and its last block in one transaction", async () => {
+      expect(await a.insertAll([chainJob(10), chainJob(11)], ["watcher.lastBlock", "42"])).to.equal(2);
+      expect(await b.insertAll([chainJob(11), chainJob(12)], ["watcher.lastBlock", "43"])).to.equal(1);
+      expect(await a.getKv("watcher.lastBlock")).to.equal("43");
+      const failed = await a
+        .insertAll([chainJob(13), { ...chainJob(14), inputFixed: undefined as never }], ["watcher.lastBlock", "44"])
+        .then(
+          () => undefined,
+          (e: Error) => e,
+        );
+      expect(failed?.message).to.match(/NOT NULL|not-null/i);
+      expect(await a.getKv("watcher.lastBlock")).to.equal("43");
+      expect(await a.byRequestId("13")).to.equal(undefined);
+    });
+  });
+}
