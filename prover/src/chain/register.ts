@@ -1,7 +1,8 @@
 import { readFile } from "node:fs/promises";
 import { keccak256, parseEventLogs, type Address, type Hash, type Hex } from "viem";
-import { ArtifactError, UserInputError } from "../errors.js";
+import { ArtifactError, InvalidModelError, UserInputError } from "../errors.js";
 import type { Manifest } from "../models/manifest.js";
+import { inputSpan, outputSpan } from "../models/tensors.js";
 import type { LoadedModel } from "../models/store.js";
 import type { CompiledVerifier } from "../models/compile-verifier.js";
 import { silentProgress, type Progress } from "../util/progress.js";
@@ -30,13 +31,19 @@ export interface RegisterResult {
 }
 
 /** A metric (accuracy, MAE, ...) as an integer: metric * 10^4, as the registry stores it. */
-export const metricToBps = (x: number | undefined): number =>
-  x === undefined || !Number.isFinite(x) ? 0 : Math.round(x * 10_000);
+export const metricToBps = (x: number | null | undefined): number =>
+  x === undefined || x === null || !Number.isFinite(x) ? 0 : Math.round(x * 10_000);
 
 /** The registry's VersionParams for a built model and its deployed verifier. */
 export function versionParams(m: Manifest, verifier: Address, metadataURI: string) {
-  const inp = m.circuit.instanceLayout.inputs[0]!;
-  const out = m.circuit.instanceLayout.outputs[0]!;
+  const inp = { ...inputSpan(m), scale: m.circuit.instanceLayout.inputs[0]!.scale };
+  const out = { ...outputSpan(m), scale: m.circuit.instanceLayout.outputs[0]!.scale };
+  const scales = new Set(m.circuit.instanceLayout.outputs.map((t) => t.scale));
+  if (scales.size > 1) {
+    throw new InvalidModelError(`model '${m.name}' has output tensors at different scales (${[...scales].join(", ")})`, {
+      hint: "the registry records one output scale: rescale the outputs to one scale in the export, then build again",
+    });
+  }
   const b32 = (h: string) => `0x${h}` as Hex;
   return {
     modelHash: b32(m.hashes.model),

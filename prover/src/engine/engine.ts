@@ -64,9 +64,19 @@ export interface ProveResult {
 
 export type CalibrationTarget = "resources" | "accuracy";
 
+/** What `prepareOnnx` did to an exported file (see prover/python/onnx_prep.py). */
+export interface PreparedOnnx {
+  /** False when the file needed nothing and was copied byte for byte. */
+  changed: boolean;
+  /** One line per change, for the build's output and the manifest. */
+  notes: string[];
+}
+
 export interface Engine {
   info(): Promise<EngineInfo>;
   inspectOnnx(model: string): Promise<OnnxInfo>;
+  /** Writes `out`: the exported model made self-contained and EZKL-ready, or refuses it with a hint. */
+  prepareOnnx(a: { model: string; out: string; samples?: number[][] }): Promise<PreparedOnnx>;
   runOnnx(model: string, inputs: number[][]): Promise<number[][]>;
   genSettings(a: { model: string; settings: string }): Promise<CircuitSettings>;
   calibrate(a: {
@@ -80,7 +90,8 @@ export interface Engine {
   genSrs(a: { srs: string; logrows: number }): Promise<void>;
   setup(a: { compiled: string; vk: string; pk: string; srs: string }): Promise<void>;
   witness(a: { data: string; compiled: string; witness: string }): Promise<Witness>;
-  witnessBatch(a: { inputs: number[][]; compiled: string; scratch: string }): Promise<Witness[]>;
+  /** Witnesses of flat samples; `inputCounts` cuts each into the model's input tensors (default: one). */
+  witnessBatch(a: { inputs: number[][]; inputCounts?: number[]; compiled: string; scratch: string }): Promise<Witness[]>;
   prove(a: { witness: string; compiled: string; pk: string; proof: string; srs: string }): Promise<ProveResult>;
   verify(a: { proof: string; settings: string; vk: string; srs: string }): Promise<{ valid: boolean; reason: string | null }>;
   createEvmVerifier(a: { vk: string; settings: string; sol: string; abi: string; srs: string }): Promise<{ note: string | null }>;
@@ -112,6 +123,9 @@ export class EzklEngine implements Engine {
   }
   inspectOnnx(model: string): Promise<OnnxInfo> {
     return this.call("inspect_onnx", { model });
+  }
+  prepareOnnx(a: { model: string; out: string; samples?: number[][] }): Promise<PreparedOnnx> {
+    return this.call("prepare_onnx", a);
   }
   async runOnnx(model: string, inputs: number[][]): Promise<number[][]> {
     return (await this.call<{ outputs: number[][] }>("run_onnx", { model, inputs })).outputs;
@@ -146,7 +160,7 @@ export class EzklEngine implements Engine {
   async witness(a: { data: string; compiled: string; witness: string }): Promise<Witness> {
     return toWitness(await this.call<RawWitness>("witness", a));
   }
-  async witnessBatch(a: { inputs: number[][]; compiled: string; scratch: string }): Promise<Witness[]> {
+  async witnessBatch(a: { inputs: number[][]; inputCounts?: number[]; compiled: string; scratch: string }): Promise<Witness[]> {
     const r = await this.call<{ witnesses: RawWitness[] }>("witness_batch", a);
     return r.witnesses.map(toWitness);
   }

@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { copyFileSync, existsSync, linkSync, mkdirSync, renameSync, rmSync, statSync } from "node:fs";
 import { readFile, writeFile } from "node:fs/promises";
 import { join, relative } from "node:path";
-import type { CalibrationTarget, CircuitSettings, Engine } from "../engine/engine.js";
+import type { CalibrationTarget, CircuitSettings, Engine, PreparedOnnx } from "../engine/engine.js";
 import { feltToInt, fixedToFloat } from "../engine/felt.js";
 import { ArtifactError, InvalidModelError, UserInputError } from "../errors.js";
 import { sha256, sha256File } from "../util/hash.js";
@@ -17,7 +17,7 @@ import { artifactDirFor, loadArtifact, modelsDir, sweepAbandonedBuilds, type Loa
 
 /** Bump when the pipeline's output changes for the same inputs, so old builds are not reused. */
 const PIPELINE_VERSION = 1;
-export const BUILD_STEPS = 9;
+export const BUILD_STEPS = 10;
 
 export interface BuildOptions {
   engine: Engine;
@@ -39,8 +39,11 @@ async function buildKey(
   source: ModelSource,
   opts: BuildOptions,
   ezklVersion: string,
+  preparedOnnx: string,
 ): Promise<{ key: string; modelHash: string; calibrationHash: string | null; srsHash: string | null }> {
-  const modelHash = await sha256File(source.onnx);
+  // The prepared file: it embeds external weight data, so the key covers the weights wherever the export
+  // kept them. For an export that needed no preparation it is the source file, byte for byte.
+  const modelHash = await sha256File(preparedOnnx);
   const calibrationHash = source.calibration ? await sha256File(source.calibration) : null;
   const srsHash = opts.srsFile ? await sha256File(opts.srsFile) : null;
   const key = sha256(
@@ -75,19 +78,33 @@ export async function buildModel(source: ModelSource, opts: BuildOptions): Promi
   }
 
   const info = await engine.info();
-  const { key, modelHash, calibrationHash } = await buildKey(source, opts, info.ezklVersion);
+  mkdirSync(modelsDir(), { recursive: true });
+  const swept = sweepAbandonedBuilds();
+  if (swept.length) logger.info({ swept }, "removed directories of builds that died");
+  const tmp = join(modelsDir(), `.tmp-${source.name}-p${process.pid}-${randomBytes(4).toString("hex")}`);
+  mkdirSync(tmp);
+  // 1. Refuse a bad model file before anything is generated, and make an export EZKL-ready (external data,
+  //    batch axis, skl2onnx's classifier tail): cheap, and its output is what the build key hashes.
+  const t0 = performance.now();
+  let prepared: PreparedOnnx;
+  let key: string, modelHash: string, calibrationHash: string | null;
+  try {
+    prepared = await progress.step("check and prepare the ONNX model", async () =>
+      engine.prepareOnnx({ model: source.onnx, out: join(tmp, "network.onnx"), samples: await referenceSamples(source) }),
+    );
+    ({ key, modelHash, calibrationHash } = await buildKey(source, opts, info.ezklVersion, join(tmp, "network.onnx")));
+  } catch (e) {
+    rmSync(tmp, { recursive: true, force: true });
+    throw e;
+  }
+  for (const note of prepared.notes) progress.note(`prepared: ${note}`);
   const finalDir = artifactDirFor(source.name, key);
   if (!opts.force && existsSync(join(finalDir, "manifest.json"))) {
+    rmSync(tmp, { recursive: true, force: true });
     logger.info({ model: source.name, dir: finalDir }, "build cache hit");
     progress.note(`cache hit: ${relative(process.cwd(), finalDir) || finalDir} (nothing to do)`);
     return { ...(await loadArtifact(finalDir)), cacheHit: true };
   }
-
-  mkdirSync(modelsDir(), { recursive: true });
-  const swept = sweepAbandonedBuilds();
-  if (swept.length) logger.info({ swept }, "removed directories of builds that died");
-  const tmp = join(modelsDir(), `.tmp-${source.name}-${key.slice(0, 16)}-p${process.pid}-${randomBytes(4).toString("hex")}`);
-  mkdirSync(tmp);
   const f = {
     onnx: "network.onnx",
     settings: "settings.json",
@@ -99,7 +116,7 @@ export async function buildModel(source: ModelSource, opts: BuildOptions): Promi
     verifierArtifact: "verifier.json",
   } as const;
   const p = (name: string) => join(tmp, name);
-  const timings: Record<string, number> = {};
+  const timings: Record<string, number> = { prepare: Math.round(performance.now() - t0) };
   const timed = async <T>(label: string, key: string, work: () => Promise<T>): Promise<T> => {
     const t0 = performance.now();
     const r = await progress.step(label, work);
@@ -108,21 +125,28 @@ export async function buildModel(source: ModelSource, opts: BuildOptions): Promi
   };
 
   try {
-    // 1. Refuse a bad model file before anything is generated.
-    const onnxInfo = await timed("check the ONNX model", "inspect", () => engine.inspectOnnx(source.onnx));
-    if (onnxInfo.inputs.length !== 1 || onnxInfo.outputs.length !== 1) {
-      throw new InvalidModelError(
-        `${source.onnx} has ${onnxInfo.inputs.length} inputs and ${onnxInfo.outputs.length} outputs; zkinfer takes exactly one of each`,
-        { hint: "concatenate inputs into one tensor and outputs into one tensor before exporting" },
-      );
-    }
-    copyFileSync(source.onnx, p(f.onnx));
+    const onnxInfo = await timed("read the model's tensors", "inspect", () => engine.inspectOnnx(p(f.onnx)));
+    const staticShape = (t: { name: string; shape: (number | string)[] }) => {
+      const bad = t.shape.findIndex((d, i) => typeof d !== "number" && i !== 0);
+      if (bad >= 0) {
+        throw new InvalidModelError(`tensor '${t.name}' of ${source.onnx} has a symbolic dimension at axis ${bad}`, {
+          hint: "export with a fixed size for every axis but the first (the batch axis)",
+        });
+      }
+    };
+    [...onnxInfo.inputs, ...onnxInfo.outputs].forEach(staticShape);
 
     // 2-3. Settings with explicit visibilities, then calibration.
     await timed("circuit settings (input public, output public, params fixed)", "settings", () =>
       engine.genSettings({ model: p(f.onnx), settings: p(f.settings) }),
     );
-    const calibration = source.calibration ?? (await writeRandomCalibration(tmp, onnxInfo.inputs[0]!.shape, progress));
+    const calibration =
+      source.calibration ??
+      (await writeRandomCalibration(
+        tmp,
+        onnxInfo.inputs.map((t) => t.shape),
+        progress,
+      ));
     const settings: CircuitSettings = await timed(`calibrate (target: ${target})`, "calibrate", () =>
       engine.calibrate({ data: calibration, model: p(f.onnx), settings: p(f.settings), target }),
     );
@@ -168,7 +192,18 @@ export async function buildModel(source: ModelSource, opts: BuildOptions): Promi
     }
 
     // Instance layout: EZKL flattens public inputs then public outputs.
-    const layout = instanceLayout(settings, onnxInfo.inputs[0]!.name, onnxInfo.outputs[0]!.name);
+    const layout = instanceLayout(
+      settings,
+      onnxInfo.inputs.map((t) => t.name),
+      onnxInfo.outputs.map((t) => t.name),
+    );
+    const outputScales = [...new Set(layout.outputs.map((t) => t.scale))];
+    if (outputScales.length > 1) {
+      progress.note(
+        `warning: the output tensors have different scales (${layout.outputs.map((t) => `${t.name} 2^${t.scale}`).join(", ")}); ` +
+          "a consumer on-chain sees one output scale, so `model register` refuses this build: rescale the outputs to one scale in the export",
+      );
+    }
 
     // 8. The circuit's accuracy against the float model, on held-out data.
     const accuracy = await timed("accuracy: circuit vs float model on held-out data", "accuracy", () =>
@@ -190,6 +225,7 @@ export async function buildModel(source: ModelSource, opts: BuildOptions): Promi
         ezklVersion: info.ezklVersion,
         source: {
           onnx: relOrAbs(source.onnx),
+          prepared: prepared.notes,
           calibration: source.calibration ? relOrAbs(source.calibration) : null,
           meta: source.meta,
         },
@@ -247,8 +283,8 @@ export async function buildModel(source: ModelSource, opts: BuildOptions): Promi
 
 function instanceLayout(
   settings: CircuitSettings,
-  inputName: string,
-  outputName: string,
+  inputNames: string[],
+  outputNames: string[],
 ): { inputs: TensorLayout[]; outputs: TensorLayout[] } {
   const vis = settings.run_args;
   if (String(vis.input_visibility).toLowerCase() !== "public" || String(vis.output_visibility).toLowerCase() !== "public") {
@@ -257,23 +293,21 @@ function instanceLayout(
     );
   }
   const shapes = settings.model_instance_shapes;
-  if (shapes.length !== 2) throw new ArtifactError(`expected 2 instance tensors (input, output), EZKL reports ${shapes.length}`);
+  if (shapes.length !== inputNames.length + outputNames.length) {
+    throw new ArtifactError(
+      `expected ${inputNames.length + outputNames.length} instance tensors (${inputNames.length} inputs, ${outputNames.length} outputs), EZKL reports ${shapes.length}`,
+    );
+  }
   const count = (s: number[]) => s.reduce((a, b) => a * b, 1);
-  const input: TensorLayout = {
-    name: inputName,
-    shape: shapes[0]!,
-    offset: 0,
-    count: count(shapes[0]!),
-    scale: settings.model_input_scales[0]!,
+  let offset = 0;
+  const tensor = (name: string, i: number, scale: number): TensorLayout => {
+    const t = { name, shape: shapes[i]!, offset, count: count(shapes[i]!), scale };
+    offset += t.count;
+    return t;
   };
-  const output: TensorLayout = {
-    name: outputName,
-    shape: shapes[1]!,
-    offset: input.count,
-    count: count(shapes[1]!),
-    scale: settings.model_output_scales[0]!,
-  };
-  return { inputs: [input], outputs: [output] };
+  const inputs = inputNames.map((n, i) => tensor(n, i, settings.model_input_scales[i] ?? settings.model_input_scales[0]!));
+  const outputs = outputNames.map((n, j) => tensor(n, inputNames.length + j, settings.model_output_scales[j]!));
+  return { inputs, outputs };
 }
 
 async function measureAccuracy(
@@ -282,17 +316,24 @@ async function measureAccuracy(
   onnx: string,
   circuit: string,
   tmp: string,
-  layout: { outputs: TensorLayout[] },
+  layout: { inputs: TensorLayout[]; outputs: TensorLayout[] },
 ): Promise<Manifest["accuracy"]> {
   if (!source.heldout) return null;
   const heldout = await readJson<Heldout>(source.heldout, "heldout.json");
   if (!Array.isArray(heldout.inputs) || heldout.inputs.length === 0) {
     throw new UserInputError(`${source.heldout} has no "inputs"`, { hint: "heldout.json holds {inputs, labels}" });
   }
+  // Held-out samples are flat (input tensors one after another); outputs likewise, every output tensor.
   const floatOut = await engine.runOnnx(onnx, heldout.inputs);
-  const witnesses = await engine.witnessBatch({ inputs: heldout.inputs, compiled: circuit, scratch: join(tmp, "heldout") });
-  const scale = layout.outputs[0]!.scale;
-  const circuitOut = witnesses.map((w) => w.outputs[0]!.map((fe) => fixedToFloat(feltToInt(fe), scale)));
+  const witnesses = await engine.witnessBatch({
+    inputs: heldout.inputs,
+    inputCounts: layout.inputs.map((t) => t.count),
+    compiled: circuit,
+    scratch: join(tmp, "heldout"),
+  });
+  const circuitOut = witnesses.map((w) =>
+    w.outputs.flatMap((tensor, k) => tensor.map((fe) => fixedToFloat(feltToInt(fe), layout.outputs[k]!.scale))),
+  );
   let maxAbs = 0;
   let sumAbs = 0;
   let n = 0;
@@ -307,8 +348,11 @@ async function measureAccuracy(
   const task = source.meta?.task ?? (floatOut[0]!.length > 1 ? "classification" : "regression");
   const labels = heldout.labels ?? [];
   const metric = task === "classification" ? "accuracy" : "mae";
-  const score = (outs: number[][]) => {
-    if (labels.length !== outs.length) return NaN;
+  // The task's metric is of the first output tensor (a multi-output model's other heads count in the errors).
+  const firstCount = layout.outputs[0]!.count;
+  const score = (all: number[][]) => {
+    const outs = all.map((o) => o.slice(0, firstCount));
+    if (labels.length !== outs.length) return null; // no labels (or not one per sample): errors only
     if (metric === "accuracy") return outs.filter((o, i) => argmax(o) === labels[i]).length / outs.length;
     return outs.reduce((s, o, i) => s + Math.abs(o[0]! - labels[i]!), 0) / outs.length;
   };
@@ -352,18 +396,35 @@ function placeFile(src: string, dest: string): void {
 }
 
 /** Without calibration data, calibrate on uniform random inputs in [-1, 1] and say so. */
-async function writeRandomCalibration(tmp: string, shape: (number | string)[], progress: Progress): Promise<string> {
-  const count = shape.reduce<number>((n, d) => n * (typeof d === "number" && d > 0 ? d : 1), 1);
+async function writeRandomCalibration(tmp: string, shapes: (number | string)[][], progress: Progress): Promise<string> {
   const samples = 20;
   let seed = 42;
   const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31) * 2 - 1;
-  const data = Array.from({ length: count * samples }, rand);
+  const data = shapes.map((shape) => {
+    const count = shape.reduce<number>((n, d) => n * (typeof d === "number" && d > 0 ? d : 1), 1);
+    return Array.from({ length: count * samples }, rand);
+  });
   const path = join(tmp, "calibration.random.json");
-  await writeFile(path, JSON.stringify({ input_data: [data] }));
+  await writeFile(path, JSON.stringify({ input_data: data }));
   progress.note(
     "no calibration.json: calibrating on random inputs in [-1, 1]; give real calibration data for a faithful circuit",
   );
   return path;
+}
+
+/** Inputs to check a rewritten graph against its export on: the sample input and a few held-out ones. */
+async function referenceSamples(source: ModelSource): Promise<number[][]> {
+  const samples: number[][] = [];
+  if (source.sampleInput) {
+    const json = await readJson<{ input_data?: unknown }>(source.sampleInput, "input.json");
+    const data = Array.isArray(json.input_data) ? json.input_data[0] : undefined;
+    if (Array.isArray(data) && data.every((v) => typeof v === "number")) samples.push(data as number[]);
+  }
+  if (source.heldout) {
+    const heldout = await readJson<Heldout>(source.heldout, "heldout.json");
+    if (Array.isArray(heldout.inputs)) samples.push(...heldout.inputs.slice(0, 10));
+  }
+  return samples;
 }
 
 function relOrAbs(path: string): string {
