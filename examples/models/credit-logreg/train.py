@@ -56,6 +56,11 @@ def main():
 
     # Exactly as a user would export it: skl2onnx's defaults (ZipMap on, label output kept).
     model = to_onnx(clf, x_train[:1], target_opset={"": 13, "ai.onnx.ml": 3})
+    # skl2onnx lists the opsets in set order, which Python's string hashing varies run to run: fix the order so
+    # that the file (and its hash) is reproducible.
+    opsets = sorted(model.opset_import, key=lambda o: o.domain)
+    del model.opset_import[:]
+    model.opset_import.extend(opsets)
     path = os.path.join(HERE, "network.onnx")
     onnx.save(model, path)
 
