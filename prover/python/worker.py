@@ -43,9 +43,10 @@ def _protocol_stream():
 class RequestError(Exception):
     """An error the worker reports with a type name the client maps to a typed error."""
 
-    def __init__(self, type_name: str, message: str):
+    def __init__(self, type_name: str, message: str, hint: str | None = None):
         super().__init__(message)
         self.type_name = type_name
+        self.hint = hint
 
 
 def _require_file(path: str, what: str) -> None:
@@ -114,6 +115,18 @@ def _count_ops(nodes):
     return counts
 
 
+def op_prepare_onnx(args):
+    """Prepare an exported ONNX file for EZKL (external data, batch axis, skl2onnx's ZipMap/label outputs,
+    ai.onnx.ml linear ops) into `out`; see onnx_prep.py. Refuses what EZKL cannot prove, with a hint."""
+    import onnx_prep
+
+    _require_file(args["model"], "ONNX model")
+    try:
+        return onnx_prep.prepare(args["model"], args["out"], samples=args.get("samples") or None)
+    except onnx_prep.PrepError as exc:
+        raise RequestError("InvalidModel", str(exc), hint=exc.hint)
+
+
 def op_run_onnx(args):
     """Run the float model with onnxruntime (the reference the circuit is compared against)."""
     import numpy as np
@@ -121,13 +134,19 @@ def op_run_onnx(args):
 
     _require_file(args["model"], "ONNX model")
     sess = ort.InferenceSession(args["model"], providers=["CPUExecutionProvider"])
-    inp = sess.get_inputs()[0]
-    shape = [d if isinstance(d, int) else 1 for d in inp.shape]
+    inputs = sess.get_inputs()
+    shapes = [[d if isinstance(d, int) else 1 for d in inp.shape] for inp in inputs]
+    sizes = [int(np.prod(s)) for s in shapes]
     outs = []
     for sample in args["inputs"]:
-        x = np.asarray(sample, dtype=np.float32).reshape(shape)
-        result = sess.run(None, {inp.name: x})
-        outs.append([float(v) for v in np.asarray(result[0]).reshape(-1)])
+        # A sample is flat: the input tensors one after another; so is the reply: every output tensor.
+        flat = np.asarray(sample, dtype=np.float32).reshape(-1)
+        feeds, at = {}, 0
+        for inp, shape, size in zip(inputs, shapes, sizes):
+            feeds[inp.name] = flat[at : at + size].reshape(shape)
+            at += size
+        result = sess.run(None, feeds)
+        outs.append([float(v) for r in result for v in np.asarray(r).reshape(-1)])
     return {"outputs": outs}
 
 
@@ -214,10 +233,15 @@ def op_witness_batch(args):
     results = []
     tmp_data = args["scratch"] + ".data.json"
     tmp_wit = args["scratch"] + ".witness.json"
+    counts = args.get("inputCounts") or None
     try:
         for sample in args["inputs"]:
+            tensors, at = [], 0
+            for n in counts or [len(sample)]:  # EZKL's input file holds one flat array per input tensor
+                tensors.append(sample[at : at + n])
+                at += n
             with open(tmp_data, "w") as f:
-                json.dump({"input_data": [sample]}, f)
+                json.dump({"input_data": tensors}, f)
             w = ezkl.gen_witness(tmp_data, args["compiled"], tmp_wit)
             results.append({"inputs": w["inputs"], "outputs": w["outputs"]})
     finally:
@@ -380,6 +404,7 @@ def _read_json(path):
 OPS = {
     "hello": op_hello,
     "inspect_onnx": op_inspect_onnx,
+    "prepare_onnx": op_prepare_onnx,
     "run_onnx": op_run_onnx,
     "gen_settings": op_gen_settings,
     "calibrate": op_calibrate,
@@ -420,7 +445,10 @@ def main() -> int:
             result = op(req.get("args") or {})
             reply({"id": req_id, "ok": True, "result": result, "ms": (time.perf_counter() - started) * 1000})
         except RequestError as exc:
-            reply({"id": req_id, "ok": False, "error": {"type": exc.type_name, "message": str(exc)}})
+            error = {"type": exc.type_name, "message": str(exc)}
+            if exc.hint:
+                error["hint"] = exc.hint
+            reply({"id": req_id, "ok": False, "error": error})
         except Exception as exc:  # an EZKL failure: report it with its text, keep serving
             traceback.print_exc(file=sys.stderr)
             reply({"id": req_id, "ok": False, "error": {"type": "EzklError", "message": f"{type(exc).__name__}: {exc}"}})

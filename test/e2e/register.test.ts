@@ -79,7 +79,7 @@ describe("zkinfer model register against `hardhat node` on 127.0.0.1", function 
     expect(v.vkaDigest).to.equal(m.vka.digest);
     expect(keccak256((await client.getCode({ address: out.verifier }))!)).to.equal(suiteVerifierArtifact().codeHash);
     expect(v.layout).to.deep.equal({ instanceCount: 11, inputOffset: 0, inputCount: 10, outputOffset: 10, outputCount: 1 });
-    expect(v.circuitMetricBps).to.equal(Math.round(m.accuracy!.circuit * 10_000));
+    expect(v.circuitMetricBps).to.equal(Math.round(m.accuracy!.circuit! * 10_000));
 
     // A real proof verifies through the route on the node against what the CLI registered.
     const proof = await exampleProof("diabetes-mlp");

@@ -1,6 +1,7 @@
 import { BaseError, ContractFunctionRevertedError, parseEventLogs, type Address, type Hash, type Hex } from "viem";
-import { ArtifactError, UserInputError } from "../errors.js";
+import { ArtifactError, InvalidModelError, UserInputError } from "../errors.js";
 import type { Manifest } from "../models/manifest.js";
+import { inputSpan, outputSpan } from "../models/tensors.js";
 import type { LoadedModel } from "../models/store.js";
 import { readCompiledVerifier } from "../models/compile-verifier.js";
 import { readVka, type Vka } from "../models/vka.js";
@@ -38,13 +39,19 @@ export interface RegisterResult {
 }
 
 /** A metric (accuracy, MAE, ...) as an integer: metric * 10^4, as the registry stores it. */
-export const metricToBps = (x: number | undefined): number =>
-  x === undefined || !Number.isFinite(x) ? 0 : Math.round(x * 10_000);
+export const metricToBps = (x: number | null | undefined): number =>
+  x === undefined || x === null || !Number.isFinite(x) ? 0 : Math.round(x * 10_000);
 
 /** The registry's VersionParams for a built model (its VKA goes alongside, see `registerModelVersion`). */
 export function versionParams(m: Manifest, metadataURI: string) {
-  const inp = m.circuit.instanceLayout.inputs[0]!;
-  const out = m.circuit.instanceLayout.outputs[0]!;
+  const inp = { ...inputSpan(m), scale: m.circuit.instanceLayout.inputs[0]!.scale };
+  const out = { ...outputSpan(m), scale: m.circuit.instanceLayout.outputs[0]!.scale };
+  const scales = new Set(m.circuit.instanceLayout.outputs.map((t) => t.scale));
+  if (scales.size > 1) {
+    throw new InvalidModelError(`model '${m.name}' has output tensors at different scales (${[...scales].join(", ")})`, {
+      hint: "the registry records one output scale: rescale the outputs to one scale in the export, then build again",
+    });
+  }
   const b32 = (h: string) => `0x${h}` as Hex;
   return {
     modelHash: b32(m.hashes.model),

@@ -78,9 +78,19 @@ export interface LayoutArgs {
 
 export type CalibrationTarget = "resources" | "accuracy";
 
+/** What `prepareOnnx` did to an exported file (see prover/python/onnx_prep.py). */
+export interface PreparedOnnx {
+  /** False when the file needed nothing and was copied byte for byte. */
+  changed: boolean;
+  /** One line per change, for the build's output and the manifest. */
+  notes: string[];
+}
+
 export interface Engine {
   info(): Promise<EngineInfo>;
   inspectOnnx(model: string): Promise<OnnxInfo>;
+  /** Writes `out`: the exported model made self-contained and EZKL-ready, or refuses it with a hint. */
+  prepareOnnx(a: { model: string; out: string; samples?: number[][] }): Promise<PreparedOnnx>;
   runOnnx(model: string, inputs: number[][]): Promise<number[][]>;
   genSettings(a: { model: string; settings: string; layout?: LayoutArgs }): Promise<CircuitSettings>;
   calibrate(a: {
@@ -96,7 +106,8 @@ export interface Engine {
   genSrs(a: { srs: string; logrows: number }): Promise<void>;
   setup(a: { compiled: string; vk: string; pk: string; srs: string }): Promise<void>;
   witness(a: { data: string; compiled: string; witness: string }): Promise<Witness>;
-  witnessBatch(a: { inputs: number[][]; compiled: string; scratch: string }): Promise<Witness[]>;
+  /** Witnesses of flat samples; `inputCounts` cuts each into the model's input tensors (default: one). */
+  witnessBatch(a: { inputs: number[][]; inputCounts?: number[]; compiled: string; scratch: string }): Promise<Witness[]>;
   /** `measurePeak`: reset the worker's peak RSS first and report this proof's peak (the settings search). */
   prove(a: {
     witness: string;
@@ -143,6 +154,9 @@ export class EzklEngine implements Engine {
   inspectOnnx(model: string): Promise<OnnxInfo> {
     return this.call("inspect_onnx", { model });
   }
+  prepareOnnx(a: { model: string; out: string; samples?: number[][] }): Promise<PreparedOnnx> {
+    return this.call("prepare_onnx", a);
+  }
   async runOnnx(model: string, inputs: number[][]): Promise<number[][]> {
     return (await this.call<{ outputs: number[][] }>("run_onnx", { model, inputs })).outputs;
   }
@@ -179,7 +193,7 @@ export class EzklEngine implements Engine {
   async witness(a: { data: string; compiled: string; witness: string }): Promise<Witness> {
     return toWitness(await this.call<RawWitness>("witness", a));
   }
-  async witnessBatch(a: { inputs: number[][]; compiled: string; scratch: string }): Promise<Witness[]> {
+  async witnessBatch(a: { inputs: number[][]; inputCounts?: number[]; compiled: string; scratch: string }): Promise<Witness[]> {
     const r = await this.call<{ witnesses: RawWitness[] }>("witness_batch", a);
     return r.witnesses.map(toWitness);
   }

@@ -13,6 +13,7 @@ import {
 } from "../errors.js";
 import { silentLogger, type Logger } from "../util/logger.js";
 import { projectRoot } from "../util/paths.js";
+import { ezklHint } from "./ezkl-hints.js";
 
 export interface WorkerOptions {
   /** Python interpreter that has `ezkl` installed. Default: ZKINFER_PYTHON or <repo>/.venv/bin/python. */
@@ -33,7 +34,7 @@ interface Reply {
   id: number;
   ok: boolean;
   result?: unknown;
-  error?: { type: string; message: string };
+  error?: WorkerErrorReply;
   ms?: number;
 }
 
@@ -181,7 +182,14 @@ export class WorkerProcess {
   }
 }
 
-function mapWorkerError(op: string, error: { type: string; message: string }): ZkinferError {
+/** A failed call as the worker reports it; `hint` is set where the worker knows what to do. */
+interface WorkerErrorReply {
+  type: string;
+  message: string;
+  hint?: string;
+}
+
+function mapWorkerError(op: string, error: WorkerErrorReply): ZkinferError {
   switch (error.type) {
     case "FileNotFound": {
       const path = error.message.split(": ").slice(1).join(": ");
@@ -190,9 +198,9 @@ function mapWorkerError(op: string, error: { type: string; message: string }): Z
     }
     case "InvalidModel":
       return new InvalidModelError(error.message, {
-        hint: "export the model again as a standard ONNX file with plain tensor inputs and outputs",
+        hint: error.hint ?? "export the model again as a standard ONNX file with plain tensor inputs and outputs",
       });
     default:
-      return new EzklError(op, error.message);
+      return new EzklError(op, error.message, { hint: error.hint ?? ezklHint(op, error.message) });
   }
 }

@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { copyFileSync, existsSync, linkSync, mkdirSync, renameSync, rmSync, statSync } from "node:fs";
 import { readFile, writeFile } from "node:fs/promises";
 import { join, relative } from "node:path";
-import type { CalibrationTarget, CircuitSettings, Engine } from "../engine/engine.js";
+import type { CalibrationTarget, CircuitSettings, Engine, PreparedOnnx } from "../engine/engine.js";
 import { feltToInt, fixedToFloat } from "../engine/felt.js";
 import { ArtifactError, EzklError, InvalidModelError, UserInputError } from "../errors.js";
 import { sha256, sha256File } from "../util/hash.js";
@@ -29,7 +29,8 @@ import {
 } from "./tune.js";
 
 /** Bump when the pipeline's output changes for the same inputs, so old builds are not reused. */
-const PIPELINE_VERSION = 3; // 2: VKA and SRS provenance in the manifest; 3: the settings search
+// 2: VKA and SRS provenance in the manifest; 3: the settings search; 4: the ONNX prepared for EZKL
+const PIPELINE_VERSION = 4;
 export const BUILD_STEPS = 10;
 
 export interface BuildOptions {
@@ -54,8 +55,11 @@ async function buildKey(
   source: ModelSource,
   opts: BuildOptions,
   ezklVersion: string,
+  preparedOnnx: string,
 ): Promise<{ key: string; modelHash: string; calibrationHash: string | null; srsHash: string | null }> {
-  const modelHash = await sha256File(source.onnx);
+  // The prepared file: it embeds external weight data, so the key covers the weights wherever the export
+  // kept them. For an export that needed no preparation it is the source file, byte for byte.
+  const modelHash = await sha256File(preparedOnnx);
   const calibrationHash = source.calibration ? await sha256File(source.calibration) : null;
   const srsHash = opts.srsFile ? await sha256File(opts.srsFile) : null;
   const key = sha256(
@@ -97,19 +101,33 @@ export async function buildModel(source: ModelSource, opts: BuildOptions): Promi
   const srsFileFor = (k: number): string | undefined =>
     opts.srsFile ?? (existsSync(ceremonySrsPath(k)) ? ceremonySrsPath(k) : undefined);
   const info = await engine.info();
-  const { key, modelHash, calibrationHash } = await buildKey(source, opts, info.ezklVersion);
+  mkdirSync(modelsDir(), { recursive: true });
+  const swept = sweepAbandonedBuilds();
+  if (swept.length) logger.info({ swept }, "removed directories of builds that died");
+  const tmp = join(modelsDir(), `.tmp-${source.name}-p${process.pid}-${randomBytes(4).toString("hex")}`);
+  mkdirSync(tmp);
+  // 1. Refuse a bad model file before anything is generated, and make an export EZKL-ready (external data,
+  //    batch axis, skl2onnx's classifier tail): cheap, and its output is what the build key hashes.
+  const t0 = performance.now();
+  let prepared: PreparedOnnx;
+  let key: string, modelHash: string, calibrationHash: string | null;
+  try {
+    prepared = await progress.step("check and prepare the ONNX model", async () =>
+      engine.prepareOnnx({ model: source.onnx, out: join(tmp, "network.onnx"), samples: await referenceSamples(source) }),
+    );
+    ({ key, modelHash, calibrationHash } = await buildKey(source, opts, info.ezklVersion, join(tmp, "network.onnx")));
+  } catch (e) {
+    rmSync(tmp, { recursive: true, force: true });
+    throw e;
+  }
+  for (const note of prepared.notes) progress.note(`prepared: ${note}`);
   const finalDir = artifactDirFor(source.name, key);
   if (!opts.force && existsSync(join(finalDir, "manifest.json"))) {
+    rmSync(tmp, { recursive: true, force: true });
     logger.info({ model: source.name, dir: finalDir }, "build cache hit");
     progress.note(`cache hit: ${relative(process.cwd(), finalDir) || finalDir} (nothing to do)`);
     return { ...(await loadArtifact(finalDir)), cacheHit: true };
   }
-
-  mkdirSync(modelsDir(), { recursive: true });
-  const swept = sweepAbandonedBuilds();
-  if (swept.length) logger.info({ swept }, "removed directories of builds that died");
-  const tmp = join(modelsDir(), `.tmp-${source.name}-${key.slice(0, 16)}-p${process.pid}-${randomBytes(4).toString("hex")}`);
-  mkdirSync(tmp);
   const f = {
     onnx: "network.onnx",
     settings: "settings.json",
@@ -122,7 +140,7 @@ export async function buildModel(source: ModelSource, opts: BuildOptions): Promi
     vka: "vka.bin",
   } as const;
   const p = (name: string) => join(tmp, name);
-  const timings: Record<string, number> = {};
+  const timings: Record<string, number> = { prepare: Math.round(performance.now() - t0) };
   const timed = async <T>(label: string, key: string, work: () => Promise<T>): Promise<T> => {
     const t0 = performance.now();
     const r = await progress.step(label, work);
@@ -131,26 +149,39 @@ export async function buildModel(source: ModelSource, opts: BuildOptions): Promi
   };
 
   try {
-    // 1. Refuse a bad model file before anything is generated.
-    const onnxInfo = await timed("check the ONNX model", "inspect", () => engine.inspectOnnx(source.onnx));
-    if (onnxInfo.inputs.length !== 1 || onnxInfo.outputs.length !== 1) {
-      throw new InvalidModelError(
-        `${source.onnx} has ${onnxInfo.inputs.length} inputs and ${onnxInfo.outputs.length} outputs; zkinfer takes exactly one of each`,
-        { hint: "concatenate inputs into one tensor and outputs into one tensor before exporting" },
-      );
-    }
-    copyFileSync(source.onnx, p(f.onnx));
+    const onnxInfo = await timed("read the model's tensors", "inspect", () => engine.inspectOnnx(p(f.onnx)));
+    const staticShape = (t: { name: string; shape: (number | string)[] }) => {
+      const bad = t.shape.findIndex((d, i) => typeof d !== "number" && i !== 0);
+      if (bad >= 0) {
+        throw new InvalidModelError(`tensor '${t.name}' of ${source.onnx} has a symbolic dimension at axis ${bad}`, {
+          hint: "export with a fixed size for every axis but the first (the batch axis)",
+        });
+      }
+    };
+    [...onnxInfo.inputs, ...onnxInfo.outputs].forEach(staticShape);
 
     // 2-3. Settings with explicit visibilities, then EZKL's calibration on the owner's data.
     await timed("circuit settings (input public, output public, params fixed)", "settings", () =>
       engine.genSettings({ model: p(f.onnx), settings: p(f.settings) }),
     );
-    const inputCount = onnxInfo.inputs[0]!.shape.reduce<number>((n, d) => n * (typeof d === "number" && d > 0 ? d : 1), 1);
+    // Every input tensor's values, one after another: the form of an owner's row (sample, held-out, calibration).
+    const tensorCounts = onnxInfo.inputs.map((t) =>
+      t.shape.reduce<number>((n, d) => n * (typeof d === "number" && d > 0 ? d : 1), 1),
+    );
+    const inputCount = tensorCounts.reduce((a, b) => a + b, 0);
+    const multi = tensorCounts.length > 1 ? tensorCounts : undefined; // how owner rows split into EZKL's tensors
     const owner = await ownerInputs(
       { sample: source.sampleInput, heldout: source.heldout, calibration: source.calibration },
       inputCount,
     );
-    const calibration = await calibrationData(source, owner, tmp, onnxInfo.inputs[0]!.shape, progress);
+    const calibration = await calibrationData(
+      source,
+      owner,
+      tmp,
+      onnxInfo.inputs.map((t) => t.shape),
+      tensorCounts,
+      progress,
+    );
     let settings: CircuitSettings = await timed(`calibrate (target: ${target})`, "calibrate", () =>
       engine.calibrate({ data: calibration, model: p(f.onnx), settings: p(f.settings), target }).catch((e: unknown) => {
         throw explainCalibrationError(e, calibration);
@@ -185,6 +216,7 @@ export async function buildModel(source: ModelSource, opts: BuildOptions): Promi
           baseline: ezklSettings,
           probes,
           sampleInput: probes[0]!,
+          ...(multi ? { inputCounts: multi } : {}),
           dir: join(tmp, "tune"),
           options: tune,
           srsFor: (k) => {
@@ -215,7 +247,12 @@ export async function buildModel(source: ModelSource, opts: BuildOptions): Promi
 
     // The accuracy gate: the best measured layout whose held-out outputs stay within the tolerance.
     let accuracy: Manifest["accuracy"] = null;
-    const layoutFor = (s: CircuitSettings) => instanceLayout(s, onnxInfo.inputs[0]!.name, onnxInfo.outputs[0]!.name);
+    const layoutFor = (s: CircuitSettings) =>
+      instanceLayout(
+        s,
+        onnxInfo.inputs.map((t) => t.name),
+        onnxInfo.outputs.map((t) => t.name),
+      );
     for (const m of ranked) {
       const acc = await timed(`accuracy of ${m.candidate.id} on held-out data`, "accuracy", () =>
         measureAccuracy(engine, source, p(f.onnx), m.files.circuit, m.files.dir, layoutFor(m.settings)),
@@ -263,7 +300,7 @@ export async function buildModel(source: ModelSource, opts: BuildOptions): Promi
         );
       }
       // After calibration the owner's own inputs must stay inside the circuit's range.
-      const outOfRange = probes.length ? await probeWitnesses(engine, p(f.circuit), probes, join(tmp, "probe")) : null;
+      const outOfRange = probes.length ? await probeWitnesses(engine, p(f.circuit), probes, join(tmp, "probe"), multi) : null;
       if (outOfRange) {
         throw new InvalidModelError(`after calibration, the model's own inputs leave the circuit's range: ${outOfRange}`, {
           hint: "give calibration.json rows that cover the real inputs (input.json, heldout.json), or build with --tune on to widen the decomposition",
@@ -292,7 +329,7 @@ export async function buildModel(source: ModelSource, opts: BuildOptions): Promi
       "input range (the owner's inputs scaled up until the circuit's range gives out)",
       "inputRange",
       () =>
-        probes.length ? measureInputRange(engine, p(f.circuit), settings, probes, join(tmp, "range")) : Promise.resolve(null),
+        probes.length ? measureInputRange(engine, p(f.circuit), settings, probes, join(tmp, "range"), multi) : Promise.resolve(null),
     );
 
     // 7. Solidity verifier: EZKL writes it, the project's solc compiles it.
@@ -320,7 +357,18 @@ export async function buildModel(source: ModelSource, opts: BuildOptions): Promi
     }
 
     // Instance layout: EZKL flattens public inputs then public outputs.
-    const layout = instanceLayout(settings, onnxInfo.inputs[0]!.name, onnxInfo.outputs[0]!.name);
+    const layout = instanceLayout(
+      settings,
+      onnxInfo.inputs.map((t) => t.name),
+      onnxInfo.outputs.map((t) => t.name),
+    );
+    const outputScales = [...new Set(layout.outputs.map((t) => t.scale))];
+    if (outputScales.length > 1) {
+      progress.note(
+        `warning: the output tensors have different scales (${layout.outputs.map((t) => `${t.name} 2^${t.scale}`).join(", ")}); ` +
+          "a consumer on-chain sees one output scale, so `model register` refuses this build: rescale the outputs to one scale in the export",
+      );
+    }
 
     // 8. The circuit's accuracy against the float model, on held-out data (measured in the search when tuned).
     if (!tuning?.chosen) {
@@ -344,6 +392,7 @@ export async function buildModel(source: ModelSource, opts: BuildOptions): Promi
         ezklVersion: info.ezklVersion,
         source: {
           onnx: relOrAbs(source.onnx),
+          prepared: prepared.notes,
           calibration: source.calibration ? relOrAbs(source.calibration) : null,
           meta: source.meta,
         },
@@ -407,8 +456,8 @@ export async function buildModel(source: ModelSource, opts: BuildOptions): Promi
 
 function instanceLayout(
   settings: CircuitSettings,
-  inputName: string,
-  outputName: string,
+  inputNames: string[],
+  outputNames: string[],
 ): { inputs: TensorLayout[]; outputs: TensorLayout[] } {
   const vis = settings.run_args;
   if (String(vis.input_visibility).toLowerCase() !== "public" || String(vis.output_visibility).toLowerCase() !== "public") {
@@ -417,23 +466,21 @@ function instanceLayout(
     );
   }
   const shapes = settings.model_instance_shapes;
-  if (shapes.length !== 2) throw new ArtifactError(`expected 2 instance tensors (input, output), EZKL reports ${shapes.length}`);
+  if (shapes.length !== inputNames.length + outputNames.length) {
+    throw new ArtifactError(
+      `expected ${inputNames.length + outputNames.length} instance tensors (${inputNames.length} inputs, ${outputNames.length} outputs), EZKL reports ${shapes.length}`,
+    );
+  }
   const count = (s: number[]) => s.reduce((a, b) => a * b, 1);
-  const input: TensorLayout = {
-    name: inputName,
-    shape: shapes[0]!,
-    offset: 0,
-    count: count(shapes[0]!),
-    scale: settings.model_input_scales[0]!,
+  let offset = 0;
+  const tensor = (name: string, i: number, scale: number): TensorLayout => {
+    const t = { name, shape: shapes[i]!, offset, count: count(shapes[i]!), scale };
+    offset += t.count;
+    return t;
   };
-  const output: TensorLayout = {
-    name: outputName,
-    shape: shapes[1]!,
-    offset: input.count,
-    count: count(shapes[1]!),
-    scale: settings.model_output_scales[0]!,
-  };
-  return { inputs: [input], outputs: [output] };
+  const inputs = inputNames.map((n, i) => tensor(n, i, settings.model_input_scales[i] ?? settings.model_input_scales[0]!));
+  const outputs = outputNames.map((n, j) => tensor(n, inputNames.length + j, settings.model_output_scales[j]!));
+  return { inputs, outputs };
 }
 
 async function measureAccuracy(
@@ -442,17 +489,24 @@ async function measureAccuracy(
   onnx: string,
   circuit: string,
   tmp: string,
-  layout: { outputs: TensorLayout[] },
+  layout: { inputs: TensorLayout[]; outputs: TensorLayout[] },
 ): Promise<Manifest["accuracy"]> {
   if (!source.heldout) return null;
   const heldout = await readJson<Heldout>(source.heldout, "heldout.json");
   if (!Array.isArray(heldout.inputs) || heldout.inputs.length === 0) {
     throw new UserInputError(`${source.heldout} has no "inputs"`, { hint: "heldout.json holds {inputs, labels}" });
   }
+  // Held-out samples are flat (input tensors one after another); outputs likewise, every output tensor.
   const floatOut = await engine.runOnnx(onnx, heldout.inputs);
-  const witnesses = await engine.witnessBatch({ inputs: heldout.inputs, compiled: circuit, scratch: join(tmp, "heldout") });
-  const scale = layout.outputs[0]!.scale;
-  const circuitOut = witnesses.map((w) => w.outputs[0]!.map((fe) => fixedToFloat(feltToInt(fe), scale)));
+  const witnesses = await engine.witnessBatch({
+    inputs: heldout.inputs,
+    inputCounts: layout.inputs.map((t) => t.count),
+    compiled: circuit,
+    scratch: join(tmp, "heldout"),
+  });
+  const circuitOut = witnesses.map((w) =>
+    w.outputs.flatMap((tensor, k) => tensor.map((fe) => fixedToFloat(feltToInt(fe), layout.outputs[k]!.scale))),
+  );
   let maxAbs = 0;
   let sumAbs = 0;
   let n = 0;
@@ -467,8 +521,11 @@ async function measureAccuracy(
   const task = source.meta?.task ?? (floatOut[0]!.length > 1 ? "classification" : "regression");
   const labels = heldout.labels ?? [];
   const metric = task === "classification" ? "accuracy" : "mae";
-  const score = (outs: number[][]) => {
-    if (labels.length !== outs.length) return NaN;
+  // The task's metric is of the first output tensor (a multi-output model's other heads count in the errors).
+  const firstCount = layout.outputs[0]!.count;
+  const score = (all: number[][]) => {
+    const outs = all.map((o) => o.slice(0, firstCount));
+    if (labels.length !== outs.length) return null; // no labels (or not one per sample): errors only
     if (metric === "accuracy") return outs.filter((o, i) => argmax(o) === labels[i]).length / outs.length;
     return outs.reduce((s, o, i) => s + Math.abs(o[0]! - labels[i]!), 0) / outs.length;
   };
@@ -512,18 +569,35 @@ function placeFile(src: string, dest: string): void {
 }
 
 /** Without calibration data, calibrate on uniform random inputs in [-1, 1] and say so. */
-async function writeRandomCalibration(tmp: string, shape: (number | string)[], progress: Progress): Promise<string> {
-  const count = shape.reduce<number>((n, d) => n * (typeof d === "number" && d > 0 ? d : 1), 1);
+async function writeRandomCalibration(tmp: string, shapes: (number | string)[][], progress: Progress): Promise<string> {
   const samples = 20;
   let seed = 42;
   const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31) * 2 - 1;
-  const data = Array.from({ length: count * samples }, rand);
+  const data = shapes.map((shape) => {
+    const count = shape.reduce<number>((n, d) => n * (typeof d === "number" && d > 0 ? d : 1), 1);
+    return Array.from({ length: count * samples }, rand);
+  });
   const path = join(tmp, "calibration.random.json");
-  await writeFile(path, JSON.stringify({ input_data: [data] }));
+  await writeFile(path, JSON.stringify({ input_data: data }));
   progress.note(
     "no calibration.json: calibrating on random inputs in [-1, 1]; give real calibration data for a faithful circuit",
   );
   return path;
+}
+
+/** Inputs to check a rewritten graph against its export on: the sample input and a few held-out ones. */
+async function referenceSamples(source: ModelSource): Promise<number[][]> {
+  const samples: number[][] = [];
+  if (source.sampleInput) {
+    const json = await readJson<{ input_data?: unknown }>(source.sampleInput, "input.json");
+    const data = Array.isArray(json.input_data) ? json.input_data[0] : undefined;
+    if (Array.isArray(data) && data.every((v) => typeof v === "number")) samples.push(data as number[]);
+  }
+  if (source.heldout) {
+    const heldout = await readJson<Heldout>(source.heldout, "heldout.json");
+    if (Array.isArray(heldout.inputs)) samples.push(...heldout.inputs.slice(0, 10));
+  }
+  return samples;
 }
 
 function relOrAbs(path: string): string {
@@ -564,6 +638,7 @@ function layoutOf(s: CircuitSettings): Manifest["layout"] {
 function withinTolerance(acc: Manifest["accuracy"]): boolean {
   if (!acc) return true;
   if (acc.tolerance !== null && acc.maxAbsError > acc.tolerance) return false;
+  if (acc.circuit === null || acc.float === null) return true; // no labels: the per-element tolerance decides
   if (acc.metric === "accuracy") return acc.circuit >= acc.float - 1 / acc.samples - 1e-12;
   return acc.tolerance === null || Math.abs(acc.circuit - acc.float) <= acc.tolerance;
 }
@@ -576,18 +651,26 @@ async function calibrationData(
   source: ModelSource,
   owner: { sample: number[] | null; heldout: number[][] },
   tmp: string,
-  shape: (number | string)[],
+  shapes: (number | string)[][],
+  tensorCounts: number[],
   progress: Progress,
 ): Promise<string> {
   if (source.calibration) return source.calibration;
   const rows = [...(owner.sample ? [owner.sample] : []), ...owner.heldout];
   if (rows.length) {
     const path = join(tmp, "calibration.owner.json");
-    await writeFile(path, JSON.stringify({ input_data: [rows.flat()] }));
+    // EZKL's calibration file: per input tensor, that tensor's part of every row, concatenated.
+    let at = 0;
+    const perTensor = tensorCounts.map((n) => {
+      const part = rows.flatMap((r) => r.slice(at, at + n));
+      at += n;
+      return part;
+    });
+    await writeFile(path, JSON.stringify({ input_data: perTensor }));
     progress.note(`no calibration.json: calibrating on the sample and held-out inputs (${rows.length} rows)`);
     return path;
   }
-  return writeRandomCalibration(tmp, shape, progress);
+  return writeRandomCalibration(tmp, shapes, progress);
 }
 
 /** The sample input, then the two held-out and two calibration rows with the largest |x| (witnesses cost ~1 s on a CNN). */

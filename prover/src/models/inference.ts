@@ -11,12 +11,17 @@ import { silentProgress, type Progress } from "../util/progress.js";
 import type { Manifest } from "./manifest.js";
 import type { ModelInput } from "./input.js";
 import type { LoadedModel } from "./store.js";
+import { inputSpan, namedTensors, outputSpan, splitByTensor, type NamedTensor } from "./tensors.js";
 
 export interface DecodedOutputs {
-  /** Fixed-point integers (value * 2^scale), as the chain hands them to a consumer. */
+  /** Fixed-point integers (value * 2^scale), as the chain hands them to a consumer: every output tensor,
+   *  one after another in layout order. */
   fixed: bigint[];
   float: number[];
+  /** The first output tensor's scale (every output's, for a model with one output). */
   scale: number;
+  /** The same values per output tensor, by name, each at its own scale. */
+  tensors: NamedTensor[];
 }
 
 export interface InferenceProof {
@@ -32,7 +37,7 @@ export interface InferenceProof {
 
 /** The output part of a proof's public instances, decoded with the model's layout and scale. */
 export function decodeOutputs(manifest: Manifest, instances: readonly bigint[]): DecodedOutputs {
-  const out = manifest.circuit.instanceLayout.outputs[0]!;
+  const out = outputSpan(manifest);
   if (instances.length !== manifest.circuit.numInstances) {
     throw new ArtifactError(
       `the proof has ${instances.length} public instances; model '${manifest.name}' has ${manifest.circuit.numInstances}`,
@@ -42,12 +47,13 @@ export function decodeOutputs(manifest: Manifest, instances: readonly bigint[]):
     );
   }
   const fixed = instances.slice(out.offset, out.offset + out.count).map(feltToInt);
-  return { fixed, float: fixed.map((v) => fixedToFloat(v, out.scale)), scale: out.scale };
+  const tensors = namedTensors(manifest.circuit.instanceLayout.outputs, fixed);
+  return { fixed, float: tensors.flatMap((t) => t.float), scale: tensors[0]!.scale, tensors };
 }
 
 /** The input part of a proof's public instances as signed fixed-point integers. */
 export function decodeInputs(manifest: Manifest, instances: readonly bigint[]): bigint[] {
-  const inp = manifest.circuit.instanceLayout.inputs[0]!;
+  const inp = inputSpan(manifest);
   return instances.slice(inp.offset, inp.offset + inp.count).map(feltToInt);
 }
 
@@ -69,7 +75,11 @@ export async function proveInference(
   const data = join(workDir(), `${tag}.input.json`);
   const witnessPath = join(workDir(), `${tag}.witness.json`);
   try {
-    await writeFile(data, JSON.stringify({ input_data: [input.values] }));
+    // EZKL's input file holds one flat array per input tensor.
+    await writeFile(
+      data,
+      JSON.stringify({ input_data: splitByTensor(model.manifest.circuit.instanceLayout.inputs, input.values) }),
+    );
     let t0 = performance.now();
     const witness = await progress
       .step("witness (run the circuit)", () => engine.witness({ data, compiled: model.file("circuit"), witness: witnessPath }))
@@ -77,7 +87,7 @@ export async function proveInference(
         throw explainRangeError(e, model.manifest);
       });
     const witnessMs = performance.now() - t0;
-    const quantized = witness.inputs[0]!.map(feltToInt);
+    const quantized = witness.inputs.flat().map(feltToInt);
     const mismatch = quantized.findIndex((v, i) => v !== input.fixed[i]);
     if (mismatch >= 0) {
       throw new ArtifactError(

@@ -52,7 +52,13 @@ export const manifestSchema = z.object({
   buildKey: hex64,
   createdAt: z.string(),
   ezklVersion: z.string(),
-  source: z.object({ onnx: z.string(), calibration: z.string().nullable(), meta: z.record(z.unknown()).nullable() }),
+  source: z.object({
+    onnx: z.string(),
+    /** What `model build` changed in the export to make it EZKL-ready (empty: nothing; see onnx_prep.py). */
+    prepared: z.array(z.string()).default([]),
+    calibration: z.string().nullable(),
+    meta: z.record(z.unknown()).nullable(),
+  }),
   options: z.object({
     calibrationTarget: z.enum(["resources", "accuracy"]),
     srs: z.enum(["dev", "file"]),
@@ -112,8 +118,9 @@ export const manifestSchema = z.object({
     .object({
       samples: z.number().int(),
       metric: z.string(),
-      float: z.number(),
-      circuit: z.number(),
+      /** The metric of the float model and of the circuit; null when heldout.json has no labels. */
+      float: z.number().nullable(),
+      circuit: z.number().nullable(),
       maxAbsError: z.number(),
       meanAbsError: z.number(),
       tolerance: z.number().nullable(),

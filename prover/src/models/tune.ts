@@ -105,6 +105,8 @@ export interface TuneContext {
   /** The owner's inputs (sample first): each measured layout must witness all of them in range. */
   probes: number[][];
   sampleInput: number[];
+  /** The input tensors' sizes: each owner row is these tensors one after another (one tensor: undefined). */
+  inputCounts?: number[];
   dir: string;
   options: TuneOptions;
   /** The SRS for a logrows (a cached dev SRS or the ceremony file). */
@@ -180,9 +182,10 @@ export async function probeWitnesses(
   compiled: string,
   probes: number[][],
   scratch: string,
+  inputCounts?: number[],
 ): Promise<string | null> {
   try {
-    await engine.witnessBatch({ inputs: probes, compiled, scratch });
+    await engine.witnessBatch({ inputs: probes, compiled, scratch, ...(inputCounts ? { inputCounts } : {}) });
     return null;
   } catch (e) {
     if (isZkinferError(e)) return e.shortMessage;
@@ -224,14 +227,14 @@ async function measure(ctx: TuneContext, c: Candidate): Promise<MeasuredCandidat
   c.logrows = settings.run_args.logrows;
   c.numRows = settings.num_rows;
   await e.compile({ model: ctx.onnx, compiled: files.circuit, settings: files.settings });
-  const outOfRange = await probeWitnesses(e, files.circuit, ctx.probes, join(dir, "probe"));
+  const outOfRange = await probeWitnesses(e, files.circuit, ctx.probes, join(dir, "probe"), ctx.inputCounts);
   if (outOfRange) throw new CandidateRejected(`the owner's data leaves the circuit's range (${outOfRange})`);
   files.srs = await ctx.srsFor(c.logrows);
   let t0 = performance.now();
   await e.setup({ compiled: files.circuit, vk: files.vk, pk: files.pk, srs: files.srs });
   c.setupMs = Math.round(performance.now() - t0);
   const data = join(dir, "sample.json");
-  await writeFile(data, JSON.stringify({ input_data: [ctx.sampleInput] }));
+  await writeFile(data, JSON.stringify({ input_data: splitRow(ctx.sampleInput, ctx.inputCounts) }));
   await e.witness({ data, compiled: files.circuit, witness: join(dir, "sample.witness.json") });
   t0 = performance.now();
   const proof = await e.prove({
@@ -406,6 +409,7 @@ export async function measureInputRange(
   settings: CircuitSettings,
   probes: number[][],
   scratch: string,
+  inputCounts?: number[],
 ): Promise<InputRange> {
   const ra = settings.run_args as CircuitSettings["run_args"] & { decomp_base: number; decomp_legs: number };
   const bound = BigInt(ra.decomp_base) ** BigInt(ra.decomp_legs);
@@ -433,6 +437,7 @@ export async function measureInputRange(
       compiled,
       set.map((r) => r.map((v) => v * h)),
       scratch,
+      inputCounts,
     );
     if (fail) break;
     ok = h;
@@ -480,4 +485,11 @@ export function circuitWarnings(onnxInfo: OnnxInfo, settings: CircuitSettings): 
     w.push(`the circuit needs 2^${k} rows (${settings.num_rows} used): expect a proving key of GBs and proofs of minutes`);
   }
   return w;
+}
+
+/** EZKL's input file form of one flat row: one array per input tensor. */
+function splitRow(row: number[], inputCounts?: number[]): number[][] {
+  if (!inputCounts) return [row];
+  let at = 0;
+  return inputCounts.map((n) => row.slice(at, (at += n)));
 }

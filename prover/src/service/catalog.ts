@@ -6,6 +6,7 @@ import { InputShapeError } from "../errors.js";
 import { checkInputRange, inputSpecOf } from "../models/input.js";
 import { resolveModelRef } from "../models/resolve.js";
 import type { LoadedModel } from "../models/store.js";
+import { inputSpan } from "../models/tensors.js";
 import type { Logger } from "../util/logger.js";
 import type { FailCode } from "./store.js";
 
@@ -125,7 +126,7 @@ export class ModelCatalog {
   /** Check an input (fixed point) against a model: element count and the circuit's value range. */
   static validateInput(served: ServedModel, fixed: readonly bigint[]): void {
     const m = served.model.manifest;
-    const expected = m.circuit.instanceLayout.inputs[0]!.count;
+    const expected = inputSpan(m).count;
     if (fixed.length !== expected) {
       throw new InputShapeError(`input has ${fixed.length} values but model '${m.name}' takes ${expected}`, {
         hint: `send exactly ${expected} values`,

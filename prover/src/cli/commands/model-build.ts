@@ -95,6 +95,7 @@ export function registerModelBuild(model: Command, ctx: CliContext): void {
               ["model", `${m.name}${built.cacheHit ? " (cache hit)" : ""}`],
               ["artifacts", built.dir],
               ["ezkl", m.ezklVersion],
+              ...(m.source.prepared.length ? [["prepared", m.source.prepared.join("; ")] as [string, string]] : []),
               ["logrows", String(m.circuit.logrows)],
               ["layout", fmtLayout(m)],
               [
@@ -106,7 +107,7 @@ export function registerModelBuild(model: Command, ctx: CliContext): void {
               ["scales", `input ${m.circuit.inputScale}, output ${m.circuit.outputScale}`],
               [
                 "instances",
-                `${m.circuit.numInstances} (inputs ${m.circuit.instanceLayout.inputs[0]!.count}, outputs ${m.circuit.instanceLayout.outputs[0]!.count})`,
+                `${m.circuit.numInstances} (inputs ${tensorList(m.circuit.instanceLayout.inputs)}; outputs ${tensorList(m.circuit.instanceLayout.outputs)})`,
               ],
               ["sizes", `pk ${fmtBytes(m.sizes.pk ?? 0)}, vk ${fmtBytes(m.sizes.vk ?? 0)}, srs ${fmtBytes(m.sizes.srs ?? 0)}`],
               [
@@ -121,7 +122,7 @@ export function registerModelBuild(model: Command, ctx: CliContext): void {
               [
                 "accuracy",
                 acc
-                  ? `${acc.metric} float ${acc.float.toFixed(4)} vs circuit ${acc.circuit.toFixed(4)} on ${acc.samples} held-out; max |diff| ${acc.maxAbsError.toExponential(2)}`
+                  ? `${acc.float === null || acc.circuit === null ? "no labels:" : `${acc.metric} float ${acc.float.toFixed(4)} vs circuit ${acc.circuit.toFixed(4)}`} on ${acc.samples} held-out; max |diff| ${acc.maxAbsError.toExponential(2)}`
                   : "no heldout.json",
               ],
               [
@@ -135,4 +136,9 @@ export function registerModelBuild(model: Command, ctx: CliContext): void {
       }
       if (opts.json) console.log(toJson(results.map((r) => ({ dir: r.dir, cacheHit: r.cacheHit, manifest: r.manifest }))));
     });
+}
+
+/** "x: 64" for one tensor, "a: 3, b: 2" for several. */
+function tensorList(tensors: readonly { name: string; count: number }[]): string {
+  return tensors.map((t) => `${t.name}: ${t.count}`).join(", ");
 }

@@ -48,11 +48,15 @@ export function registerProve(program: Command, ctx: CliContext): void {
       const rows: [string, string][] = [
         ["model", `${r.model} (vk sha256 ${model.manifest.hashes.vk.slice(0, 16)}…)`],
         ["proof", `${r.proofPath} (${(r.proof.length - 2) / 2} bytes)`],
-        ["outputs", fmtFloats(r.outputs.float)],
-        [`fixed (scale ${r.outputs.scale})`, `[${r.outputs.fixed.join(", ")}]`],
       ];
-      if (model.manifest.source.meta?.task === "classification" && r.outputs.float.length > 1) {
-        const best = r.outputs.float.indexOf(Math.max(...r.outputs.float));
+      const multi = r.outputs.tensors.length > 1;
+      for (const t of r.outputs.tensors) {
+        rows.push([multi ? `outputs '${t.name}'` : "outputs", fmtFloats(t.float)]);
+        rows.push([`${multi ? "  " : ""}fixed (scale ${t.scale})`, `[${t.fixed.join(", ")}]`]);
+      }
+      const first = r.outputs.tensors[0]!.float;
+      if (model.manifest.source.meta?.task === "classification" && first.length > 1) {
+        const best = first.indexOf(Math.max(...first));
         rows.push(["class", labels[best] ?? String(best)]);
       }
       rows.push(["time", `witness ${fmtMs(r.timingsMs.witness)}, prove ${fmtMs(r.timingsMs.prove)}`]);

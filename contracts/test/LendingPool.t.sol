@@ -1,0 +1,291 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.30;
+
+// Test names follow `test_<subject>_<behaviour>` / `testFuzz_...` (see STYLE.md), and gas rules do not apply here.
+/* solhint-disable func-name-mixedcase, gas-small-strings, gas-strict-inequalities, function-max-lines */
+
+import {TestBase} from "./utils/TestBase.t.sol";
+import {IInferenceConsumer} from "../interfaces/IInferenceConsumer.sol";
+import {IInferenceCoordinator} from "../interfaces/IInferenceCoordinator.sol";
+import {ILendingPool} from "../interfaces/ILendingPool.sol";
+import {LendingPool} from "../examples/LendingPool.sol";
+import {MockInferenceCoordinator} from "./MockInferenceCoordinator.sol";
+
+/// @dev Refuses ether: a borrower whose address cannot be paid.
+contract EtherRefuser {
+    function applyTo(ILendingPool pool, uint256 amount) external payable returns (uint256) {
+        return pool.applyForLoan{value: msg.value}(amount);
+    }
+}
+
+/// @dev The example lending dApp's rules and books, against MockInferenceCoordinator (TEST-ONLY: it checks no
+///      proof; the outputs here are the test's). With a real proof of credit-logreg: test/contracts/lending.test.ts.
+contract LendingPoolTest is TestBase {
+    uint8 internal constant SCALE = 11;
+    int256 internal constant ONE = int256(1) << SCALE;
+    uint256 internal constant FEE = 0.001 ether;
+    uint128 internal constant MAX_LOAN = 5 ether;
+
+    MockInferenceCoordinator internal coordinator;
+    LendingPool internal pool;
+    address internal owner = makeAddr("owner");
+    address internal borrower = makeAddr("borrower");
+    address internal keeper = makeAddr("keeper");
+    bytes32 internal modelId = keccak256("credit-logreg");
+
+    function setUp() public {
+        coordinator = new MockInferenceCoordinator();
+        pool = new LendingPool(IInferenceCoordinator(address(coordinator)), owner, _config());
+        vm.deal(owner, 100 ether);
+        vm.deal(borrower, 100 ether);
+        vm.prank(owner);
+        pool.fund{value: 20 ether}();
+    }
+
+    function _config() internal view returns (ILendingPool.Config memory) {
+        return
+            ILendingPool.Config({
+                modelId: modelId,
+                modelVersion: 1,
+                inputScale: SCALE,
+                outputScale: SCALE,
+                maxDefaultBps: 3000,
+                baseRateBps: 200,
+                riskRateBps: 2000,
+                callbackGasLimit: 150_000,
+                term: 30 days,
+                requestTimeout: 1 hours,
+                maxLoan: MAX_LOAN
+            });
+    }
+
+    /// @dev [p(repay), p(default)] at the output scale for a default probability in basis points.
+    function _outputs(uint256 defaultBps) internal pure returns (int256[] memory out) {
+        out = new int256[](2);
+        out[1] = int256((defaultBps << SCALE) / 10_000);
+        out[0] = ONE - out[1];
+    }
+
+    function _apply(uint256 amount) internal returns (uint256 id) {
+        vm.prank(borrower);
+        id = pool.applyForLoan{value: FEE}(amount);
+    }
+
+    function _assertBooks(uint256 refundsOwed) internal view {
+        ILendingPool.Loan memory ln = pool.loan(borrower);
+        uint256 reserved =
+            ln.status == ILendingPool.LoanStatus.Pending || ln.status == ILendingPool.LoanStatus.Approved
+                ? ln.amount
+                : 0;
+        assertEq(
+            address(pool).balance,
+            pool.available() + reserved + refundsOwed,
+            "balance = idle + reserved + refunds"
+        );
+    }
+
+    function test_apply_sendsTheBorrowersRecordAsTheInputAndReservesTheAmount() public {
+        uint256 id = _apply(2 ether);
+        int256[] memory x = coordinator.inputOf(id);
+        assertEq(x.length, 5, "five features");
+        assertEq(x[0], 0, "no loans repaid");
+        assertEq(x[1], 0, "none late");
+        assertEq(x[2], 0, "no defaults");
+        assertEq(x[3], ONE, "leverage 1: nothing repaid yet");
+        assertEq(x[4], 0, "no tenure");
+        IInferenceCoordinator.Request memory r = coordinator.request(id);
+        assertEq(r.requester, address(pool), "the pool asks");
+        assertEq(uint256(r.version), 1, "the pinned version, never latest");
+        assertEq(r.fee, FEE, "the borrower pays the inference");
+        assertEq(pool.available(), 18 ether, "amount reserved");
+        assertEq(uint256(pool.loan(borrower).status), uint256(ILendingPool.LoanStatus.Pending), "pending");
+        _assertBooks(0);
+    }
+
+    function test_price_approvesBelowTheRiskLimitAtARateOfTheVerifiedProbability() public {
+        uint256 id = _apply(2 ether);
+        assertTrue(coordinator.deliver(id, _outputs(1000)), "callback within its gas");
+        ILendingPool.Loan memory ln = pool.loan(borrower);
+        assertEq(uint256(ln.status), uint256(ILendingPool.LoanStatus.Approved), "approved");
+        uint256 bps = ln.defaultBps;
+        assertEq(
+            bps,
+            (uint256(_outputs(1000)[1]) * 10_000) >> SCALE,
+            "the verified probability in bps, rounded down"
+        );
+        assertLe(995, bps, "10% at the model's output scale (2^-11 steps, about 5 bps)");
+        assertEq(uint256(ln.interest), (2 ether * (200 + (2000 * bps) / 10_000)) / 10_000, "base + risk * p");
+        _assertBooks(0);
+
+        uint256 before = borrower.balance;
+        vm.prank(borrower);
+        pool.draw();
+        assertEq(borrower.balance, before + 2 ether, "paid out");
+        assertEq(uint256(pool.loan(borrower).due), block.timestamp + 30 days, "due after the term");
+        _assertBooks(0);
+    }
+
+    function test_price_declinesAboveTheRiskLimitAndReleasesTheReserve() public {
+        uint256 id = _apply(2 ether);
+        vm.expectEmit(true, true, true, true, address(pool));
+        emit ILendingPool.LoanDeclined(borrower, id, (uint256(_outputs(4000)[1]) * 10_000) >> SCALE);
+        coordinator.deliver(id, _outputs(4000));
+        assertEq(uint256(pool.loan(borrower).status), uint256(ILendingPool.LoanStatus.None), "closed");
+        assertEq(pool.available(), 20 ether, "reserve released");
+        _assertBooks(0);
+    }
+
+    function test_price_declinesOutputsOfAnotherShapeInsteadOfReverting() public {
+        uint256 id = _apply(1 ether);
+        int256[] memory three = new int256[](3);
+        vm.expectEmit(true, true, true, true, address(pool));
+        emit ILendingPool.LoanDeclined(borrower, id, 10_000);
+        assertTrue(coordinator.deliver(id, three), "handled, not reverted");
+        assertEq(pool.available(), 20 ether, "reserve released");
+    }
+
+    function test_record_repaymentsChangeTheNextInput() public {
+        uint256 id = _apply(2 ether);
+        coordinator.deliver(id, _outputs(500));
+        vm.prank(borrower);
+        pool.draw();
+        ILendingPool.Loan memory ln = pool.loan(borrower);
+        vm.warp(block.timestamp + 10 days);
+        vm.prank(borrower);
+        pool.repay{value: uint256(ln.amount) + ln.interest}();
+        ILendingPool.Record memory r = pool.record(borrower);
+        assertEq(uint256(r.onTime), 1, "on time");
+        assertEq(uint256(r.repaidVolume), 2 ether, "volume");
+        assertEq(pool.available(), 20 ether + ln.interest, "principal and interest back");
+
+        int256[] memory x = pool.features(borrower, 2 ether);
+        assertEq(x[0], ONE / 10, "one of ten repaid");
+        assertEq(x[3], ONE / 2, "leverage: 2 of 2 + 2");
+        assertEq(x[4], (10 days * ONE) / 730 days, "tenure since the first draw");
+        _assertBooks(0);
+    }
+
+    function test_repay_countsALateRepaymentAndRefusesAWrongAmount() public {
+        coordinator.deliver(_apply(1 ether), _outputs(500));
+        vm.prank(borrower);
+        pool.draw();
+        ILendingPool.Loan memory ln = pool.loan(borrower);
+        uint256 owed = uint256(ln.amount) + ln.interest;
+        vm.expectRevert(
+            abi.encodeWithSelector(ILendingPool.PoolRepaymentMismatch.selector, borrower, owed - 1, owed)
+        );
+        vm.prank(borrower);
+        pool.repay{value: owed - 1}();
+        vm.warp(uint256(ln.due) + 1);
+        vm.prank(borrower);
+        pool.repay{value: owed}();
+        assertEq(uint256(pool.record(borrower).late), 1, "late");
+        assertEq(uint256(pool.record(borrower).onTime), 0, "not on time");
+    }
+
+    function test_markDefault_onlyAfterTheGracePeriod() public {
+        coordinator.deliver(_apply(1 ether), _outputs(500));
+        vm.prank(borrower);
+        pool.draw();
+        uint256 overdue = uint256(pool.loan(borrower).due) + 7 days;
+        vm.warp(overdue);
+        vm.expectRevert(
+            abi.encodeWithSelector(ILendingPool.PoolNotOverdue.selector, borrower, overdue, overdue)
+        );
+        vm.prank(keeper);
+        pool.markDefault(borrower);
+        vm.warp(overdue + 1);
+        vm.prank(keeper);
+        pool.markDefault(borrower);
+        assertEq(uint256(pool.record(borrower).defaults), 1, "defaulted");
+        assertEq(pool.features(borrower, 1 ether)[2], ONE / 5, "a default weighs in the next price");
+        _assertBooks(0);
+    }
+
+    function test_apply_oneOpenApplicationOrLoanAtATime() public {
+        _apply(1 ether);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                ILendingPool.PoolLoanOpen.selector,
+                borrower,
+                ILendingPool.LoanStatus.Pending
+            )
+        );
+        _apply(1 ether);
+    }
+
+    function testFuzz_apply_refusesAnAmountOverTheLimitOrTheLiquidity(uint256 amount) public {
+        amount = bound(amount, uint256(MAX_LOAN) + 1, type(uint128).max);
+        vm.expectRevert(abi.encodeWithSelector(ILendingPool.PoolAmountInvalid.selector, amount, MAX_LOAN));
+        _apply(amount);
+        vm.prank(owner);
+        pool.withdrawLiquidity(payable(owner), 19 ether);
+        vm.expectRevert(abi.encodeWithSelector(ILendingPool.PoolLiquidityShort.selector, 2 ether, 1 ether));
+        _apply(2 ether);
+    }
+
+    function test_expire_refundsTheFeeByPullSoARefusingBorrowerCannotLockTheReserve() public {
+        EtherRefuser refuser = new EtherRefuser();
+        vm.deal(address(refuser), 1 ether);
+        vm.prank(address(refuser));
+        refuser.applyTo{value: FEE}(pool, 3 ether);
+        assertEq(pool.available(), 17 ether, "reserved");
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IInferenceCoordinator.CoordinatorRequestNotExpired.selector,
+                1,
+                block.timestamp + 1 hours
+            )
+        );
+        pool.expire(address(refuser));
+        vm.warp(block.timestamp + 1 hours + 1);
+        vm.prank(keeper);
+        pool.expire(address(refuser));
+        assertEq(pool.available(), 20 ether, "reserve released although the borrower refuses ether");
+        assertEq(address(pool).balance, 20 ether + FEE, "the refunded fee waits in the pool");
+    }
+
+    function test_receiveInference_onlyFromTheCoordinator() public {
+        uint256 id = _apply(1 ether);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IInferenceConsumer.ConsumerCallerNotCoordinator.selector,
+                keeper,
+                address(coordinator)
+            )
+        );
+        vm.prank(keeper);
+        pool.receiveInference(id, modelId, 1, _outputs(0));
+    }
+
+    function test_config_refusesLatestAsTheVersion() public {
+        ILendingPool.Config memory c = _config();
+        c.modelVersion = 0;
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                ILendingPool.PoolConfigInvalid.selector,
+                0,
+                c.term,
+                c.requestTimeout,
+                c.maxDefaultBps
+            )
+        );
+        vm.prank(owner);
+        pool.setConfig(c);
+    }
+
+    function test_expire_thenClaimRefund() public {
+        _apply(1 ether);
+        vm.warp(block.timestamp + 1 hours + 1);
+        pool.expire(borrower);
+        _assertBooks(FEE);
+        uint256 before = borrower.balance;
+        vm.prank(borrower);
+        assertEq(pool.claimRefund(), FEE, "the fee");
+        assertEq(borrower.balance, before + FEE, "paid");
+        _assertBooks(0);
+        vm.expectRevert(abi.encodeWithSelector(ILendingPool.PoolNothingToClaim.selector, borrower));
+        vm.prank(borrower);
+        pool.claimRefund();
+    }
+}
