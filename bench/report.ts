@@ -108,7 +108,7 @@ export function renderMarkdown(r: BenchResults): string {
   const lay = (s: TuneFigures["tuned"]) =>
     `k${s.logrows}, ${s.layout.decompBase}^${s.layout.decompLegs}, ${s.layout.numInnerCols} col${s.layout.numInnerCols > 1 ? "s" : ""}`;
   const acc = (s: TuneFigures["tuned"]) =>
-    s.heldout
+    s.heldout && s.heldout.circuit !== null && s.heldout.float !== null
       ? `${s.heldout.metric} ${s.heldout.circuit.toFixed(4)} (float ${s.heldout.float.toFixed(4)}, n=${s.heldout.samples})`
       : "—";
   row(

@@ -1,9 +1,8 @@
 import { mkdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { encodeFunctionData } from "viem";
-import { halo2VerifierAbi } from "../prover/src/chain/abis.js";
 import type { ChainClients } from "../prover/src/chain/clients.js";
-import { deployVerifier } from "../prover/src/chain/register.js";
+import { readCompiledVerifier } from "../prover/src/models/compile-verifier.js";
 import { EzklEngine, type Engine } from "../prover/src/engine/engine.js";
 import { buildModel } from "../prover/src/models/build.js";
 import { parseInput } from "../prover/src/models/input.js";
@@ -143,12 +142,24 @@ export async function measureTuning(
   }
 }
 
-/** gasUsed of a model's own verifier's verifyProof, deployed fresh and called in a mined transaction. */
+/**
+ * gasUsed of a model's own single-model verifier's verifyProof (the build still compiles it as the gas baseline;
+ * registration no longer deploys it), deployed fresh and called in a mined transaction.
+ */
 export async function verifyGas(clients: ChainClients, model: LoadedModel, proof: InferenceProof): Promise<number> {
-  const { address } = await deployVerifier(clients, model);
+  const single = await readCompiledVerifier(model);
+  const deployed = await clients.publicClient.waitForTransactionReceipt({
+    hash: await clients.walletClient.deployContract({
+      abi: single.abi,
+      bytecode: single.bytecode,
+      account: clients.account,
+      chain: clients.chain,
+    }),
+  });
+  if (!deployed.contractAddress) throw new Error(`${model.manifest.name}: the verifier deployment created no contract`);
   const hash = await clients.walletClient.sendTransaction({
-    to: address,
-    data: encodeFunctionData({ abi: halo2VerifierAbi, functionName: "verifyProof", args: [proof.proof, [...proof.instances]] }),
+    to: deployed.contractAddress,
+    data: encodeFunctionData({ abi: single.abi, functionName: "verifyProof", args: [proof.proof, [...proof.instances]] }),
     gas: 5_000_000n,
     account: clients.account,
     chain: clients.chain,

@@ -7,6 +7,7 @@ import { encodeAbiParameters, parseEther, type Hex } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { modelRegistryAbi } from "../../prover/src/chain/abis.js";
 import { versionParams } from "../../prover/src/chain/register.js";
+import { readVka } from "../../prover/src/models/vka.js";
 import { startService, type RunningService, type ServiceConfig } from "../../prover/src/service/service.js";
 import { JobStore } from "../../prover/src/service/store.js";
 import { silentLogger } from "../../prover/src/util/logger.js";
@@ -307,16 +308,9 @@ describe("zkinfer serve: failures operators hit (hardhat node + real EZKL)", fun
   });
 
   it("gives up one job whose estimateGas keeps failing (not a revert) after its retries, while the jobs behind it are fulfilled; a version registered with another layout is refused before proving", async () => {
-    // A version with the diabetes build's vk and verifier but another output scale.
+    // A version with the diabetes build's vk and VKA but another output scale.
     const model = await builtExample("diabetes-mlp");
-    const verifier = (
-      await chain.client.readContract({
-        address: chain.registry,
-        abi: modelRegistryAbi,
-        functionName: "getVersion",
-        args: [chain.ids["diabetes-mlp"]!, 1],
-      })
-    ).verifier;
+    const vka = await readVka(model.file("vka"));
     const { request } = await chain.admin.publicClient.simulateContract({
       account: chain.admin.account,
       address: chain.registry,
@@ -331,13 +325,13 @@ describe("zkinfer serve: failures operators hit (hardhat node + real EZKL)", fun
       functionName: "computeModelId",
       args: [chain.admin.account.address, "diabetes-relabelled"],
     });
-    const params = versionParams(model.manifest, verifier, "");
+    const params = versionParams(model.manifest, "");
     const add = await chain.admin.publicClient.simulateContract({
       account: chain.admin.account,
       address: chain.registry,
       abi: modelRegistryAbi,
       functionName: "addVersion",
-      args: [badId, { ...params, outputScale: params.outputScale + 1 }],
+      args: [badId, { ...params, outputScale: params.outputScale + 1 }, vka.words, false],
     });
     await chain.client.waitForTransactionReceipt({ hash: await chain.admin.walletClient.writeContract(add.request) });
     chain.ids["diabetes-relabelled"] = badId;

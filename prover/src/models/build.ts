@@ -329,7 +329,9 @@ export async function buildModel(source: ModelSource, opts: BuildOptions): Promi
       "input range (the owner's inputs scaled up until the circuit's range gives out)",
       "inputRange",
       () =>
-        probes.length ? measureInputRange(engine, p(f.circuit), settings, probes, join(tmp, "range"), multi) : Promise.resolve(null),
+        probes.length
+          ? measureInputRange(engine, p(f.circuit), settings, probes, join(tmp, "range"), multi)
+          : Promise.resolve(null),
     );
 
     // 7. Solidity verifier: EZKL writes it, the project's solc compiles it.

@@ -141,7 +141,7 @@ function layoutMismatch(
   s: ServedModel,
   v: { inputScale: number; outputScale: number; layout: Record<string, number> },
 ): string | undefined {
-  const want = versionParams(s.model.manifest, "0x0000000000000000000000000000000000000000", "");
+  const want = versionParams(s.model.manifest, "");
   const diffs: string[] = [];
   if (Number(v.inputScale) !== want.inputScale) diffs.push(`inputScale ${v.inputScale} (the build has ${want.inputScale})`);
   if (Number(v.outputScale) !== want.outputScale) diffs.push(`outputScale ${v.outputScale} (the build has ${want.outputScale})`);
