@@ -42,7 +42,9 @@ describe("model build: ONNX as exporters write it (real EZKL)", function () {
     rmSync(cache, { recursive: true, force: true });
   });
 
-  const build = async (name: string): Promise<BuildResult> => buildModel(await resolveModelSource(join(dir, name)), { engine });
+  // EZKL's own calibration (no settings search): these tests are about what the build takes, not how it tunes.
+  const build = async (name: string): Promise<BuildResult> =>
+    buildModel(await resolveModelSource(join(dir, name)), { engine, tune: { mode: "off" } });
 
   /** The circuit's outputs for the sample input against onnxruntime's, on the prepared graph. */
   async function expectProvedLikeOnnx(model: BuildResult, input: unknown, tolerance: number) {

@@ -4,7 +4,7 @@ import { readFile, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import type { Hex } from "viem";
 import type { Engine } from "../engine/engine.js";
-import { feltFromLeHex, feltToInt, fixedToFloat } from "../engine/felt.js";
+import { feltFromLeHex, feltToInt } from "../engine/felt.js";
 import { ArtifactError, EzklError, InvalidInputError, UserInputError } from "../errors.js";
 import { cacheDir } from "../util/paths.js";
 import { silentProgress, type Progress } from "../util/progress.js";
