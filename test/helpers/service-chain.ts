@@ -12,6 +12,7 @@ import { hardhat } from "viem/chains";
 import { inferenceCoordinatorAbi } from "../../prover/src/chain/abis.js";
 import { connectChain, type ChainClients } from "../../prover/src/chain/clients.js";
 import { registerModelVersion } from "../../prover/src/chain/register.js";
+import { suiteVerifierArtifact } from "../../prover/src/models/suite-verifier.js";
 import { floatToFixed } from "../../prover/src/engine/felt.js";
 import { readJson, type Heldout } from "../../prover/src/models/source.js";
 import { DEV_KEYS, deployFromArtifact, startHardhatNode, type LocalNode } from "./chain.js";
@@ -49,7 +50,19 @@ export async function startServiceChain(models: ExampleModel[]): Promise<Service
     const adminWallet = createWalletClient({ chain, transport: http(node.url), account: privateKeyToAccount(DEV_KEYS[0]!) });
     const requester = privateKeyToAccount(DEV_KEYS[2]!);
     const requesterWallet = createWalletClient({ chain, transport: http(node.url), account: requester });
-    const registry = await deployFromArtifact(adminWallet, client, "registry/ModelRegistry.sol/ModelRegistry");
+    // The suite (reusable) verifier, then the registry that fixes it; latest delay 0 on this throwaway chain.
+    const suiteVerifier = await deployFromArtifact(
+      adminWallet,
+      client,
+      "generated/Halo2VerifierReusable.sol/Halo2VerifierReusable",
+    );
+    const registry = await deployFromArtifact(adminWallet, client, "registry/ModelRegistry.sol/ModelRegistry", [
+      adminWallet.account.address,
+      suiteVerifier,
+      suiteVerifierArtifact().codeHash,
+      0n,
+      0n,
+    ]);
     const route = await deployFromArtifact(adminWallet, client, "verifier/InferenceVerifier.sol/InferenceVerifier", [registry]);
     const owner = adminWallet.account.address;
     const coordinator = await deployFromArtifact(
