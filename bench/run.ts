@@ -68,8 +68,8 @@ const program = new Command("npm run bench --")
       "off-chain verify latency through zkinfer (the TypeScript engine over its Python worker) against bare EZKL " +
       "Python calls on the same artifacts; gas of the bare verifier, the route and the coordinator's fulfil " +
       "(mined gasUsed on a local `hardhat node`); request → fulfilled latency and throughput through the prover " +
-      "service with 1 and 2 workers; peak RSS. Writes <out>/<YYYY-MM-DD>.json and .md (UTC date; a second run on " +
-      "the same day replaces them). Progress goes to stderr.",
+      "service with 1 and 2 workers; peak RSS. Writes <out>/<YYYY-MM-DD>.json and .md (UTC date; a later run on " +
+      "the same day writes <YYYY-MM-DD>-2, -3, ..., never replacing one). Progress goes to stderr.",
   )
   .option("--models <names>", `comma-separated example models (examples/models/<name>)`, ALL_MODELS.join(","))
   .option("--runs <n>", "witness/prove/verify runs per model and side, after 1 warm-up (default 5)", positive("--runs"))
@@ -149,7 +149,8 @@ async function main(): Promise<void> {
   }
 
   const M = models.length;
-  const steps = M + M + M + M + (o.chain ? 2 + M + M + workerCounts.reduce((s, w, i) => s + 2 + M + (i === 0 ? M : 0), 0) : 0);
+  const steps = M + M + M + M + (o.chain ? 2 + M + M + workerCounts.reduce((s, w, i) => s + 2 + M + (i === 0 ? M : 0), 0) : 0) +
+    (o.chain && o.fleet ? 6 : 0); // PostgreSQL, the queue cost, then start + burst for 1 and for 3 processes
   const progress = consoleProgress("bench", steps);
   progress.note(
     `models ${models.join(", ")}; ${runs} runs; ${cold ? `cold builds in ${process.env.ZKINFER_CACHE_DIR}` : "cached builds"}` +
@@ -406,7 +407,9 @@ async function main(): Promise<void> {
     fleet: fleetResults,
   };
   mkdirSync(outDir, { recursive: true });
-  const base = join(outDir, date);
+  // A later run on the same day (a --quick pass, one model) never replaces an earlier, fuller one.
+  let base = join(outDir, date);
+  for (let i = 2; existsSync(`${base}.json`) || existsSync(`${base}.md`); i++) base = join(outDir, `${date}-${i}`);
   // The JSON first: a figure the markdown cannot render never loses the run.
   const write = (file: string, text: string) => {
     writeFileSync(`${file}.tmp`, text);
