@@ -20,6 +20,12 @@ Needs skl2onnx (in prover/python/requirements.txt). Run: .venv/bin/python exampl
 import os
 import sys
 
+# OpenBLAS picks its kernels by CPU model and splits sums across threads: either changes the trained weights
+# in their last float bits. One kernel (Haswell's: any x86-64 CPU with AVX2) and one thread make every file
+# this script writes byte-reproducible. Set before numpy is imported, which is when OpenBLAS reads them.
+os.environ["OPENBLAS_CORETYPE"] = "Haswell"
+os.environ["OPENBLAS_NUM_THREADS"] = "1"
+
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))

@@ -14,6 +14,12 @@ Run from anywhere:  .venv/bin/python examples/models/digits-cnn/train.py
 import os
 import sys
 
+# OpenBLAS picks its kernels by CPU model and splits sums across threads: either changes the trained weights
+# in their last float bits. One kernel (Haswell's: any x86-64 CPU with AVX2) and one thread make every file
+# this script writes byte-reproducible. Set before numpy is imported, which is when OpenBLAS reads them.
+os.environ["OPENBLAS_CORETYPE"] = "Haswell"
+os.environ["OPENBLAS_NUM_THREADS"] = "1"
+
 import numpy as np
 from onnx import helper, numpy_helper
 from sklearn.datasets import load_digits
