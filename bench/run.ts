@@ -149,7 +149,12 @@ async function main(): Promise<void> {
   }
 
   const M = models.length;
-  const steps = M + M + M + M + (o.chain ? 2 + M + M + workerCounts.reduce((s, w, i) => s + 2 + M + (i === 0 ? M : 0), 0) : 0) +
+  const steps =
+    M +
+    M +
+    M +
+    M +
+    (o.chain ? 2 + M + M + workerCounts.reduce((s, w, i) => s + 2 + M + (i === 0 ? M : 0), 0) : 0) +
     (o.chain && o.fleet ? 6 : 0); // PostgreSQL, the queue cost, then start + burst for 1 and for 3 processes
   const progress = consoleProgress("bench", steps);
   progress.note(

@@ -172,9 +172,7 @@ describe("zkinfer serve: failures operators hit (hardhat node + real EZKL)", fun
     const run = (db: string) => {
       const args = [...cli, "serve", "--offchain-only", "-m", diabetes, "--db", db, "--port", "0"];
       const env = { ...process.env, ZKINFER_CONFIG: "", ZKINFER_CACHE_DIR: join(dir, "cli-cache") };
-      return asRoot
-        ? runCommand("setpriv", [...noDac, ...args], env)
-        : runCommand(args[0]!, args.slice(1), env);
+      return asRoot ? runCommand("setpriv", [...noDac, ...args], env) : runCommand(args[0]!, args.slice(1), env);
     };
     const [readOnly, unwritable] = await Promise.all([
       run(join(ro, "jobs.sqlite")),
