@@ -1,3 +1,4 @@
+import { offerFor } from "../prover/src/sdk/inference.js";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -130,7 +131,7 @@ export async function measureGas(
       address: suite.coordinator,
       abi: inferenceCoordinatorAbi,
       functionName: "requestInference",
-      args: [reg.modelId, reg.version, input, 0, deadline],
+      args: [reg.modelId, reg.version, input, offerFor(deadline, { fee: FEE }, deadline - 3600n)],
       value: FEE,
       gas: 3_000_000n,
       account: requester.account,

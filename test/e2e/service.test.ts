@@ -1,3 +1,4 @@
+import { offerFor } from "../../prover/src/sdk/inference.js";
 import { expect } from "chai";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -139,7 +140,7 @@ describe("zkinfer serve: watch, prove, fulfil (hardhat node + real EZKL)", funct
       data: encodeFunctionData({
         abi: inferenceCoordinatorAbi,
         functionName: "requestInference",
-        args: [ids[name]!, 0, input, 0, await deadlineIn(deadlineSec)],
+        args: [ids[name]!, 1, input, offerFor(await deadlineIn(deadlineSec), { fee: 1_000_000_000_000_000n })],
       }),
       value: 1_000_000_000_000_000n,
       gas: 2_000_000n,

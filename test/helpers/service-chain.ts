@@ -1,3 +1,4 @@
+import { requestOffer } from "../../prover/src/sdk/inference.js";
 import {
   createPublicClient,
   createWalletClient,
@@ -90,7 +91,16 @@ export async function startServiceChain(models: ExampleModel[]): Promise<Service
         data: encodeFunctionData({
           abi: inferenceCoordinatorAbi,
           functionName: "requestInference",
-          args: [ids[model]!, 0, input, 0, (await client.getBlock()).timestamp + BigInt(deadlineSec)],
+          args: [
+            ids[model]!,
+            0,
+            input,
+            await requestOffer(
+              client,
+              { fee: 1_000_000_000_000_000n },
+              (await client.getBlock()).timestamp + BigInt(deadlineSec),
+            ),
+          ],
         }),
         value: 1_000_000_000_000_000n,
         gas: 2_000_000n,

@@ -116,8 +116,19 @@ export interface RequestParams {
   version?: number;
   /** The input as fixed-point integers at the version's input scale. */
   input: readonly bigint[];
-  /** Wei paid to the prover who fulfils it. */
+  /** The maximum price in wei (escrowed as the request's value); the price paid when nothing else is said. */
   fee?: bigint;
+  /**
+   * The price at the request's block (a reverse Dutch auction rising to `fee` over `rampPeriod`); default `fee`
+   * (a fixed price). The coordinator requires it to cover `callbackGasLimit` x 2 x the block's base fee.
+   */
+  minPrice?: bigint;
+  /** Seconds over which the price rises from `minPrice` to `fee`; default 0 (fixed at `fee`). */
+  rampPeriod?: number;
+  /** Seconds from the request during which a prover may lock it and alone be paid; default half the time to the deadline. */
+  lockTimeout?: number;
+  /** Wei a locker puts up from its coordinator balance, lost if it has not fulfilled by the lock deadline; default 0. */
+  lockCollateral?: bigint;
   /** Gas for the requester's callback (0 = none; an EOA gets none anyway). */
   callbackGasLimit?: number;
   /** Unix seconds, compared with block.timestamp; default deadlineIn(client, 600). */
@@ -145,7 +156,7 @@ export async function requestInference(
     address: p.coordinator,
     abi: inferenceCoordinatorAbi,
     functionName: "requestInference",
-    args: [p.modelId, version, [...p.input], p.callbackGasLimit ?? 0, deadline],
+    args: [p.modelId, version, [...p.input], await requestOffer(client, p, deadline)],
     value: p.fee ?? 0n,
   });
   const txHash = await wallet.writeContract(request);
@@ -160,6 +171,36 @@ export async function requestInference(
     blockNumber: receipt.blockNumber,
     gasUsed: receipt.gasUsed,
   };
+}
+
+/** The terms of a request (the coordinator's `Offer`), from `RequestParams`' price/lock/callback fields. */
+export type OfferTerms = Pick<
+  RequestParams,
+  "fee" | "minPrice" | "rampPeriod" | "lockTimeout" | "lockCollateral" | "callbackGasLimit"
+>;
+
+/**
+ * The coordinator's `Offer` for a request with `deadline`, sent at `now` (unix seconds): a fixed price of `fee`
+ * unless `minPrice`/`rampPeriod` say otherwise, lockable for a third of the time left (so a chain clock a little
+ * ahead of `now` still accepts it), no collateral unless `lockCollateral` is given.
+ */
+export function offerFor(deadline: bigint, t: OfferTerms = {}, now = BigInt(Math.floor(Date.now() / 1000))) {
+  const window = Math.max(1, Number(deadline - now));
+  return {
+    minPrice: t.minPrice ?? t.fee ?? 0n,
+    rampPeriod: t.rampPeriod ?? 0,
+    lockTimeout: t.lockTimeout ?? Math.max(1, Math.floor(window / 3)),
+    lockCollateral: t.lockCollateral ?? 0n,
+    callbackGasLimit: t.callbackGasLimit ?? 0,
+    deadline,
+  };
+}
+
+/** `offerFor` measured from the later of the wall clock and the head block (see `deadlineIn`). */
+export async function requestOffer(client: PublicClient, t: OfferTerms, deadline: bigint) {
+  const head = await client.getBlock({ blockTag: "latest" });
+  const now = BigInt(Math.max(Math.floor(Date.now() / 1000), Number(head.timestamp)));
+  return offerFor(deadline, t, now);
 }
 
 /** The model's latest active version now (what a request pins by default); throws when it has none. */

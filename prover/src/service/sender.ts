@@ -68,7 +68,7 @@ export function createSender(ctx: SenderContext) {
     }
   };
 
-  async function judge(job: Job): Promise<Verdict> {
+  async function judge(job: Job, committed = false): Promise<Verdict> {
     const r = job.result!;
     try {
       const gas = await ctx.client.estimateContractGas({
@@ -77,14 +77,41 @@ export function createSender(ctx: SenderContext) {
         abi: inferenceCoordinatorAbi,
         functionName: "fulfill",
         args: [BigInt(job.requestId!), r.proof, r.instances.map(BigInt)],
+        blockTag: "pending", // a commitment mined in the latest block counts for the next one
       });
       return { kind: "send", gas };
     } catch (e) {
       const name = revertName(e);
       if (name === undefined) throw e; // RPC trouble: retry later
       if (/AlreadyFulfilled/.test(name)) return { kind: "done", note: "already fulfilled on-chain" };
+      // An open fill (no lock, or a lapsed one): commit to it first, a block ahead (see market.ts).
+      if (name === "CoordinatorFillNotCommitted" && !committed) {
+        await commitFill(job);
+        return judge(job, true);
+      }
+      if (name === "CoordinatorCommitmentTooRecent") throw new Error("commitment mined in this block; retry in the next");
       return { kind: "fail", reason: `the coordinator rejects the fulfilment: ${name}` };
     }
+  }
+
+  /** Commits to this prover's open fill of the job's request with its proof (IInferenceCoordinator.commit). */
+  async function commitFill(job: Job): Promise<void> {
+    const commitment = await ctx.client.readContract({
+      address: ctx.coordinator,
+      abi: inferenceCoordinatorAbi,
+      functionName: "fillCommitment",
+      args: [account.address, BigInt(job.requestId!), keccak256(job.result!.proof)],
+    });
+    const hash = await ctx.wallet.writeContract({
+      account,
+      chain: ctx.client.chain,
+      address: ctx.coordinator,
+      abi: inferenceCoordinatorAbi,
+      functionName: "commit",
+      args: [commitment],
+    });
+    const receipt = await ctx.client.waitForTransactionReceipt({ hash });
+    logger.info({ job: job.id, requestId: job.requestId, hash, status: receipt.status }, "committed to an open fill");
   }
 
   async function submit(job: Job, gas: bigint): Promise<void> {

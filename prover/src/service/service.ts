@@ -15,6 +15,7 @@ import { ModelCatalog } from "./catalog.js";
 import { createLeadership } from "./leader.js";
 import { createMetrics, type ServiceMetrics } from "./metrics.js";
 import { chainPolicy, proveEverything, type JobPolicy } from "./policy.js";
+import { marketPolicy } from "./market.js";
 import { createSender } from "./sender.js";
 import { checkExposure, createHttpServer, HTTP_DEFAULTS, listen, type HttpLimits } from "./server.js";
 import { JobStore } from "./store.js";
@@ -52,6 +53,8 @@ export interface ServiceConfig {
     pollMs: number;
     replaceAfterMs: number;
     maxSendAttempts?: number;
+    /** The least price (wei) to prove a request for (`zkinfer serve --min-price`); default 0. */
+    minPriceWei?: bigint;
   };
 }
 
@@ -223,7 +226,15 @@ export async function startService(config: ServiceConfig, logger: Logger): Promi
 
     const cap = config.proveTimeoutMs ?? 5 * 60_000;
     const basePolicy =
-      chain && config.chain ? chainPolicy(chain.clients.publicClient, config.chain.coordinator) : proveEverything;
+      chain && config.chain
+        ? marketPolicy(chainPolicy(chain.clients.publicClient, config.chain.coordinator), {
+            client: chain.clients.publicClient,
+            wallet: chain.clients.walletClient,
+            coordinator: config.chain.coordinator,
+            logger,
+            ...(config.chain.minPriceWei !== undefined ? { minPriceWei: config.chain.minPriceWei } : {}),
+          })
+        : proveEverything;
     const policy = config.policy ? config.policy(basePolicy) : basePolicy;
     const workers = Array.from({ length: config.workers }, (_, i) =>
       createWorker(

@@ -34,7 +34,14 @@ export function registerRequest(program: Command, _ctx: CliContext): void {
     .option("--owner <address>", "the account that registered <model> by name (default: ZKINFER_MODEL_OWNER, else the signer)")
     .option("--version <n>", "the model version to pin (default: the latest active version now, resolved and pinned)")
     .option("--latest", "send version 0: let the chain pick the latest active version when the request is mined")
-    .option("--fee <eth>", "fee for the prover, in ETH", "0")
+    .option("--fee <eth>", "the (maximum) price for the prover, in ETH; escrowed", "0")
+    .option(
+      "--min-price <eth>",
+      "start a reverse Dutch auction at this price, rising to --fee over --ramp seconds (default: fixed at --fee)",
+    )
+    .option("--ramp <seconds>", "seconds over which the price rises from --min-price to --fee", "0")
+    .option("--lock-timeout <seconds>", "seconds during which a prover may lock the request (default: a third of --deadline)")
+    .option("--collateral <eth>", "collateral a locker must put up, lost if it has not fulfilled by the lock deadline", "0")
     .option("--deadline <seconds>", "seconds from now until the request expires (then refundable)", "600")
     .option("--no-wait", "submit and print the request id without waiting for the result")
     .option("--timeout <seconds>", "how long to wait for the fulfilment", "600")
@@ -98,6 +105,7 @@ export function registerRequest(program: Command, _ctx: CliContext): void {
         version: opts.latest ? 0 : target.version,
         input: input.fixed,
         fee,
+        ...marketTerms(opts),
         deadline: await deadlineIn(publicClient, deadlineSec),
       });
       process.stderr.write(
@@ -150,4 +158,27 @@ export function registerRequest(program: Command, _ctx: CliContext): void {
         ]),
       );
     });
+}
+
+/** The request's market terms from the CLI flags (see IInferenceCoordinator's rules). */
+function marketTerms(opts: { minPrice?: string; ramp: string; lockTimeout?: string; collateral: string }) {
+  const eth = (v: string, flag: string) => {
+    try {
+      return parseEther(v);
+    } catch {
+      throw new UserInputError(`${flag} must be an amount of ETH such as 0.001, not '${v}'`, { hint: "pass ETH, e.g. 0.001" });
+    }
+  };
+  const seconds = (v: string, flag: string) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 0)
+      throw new UserInputError(`${flag} must be a whole number of seconds, not '${v}'`, { hint: "e.g. 60" });
+    return n;
+  };
+  return {
+    ...(opts.minPrice !== undefined ? { minPrice: eth(opts.minPrice, "--min-price") } : {}),
+    rampPeriod: seconds(opts.ramp, "--ramp"),
+    ...(opts.lockTimeout !== undefined ? { lockTimeout: seconds(opts.lockTimeout, "--lock-timeout") } : {}),
+    lockCollateral: eth(opts.collateral, "--collateral"),
+  };
 }
