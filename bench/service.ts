@@ -1,3 +1,4 @@
+import { offerFor } from "../prover/src/sdk/inference.js";
 import { fork } from "node:child_process";
 import { join } from "node:path";
 import type { Address, Hex } from "viem";
@@ -90,7 +91,7 @@ async function sendRequest(r: Requester, reg: Registered, input: bigint[]): Prom
     address: r.suite.coordinator,
     abi: inferenceCoordinatorAbi,
     functionName: "requestInference",
-    args: [reg.modelId, reg.version, input, 0, deadline],
+    args: [reg.modelId, reg.version, input, offerFor(deadline, { fee: FEE })],
     value: FEE,
     gas: 3_000_000n,
     account: r.clients.account,

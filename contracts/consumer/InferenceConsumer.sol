@@ -43,32 +43,26 @@ abstract contract InferenceConsumer is IInferenceConsumer {
     }
 
     /// @notice Requests an inference of a pinned version with this contract as the requester; see
-    ///         `IInferenceCoordinator.requestInference`. A pinned version is immutable: no later version of the model
-    ///         applies to the request.
+    ///         `IInferenceCoordinator.requestInference` (the offer states price, lock and callback terms). A pinned
+    ///         version is immutable: no later version of the model applies to the request.
     /// @param modelId The model.
     /// @param version The version (not 0: `ConsumerVersionNotPinned`).
     /// @param input The flattened input tensor as fixed-point integers at the version's input scale.
-    /// @param callbackGasLimit The gas `_receiveInference` gets (include the base's own check, about 1k gas).
-    /// @param deadline The last timestamp at which the request can be fulfilled.
-    /// @param fee The prover's fee, sent from this contract's balance (e.g. the caller's `msg.value`).
+    /// @param offer The terms; its `callbackGasLimit` is the gas `_receiveInference` gets (include the base's own
+    ///        check, about 1k gas), and its `minPrice` must cover that gas (see
+    ///        `IInferenceCoordinator.CALLBACK_GAS_PRICE_MULTIPLIER`).
+    /// @param fee The maximum price, sent from this contract's balance (e.g. the caller's `msg.value`).
     /// @return requestId The request's id.
     function _requestInference(
         bytes32 modelId,
         uint32 version,
         int256[] memory input,
-        uint32 callbackGasLimit,
-        uint64 deadline,
+        IInferenceCoordinator.Offer memory offer,
         uint256 fee
     ) internal returns (uint256 requestId) {
         if (version == 0) revert ConsumerVersionNotPinned({modelId: modelId});
         if (_requiresCeremonySrs()) _checkCeremonySrs(modelId, version);
-        requestId = COORDINATOR.requestInference{value: fee}(
-            modelId,
-            version,
-            input,
-            callbackGasLimit,
-            deadline
-        );
+        requestId = COORDINATOR.requestInference{value: fee}(modelId, version, input, offer);
     }
 
     /// @notice Requests an inference of the model's latest active version now (`IModelRegistry.latestActiveVersion`,
@@ -76,21 +70,19 @@ abstract contract InferenceConsumer is IInferenceConsumer {
     ///         owner with future versions; otherwise like `_requestInference`.
     /// @param modelId The model.
     /// @param input The flattened input tensor.
-    /// @param callbackGasLimit The gas `_receiveInference` gets.
-    /// @param deadline The last timestamp at which the request can be fulfilled.
-    /// @param fee The prover's fee.
+    /// @param offer The terms (see `_requestInference`).
+    /// @param fee The maximum price.
     /// @return requestId The request's id.
     function _requestLatestInference(
         bytes32 modelId,
         int256[] memory input,
-        uint32 callbackGasLimit,
-        uint64 deadline,
+        IInferenceCoordinator.Offer memory offer,
         uint256 fee
     ) internal returns (uint256 requestId) {
         if (_requiresCeremonySrs()) {
             _checkCeremonySrs(modelId, COORDINATOR.registry().latestActiveVersion(modelId));
         }
-        requestId = COORDINATOR.requestInference{value: fee}(modelId, 0, input, callbackGasLimit, deadline);
+        requestId = COORDINATOR.requestInference{value: fee}(modelId, 0, input, offer);
     }
 
     /// @notice Whether this consumer only requests versions built on the public ceremony SRS; false by default.

@@ -28,6 +28,11 @@ import {InferenceProof} from "../libraries/InferenceProof.sol";
 ///        `InferenceFulfilled` and the callback);
 ///      - the decoded outputs are hashed, logged and passed on where they lie, without re-encoding; the proof is
 ///        hashed where the verifier's calldata holds it; the reentrancy lock lives in transient storage.
+///      The market (lock, collateral, commitments, auction, slashing; rules in `IInferenceCoordinator`) keeps its
+///      state apart from the request's slots: one word per request in `_market` (see `Auction` / `Lock`), the
+///      collateral in the request's slot 0, the locked price in its slot 1, and one word per open-fill
+///      commitment. A fulfilment within a lock reads two slots more than an open one would (the lock word and
+///      slot 0's collateral) and clears the lock word.
 ///      The owner (`Ownable2Step`) only sets the guardian; the guardian only pauses. Nobody can touch escrow.
 contract InferenceCoordinator is IInferenceCoordinator, Ownable2Step {
     /// @inheritdoc IInferenceCoordinator
@@ -42,24 +47,36 @@ contract InferenceCoordinator is IInferenceCoordinator, Ownable2Step {
     /// @inheritdoc IInferenceCoordinator
     uint256 public constant override MAX_CALLBACK_REASON_LENGTH = 256;
 
-    /// @dev The latest deadline the stored form holds (`Terms.deadline` is a uint40): a timestamp in the year 36812.
-    uint64 private constant MAX_DEADLINE = type(uint40).max;
+    /// @inheritdoc IInferenceCoordinator
+    uint64 public constant override MAX_REQUEST_DURATION = 30 days;
+
+    /// @inheritdoc IInferenceCoordinator
+    /// @dev The base fee is the one gas price the chain states; 2x is the usual headroom for its rise until the
+    ///      fulfilment (EIP-1559 wallets' `maxFeePerGas = 2 x baseFee`).
+    uint256 public constant override CALLBACK_GAS_PRICE_MULTIPLIER = 2;
+
+    /// @inheritdoc IInferenceCoordinator
+    uint256 public constant override SLASH_FULFILLER_BPS = 5_000;
+
+    /// @dev The largest collateral the stored form holds (`Party.lockCollateral`).
+    uint256 private constant MAX_COLLATERAL = type(uint96).max;
 
     /// @dev The largest fee the stored form holds (`uint88`): about 3.1e8 ether, more than exists.
     uint256 private constant MAX_FEE = type(uint88).max;
 
-    /// @dev Slot 0 of a request, never rewritten: who asked and what they paid. Read by `refund`, by `fulfill`
-    ///      only when it calls back, and by `request`.
+    /// @dev Slot 0 of a request, never rewritten: who asked and the collateral a locker puts up. Read by
+    ///      `refund`, `cancel` and `lock`, by `fulfill` only when it calls back or the request is locked, and by
+    ///      `request`.
     struct Party {
         address requester;
-        uint88 fee;
+        uint96 lockCollateral;
     }
 
     /// @dev Slot 1 of a request while it is open, and after a refund (which rewrites `status` only): everything
     ///      `fulfill` needs from the request besides the model id, the binding and the `Target`. Narrower
-    ///      than the ABI so that it fits one slot: `requestInference` rejects a deadline past `MAX_DEADLINE` and a
-    ///      fee above `MAX_FEE`, and `MAX_CALLBACK_GAS_LIMIT` fits in 24 bits. The fee is repeated from `Party`
-    ///      so that `fulfill` need not read slot 0 when it makes no callback.
+    ///      than the ABI so that it fits one slot: `requestInference` caps the deadline at `MAX_REQUEST_DURATION`
+    ///      ahead and the fee at `MAX_FEE`, and `MAX_CALLBACK_GAS_LIMIT` fits in 24 bits. `fee` is the escrow: the
+    ///      maximum price while `Open`, the price fixed by `lock` once `Locked`.
     struct Terms {
         RequestStatus status;
         uint32 version;
@@ -93,15 +110,17 @@ contract InferenceCoordinator is IInferenceCoordinator, Ownable2Step {
     }
 
     /// @dev Storage form of a request until it is fulfilled: 6 slots, all written non-zero at request time
-    ///      (`requester`, `status == Open`, `verifier`, the model id and keccak256 hashes are never 0).
-    ///      slot 0  party: requester (160) | fee (88)
+    ///      (`requester`, `status == Open`, `verifier`, the model id and keccak256 hashes are never 0), plus the
+    ///      request's `_market` word.
+    ///      slot 0  party: requester (160) | lockCollateral (96)
     ///      slot 1  terms: status (8) | version (32) | deadline (40) | callbackGasLimit (24) | fee (88) |
     ///              outputOffset (32) | outputCount (32)
     ///      slot 2  target: vka (160) | instanceCount (32) | inputOffset (32) | inputCount (32)
     ///      slot 3  modelId
     ///      slot 4  inputCommitment
     ///      slot 5  binding: `keccak256(abi.encode(inputCommitment, vkaDigest))`, the version's VKA digest
-    ///      `fulfill` reads slots 1, 2, 3 and 5 (slot 0 only to call back, slot 4 only to name a failed binding),
+    ///      `fulfill` reads slots 1, 2, 3 and 5 (slot 0 only to call back or pay a lock, slot 4 only to name a
+    ///      failed binding),
     ///      then rewrites slots 1, 2 and 5 in their `FulfilledRequest` form: the version's content is not needed
     ///      once the proof is checked. The binding folds the two values `fulfill` only compares (never uses) into
     ///      one slot read: the instances' input hash and the digest the suite verifier returns match it exactly
@@ -136,6 +155,24 @@ contract InferenceCoordinator is IInferenceCoordinator, Ownable2Step {
         uint64 nextRequestId;
     }
 
+    /// @dev A request's `_market` word until it is locked: what `lock` and an open fill need to price it. Solidity
+    ///      packs the first field lowest, so `lockDeadline` is bits 0-39 in this form and in `Lock`.
+    struct Auction {
+        uint40 lockDeadline;
+        uint40 rampStart;
+        uint32 rampPeriod;
+        uint88 minPrice;
+    }
+
+    /// @dev A request's `_market` word once locked (written whole by `lock`): who holds the lock, until when, and
+    ///      the block it was taken in (a fill committed before that block beats the lock). Zeroed when the request
+    ///      is settled.
+    struct Lock {
+        uint40 lockDeadline;
+        address locker;
+        uint56 lockedAt;
+    }
+
     IModelRegistry private immutable REGISTRY;
     IInferenceVerifier private immutable ROUTE;
 
@@ -153,7 +190,14 @@ contract InferenceCoordinator is IInferenceCoordinator, Ownable2Step {
     ///      (~22k): without it every prover's first fulfilment after a withdrawal would pay 17k more.
     mapping(address account => uint256) private _creditsPlusOne;
 
-    /// @dev Guards the paths that move value or call out (`fulfill`, `refund`, `withdraw`, `withdrawTo`) against
+    /// @dev Per request, its `Auction` while `Open`, its `Lock` while `Locked` (see `_lockOf`), 0 once settled.
+    mapping(uint256 requestId => Auction) private _market;
+
+    /// @dev The block each open-fill commitment was made in (see `commit`); deleted when used.
+    mapping(bytes32 commitment => uint256 blockNumber) private _commitments;
+
+    /// @dev Guards the paths that move value or call out (`fulfill`, `refund`, `cancel`, `withdraw`, `withdrawTo`)
+    ///      against
     ///      re-entry from a callback or a withdrawal recipient. Not on `requestInference`, which makes no external
     ///      call that could re-enter (registry reads only), so a consumer may request again from its callback.
     modifier nonReentrant() {
@@ -204,24 +248,11 @@ contract InferenceCoordinator is IInferenceCoordinator, Ownable2Step {
         bytes32 modelId,
         uint32 version,
         int256[] calldata input,
-        uint32 callbackGasLimit,
-        uint64 deadline
+        Offer calldata offer
     ) external payable override returns (uint256 requestId) {
         Config memory config = _config;
         if (config.requestsPaused) revert CoordinatorRequestsPaused({guardian: config.guardian});
-        if (callbackGasLimit > MAX_CALLBACK_GAS_LIMIT) {
-            revert CoordinatorCallbackGasLimitTooHigh({
-                callbackGasLimit: callbackGasLimit,
-                maxCallbackGasLimit: MAX_CALLBACK_GAS_LIMIT
-            });
-        }
-        bool deadlineInFuture = deadline > block.timestamp;
-        if (!deadlineInFuture) {
-            revert CoordinatorDeadlineNotInFuture({deadline: deadline, timestamp: block.timestamp});
-        }
-        if (deadline > MAX_DEADLINE)
-            revert CoordinatorDeadlineTooFar({deadline: deadline, maxDeadline: MAX_DEADLINE});
-        if (msg.value > MAX_FEE) revert CoordinatorFeeTooLarge({fee: msg.value, maxFee: MAX_FEE});
+        Auction memory auction = _checkOffer(offer);
         IModelRegistry.VerificationTarget memory target;
         (version, target) = _resolveVersion(modelId, version, input.length);
         bytes32 inputCommitment = FieldElement.commit(input); // reverts FieldElementIntOutOfRange
@@ -229,40 +260,84 @@ contract InferenceCoordinator is IInferenceCoordinator, Ownable2Step {
         requestId = config.nextRequestId;
         _config.nextRequestId = config.nextRequestId + 1; // checked: 2^64 requests are out of reach anyway
 
-        _store(_requests[requestId], modelId, version, inputCommitment, callbackGasLimit, deadline, target);
+        _store(_requests[requestId], modelId, version, inputCommitment, offer, target);
+        _market[requestId] = auction;
+        _emitRequested(requestId, modelId, version, input, inputCommitment, offer, auction.lockDeadline);
+    }
 
-        emit InferenceRequested({
-            requestId: requestId,
-            modelId: modelId,
-            version: version,
-            requester: msg.sender,
-            input: input,
-            inputCommitment: inputCommitment,
-            fee: msg.value,
-            callbackGasLimit: callbackGasLimit,
-            deadline: deadline
-        });
+    /// @inheritdoc IInferenceCoordinator
+    function cancel(uint256 requestId) external override nonReentrant {
+        OpenRequest storage r = _requests[requestId];
+        Terms memory terms = r.terms;
+        if (terms.status != RequestStatus.Open) _revertNotOpen(requestId, r);
+        address requester = r.party.requester;
+        if (msg.sender != requester) {
+            revert CoordinatorNotRequester({requestId: requestId, caller: msg.sender, requester: requester});
+        }
+        r.terms.status = RequestStatus.Cancelled;
+        delete _market[requestId];
+        if (terms.fee != 0) _credit(requester, terms.fee);
+        emit InferenceCancelled({requestId: requestId, requester: requester, amount: terms.fee});
     }
 
     /// @inheritdoc IInferenceCoordinator
     function refund(uint256 requestId) external override nonReentrant {
         OpenRequest storage r = _requests[requestId];
         Terms memory terms = r.terms;
-        if (terms.status != RequestStatus.Open) _revertNotOpen(requestId, r);
+        if (terms.status != RequestStatus.Open && terms.status != RequestStatus.Locked) {
+            _revertNotOpen(requestId, r);
+        }
         bool expired = block.timestamp > terms.deadline;
-        if (!expired && !_unfulfillable(r.modelId, terms.version)) {
+        // Paused fulfilments, or a version that can no longer be fulfilled (revoked): refundable at once, and a
+        // locker is not at fault (its collateral goes back to it).
+        bool blocked = _config.fulfilmentsPaused || _unfulfillable(r.modelId, terms.version);
+        if (!expired && !blocked) {
             revert CoordinatorRequestNotExpired({requestId: requestId, deadline: terms.deadline});
         }
 
         r.terms.status = RequestStatus.Refunded;
-        address requester = r.party.requester;
-        if (terms.fee != 0) _credit(requester, terms.fee);
-        emit InferenceRefunded({requestId: requestId, requester: requester, amount: terms.fee});
+        Party memory party = r.party;
+        uint256 toRequester = terms.fee;
+        if (terms.status == RequestStatus.Locked)
+            toRequester += _settleLockOnRefund(requestId, party, blocked);
+        delete _market[requestId];
+        if (toRequester != 0) _credit(party.requester, toRequester);
+        emit InferenceRefunded({requestId: requestId, requester: party.requester, amount: terms.fee});
     }
 
     // ---------------------------------------------------------------------------------------------------------
     // Provers
     // ---------------------------------------------------------------------------------------------------------
+
+    /// @inheritdoc IInferenceCoordinator
+    function deposit() external payable override {
+        if (msg.value == 0) revert CoordinatorZeroDeposit({account: msg.sender});
+        _credit(msg.sender, msg.value);
+        emit Deposited({account: msg.sender, amount: msg.value});
+    }
+
+    /// @inheritdoc IInferenceCoordinator
+    function lock(uint256[] calldata requestIds) external override {
+        if (requestIds.length == 0) revert CoordinatorNothingToLock({account: msg.sender});
+        Config memory config = _config;
+        if (config.fulfilmentsPaused) {
+            revert CoordinatorFulfilmentsPaused({requestId: requestIds[0], guardian: config.guardian});
+        }
+        uint256 totalCollateral;
+        for (uint256 i = 0; i < requestIds.length; ++i) {
+            totalCollateral += _lockOne(requestIds[i]); // checked; each term is below 2^96
+        }
+        if (totalCollateral != 0) _debit(msg.sender, totalCollateral);
+    }
+
+    /// @inheritdoc IInferenceCoordinator
+    function commit(bytes32 commitment) external override {
+        uint256 committedAt = _commitments[commitment];
+        if (committedAt != 0)
+            revert CoordinatorAlreadyCommitted({commitment: commitment, committedAt: committedAt});
+        _commitments[commitment] = block.number;
+        emit FillCommitted({commitment: commitment, prover: msg.sender});
+    }
 
     /// @inheritdoc IInferenceCoordinator
     function fulfill(
@@ -272,28 +347,35 @@ contract InferenceCoordinator is IInferenceCoordinator, Ownable2Step {
     ) external override nonReentrant {
         OpenRequest storage r = _requests[requestId];
         Terms memory terms = r.terms;
-        if (terms.status != RequestStatus.Open) _revertNotOpen(requestId, r);
+        bool locked = terms.status == RequestStatus.Locked;
+        if (terms.status != RequestStatus.Open && !locked) _revertNotOpen(requestId, r);
         if (block.timestamp > terms.deadline) {
             revert CoordinatorRequestExpired({requestId: requestId, deadline: terms.deadline});
         }
         if (_config.fulfilmentsPaused) {
             revert CoordinatorFulfilmentsPaused({requestId: requestId, guardian: _config.guardian});
         }
+        // Who is paid is settled before the proof is checked, so a copy without a commitment fails cheaply.
+        (address payee, Lock memory held) = _payee(requestId, locked, proof);
 
-        // Slot 0 and the requester's account are read only when a callback was asked for.
-        address requester;
+        // Slot 0 and the requester's account are read only when a callback was asked for or a lock is paid.
+        Party memory party;
         bool callBack;
-        if (terms.callbackGasLimit != 0) {
-            requester = r.party.requester;
-            callBack = requester.code.length != 0;
+        if (terms.callbackGasLimit != 0 || locked) {
+            party = r.party;
+            callBack = terms.callbackGasLimit != 0 && party.requester.code.length != 0;
         }
-        bytes memory callbackData = _verifyAndRecord(r, requestId, terms, proof, instances, callBack);
+        bytes memory callbackData = _verifyAndRecord(r, requestId, terms, proof, instances, callBack, payee);
 
-        if (terms.fee != 0) _credit(msg.sender, terms.fee);
+        _pay(requestId, r, terms, party, payee, held);
 
-        if (callBack && !_callBack(requestId, requester, terms.callbackGasLimit, callbackData)) {
+        if (callBack && !_callBack(requestId, party.requester, terms.callbackGasLimit, callbackData)) {
             _asFulfilled(r).settlement.callback = CallbackStatus.Failed;
-            emit CallbackFailed({requestId: requestId, consumer: requester, reason: _returnDataPrefix()});
+            emit CallbackFailed({
+                requestId: requestId,
+                consumer: party.requester,
+                reason: _returnDataPrefix()
+            });
         }
     }
 
@@ -377,24 +459,26 @@ contract InferenceCoordinator is IInferenceCoordinator, Ownable2Step {
     }
 
     /// @inheritdoc IInferenceCoordinator
-    function request(uint256 requestId) external view override returns (Request memory) {
+    function request(uint256 requestId) external view override returns (Request memory req) {
         OpenRequest storage r = _requests[requestId];
         Terms memory terms = r.terms;
         if (terms.status == RequestStatus.None) revert CoordinatorRequestUnknown({requestId: requestId});
-        // Once fulfilled, slot 1 is the settlement: only its status and version still mean what they meant.
-        bool settled = terms.status == RequestStatus.Fulfilled;
         Party memory party = r.party;
-        return
-            Request({
-                requester: party.requester,
-                modelId: r.modelId,
-                version: terms.version,
-                inputCommitment: r.inputCommitment,
-                fee: party.fee,
-                callbackGasLimit: settled ? 0 : terms.callbackGasLimit,
-                deadline: settled ? 0 : terms.deadline,
-                status: terms.status
-            });
+        req.requester = party.requester;
+        req.modelId = r.modelId;
+        req.version = terms.version;
+        req.inputCommitment = r.inputCommitment;
+        req.status = terms.status;
+        req.lockCollateral = party.lockCollateral;
+        // Once fulfilled, slot 1 is the settlement: only its status and version still mean what they meant.
+        if (terms.status == RequestStatus.Fulfilled) return req;
+        req.callbackGasLimit = terms.callbackGasLimit;
+        req.deadline = terms.deadline;
+        req.fee = terms.fee; // refunded or cancelled: the escrow that was credited back
+        if (terms.status != RequestStatus.Open && terms.status != RequestStatus.Locked) return req;
+        Lock memory held = _lockOf(requestId);
+        req.lockDeadline = held.lockDeadline;
+        if (terms.status == RequestStatus.Locked) req.locker = held.locker;
     }
 
     /// @inheritdoc IInferenceCoordinator
@@ -427,9 +511,314 @@ contract InferenceCoordinator is IInferenceCoordinator, Ownable2Step {
     }
 
     /// @inheritdoc IInferenceCoordinator
+    function priceAt(uint256 requestId, uint64 timestamp) external view override returns (uint256) {
+        OpenRequest storage r = _requests[requestId];
+        Terms memory terms = r.terms;
+        if (terms.status == RequestStatus.Locked) return terms.fee;
+        if (terms.status != RequestStatus.Open) _revertNotOpen(requestId, r);
+        return _priceAt(_market[requestId], terms.fee, timestamp);
+    }
+
+    /// @inheritdoc IInferenceCoordinator
+    function fillCommitment(
+        address prover,
+        uint256 requestId,
+        bytes32 proofHash
+    ) external pure override returns (bytes32) {
+        return _fillCommitment(prover, requestId, proofHash);
+    }
+
+    /// @inheritdoc IInferenceCoordinator
+    function commitmentBlock(bytes32 commitment) external view override returns (uint256) {
+        return _commitments[commitment];
+    }
+
+    /// @inheritdoc IInferenceCoordinator
     function computeInputCommitment(int256[] calldata input) external pure override returns (bytes32) {
         return FieldElement.commit(input);
     }
+
+    // ---------------------------------------------------------------------------------------------------------
+    // Market internals: offer checks, auction price, locks, commitments, payment
+    // ---------------------------------------------------------------------------------------------------------
+
+    // The market's deadlines are inclusive ("the last timestamp at which ..."): `<=` states them as written.
+    /* solhint-disable gas-strict-inequalities */
+
+    /// @dev Checks `offer` and `msg.value` against the market's rules and caps (see `IInferenceCoordinator`) and
+    ///      returns the request's `Auction` word. The casts are exact: the lock deadline is at most
+    ///      `MAX_REQUEST_DURATION` ahead (far below 2^40), `minPrice <= msg.value <= MAX_FEE` (< 2^88).
+    function _checkOffer(Offer calldata offer) private view returns (Auction memory) {
+        if (offer.callbackGasLimit > MAX_CALLBACK_GAS_LIMIT) {
+            revert CoordinatorCallbackGasLimitTooHigh({
+                callbackGasLimit: offer.callbackGasLimit,
+                maxCallbackGasLimit: MAX_CALLBACK_GAS_LIMIT
+            });
+        }
+        uint64 deadline = offer.deadline;
+        if (deadline <= block.timestamp) {
+            revert CoordinatorDeadlineNotInFuture({deadline: deadline, timestamp: block.timestamp});
+        }
+        uint256 maxDeadline = block.timestamp + MAX_REQUEST_DURATION;
+        if (deadline > maxDeadline)
+            revert CoordinatorDeadlineTooFar({deadline: deadline, maxDeadline: maxDeadline});
+        if (msg.value > MAX_FEE) revert CoordinatorFeeTooLarge({fee: msg.value, maxFee: MAX_FEE});
+        uint256 minPrice = offer.minPrice;
+        if (minPrice > msg.value)
+            revert CoordinatorMinPriceAboveMaxPrice({minPrice: minPrice, maxPrice: msg.value});
+        // checked: at most 5e6 gas x the base fee x 2.
+        uint256 callbackCost =
+            uint256(offer.callbackGasLimit) * block.basefee * CALLBACK_GAS_PRICE_MULTIPLIER;
+        if (minPrice < callbackCost) {
+            revert CoordinatorPriceBelowCallbackCost({minPrice: minPrice, callbackCost: callbackCost});
+        }
+        uint256 window = deadline - block.timestamp; // deadline > block.timestamp was checked
+        if (offer.lockTimeout == 0 || offer.lockTimeout > window) {
+            revert CoordinatorLockTimeoutOutOfRange({lockTimeout: offer.lockTimeout, maxLockTimeout: window});
+        }
+        if (offer.rampPeriod > window) {
+            revert CoordinatorRampPeriodTooLong({rampPeriod: offer.rampPeriod, maxRampPeriod: window});
+        }
+        if (offer.lockCollateral > MAX_COLLATERAL) {
+            revert CoordinatorCollateralTooLarge({
+                lockCollateral: offer.lockCollateral,
+                maxLockCollateral: MAX_COLLATERAL
+            });
+        }
+        return
+            Auction({
+                lockDeadline: uint40(block.timestamp + offer.lockTimeout),
+                rampStart: uint40(block.timestamp),
+                rampPeriod: offer.rampPeriod,
+                minPrice: uint88(minPrice)
+            });
+    }
+
+    /// @dev Emits `InferenceRequested` for a request stored from `offer`.
+    function _emitRequested(
+        uint256 requestId,
+        bytes32 modelId,
+        uint32 version,
+        int256[] calldata input,
+        bytes32 inputCommitment,
+        Offer calldata offer,
+        uint64 lockDeadline
+    ) private {
+        emit InferenceRequested({
+            requestId: requestId,
+            modelId: modelId,
+            version: version,
+            requester: msg.sender,
+            input: input,
+            inputCommitment: inputCommitment,
+            fee: msg.value,
+            callbackGasLimit: offer.callbackGasLimit,
+            deadline: offer.deadline,
+            minPrice: offer.minPrice,
+            rampPeriod: offer.rampPeriod,
+            lockDeadline: lockDeadline,
+            lockCollateral: offer.lockCollateral
+        });
+    }
+
+    /// @dev The reverse Dutch auction: `minPrice` at `rampStart`, rising linearly to `maxPrice` over `rampPeriod`
+    ///      seconds (a zero ramp: `maxPrice` at once).
+    function _priceAt(Auction memory a, uint256 maxPrice, uint256 timestamp) private pure returns (uint256) {
+        uint256 start = a.rampStart;
+        if (a.rampPeriod == 0 || timestamp >= start + a.rampPeriod) return maxPrice;
+        if (timestamp <= start) return a.minPrice;
+        // unchecked: minPrice <= maxPrice (checked at request time; maxPrice is the escrow, which only falls at
+        // lock time, and then this function is not used), and start < timestamp < start + rampPeriod.
+        unchecked {
+            return a.minPrice + ((maxPrice - a.minPrice) * (timestamp - start)) / a.rampPeriod;
+        }
+    }
+
+    /// @dev Locks one request for the caller at today's auction price (see `lock`) and returns its collateral.
+    ///      The escrow above the price goes back to the requester now, so a `Locked` request's escrow is its price.
+    function _lockOne(uint256 requestId) private returns (uint256 collateral) {
+        OpenRequest storage r = _requests[requestId];
+        Terms memory terms = r.terms;
+        if (terms.status != RequestStatus.Open) _revertNotOpen(requestId, r);
+        Auction memory auction = _market[requestId];
+        if (block.timestamp > auction.lockDeadline) {
+            revert CoordinatorLockDeadlinePassed({requestId: requestId, lockDeadline: auction.lockDeadline});
+        }
+        Party memory party = r.party;
+        uint256 price = _priceAt(auction, terms.fee, block.timestamp);
+        if (price < terms.fee) {
+            // unchecked: price < fee was just checked.
+            unchecked {
+                _credit(party.requester, terms.fee - price);
+            }
+            terms.fee = uint88(price); // price < fee < 2^88
+        }
+        terms.status = RequestStatus.Locked;
+        r.terms = terms;
+        uint256 word =
+            uint256(auction.lockDeadline) |
+                (uint256(uint160(msg.sender)) << 40) |
+                (uint256(uint56(block.number)) << 200);
+        _writeMarketWord(requestId, word);
+        collateral = party.lockCollateral;
+        emit RequestLocked({
+            requestId: requestId,
+            locker: msg.sender,
+            price: price,
+            collateral: collateral,
+            lockDeadline: auction.lockDeadline
+        });
+    }
+
+    /// @dev Decides who a fulfilment pays, before the proof is checked (see the market rules): within a lock the
+    ///      locker, unless the sender committed before the lock was taken; otherwise (never locked, or the lock
+    ///      lapsed) the sender, whose own commitment from an earlier block is used up here.
+    function _payee(
+        uint256 requestId,
+        bool locked,
+        bytes calldata proof
+    ) private returns (address payee, Lock memory held) {
+        if (locked) {
+            held = _lockOf(requestId);
+            if (block.timestamp <= held.lockDeadline) {
+                if (msg.sender == held.locker) return (msg.sender, held);
+                bytes32 commitment = _fillCommitment(msg.sender, requestId, keccak256(proof));
+                uint256 committedAt = _commitments[commitment];
+                if (committedAt == 0 || committedAt >= held.lockedAt) return (held.locker, held);
+                delete _commitments[commitment];
+                return (msg.sender, held);
+            }
+        }
+        _useCommitment(requestId, proof);
+        return (msg.sender, held);
+    }
+
+    /// @dev Uses up the sender's commitment to an open fill of `requestId` with `proof`, or reverts with
+    ///      `CoordinatorFillNotCommitted` / `CoordinatorCommitmentTooRecent`.
+    function _useCommitment(uint256 requestId, bytes calldata proof) private {
+        bytes32 commitment = _fillCommitment(msg.sender, requestId, keccak256(proof));
+        uint256 committedAt = _commitments[commitment];
+        if (committedAt == 0) {
+            revert CoordinatorFillNotCommitted({
+                requestId: requestId,
+                prover: msg.sender,
+                commitment: commitment
+            });
+        }
+        if (committedAt >= block.number) {
+            revert CoordinatorCommitmentTooRecent({
+                requestId: requestId,
+                commitment: commitment,
+                committedAt: committedAt
+            });
+        }
+        delete _commitments[commitment];
+    }
+
+    /// @dev Credits a fulfilment's payment (see the market rules) and clears the request's market word. `party` is
+    ///      loaded when the request is locked; `held` is its lock then.
+    function _pay(
+        uint256 requestId,
+        OpenRequest storage r,
+        Terms memory terms,
+        Party memory party,
+        address payee,
+        Lock memory held
+    ) private {
+        uint256 escrow = terms.fee;
+        if (terms.status == RequestStatus.Open) {
+            uint256 price = _priceAt(_market[requestId], escrow, block.timestamp);
+            delete _market[requestId];
+            if (price != 0) _credit(payee, price);
+            // unchecked: the price never exceeds the escrow (see `_priceAt`).
+            unchecked {
+                if (price < escrow) _credit(r.party.requester, escrow - price);
+            }
+            return;
+        }
+        delete _market[requestId];
+        uint256 collateral = party.lockCollateral;
+        if (block.timestamp <= held.lockDeadline) {
+            if (payee == held.locker) {
+                if (escrow + collateral != 0) _credit(payee, escrow + collateral);
+                return;
+            }
+            if (escrow != 0) _credit(payee, escrow); // committed before the lock was taken
+            if (collateral != 0) {
+                _credit(held.locker, collateral);
+                emit LockReleased({requestId: requestId, locker: held.locker, collateral: collateral});
+            }
+            return;
+        }
+        uint256 toFulfiller = (collateral * SLASH_FULFILLER_BPS) / 10_000;
+        uint256 toRequester = collateral - toFulfiller;
+        if (escrow + toFulfiller != 0) _credit(payee, escrow + toFulfiller);
+        if (toRequester != 0) _credit(party.requester, toRequester);
+        emit LockSlashed({
+            requestId: requestId,
+            locker: held.locker,
+            collateral: collateral,
+            fulfiller: payee,
+            toFulfiller: toFulfiller,
+            toRequester: toRequester
+        });
+    }
+
+    /// @dev A locked request being refunded: while fulfilments are paused or its version is revoked the locker gets
+    ///      its collateral back (neither slashes); otherwise (after the deadline) the lock lapsed and the collateral
+    ///      goes to the requester,
+    ///      returned here for `refund` to credit with the escrow.
+    function _settleLockOnRefund(
+        uint256 requestId,
+        Party memory party,
+        bool blocked
+    ) private returns (uint256 toRequester) {
+        Lock memory held = _lockOf(requestId);
+        uint256 collateral = party.lockCollateral;
+        if (blocked) {
+            if (collateral != 0) _credit(held.locker, collateral);
+            emit LockReleased({requestId: requestId, locker: held.locker, collateral: collateral});
+            return 0;
+        }
+        emit LockSlashed({
+            requestId: requestId,
+            locker: held.locker,
+            collateral: collateral,
+            fulfiller: address(0),
+            toFulfiller: 0,
+            toRequester: collateral
+        });
+        return collateral;
+    }
+
+    /// @dev A locked request's `_market` word as its `Lock`.
+    function _lockOf(uint256 requestId) private view returns (Lock memory) {
+        Auction storage a = _market[requestId];
+        Lock storage held;
+        assembly ("memory-safe") {
+            held.slot := a.slot
+        }
+        return held;
+    }
+
+    /// @dev Writes a request's `_market` word whole (one SSTORE instead of one per field).
+    function _writeMarketWord(uint256 requestId, uint256 word) private {
+        Auction storage a = _market[requestId];
+        assembly ("memory-safe") {
+            sstore(a.slot, word)
+        }
+    }
+
+    /// @dev `keccak256(abi.encode(prover, requestId, proofHash))`.
+    function _fillCommitment(
+        address prover,
+        uint256 requestId,
+        bytes32 proofHash
+    ) private pure returns (bytes32) {
+        return keccak256(abi.encode(prover, requestId, proofHash));
+    }
+
+    /* solhint-enable gas-strict-inequalities */
 
     // ---------------------------------------------------------------------------------------------------------
     // Internals
@@ -487,25 +876,24 @@ contract InferenceCoordinator is IInferenceCoordinator, Ownable2Step {
         return (version, target);
     }
 
-    /// @dev Writes a new request's 6 slots (see `OpenRequest`). The narrowing casts are exact: the caller checked
-    ///      `deadline <= MAX_DEADLINE`, `msg.value <= MAX_FEE` and `callbackGasLimit <= MAX_CALLBACK_GAS_LIMIT`
-    ///      (< 2^24).
+    /// @dev Writes a new request's 6 slots (see `OpenRequest`). The narrowing casts are exact: `_checkOffer`
+    ///      checked the deadline (at most `MAX_REQUEST_DURATION` ahead, far below 2^40), `msg.value <= MAX_FEE`,
+    ///      `lockCollateral <= MAX_COLLATERAL` and `callbackGasLimit <= MAX_CALLBACK_GAS_LIMIT` (< 2^24).
     function _store(
         OpenRequest storage r,
         bytes32 modelId,
         uint32 version,
         bytes32 inputCommitment,
-        uint32 callbackGasLimit,
-        uint64 deadline,
+        Offer calldata offer,
         IModelRegistry.VerificationTarget memory target
     ) private {
         IModelRegistry.InstanceLayout memory layout = target.layout;
-        r.party = Party({requester: msg.sender, fee: uint88(msg.value)});
+        r.party = Party({requester: msg.sender, lockCollateral: uint96(offer.lockCollateral)});
         r.terms = Terms({
             status: RequestStatus.Open,
             version: version,
-            deadline: uint40(deadline),
-            callbackGasLimit: uint24(callbackGasLimit),
+            deadline: uint40(offer.deadline),
+            callbackGasLimit: uint24(offer.callbackGasLimit),
             fee: uint88(msg.value),
             outputOffset: layout.outputOffset,
             outputCount: layout.outputCount
@@ -521,20 +909,21 @@ contract InferenceCoordinator is IInferenceCoordinator, Ownable2Step {
         r.binding = _binding(inputCommitment, target.vkaDigest);
     }
 
-    /// @dev Checks the proof against the request (see `_verify`), writes the receipt (see `_record`) and emits
-    ///      `InferenceFulfilled`. Returns the callback's calldata (empty when none is made).
+    /// @dev Checks the proof against the request (see `_verify`), writes the receipt naming `payee` (see
+    ///      `_record`) and emits `InferenceFulfilled`. Returns the callback's calldata (empty when none is made).
     function _verifyAndRecord(
         OpenRequest storage r,
         uint256 requestId,
         Terms memory terms,
         bytes calldata proof,
         uint256[] calldata instances,
-        bool callBack
+        bool callBack,
+        address payee
     ) private returns (bytes memory callbackData) {
         bytes32 modelId = r.modelId;
         (int256[] memory outputs, bytes32 proofHash) = _verify(r, modelId, terms, proof, instances);
-        _record(_asFulfilled(r), terms.version, outputs, proofHash, callBack);
-        _emitFulfilled(requestId, modelId, terms.version, outputs, proofHash);
+        _record(_asFulfilled(r), terms.version, outputs, proofHash, callBack, payee);
+        _emitFulfilled(requestId, modelId, terms.version, outputs, proofHash, payee);
         if (callBack) callbackData = _callbackData(requestId, modelId, terms.version, outputs);
     }
 
@@ -546,11 +935,13 @@ contract InferenceCoordinator is IInferenceCoordinator, Ownable2Step {
         uint32 version,
         int256[] memory outputs,
         bytes32 proofHash,
-        bool callBack
+        bool callBack,
+        address payee
     ) private {
         uint256 settlement = _settlementWord(
             version,
-            callBack ? CallbackStatus.Succeeded : CallbackStatus.None
+            callBack ? CallbackStatus.Succeeded : CallbackStatus.None,
+            payee
         );
         // Writes exactly slot 1 of the request, in its `Settlement` form (see `_settlementWord`).
         assembly ("memory-safe") {
@@ -694,7 +1085,7 @@ contract InferenceCoordinator is IInferenceCoordinator, Ownable2Step {
         });
     }
 
-    /// @dev Emits `InferenceFulfilled(requestId, modelId, version, outputs, proofHash, msg.sender)`, encoding the
+    /// @dev Emits `InferenceFulfilled(requestId, modelId, version, outputs, proofHash, payee)`, encoding the
     ///      data (`version`, offset, `proofHash`, `outputs`) with one `mcopy` of the array instead of Solidity's
     ///      element-by-element event encoding. Written past the free memory pointer without moving it (scratch).
     function _emitFulfilled(
@@ -702,7 +1093,8 @@ contract InferenceCoordinator is IInferenceCoordinator, Ownable2Step {
         bytes32 modelId,
         uint32 version,
         int256[] memory outputs,
-        bytes32 proofHash
+        bytes32 proofHash,
+        address payee
     ) private {
         bytes32 topic = InferenceFulfilled.selector;
         assembly ("memory-safe") {
@@ -712,7 +1104,7 @@ contract InferenceCoordinator is IInferenceCoordinator, Ownable2Step {
             mstore(add(ptr, 0x20), 0x60) // offset of `outputs` in the data
             mstore(add(ptr, 0x40), proofHash)
             mcopy(add(ptr, 0x60), outputs, arrayBytes)
-            log4(ptr, add(0x60, arrayBytes), topic, requestId, modelId, caller())
+            log4(ptr, add(0x60, arrayBytes), topic, requestId, modelId, payee)
         }
     }
 
@@ -741,17 +1133,21 @@ contract InferenceCoordinator is IInferenceCoordinator, Ownable2Step {
     }
 
     /// @dev A fulfilled request's slot 1 as one word: `Settlement({status: Fulfilled, version, callback,
-    ///      fulfilledAt: now, fulfiller: msg.sender})`, following Solidity's packing of `Settlement` (first field in
+    ///      fulfilledAt: now, fulfiller: payee})`, following Solidity's packing of `Settlement` (first field in
     ///      the lowest bits): status bits 0-7, version 8-39, callback 40-47, fulfilledAt 48-95, fulfiller 96-255.
     ///      Solidity would read-modify-write the slot once per field; `receipt` reads it back through the struct,
     ///      which the tests check. Every field is cast to its width, so none spills into another.
-    function _settlementWord(uint32 version, CallbackStatus callback) private view returns (uint256) {
+    function _settlementWord(
+        uint32 version,
+        CallbackStatus callback,
+        address payee
+    ) private view returns (uint256) {
         return
             uint256(uint8(RequestStatus.Fulfilled)) |
             (uint256(version) << 8) |
             (uint256(uint8(callback)) << 40) |
             (uint256(uint48(block.timestamp)) << 48) |
-            (uint256(uint160(msg.sender)) << 96);
+            (uint256(uint160(payee)) << 96);
     }
 
     /// @dev The fulfilled form of a request's slots (see `OpenRequest` and `FulfilledRequest`).
@@ -769,6 +1165,15 @@ contract InferenceCoordinator is IInferenceCoordinator, Ownable2Step {
             address fulfiller = _asFulfilled(r).settlement.fulfiller;
             revert CoordinatorRequestAlreadyFulfilled({requestId: requestId, fulfiller: fulfiller});
         }
+        if (status == RequestStatus.Locked) {
+            Lock memory held = _lockOf(requestId);
+            revert CoordinatorRequestLocked({
+                requestId: requestId,
+                locker: held.locker,
+                lockDeadline: held.lockDeadline
+            });
+        }
+        if (status == RequestStatus.Cancelled) revert CoordinatorRequestCancelled({requestId: requestId});
         revert CoordinatorRequestAlreadyRefunded({requestId: requestId});
     }
 
@@ -777,6 +1182,18 @@ contract InferenceCoordinator is IInferenceCoordinator, Ownable2Step {
     function _credit(address account, uint256 amount) private {
         uint256 stored = _creditsPlusOne[account];
         _creditsPlusOne[account] = (stored == 0 ? 1 : stored) + amount;
+    }
+
+    /// @dev Takes `amount` from `account`'s balance, or reverts with `CoordinatorInsufficientBalance`.
+    function _debit(address account, uint256 amount) private {
+        uint256 balance = _creditOf(account);
+        if (amount > balance) {
+            revert CoordinatorInsufficientBalance({account: account, needed: amount, balance: balance});
+        }
+        // unchecked: amount <= balance was just checked, and balance + 1 was stored, so no overflow either.
+        unchecked {
+            _creditsPlusOne[account] = balance - amount + 1;
+        }
     }
 
     /// @dev `account`'s credit (see `_creditsPlusOne`).

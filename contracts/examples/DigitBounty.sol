@@ -48,6 +48,22 @@ contract DigitBounty is IDigitBounty, InferenceConsumer, Ownable2Step {
     // Players
     // ---------------------------------------------------------------------------------------------------------
 
+    /// @dev The coordinator terms of a play: a fixed price (the player's fee) and a lock for the first half of the
+    ///      request's time, without collateral (so a refund is exactly the fee; a dApp that asks for collateral
+    ///      also receives a lapsed locker's share of it, see `IInferenceCoordinator`).
+    function _offer(Config memory config_) private view returns (IInferenceCoordinator.Offer memory) {
+        uint64 timeout = config_.requestTimeout;
+        return
+            IInferenceCoordinator.Offer({
+                minPrice: msg.value,
+                rampPeriod: 0,
+                lockTimeout: uint32(timeout > 1 ? timeout / 2 : 1), // the coordinator caps a request at 30 days
+                lockCollateral: 0,
+                callbackGasLimit: config_.callbackGasLimit,
+                deadline: uint64(block.timestamp) + timeout
+            });
+    }
+
     /// @inheritdoc IDigitBounty
     function play(
         int256[] calldata pixels,
@@ -71,8 +87,7 @@ contract DigitBounty is IDigitBounty, InferenceConsumer, Ownable2Step {
             config_.modelId,
             config_.modelVersion,
             pixels,
-            config_.callbackGasLimit,
-            uint64(block.timestamp) + config_.requestTimeout,
+            _offer(config_),
             msg.value
         );
         _plays[requestId] = Play({player: msg.sender, claimedDigit: claimedDigit, prize: config_.prize});
@@ -105,7 +120,10 @@ contract DigitBounty is IDigitBounty, InferenceConsumer, Ownable2Step {
             revert BountyPlayFulfilled({requestId: requestId});
         }
         // Anyone may have refunded it at the coordinator already; otherwise this reverts before the deadline.
-        if (req.status == IInferenceCoordinator.RequestStatus.Open) coordinator_.refund(requestId);
+        if (
+            req.status == IInferenceCoordinator.RequestStatus.Open ||
+            req.status == IInferenceCoordinator.RequestStatus.Locked
+        ) coordinator_.refund(requestId);
 
         delete _plays[requestId];
         // unchecked: the play's prize is part of `_reserved` until this point, and moves back to the pot.

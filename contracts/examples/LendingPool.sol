@@ -69,12 +69,19 @@ contract LendingPool is ILendingPool, InferenceConsumer, Ownable2Step {
         _reserved += amount;
 
         int256[] memory input = _features(_records[msg.sender], amount, c.inputScale);
+        // A fixed price (the borrower's fee), a lock for half the timeout, no collateral: a refund is exactly the fee.
         requestId = _requestInference(
             c.modelId,
             c.modelVersion,
             input,
-            c.callbackGasLimit,
-            uint64(block.timestamp) + c.requestTimeout,
+            IInferenceCoordinator.Offer({
+                minPrice: msg.value,
+                rampPeriod: 0,
+                lockTimeout: uint32(c.requestTimeout > 1 ? c.requestTimeout / 2 : 1),
+                lockCollateral: 0,
+                callbackGasLimit: c.callbackGasLimit,
+                deadline: uint64(block.timestamp) + c.requestTimeout
+            }),
             msg.value
         );
         _loans[msg.sender] = Loan({
@@ -149,7 +156,10 @@ contract LendingPool is ILendingPool, InferenceConsumer, Ownable2Step {
             });
         }
         // Anyone may have refunded it at the coordinator already; otherwise this reverts before the deadline.
-        if (req.status == IInferenceCoordinator.RequestStatus.Open) coordinator_.refund(ln.requestId);
+        if (
+            req.status == IInferenceCoordinator.RequestStatus.Open ||
+            req.status == IInferenceCoordinator.RequestStatus.Locked
+        ) coordinator_.refund(ln.requestId);
         _close(borrower, ln);
         if (req.fee != 0) {
             _refunds[borrower] += req.fee;

@@ -9,29 +9,64 @@ import {IInferenceVerifier} from "./IInferenceVerifier.sol";
 /* solhint-disable gas-indexed-events */
 
 /// @title IInferenceCoordinator
-/// @notice How a dApp gets a verified inference: it requests one (input, fee, callback gas, deadline); any prover
-///         fulfils it with an EZKL proof checked against the registered verifier and the committed input; the
-///         coordinator keeps a receipt, credits the fee to the prover and calls the requester back with the
-///         outputs. Past its deadline an unfulfilled request is refundable to its requester.
-/// @dev Trust comes from the proof, never from the caller: anyone may fulfil. Value only moves by pull payment:
-///      fees and refunds are credited, and `withdraw` / `withdrawTo` pay credits out. A guardian can pause new
-///      requests and fulfilments in an emergency; refunds and withdrawals are never paused. A callback that
-///      reverts, runs out of gas or returns huge data never undoes a fulfilment, its receipt or the prover's fee,
-///      and a prover cannot starve a callback: `fulfill` reverts unless the callee will get its full gas limit.
-///      Invariant: the coordinator's balance is the sum of the fees of open requests plus all unwithdrawn
-///      credits (plus any ether forced in without a call).
+/// @notice How a dApp gets a verified inference, and how provers are paid for one. A requester asks (input, price,
+///         lock terms, callback gas, deadline) and escrows the maximum price; a prover locks the request with
+///         collateral from its deposited balance and is paid when the request is fulfilled with an EZKL proof
+///         checked against the registered version and the committed input; the coordinator keeps a receipt and
+///         calls the requester back with the outputs.
+/// @dev The market's rules (anchor: Boundless's `BoundlessMarket`), with their numbers:
+///      - Price: the requester sends the maximum price as `msg.value` and states a minimum; the price rises
+///        linearly from `minPrice` at the request's timestamp to `msg.value` after `rampPeriod` seconds (a reverse
+///        Dutch auction; `rampPeriod == 0` or `minPrice == msg.value`: a fixed price). It is fixed when the request
+///        is locked (or, never locked, when it is fulfilled); the escrow above it is credited back to the
+///        requester at that moment.
+///      - Callback gas is the requester's cost: `minPrice` must be at least `callbackGasLimit` x the request
+///        block's base fee x `CALLBACK_GAS_PRICE_MULTIPLIER` (2), so a request cannot make a prover run a large
+///        callback for nothing. Provers add their own margin off-chain (`zkinfer serve --min-price`).
+///      - Lock: up to the request's lock deadline (`lockTimeout` seconds after the request), a prover may lock it
+///        (`lock`, several at once), which moves the request's `lockCollateral` out of its balance. Until the lock
+///        deadline, any fulfilment of a locked request pays the locker (price + its collateral back), whoever
+///        sends it: copying a fulfilment's calldata pays nobody new. The one exception is a prover that had
+///        committed to its fill (see `commit`) in a block before the lock was taken: it is paid, and the
+///        locker gets its collateral back; so locking a request after seeing someone's fill does not take their
+///        fee.
+///      - Open fills (a request never locked, or locked with its lock deadline passed) need the sender's own
+///        commitment `fillCommitment(sender, requestId, keccak256(proof))`, made at least one block earlier; a
+///        copy without one reverts with `CoordinatorFillNotCommitted` (or `CoordinatorCommitmentTooRecent`).
+///      - Slashing: a locker that has not fulfilled by its lock deadline loses its collateral. If another prover
+///        (or the locker, too late) fulfils before the request deadline, it gets the locked price plus
+///        `SLASH_FULFILLER_BPS` (50%) of the collateral and the requester the rest; if nobody does, the
+///        requester gets all of it with the refund. Nothing is burned: the requester is the party the lapse
+///        harmed, and a locker that fulfils its own lapsed lock from another key still loses half.
+///      - Cancel: the requester may cancel a request that is not locked (escrow credited back). Refund: anyone
+///        may refund a request after its deadline, or at any time while fulfilments are paused (then a locker
+///        gets its collateral back: a pause never slashes).
+///      - Caps: a deadline at most `MAX_REQUEST_DURATION` (30 days) ahead, a lock deadline and a ramp no later
+///        than the deadline, a callback gas limit of at most `MAX_CALLBACK_GAS_LIMIT`.
+///      Value only moves by pull payment: prices, refunds, returned and slashed collateral are credited to a
+///      balance, which is also what collateral is locked from (`deposit`), and `withdraw` / `withdrawTo` pay it
+///      out. A guardian can pause new requests and fulfilments (and locks) in an emergency; refunds, cancels and
+///      withdrawals are never paused. A callback that reverts, runs out of gas or returns huge data never undoes
+///      a fulfilment, its receipt or the payment, and a prover cannot starve a callback: `fulfill` reverts unless
+///      the callee will get its full gas limit.
+///      Invariant: the coordinator's balance is the escrow of open and locked requests plus the collateral of
+///      live locks plus all balances (plus any ether forced in without a call).
 interface IInferenceCoordinator {
     // ---------------------------------------------------------------------------------------------------------
     // Types
     // ---------------------------------------------------------------------------------------------------------
 
-    /// @notice A request's life cycle: `Open` until fulfilled (at most once, up to the deadline) or refunded
-    ///         (after the deadline); both ends are final.
+    /// @notice A request's life cycle: `Open` until locked, fulfilled (at most once, up to the deadline), refunded
+    ///         (after the deadline, or while fulfilments are paused) or cancelled (by its requester); `Locked` until
+    ///         fulfilled or refunded. `Fulfilled`, `Refunded` and `Cancelled` are final.
+    /// @dev `Locked` and `Cancelled` come last so that the earlier values keep their numbers.
     enum RequestStatus {
         None,
         Open,
         Fulfilled,
-        Refunded
+        Refunded,
+        Locked,
+        Cancelled
     }
 
     /// @notice What happened to the callback of a fulfilled request.
@@ -43,20 +78,49 @@ interface IInferenceCoordinator {
         Failed
     }
 
+    /// @notice The terms a requester offers (see `requestInference`); the maximum price is the request's
+    ///         `msg.value`.
+    /// @param minPrice The price at the request's timestamp, at most `msg.value`; it must cover the callback
+    ///        (`callbackGasLimit x block.basefee x CALLBACK_GAS_PRICE_MULTIPLIER`).
+    /// @param rampPeriod Seconds over which the price rises linearly from `minPrice` to `msg.value` (0: fixed at
+    ///        `msg.value`); at most the time to the deadline.
+    /// @param lockTimeout Seconds after the request during which it can be locked, and the locker alone is paid;
+    ///        at least 1, at most the time to the deadline.
+    /// @param lockCollateral Wei a locker must put up from its balance; lost if it has not fulfilled by the lock
+    ///        deadline (at most `type(uint96).max`).
+    /// @param callbackGasLimit The gas the callback gets, at most `MAX_CALLBACK_GAS_LIMIT` (0: no callback).
+    /// @param deadline The last timestamp at which the request can be fulfilled; in the future and at most
+    ///        `MAX_REQUEST_DURATION` ahead.
+    // A calldata argument, never stored, so field order serves readers.
+    // solhint-disable-next-line gas-struct-packing
+    struct Offer {
+        uint256 minPrice;
+        uint32 rampPeriod;
+        uint32 lockTimeout;
+        uint256 lockCollateral;
+        uint32 callbackGasLimit;
+        uint64 deadline;
+    }
+
     /// @notice A request as stored (see `request`).
-    /// @dev Once a request is fulfilled its storage holds the receipt, and `callbackGasLimit` and `deadline` read
-    ///      0 (both are in `InferenceRequested`); every other field keeps its value.
+    /// @dev Once a request is fulfilled its storage holds the receipt, and `fee`, `callbackGasLimit`, `deadline`,
+    ///      and the lock fields read 0 (all are in the events); every other field keeps its value. The lock fields
+    ///      read 0 too once the request is refunded or cancelled.
     /// @param requester Who asked; receives the callback and, after the deadline, the refund.
     /// @param modelId The model.
     /// @param version The version resolved at request time (a request for version 0 stores the then latest active
     ///        version).
     /// @param inputCommitment `keccak256` of the input's field encodings (see
     ///        `IInferenceVerifier.verifyCommitted`).
-    /// @param fee The fee paid for the prover (the request's `msg.value`): escrowed while open, then credited to
-    ///        the fulfiller or refunded to the requester.
+    /// @param fee The escrow: the maximum price (the request's `msg.value`) while open, the price fixed at lock
+    ///        time once locked; once refunded or cancelled, what was credited back of it.
     /// @param callbackGasLimit The gas the callback gets (0: no callback).
     /// @param deadline The last timestamp at which the request can be fulfilled; refundable after it.
     /// @param status The request's status.
+    /// @param lockCollateral The collateral a locker puts up (see `Offer`).
+    /// @param lockDeadline The last timestamp at which the request can be locked and a locker alone is paid (0
+    ///        once settled).
+    /// @param locker The prover holding the lock (zero unless `Locked`).
     // A return value, never stored (the coordinator packs its own storage form), so field order serves readers.
     // solhint-disable-next-line gas-struct-packing
     struct Request {
@@ -68,6 +132,9 @@ interface IInferenceCoordinator {
         uint32 callbackGasLimit;
         uint64 deadline;
         RequestStatus status;
+        uint256 lockCollateral;
+        uint64 lockDeadline;
+        address locker;
     }
 
     /// @notice The verified record of a fulfilment, readable by anyone afterwards (see `receipt`).
@@ -78,7 +145,8 @@ interface IInferenceCoordinator {
     /// @param inputCommitment The committed input the proof was checked against.
     /// @param outputsHash `keccak256(abi.encode(outputs))` of the decoded outputs (`int256[]`).
     /// @param proofHash `keccak256(proof)`.
-    /// @param fulfiller Who submitted the proof and was credited the fee.
+    /// @param fulfiller Who was paid: the locker when fulfilled within its lock (whoever sent the proof), else the
+    ///        sender of the proof.
     /// @param fulfilledAt Block timestamp of the fulfilment.
     /// @param callback What happened to the callback (while the callback itself runs, it already reads
     ///        `Succeeded`; a failure rewrites it).
@@ -106,9 +174,13 @@ interface IInferenceCoordinator {
     /// @param requester Who asked (an EOA or a consumer contract).
     /// @param input The flattened input tensor as fixed-point integers at the version's input scale.
     /// @param inputCommitment The stored commitment to `input`.
-    /// @param fee The escrowed fee.
+    /// @param fee The escrowed maximum price.
     /// @param callbackGasLimit The gas the callback will get (0: none).
     /// @param deadline The last timestamp at which the request can be fulfilled.
+    /// @param minPrice The price at the request's block timestamp.
+    /// @param rampPeriod Seconds from the request's block timestamp over which the price rises to `fee`.
+    /// @param lockDeadline The last timestamp at which the request can be locked.
+    /// @param lockCollateral The collateral a locker must put up.
     event InferenceRequested(
         uint256 indexed requestId,
         bytes32 indexed modelId,
@@ -118,8 +190,66 @@ interface IInferenceCoordinator {
         bytes32 inputCommitment,
         uint256 fee,
         uint32 callbackGasLimit,
-        uint64 deadline
+        uint64 deadline,
+        uint256 minPrice,
+        uint32 rampPeriod,
+        uint64 lockDeadline,
+        uint256 lockCollateral
     );
+
+    /// @notice Emitted when a prover locks a request: it alone is paid for it until `lockDeadline`.
+    /// @param requestId The request.
+    /// @param locker The prover; `collateral` left its balance.
+    /// @param price The price fixed now (the escrow above it was credited back to the requester).
+    /// @param collateral The collateral put up.
+    /// @param lockDeadline The last timestamp at which the locker alone is paid.
+    event RequestLocked(
+        uint256 indexed requestId,
+        address indexed locker,
+        uint256 price,
+        uint256 collateral,
+        uint64 lockDeadline
+    );
+
+    /// @notice Emitted when a prover commits to an open fill (see `commit`).
+    /// @param commitment `fillCommitment(prover, requestId, proofHash)`.
+    /// @param prover The committing account.
+    event FillCommitted(bytes32 indexed commitment, address indexed prover);
+
+    /// @notice Emitted when a lapsed lock's collateral is taken: on a fulfilment after the lock deadline, or on a
+    ///         refund after the deadline.
+    /// @param requestId The request.
+    /// @param locker The prover that let its lock lapse.
+    /// @param collateral The collateral taken.
+    /// @param fulfiller Who fulfilled after the lock deadline (zero: nobody, the request was refunded).
+    /// @param toFulfiller The part credited to `fulfiller`.
+    /// @param toRequester The part credited to the requester.
+    event LockSlashed(
+        uint256 indexed requestId,
+        address indexed locker,
+        uint256 collateral,
+        address fulfiller,
+        uint256 toFulfiller,
+        uint256 toRequester
+    );
+
+    /// @notice Emitted when a locker's collateral is credited back without a fulfilment of its own: the request
+    ///         was refunded while fulfilments were paused, or fulfilled by a prover committed before the lock.
+    /// @param requestId The request.
+    /// @param locker The locker, credited `collateral`.
+    /// @param collateral The collateral returned.
+    event LockReleased(uint256 indexed requestId, address indexed locker, uint256 collateral);
+
+    /// @notice Emitted when a requester cancels a request that was not locked; its escrow is credited back.
+    /// @param requestId The request.
+    /// @param requester The requester, credited `amount`.
+    /// @param amount The escrow credited.
+    event InferenceCancelled(uint256 indexed requestId, address indexed requester, uint256 amount);
+
+    /// @notice Emitted when ether is deposited to an account's balance (collateral for locks).
+    /// @param account The account credited.
+    /// @param amount The amount.
+    event Deposited(address indexed account, uint256 amount);
 
     /// @notice Emitted when a request is fulfilled with a proof the registered verifier accepted.
     /// @dev Emitted before the callback; a failed callback adds `CallbackFailed` in the same transaction.
@@ -128,7 +258,7 @@ interface IInferenceCoordinator {
     /// @param version The version.
     /// @param outputs The flattened output tensor as fixed-point integers at the version's output scale.
     /// @param proofHash `keccak256(proof)`.
-    /// @param fulfiller Who submitted the proof; credited the fee.
+    /// @param fulfiller Who was paid (see `Receipt.fulfiller`).
     event InferenceFulfilled(
         uint256 indexed requestId,
         bytes32 indexed modelId,
@@ -144,10 +274,11 @@ interface IInferenceCoordinator {
     /// @param reason The first `MAX_CALLBACK_REASON_LENGTH` bytes of the callback's revert data.
     event CallbackFailed(uint256 indexed requestId, address indexed consumer, bytes reason);
 
-    /// @notice Emitted when an expired request is refunded: its fee is credited back to the requester.
+    /// @notice Emitted when a request is refunded (expired, or while fulfilments are paused): its escrow is credited
+    ///         back to the requester.
     /// @param requestId The request.
     /// @param requester Who asked; credited `amount`.
-    /// @param amount The fee credited.
+    /// @param amount The escrow credited.
     event InferenceRefunded(uint256 indexed requestId, address indexed requester, uint256 amount);
 
     /// @notice Emitted when an account withdraws credit.
@@ -186,8 +317,8 @@ interface IInferenceCoordinator {
     /// @param guardian The guardian.
     error CoordinatorNotGuardian(address caller, address guardian);
 
-    /// @notice Thrown when `fulfill`, `refund`, `withdraw` or `withdrawTo` is entered again while one of them is
-    ///         running, e.g. from a consumer's callback or a withdrawal recipient.
+    /// @notice Thrown when `fulfill`, `refund`, `cancel`, `withdraw` or `withdrawTo` is entered again while one of
+    ///         them is running, e.g. from a consumer's callback or a withdrawal recipient.
     /// @param caller The re-entering caller.
     error CoordinatorReentrantCall(address caller);
 
@@ -195,8 +326,8 @@ interface IInferenceCoordinator {
     /// @param guardian The guardian who can unpause.
     error CoordinatorRequestsPaused(address guardian);
 
-    /// @notice Thrown by `fulfill` while the guardian has paused fulfilments; the request stays open and becomes
-    ///         refundable after its deadline as usual.
+    /// @notice Thrown by `fulfill` and `lock` while the guardian has paused fulfilments; the request stays open
+    ///         and is refundable meanwhile (see `refund`).
     /// @param requestId The request.
     /// @param guardian The guardian who can unpause.
     error CoordinatorFulfilmentsPaused(uint256 requestId, address guardian);
@@ -211,11 +342,37 @@ interface IInferenceCoordinator {
     /// @param timestamp The current block's timestamp.
     error CoordinatorDeadlineNotInFuture(uint64 deadline, uint256 timestamp);
 
-    /// @notice Thrown by `requestInference` when the deadline does not fit the stored form (`type(uint40).max`, a
-    ///         timestamp in the year 36812); pass an earlier one for a request that should practically never expire.
+    /// @notice Thrown by `requestInference` when the deadline is more than `MAX_REQUEST_DURATION` (30 days) ahead.
     /// @param deadline The deadline given.
-    /// @param maxDeadline The latest deadline accepted.
-    error CoordinatorDeadlineTooFar(uint64 deadline, uint64 maxDeadline);
+    /// @param maxDeadline The latest deadline accepted now.
+    error CoordinatorDeadlineTooFar(uint64 deadline, uint256 maxDeadline);
+
+    /// @notice Thrown by `requestInference` when `offer.minPrice` exceeds the maximum price (`msg.value`).
+    /// @param minPrice The minimum price given.
+    /// @param maxPrice The value sent.
+    error CoordinatorMinPriceAboveMaxPrice(uint256 minPrice, uint256 maxPrice);
+
+    /// @notice Thrown by `requestInference` when `offer.minPrice` does not cover the callback gas asked for at the
+    ///         stated rate (`callbackGasLimit x block.basefee x CALLBACK_GAS_PRICE_MULTIPLIER`); pay more, or ask
+    ///         for less callback gas.
+    /// @param minPrice The minimum price given.
+    /// @param callbackCost The least minimum price accepted for this callback gas limit in this block.
+    error CoordinatorPriceBelowCallbackCost(uint256 minPrice, uint256 callbackCost);
+
+    /// @notice Thrown by `requestInference` when `offer.lockTimeout` is 0 or reaches past the deadline.
+    /// @param lockTimeout The lock timeout given.
+    /// @param maxLockTimeout The longest accepted: the seconds from now to the deadline.
+    error CoordinatorLockTimeoutOutOfRange(uint32 lockTimeout, uint256 maxLockTimeout);
+
+    /// @notice Thrown by `requestInference` when `offer.rampPeriod` reaches past the deadline.
+    /// @param rampPeriod The ramp given.
+    /// @param maxRampPeriod The longest accepted: the seconds from now to the deadline.
+    error CoordinatorRampPeriodTooLong(uint32 rampPeriod, uint256 maxRampPeriod);
+
+    /// @notice Thrown by `requestInference` when `offer.lockCollateral` exceeds `type(uint96).max`.
+    /// @param lockCollateral The collateral given.
+    /// @param maxLockCollateral The largest accepted.
+    error CoordinatorCollateralTooLarge(uint256 lockCollateral, uint256 maxLockCollateral);
 
     /// @notice Thrown by `requestInference` when the fee does not fit the stored form (`type(uint88).max` wei,
     ///         more ether than exists).
@@ -272,17 +429,73 @@ interface IInferenceCoordinator {
     /// @param fulfiller Who fulfilled it.
     error CoordinatorRequestAlreadyFulfilled(uint256 requestId, address fulfiller);
 
-    /// @notice Thrown by `fulfill` and `refund` when the request was already refunded.
+    /// @notice Thrown by `fulfill`, `lock`, `cancel` and `refund` when the request was already refunded.
     /// @param requestId The request.
     error CoordinatorRequestAlreadyRefunded(uint256 requestId);
+
+    /// @notice Thrown by `fulfill`, `lock`, `cancel` and `refund` when the requester cancelled the request.
+    /// @param requestId The request.
+    error CoordinatorRequestCancelled(uint256 requestId);
+
+    /// @notice Thrown by `lock` and `cancel` when the request is locked already.
+    /// @param requestId The request.
+    /// @param locker The prover holding the lock.
+    /// @param lockDeadline The last timestamp at which the locker alone is paid.
+    error CoordinatorRequestLocked(uint256 requestId, address locker, uint64 lockDeadline);
+
+    /// @notice Thrown by `lock` after the request's lock deadline; it can still be fulfilled openly (see `commit`).
+    /// @param requestId The request.
+    /// @param lockDeadline The request's lock deadline.
+    error CoordinatorLockDeadlinePassed(uint256 requestId, uint64 lockDeadline);
+
+    /// @notice Thrown by `lock` when the caller's balance does not cover the collateral of the requests.
+    /// @param account The caller.
+    /// @param needed The total collateral.
+    /// @param balance The caller's balance (see `deposit`).
+    error CoordinatorInsufficientBalance(address account, uint256 needed, uint256 balance);
+
+    /// @notice Thrown by `lock` for an empty list.
+    /// @param account The caller.
+    error CoordinatorNothingToLock(address account);
+
+    /// @notice Thrown by `cancel` when the caller is not the requester.
+    /// @param requestId The request.
+    /// @param caller The caller.
+    /// @param requester The requester.
+    error CoordinatorNotRequester(uint256 requestId, address caller, address requester);
+
+    /// @notice Thrown by `fulfill` for an open fill (the request is not locked, or its lock deadline has passed)
+    ///         when the sender has no commitment to it: e.g. a copy of someone else's fulfilment.
+    /// @param requestId The request.
+    /// @param prover The sender.
+    /// @param commitment The commitment that was needed: `fillCommitment(prover, requestId, keccak256(proof))`.
+    error CoordinatorFillNotCommitted(uint256 requestId, address prover, bytes32 commitment);
+
+    /// @notice Thrown by `fulfill` for an open fill whose commitment was made in the current block; commit at
+    ///         least one block before filling.
+    /// @param requestId The request.
+    /// @param commitment The commitment.
+    /// @param committedAt The block it was made in.
+    error CoordinatorCommitmentTooRecent(uint256 requestId, bytes32 commitment, uint256 committedAt);
+
+    /// @notice Thrown by `commit` when the commitment exists already (the first one stands, so nobody can move
+    ///         another prover's commitment to a later block).
+    /// @param commitment The commitment.
+    /// @param committedAt The block it was made in.
+    error CoordinatorAlreadyCommitted(bytes32 commitment, uint256 committedAt);
+
+    /// @notice Thrown by `deposit` when no ether is sent.
+    /// @param account The caller.
+    error CoordinatorZeroDeposit(address account);
 
     /// @notice Thrown by `fulfill` after the request's deadline; it can only be refunded now.
     /// @param requestId The request.
     /// @param deadline The request's deadline.
     error CoordinatorRequestExpired(uint256 requestId, uint64 deadline);
 
-    /// @notice Thrown by `refund` up to the request's deadline, while it can still be fulfilled (its version is not
-    ///         revoked and its suite verifier not stopped).
+    /// @notice Thrown by `refund` up to the request's deadline while it can still be fulfilled: fulfilments are not
+    ///         paused, its version is not revoked and its suite verifier not stopped (its requester may `cancel` it
+    ///         if it is not locked).
     /// @param requestId The request.
     /// @param deadline The request's deadline; refundable from the next second on.
     error CoordinatorRequestNotExpired(uint256 requestId, uint64 deadline);
@@ -300,7 +513,7 @@ interface IInferenceCoordinator {
     ///        rule, and `CALLBACK_GAS_RESERVE`.
     error CoordinatorInsufficientGasForCallback(uint256 requestId, uint256 gasLeft, uint256 gasNeeded);
 
-    /// @notice Thrown by `withdraw` / `withdrawTo` when the account has no credit or the amount is zero.
+    /// @notice Thrown by `withdraw` / `withdrawTo` when the account has no balance or the amount is zero.
     /// @param account The caller.
     error CoordinatorNothingToWithdraw(address account);
 
@@ -323,61 +536,88 @@ interface IInferenceCoordinator {
     // Requesters
     // ---------------------------------------------------------------------------------------------------------
 
-    /// @notice Requests an inference of `version` of `modelId` on `input`; `msg.value` is the prover's fee.
-    /// @dev Only a commitment to the input is stored; the input itself is in `InferenceRequested`. A fee of 0 is
-    ///      allowed (provers choose what to serve). If the requester has code when the request is fulfilled and
-    ///      `callbackGasLimit` is not 0, it is called with `IInferenceConsumer.receiveInference` and exactly that
-    ///      much gas. Not `nonReentrant`, so a consumer may request again from inside its callback.
+    /// @notice Requests an inference of `version` of `modelId` on `input`, on `offer`'s terms; `msg.value` is the
+    ///         maximum price, escrowed.
+    /// @dev Only a commitment to the input is stored; the input itself is in `InferenceRequested`. A price of 0 is
+    ///      allowed when there is no callback (provers choose what to serve). If the requester has code when the
+    ///      request is fulfilled and `callbackGasLimit` is not 0, it is called with
+    ///      `IInferenceConsumer.receiveInference` and exactly that much gas. Not `nonReentrant`, so a consumer may
+    ///      request again from inside its callback.
     /// @param modelId The model.
     /// @param version The version to pin (the default everywhere), or 0 to opt in to the model's latest active
     ///        version at this moment (`IModelRegistry.latestActiveVersion`, stored resolved).
     /// @param input The flattened input tensor as fixed-point integers at the version's input scale; its length
     ///        must be the version's input count and every element must have a field encoding.
-    /// @param callbackGasLimit The gas the callback gets, at most `MAX_CALLBACK_GAS_LIMIT` (0: no callback).
-    /// @param deadline The last timestamp at which the request can be fulfilled; must be in the future and at most
-    ///        `type(uint40).max`.
+    /// @param offer The price, lock, callback and deadline terms (see `Offer`).
     /// @return requestId The new request's id (ids start at 1).
     function requestInference(
         bytes32 modelId,
         uint32 version,
         int256[] calldata input,
-        uint32 callbackGasLimit,
-        uint64 deadline
+        Offer calldata offer
     ) external payable returns (uint256 requestId);
 
-    /// @notice Refunds an unfulfilled request that can no longer be fulfilled: past its deadline, or at once when
-    ///         its version was revoked or its suite verifier stopped. Its fee is credited to its requester. Anyone may
-    ///         call.
-    /// @dev Works while paused. The requester then calls `withdraw`.
-    /// @param requestId An open request whose deadline has passed or whose version can no longer be fulfilled.
+    /// @notice Cancels a request that is not locked; only its requester may. The escrow is credited back.
+    /// @dev Works while paused. A prover proving it without a lock loses its work: that is what `lock` is for.
+    /// @param requestId An `Open` request of the caller's.
+    function cancel(uint256 requestId) external;
+
+    /// @notice Refunds an unfulfilled request after its deadline, or at once while fulfilments are paused or when
+    ///         its version was revoked or its suite verifier stopped: its escrow is credited to its requester.
+    ///         Anyone may call.
+    /// @dev Works while paused. A locked request's collateral goes to the requester after the deadline (the
+    ///      locker let it lapse: `LockSlashed`), back to the locker when fulfilments are paused or the version can
+    ///      no longer be fulfilled (`LockReleased`).
+    /// @param requestId An `Open` or `Locked` request.
     function refund(uint256 requestId) external;
 
     // ---------------------------------------------------------------------------------------------------------
     // Provers
     // ---------------------------------------------------------------------------------------------------------
 
-    /// @notice Fulfils an open request with a proof; anyone may call: the proof is the trust, not the sender.
+    /// @notice Adds `msg.value` to the caller's balance, from which `lock` takes collateral.
+    function deposit() external payable;
+
+    /// @notice Locks requests for the caller: until each one's lock deadline, the caller alone is paid for it,
+    ///         and its collateral leaves the caller's balance. The price is fixed now (see the auction rules
+    ///         above); a fixed-price request's lock costs no write beyond the request and the balance.
+    /// @dev All or nothing: reverts if any request is not `Open` or its lock deadline has passed, or if the sum
+    ///      of the collateral exceeds the caller's balance.
+    /// @param requestIds The requests.
+    function lock(uint256[] calldata requestIds) external;
+
+    /// @notice Records a commitment for an open fill, which `fulfill` accepts from the next block on.
+    /// @dev Made by the prover before it reveals the proof: `fillCommitment(prover, requestId, keccak256(proof))`
+    ///      hides the proof and the request, and binds the prover, so whoever copies the proof later has no
+    ///      commitment of its own in an earlier block. Not needed for a fulfilment within a lock.
+    /// @param commitment The commitment.
+    function commit(bytes32 commitment) external;
+
+    /// @notice Fulfils a request with a proof. Anyone may send it (the proof is the trust, not the sender); who is
+    ///         paid follows the market rules: within a lock the locker, else the sender, which then needs its own
+    ///         earlier commitment.
     /// @dev Checks, with the route's code (`InferenceProof`) and reverting with the route's errors
     ///      (`IInferenceVerifier`), that the version is not revoked and its suite verifier not stopped (a deprecated
     ///      version is still fulfilled), that the instances have the version's layout and their input range hashes
     ///      to the request's commitment, that the suite verifier accepts the proof against the version's VKA and
     ///      returns the version's VKA digest. The version's immutable content (VKA, digest, layout) is the one the
     ///      registry held at request time: a later version never applies to the request. Then the receipt is
-    ///      stored, the fee credited to the caller and the requester called back (see `requestInference`).
+    ///      stored, the payment credited and the requester called back (see `requestInference`).
     ///      Reverts with `CoordinatorInsufficientGasForCallback` rather than let the callback get less than its gas
     ///      limit.
-    /// @param requestId An open request whose deadline has not passed.
+    /// @param requestId An open or locked request whose deadline has not passed.
     /// @param proof The proof bytes.
     /// @param instances The proof's public instances in the version's layout (EZKL default: inputs, outputs).
     function fulfill(uint256 requestId, bytes calldata proof, uint256[] calldata instances) external;
 
-    /// @notice Pays the caller's whole credit (fees earned and refunds) to the caller. Works while paused.
+    /// @notice Pays the caller's whole balance (prices earned, refunds, deposits and returned collateral) to the
+    ///         caller. Works while paused.
     /// @return amount The amount paid.
     function withdraw() external returns (uint256 amount);
 
-    /// @notice Pays `amount` of the caller's credit to `to`, e.g. a prover's cold wallet. Works while paused.
+    /// @notice Pays `amount` of the caller's balance to `to`, e.g. a prover's cold wallet. Works while paused.
     /// @param to The recipient.
-    /// @param amount The amount, at most the caller's credit.
+    /// @param amount The amount, at most the caller's balance.
     function withdrawTo(address payable to, uint256 amount) external;
 
     // ---------------------------------------------------------------------------------------------------------
@@ -388,8 +628,9 @@ interface IInferenceCoordinator {
     /// @param newGuardian The new guardian (zero: nobody can pause or unpause until one is set).
     function setGuardian(address newGuardian) external;
 
-    /// @notice Pauses or unpauses new requests and fulfilments; only the guardian may.
-    /// @dev Refunds and withdrawals are never paused, so escrow can always leave.
+    /// @notice Pauses or unpauses new requests and fulfilments (with locks); only the guardian may.
+    /// @dev Refunds, cancels and withdrawals are never paused, so escrow can always leave; while fulfilments are
+    ///      paused every unfulfilled request is refundable.
     /// @param requestsPaused Whether `requestInference` is paused.
     /// @param fulfilmentsPaused Whether `fulfill` is paused.
     function setPaused(bool requestsPaused, bool fulfilmentsPaused) external;
@@ -397,6 +638,20 @@ interface IInferenceCoordinator {
     // ---------------------------------------------------------------------------------------------------------
     // Views
     // ---------------------------------------------------------------------------------------------------------
+
+    /// @notice The furthest ahead a request's deadline may be: 30 days.
+    /// @return The cap in seconds.
+    function MAX_REQUEST_DURATION() external view returns (uint64);
+
+    /// @notice The multiple of the request block's base fee at which a request's minimum price must cover its
+    ///         callback gas limit: 2.
+    /// @return The multiplier.
+    function CALLBACK_GAS_PRICE_MULTIPLIER() external view returns (uint256);
+
+    /// @notice The share, in basis points, of a lapsed lock's collateral that goes to the prover fulfilling after
+    ///         the lock deadline (the rest goes to the requester): 5000.
+    /// @return The share.
+    function SLASH_FULFILLER_BPS() external view returns (uint256);
 
     /// @notice The largest callback gas limit a request may ask for.
     /// @return The cap.
@@ -445,10 +700,36 @@ interface IInferenceCoordinator {
     /// @return The receipt.
     function receipt(uint256 requestId) external view returns (Receipt memory);
 
-    /// @notice An account's withdrawable credit (fees earned as a prover plus refunds as a requester).
+    /// @notice An account's balance: withdrawable, and what `lock` takes collateral from (prices earned,
+    ///         deposits, returned and slashed collateral, refunds).
     /// @param account The account.
-    /// @return The credit in wei.
+    /// @return The balance in wei.
     function credits(address account) external view returns (uint256);
+
+    /// @notice The price a lock, or an open fill of a request that was never locked, would fix at `timestamp`; for
+    ///         a locked request the price fixed at lock time.
+    /// @dev Reverts for a request that is neither `Open` nor `Locked`.
+    /// @param requestId The request.
+    /// @param timestamp The time (e.g. the next block's).
+    /// @return The price in wei.
+    function priceAt(uint256 requestId, uint64 timestamp) external view returns (uint256);
+
+    /// @notice The commitment `fulfill` needs from `prover` for an open fill of `requestId` with a proof hashing to
+    ///         `proofHash`: `keccak256(abi.encode(prover, requestId, proofHash))`.
+    /// @param prover The account that will send the fulfilment and be paid.
+    /// @param requestId The request.
+    /// @param proofHash `keccak256(proof)`.
+    /// @return The commitment.
+    function fillCommitment(
+        address prover,
+        uint256 requestId,
+        bytes32 proofHash
+    ) external pure returns (bytes32);
+
+    /// @notice The block a commitment was made in (0: none).
+    /// @param commitment The commitment.
+    /// @return The block number.
+    function commitmentBlock(bytes32 commitment) external view returns (uint256);
 
     /// @notice The commitment `requestInference` stores for `input`.
     /// @dev Reverts with `FieldElement.FieldElementIntOutOfRange` for an element without a field encoding.

@@ -72,9 +72,14 @@ contract DigitBountyTest is RegistryFixture {
         out[digit] = 30_000;
     }
 
+    /// @dev A play whose request `prover` locks (no collateral), so `prover` fulfils it without a commitment.
     function _play(int256[] memory pixels, uint8 digit) internal returns (uint256 id) {
         vm.prank(player);
         id = bounty.play{value: FEE}(pixels, digit);
+        uint256[] memory ids = new uint256[](1);
+        ids[0] = id;
+        vm.prank(prover);
+        coordinator.lock(ids);
     }
 
     function _fulfil(uint256 id, int256[] memory pixels, int256[] memory logits) internal {
@@ -275,7 +280,7 @@ contract DigitBountyTest is RegistryFixture {
             abi.encodeWithSelector(
                 IInferenceCoordinator.CoordinatorRequestNotFulfilled.selector,
                 id,
-                IInferenceCoordinator.RequestStatus.Open
+                IInferenceCoordinator.RequestStatus.Locked
             )
         );
         bounty.settleFromReceipt(id, _logits(5));

@@ -86,10 +86,19 @@ contract InferenceCoordinatorTest is CoordinatorFixture {
             _commit(_input()),
             FEE,
             123_456,
-            deadline
+            deadline,
+            0,
+            0,
+            uint64(block.timestamp) + TTL / 2,
+            0
         );
         vm.prank(requester);
-        uint256 id = coordinator.requestInference{value: FEE}(modelId, 1, _input(), 123_456, deadline);
+        uint256 id = coordinator.requestInference{value: FEE}(
+            modelId,
+            1,
+            _input(),
+            _offer(123_456, deadline)
+        );
 
         assertEq(id, 1, "first id");
         assertEq(coordinator.nextRequestId(), 2, "next id");
@@ -123,7 +132,12 @@ contract InferenceCoordinatorTest is CoordinatorFixture {
         registry.deprecateVersion(modelId, 3);
 
         vm.prank(requester);
-        uint256 id = coordinator.requestInference(modelId, 0, _input(), 0, uint64(block.timestamp) + TTL);
+        uint256 id = coordinator.requestInference(
+            modelId,
+            0,
+            _input(),
+            _offer(0, uint64(block.timestamp) + TTL)
+        );
         assertEq(uint256(coordinator.request(id).version), 2, "latest active version, stored resolved");
 
         // Later registry changes do not move an existing request.
@@ -137,11 +151,21 @@ contract InferenceCoordinatorTest is CoordinatorFixture {
     function test_requestInference_resolvesVersionZeroOnlyToVersionsPastTheLatestDelay() public {
         uint32 v2 = _addVersion(alice, modelId, _params(_defaultLayout(3, 2), 2));
         vm.prank(requester);
-        uint256 early = coordinator.requestInference(modelId, 0, _input(), 0, uint64(block.timestamp) + TTL);
+        uint256 early = coordinator.requestInference(
+            modelId,
+            0,
+            _input(),
+            _offer(0, uint64(block.timestamp) + TTL)
+        );
         assertEq(uint256(coordinator.request(early).version), 1, "version 2 is too new to be latest");
         vm.warp(block.timestamp + LATEST_DELAY);
         vm.prank(requester);
-        uint256 late = coordinator.requestInference(modelId, 0, _input(), 0, uint64(block.timestamp) + TTL);
+        uint256 late = coordinator.requestInference(
+            modelId,
+            0,
+            _input(),
+            _offer(0, uint64(block.timestamp) + TTL)
+        );
         assertEq(uint256(coordinator.request(late).version), uint256(v2), "version 2 after the delay");
     }
 
@@ -152,7 +176,7 @@ contract InferenceCoordinatorTest is CoordinatorFixture {
             abi.encodeWithSelector(IInferenceCoordinator.CoordinatorVersionRevoked.selector, modelId, 1)
         );
         vm.prank(requester);
-        coordinator.requestInference(modelId, 1, _input(), 0, uint64(block.timestamp) + TTL);
+        coordinator.requestInference(modelId, 1, _input(), _offer(0, uint64(block.timestamp) + TTL));
     }
 
     function test_requestInference_rejectsAVersionOfAStoppedSuiteVerifier() public {
@@ -167,7 +191,7 @@ contract InferenceCoordinatorTest is CoordinatorFixture {
             )
         );
         vm.prank(requester);
-        coordinator.requestInference(modelId, 1, _input(), 0, uint64(block.timestamp) + TTL);
+        coordinator.requestInference(modelId, 1, _input(), _offer(0, uint64(block.timestamp) + TTL));
     }
 
     function test_requestInference_rejectsVersionZeroWhenNoVersionIsActive() public {
@@ -177,7 +201,7 @@ contract InferenceCoordinatorTest is CoordinatorFixture {
             abi.encodeWithSelector(IInferenceCoordinator.CoordinatorNoActiveVersion.selector, modelId, 1)
         );
         vm.prank(requester);
-        coordinator.requestInference(modelId, 0, _input(), 0, uint64(block.timestamp) + TTL);
+        coordinator.requestInference(modelId, 0, _input(), _offer(0, uint64(block.timestamp) + TTL));
     }
 
     function testFuzz_requestInference_rejectsAnUnknownModel(bytes32 unknown, bool latest) public {
@@ -186,7 +210,12 @@ contract InferenceCoordinatorTest is CoordinatorFixture {
             abi.encodeWithSelector(IInferenceCoordinator.CoordinatorModelUnknown.selector, unknown)
         );
         vm.prank(requester);
-        coordinator.requestInference(unknown, latest ? 0 : 1, _input(), 0, uint64(block.timestamp) + TTL);
+        coordinator.requestInference(
+            unknown,
+            latest ? 0 : 1,
+            _input(),
+            _offer(0, uint64(block.timestamp) + TTL)
+        );
     }
 
     function testFuzz_requestInference_rejectsAnUnknownVersion(uint32 version) public {
@@ -200,7 +229,7 @@ contract InferenceCoordinatorTest is CoordinatorFixture {
             )
         );
         vm.prank(requester);
-        coordinator.requestInference(modelId, version, _input(), 0, uint64(block.timestamp) + TTL);
+        coordinator.requestInference(modelId, version, _input(), _offer(0, uint64(block.timestamp) + TTL));
     }
 
     function test_requestInference_rejectsADeprecatedVersion() public {
@@ -210,7 +239,7 @@ contract InferenceCoordinatorTest is CoordinatorFixture {
             abi.encodeWithSelector(IInferenceCoordinator.CoordinatorVersionDeprecated.selector, modelId, 1)
         );
         vm.prank(requester);
-        coordinator.requestInference(modelId, 1, _input(), 0, uint64(block.timestamp) + TTL);
+        coordinator.requestInference(modelId, 1, _input(), _offer(0, uint64(block.timestamp) + TTL));
     }
 
     function testFuzz_requestInference_rejectsAnInputOfTheWrongLength(uint8 length) public {
@@ -225,7 +254,12 @@ contract InferenceCoordinatorTest is CoordinatorFixture {
             )
         );
         vm.prank(requester);
-        coordinator.requestInference(modelId, 1, new int256[](length), 0, uint64(block.timestamp) + TTL);
+        coordinator.requestInference(
+            modelId,
+            1,
+            new int256[](length),
+            _offer(0, uint64(block.timestamp) + TTL)
+        );
     }
 
     function testFuzz_requestInference_rejectsAnElementWithoutFieldEncoding(uint8 index, bool high) public {
@@ -235,7 +269,7 @@ contract InferenceCoordinatorTest is CoordinatorFixture {
         input[index] = bad;
         vm.expectRevert(abi.encodeWithSelector(FieldElement.FieldElementIntOutOfRange.selector, bad));
         vm.prank(requester);
-        coordinator.requestInference(modelId, 1, input, 0, uint64(block.timestamp) + TTL);
+        coordinator.requestInference(modelId, 1, input, _offer(0, uint64(block.timestamp) + TTL));
     }
 
     function testFuzz_requestInference_rejectsADeadlineNotInTheFuture(uint64 deadline) public {
@@ -249,7 +283,7 @@ contract InferenceCoordinatorTest is CoordinatorFixture {
             )
         );
         vm.prank(requester);
-        coordinator.requestInference(modelId, 1, _input(), 0, deadline);
+        coordinator.requestInference(modelId, 1, _input(), _offer(0, deadline));
     }
 
     function testFuzz_requestInference_rejectsACallbackGasLimitAboveTheCap(uint32 limit) public {
@@ -262,7 +296,7 @@ contract InferenceCoordinatorTest is CoordinatorFixture {
             )
         );
         vm.prank(requester);
-        coordinator.requestInference(modelId, 1, _input(), limit, uint64(block.timestamp) + TTL);
+        coordinator.requestInference(modelId, 1, _input(), _offer(limit, uint64(block.timestamp) + TTL));
     }
 
     function test_requestInference_acceptsTheCallbackGasLimitCap() public {
@@ -270,23 +304,25 @@ contract InferenceCoordinatorTest is CoordinatorFixture {
         assertEq(uint256(coordinator.request(id).callbackGasLimit), 5_000_000, "cap accepted");
     }
 
-    function testFuzz_requestInference_rejectsADeadlineThatDoesNotFitTheStoredForm(uint64 deadline) public {
-        deadline = uint64(bound(deadline, uint256(type(uint40).max) + 1, type(uint64).max));
+    function testFuzz_requestInference_rejectsADeadlineMoreThan30DaysAhead(uint64 deadline) public {
+        uint256 maxDeadline = block.timestamp + 30 days;
+        deadline = uint64(bound(deadline, maxDeadline + 1, type(uint64).max));
         vm.expectRevert(
             abi.encodeWithSelector(
                 IInferenceCoordinator.CoordinatorDeadlineTooFar.selector,
                 deadline,
-                uint64(type(uint40).max)
+                maxDeadline
             )
         );
         vm.prank(requester);
-        coordinator.requestInference(modelId, 1, _input(), 0, deadline);
+        coordinator.requestInference(modelId, 1, _input(), _offer(0, deadline));
     }
 
-    function test_requestInference_acceptsTheLatestStorableDeadline() public {
+    function test_requestInference_acceptsADeadline30DaysAhead() public {
+        uint64 deadline = uint64(block.timestamp + 30 days);
         vm.prank(requester);
-        uint256 id = coordinator.requestInference(modelId, 1, _input(), 0, type(uint40).max);
-        assertEq(uint256(coordinator.request(id).deadline), uint256(type(uint40).max), "deadline");
+        uint256 id = coordinator.requestInference(modelId, 1, _input(), _offer(0, deadline));
+        assertEq(uint256(coordinator.request(id).deadline), uint256(deadline), "deadline");
     }
 
     function test_requestInference_rejectsAFeeThatDoesNotFitTheStoredForm() public {
@@ -300,7 +336,12 @@ contract InferenceCoordinatorTest is CoordinatorFixture {
             )
         );
         vm.prank(requester);
-        coordinator.requestInference{value: fee}(modelId, 1, _input(), 0, uint64(block.timestamp) + TTL);
+        coordinator.requestInference{value: fee}(
+            modelId,
+            1,
+            _input(),
+            _offer(0, uint64(block.timestamp) + TTL)
+        );
     }
 
     // ---------------------------------------------------------------------------------------------------------
@@ -346,7 +387,7 @@ contract InferenceCoordinatorTest is CoordinatorFixture {
             200_000,
             uint64(block.timestamp) + TTL
         );
-        _fulfil(id);
+        _fulfilOpen(id);
 
         assertEq(consumer.calls(), 1, "called once");
         assertEq(consumer.lastRequestId(), id, "request id");
@@ -364,7 +405,7 @@ contract InferenceCoordinatorTest is CoordinatorFixture {
     function test_fulfill_makesNoCallbackForAZeroCallbackGasLimit() public {
         RecordingConsumer consumer = new RecordingConsumer(coordinator);
         uint256 id = consumer.request(modelId, 1, _input(), 0, uint64(block.timestamp) + TTL);
-        _fulfil(id);
+        _fulfilOpen(id);
         assertEq(consumer.calls(), 0, "not called");
         assertEq(
             uint256(coordinator.receipt(id).callback),
@@ -373,14 +414,15 @@ contract InferenceCoordinatorTest is CoordinatorFixture {
         );
     }
 
-    function testFuzz_fulfill_acceptsAnyFulfiller(address fulfiller) public {
-        vm.assume(fulfiller != address(0) && fulfiller != address(coordinator));
-        uint256 id = _request();
+    function testFuzz_fulfill_byAnyoneWithinTheLockPaysTheLocker(address sender) public {
+        vm.assume(sender != address(0) && sender != address(coordinator) && sender != prover);
+        uint256 id = _request(); // locked by `prover`
         uint256[] memory instances = _instances(_input(), _output());
-        vm.prank(fulfiller);
+        vm.prank(sender);
         coordinator.fulfill(id, _proof(instances), instances);
-        assertEq(coordinator.receipt(id).fulfiller, fulfiller, "fulfiller");
-        assertEq(coordinator.credits(fulfiller), FEE, "fee to the fulfiller");
+        assertEq(coordinator.receipt(id).fulfiller, prover, "the locker is the one paid");
+        assertEq(coordinator.credits(prover), FEE, "fee to the locker");
+        assertEq(coordinator.credits(sender), 0, "nothing to the sender");
     }
 
     function test_fulfill_rejectsASecondFulfilment() public {
@@ -414,7 +456,7 @@ contract InferenceCoordinatorTest is CoordinatorFixture {
         uint64 deadline = coordinator.request(atDeadline).deadline;
 
         vm.warp(deadline);
-        _fulfil(atDeadline);
+        _fulfilOpen(atDeadline); // the lock lapsed at half the time: an open fill, at the last second
 
         vm.warp(uint256(deadline) + 1);
         uint256[] memory instances = _instances(_input(), _output());
@@ -445,7 +487,7 @@ contract InferenceCoordinatorTest is CoordinatorFixture {
         );
         vm.prank(prover);
         coordinator.fulfill(id, proof, instances);
-        assertEq(uint256(_status(id)), uint256(IInferenceCoordinator.RequestStatus.Open), "still open");
+        assertEq(uint256(_status(id)), uint256(IInferenceCoordinator.RequestStatus.Locked), "still locked");
     }
 
     function test_fulfill_rejectsAForgedProof() public {
@@ -511,8 +553,7 @@ contract InferenceCoordinatorTest is CoordinatorFixture {
             modelId,
             1,
             _input(),
-            0,
-            uint64(block.timestamp) + 2 * LATEST_DELAY
+            _offer(0, uint64(block.timestamp) + 2 * LATEST_DELAY)
         );
         _addVersion(alice, modelId, _params(_defaultLayout(3, 2), 2));
         vm.warp(block.timestamp + LATEST_DELAY);
@@ -520,7 +561,7 @@ contract InferenceCoordinatorTest is CoordinatorFixture {
         registry.deprecateVersion(modelId, 1);
         vm.stopPrank();
         assertEq(uint256(registry.latestActiveVersion(modelId)), 2, "version 2 is latest");
-        _fulfil(id);
+        _fulfilOpen(id);
         IInferenceCoordinator.Receipt memory r = coordinator.receipt(id);
         assertEq(uint256(r.version), 1, "fulfilled as version 1");
     }
@@ -533,7 +574,8 @@ contract InferenceCoordinatorTest is CoordinatorFixture {
         for (uint256 i = 0; i < faulty.length; ++i) {
             (InferenceCoordinator c, bytes32 id_) = _suiteWith(faulty[i]);
             vm.prank(requester);
-            uint256 id = c.requestInference(id_, 1, _input(), 0, uint64(block.timestamp) + TTL);
+            uint256 id = c.requestInference(id_, 1, _input(), _offer(0, uint64(block.timestamp) + TTL));
+            _lockAt(c, prover, id);
             vm.expectRevert(
                 abi.encodeWithSelector(
                     IInferenceVerifier.VerifierProofRejected.selector,
@@ -546,8 +588,8 @@ contract InferenceCoordinatorTest is CoordinatorFixture {
             c.fulfill(id, proof, instances);
             assertEq(
                 uint256(c.request(id).status),
-                uint256(IInferenceCoordinator.RequestStatus.Open),
-                "still open"
+                uint256(IInferenceCoordinator.RequestStatus.Locked),
+                "still locked"
             );
         }
     }
@@ -556,7 +598,8 @@ contract InferenceCoordinatorTest is CoordinatorFixture {
     function test_fulfill_rejectsAProofCheckedAgainstAnotherVka() public {
         (InferenceCoordinator c, bytes32 id_) = _suiteWith(wrongDigestVerifier);
         vm.prank(requester);
-        uint256 id = c.requestInference(id_, 1, _input(), 0, uint64(block.timestamp) + TTL);
+        uint256 id = c.requestInference(id_, 1, _input(), _offer(0, uint64(block.timestamp) + TTL));
+        _lockAt(c, prover, id);
         uint256[] memory instances = _instances(_input(), _output());
         bytes32 digest = keccak256(abi.encodePacked(_vka(1, false)));
         vm.expectRevert(
@@ -613,7 +656,7 @@ contract InferenceCoordinatorTest is CoordinatorFixture {
     ) public {
         fee = bound(fee, 0, type(uint88).max);
         callbackGasLimit = uint32(bound(callbackGasLimit, 0, 5_000_000));
-        uint64 deadline = uint64(bound(ttl, block.timestamp + 1, type(uint40).max));
+        uint64 deadline = uint64(bound(ttl, block.timestamp + 1, block.timestamp + 30 days));
         padding = uint32(bound(padding, 1, 50));
         (uint256 id, uint32 version) = _requestPadded(fee, callbackGasLimit, deadline, padding);
 
@@ -625,7 +668,7 @@ contract InferenceCoordinatorTest is CoordinatorFixture {
         assertEq(uint256(r.callbackGasLimit), uint256(callbackGasLimit), "callback gas limit");
         assertEq(r.inputCommitment, _commit(_input()), "commitment");
 
-        uint256 fulfilAt = bound(warpBy, block.timestamp, deadline);
+        uint256 fulfilAt = bound(warpBy, block.timestamp, coordinator.request(id).lockDeadline);
         vm.warp(fulfilAt);
         uint256[] memory instances = _paddedInstances(padding);
         bytes memory proof = _proof(instances);
@@ -653,7 +696,7 @@ contract InferenceCoordinatorTest is CoordinatorFixture {
         assertEq(coordinator.credits(prover), fee, "fee credited");
         r = coordinator.request(id);
         assertEq(r.requester, requester, "requester kept");
-        assertEq(r.fee, fee, "fee kept");
+        assertEq(r.fee, 0, "escrow settled");
         assertEq(uint256(r.version), uint256(version), "version kept");
         assertEq(uint256(r.status), uint256(IInferenceCoordinator.RequestStatus.Fulfilled), "status");
     }
@@ -676,7 +719,13 @@ contract InferenceCoordinatorTest is CoordinatorFixture {
         version = _addVersion(alice, modelId, _params(layout, 77));
         vm.deal(requester, fee);
         vm.prank(requester);
-        id = coordinator.requestInference{value: fee}(modelId, version, _input(), callbackGasLimit, deadline);
+        id = coordinator.requestInference{value: fee}(
+            modelId,
+            version,
+            _input(),
+            _offer(callbackGasLimit, deadline)
+        );
+        _lock(prover, id);
     }
 
     /// @dev Instances of `_input()` -> `_output()` behind `padding` instances that are never read as data.
@@ -699,13 +748,13 @@ contract InferenceCoordinatorTest is CoordinatorFixture {
             200_000,
             uint64(block.timestamp) + TTL
         );
-        _fulfil(id);
+        _fulfilOpen(id);
         IInferenceCoordinator.Request memory r = coordinator.request(id);
         assertEq(r.requester, address(consumer), "requester");
         assertEq(r.modelId, modelId, "model");
         assertEq(uint256(r.version), 1, "version");
         assertEq(r.inputCommitment, _commit(_input()), "commitment");
-        assertEq(r.fee, FEE, "fee");
+        assertEq(r.fee, 0, "escrow settled");
         assertEq(uint256(r.callbackGasLimit), 0, "callback gas limit no longer stored");
         assertEq(uint256(r.deadline), 0, "deadline no longer stored");
         assertEq(uint256(r.status), uint256(IInferenceCoordinator.RequestStatus.Fulfilled), "status");
@@ -719,7 +768,7 @@ contract InferenceCoordinatorTest is CoordinatorFixture {
             abi.encodeWithSelector(
                 IInferenceCoordinator.CoordinatorRequestNotFulfilled.selector,
                 id,
-                IInferenceCoordinator.RequestStatus.Open
+                IInferenceCoordinator.RequestStatus.Locked
             )
         );
         coordinator.receipt(id);
@@ -962,7 +1011,12 @@ contract InferenceCoordinatorTest is CoordinatorFixture {
             abi.encodeWithSelector(IInferenceCoordinator.CoordinatorRequestsPaused.selector, guardian)
         );
         vm.prank(requester);
-        coordinator.requestInference{value: FEE}(modelId, 1, _input(), 0, uint64(block.timestamp) + TTL);
+        coordinator.requestInference{value: FEE}(
+            modelId,
+            1,
+            _input(),
+            _offer(0, uint64(block.timestamp) + TTL)
+        );
 
         uint256[] memory instances = _instances(_input(), _output());
         bytes memory proof = _proof(instances);
@@ -990,7 +1044,7 @@ contract InferenceCoordinatorTest is CoordinatorFixture {
         uint256 id = _request();
         vm.prank(guardian);
         coordinator.setPaused(false, true);
-        _request(); // requests still open
+        _requestOpen(requester, FEE, 0); // requests still open
         uint256[] memory instances = _instances(_input(), _output());
         bytes memory proof = _proof(instances);
         vm.expectRevert(

@@ -32,16 +32,17 @@ contract InferenceCoordinatorCallbacksTest is CoordinatorFixture {
     // Helpers
     // ---------------------------------------------------------------------------------------------------------
 
-    function _requestVia(MockConsumer consumer, uint32 callbackGasLimit) internal returns (uint256) {
+    /// @dev A consumer's request, locked by `prover` (no collateral), so `prover` fulfils without a commitment.
+    function _requestVia(MockConsumer consumer, uint32 callbackGasLimit) internal returns (uint256 id) {
         vm.prank(requester);
-        return
-            consumer.request{value: FEE}(
-                modelId,
-                1,
-                _input(),
-                callbackGasLimit,
-                uint64(block.timestamp) + TTL
-            );
+        id = consumer.request{value: FEE}(
+            modelId,
+            1,
+            _input(),
+            callbackGasLimit,
+            uint64(block.timestamp) + TTL
+        );
+        _lock(prover, id);
     }
 
     /// @dev Fulfils with `gasLimit` gas; returns whether it succeeded, the revert data, and the gas it used.
@@ -329,7 +330,7 @@ contract InferenceCoordinatorCallbacksTest is CoordinatorFixture {
         } else {
             assertEq(
                 uint256(_status(id)),
-                uint256(IInferenceCoordinator.RequestStatus.Open),
+                uint256(IInferenceCoordinator.RequestStatus.Locked),
                 "nothing changed"
             );
             if (reason.length != 0) {
@@ -351,7 +352,7 @@ contract InferenceCoordinatorCallbacksTest is CoordinatorFixture {
         assertEq(reqId, id, "request id");
         assertEq(gasNeeded, 1_000_000 + uint256(1_000_000) / 63 + 10_000, "needed");
         assertLt(left, gasNeeded, "left");
-        assertEq(uint256(_status(id)), uint256(IInferenceCoordinator.RequestStatus.Open), "still open");
+        assertEq(uint256(_status(id)), uint256(IInferenceCoordinator.RequestStatus.Locked), "still locked");
         assertEq(coordinator.credits(prover), 0, "no fee");
     }
 

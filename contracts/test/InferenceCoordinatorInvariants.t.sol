@@ -13,11 +13,12 @@ import {InferenceVerifier} from "../verifier/InferenceVerifier.sol";
 import {FieldElement} from "../libraries/FieldElement.sol";
 import {MockConsumer, RecordingConsumer, RevertingConsumer} from "./MockConsumers.sol";
 
-/// @dev Drives the coordinator with random sequences of requests, fulfilments, refunds, withdrawals, pauses and
-///      time jumps by random actors (EOAs and consumer contracts, one of which always reverts its callback), with
-///      MockHalo2Verifier (TEST-ONLY) as the registered verifier: each fulfilment randomly carries the one proof
-///      it accepts for the request's input and random outputs, or a forged one. Keeps a ghost ledger; every call's
-///      outcome (success, or the exact named error) is checked against it.
+/// @dev Drives the coordinator with random sequences of requests, deposits, locks, commitments, fulfilments (in
+///      a lock, open, or after a lapsed lock: slashing), cancels, refunds, withdrawals, pauses, blocks and time
+///      jumps by random actors (EOAs and consumer contracts, one of which always reverts its callback), with
+///      MockHalo2Verifier (TEST-ONLY) as the registered verifier: each fulfilment randomly carries the one proof it
+///      accepts for the request's input and outputs, or a forged one. Keeps a ghost ledger; every call's outcome
+///      (success, or the exact named error) is checked against it.
 contract CoordinatorHandler is TestBase {
     InferenceCoordinator internal immutable COORDINATOR;
     address internal immutable VERIFIER;
@@ -34,20 +35,27 @@ contract CoordinatorHandler is TestBase {
         uint256 fee;
         address requester;
         uint64 deadline;
+        uint64 lockDeadline;
+        uint256 collateral;
         int256 input0; // the input is (input0, 0, 0)
         IInferenceCoordinator.RequestStatus status;
         address fulfiller;
+        address locker;
+        uint256 lockedAt;
     }
 
     mapping(uint256 id => Ghost) internal ghost;
     mapping(address account => uint256) public ghostCredits;
+    mapping(bytes32 commitment => uint256 blockNumber) internal ghostCommitments;
     uint256 public ghostOpenEscrow;
+    uint256 public ghostLockedCollateral;
     bool internal requestsPaused;
     bool internal fulfilmentsPaused;
 
     uint256 public violations;
     string public firstViolation;
     uint256 public successfulCalls;
+    uint256 public lapsedFills; // fulfilments after a lapsed lock (slashes), so a run shows it reached them
 
     constructor(InferenceCoordinator coordinator_, address verifier_, bytes32 modelId_, address guardian_) {
         COORDINATOR = coordinator_;
@@ -85,10 +93,15 @@ contract CoordinatorHandler is TestBase {
     // Actions
     // ---------------------------------------------------------------------------------------------------------
 
-    function request(uint256 actorSeed, uint256 fee, uint32 callbackGasLimit, uint32 ttl) external {
+    function request(
+        uint256 actorSeed,
+        uint256 fee,
+        uint32 callbackGasLimit,
+        uint32 ttl,
+        uint256 lockSeed
+    ) external {
         fee = bound(fee, 0, 5 ether);
-        callbackGasLimit = uint32(bound(callbackGasLimit, 0, 500_000));
-        uint64 deadline = uint64(block.timestamp) + uint64(bound(ttl, 1, 3 days));
+        IInferenceCoordinator.Offer memory offer = _makeOffer(fee, callbackGasLimit, ttl, lockSeed);
         uint256 pick = actorSeed % accounts.length;
         address requester = accounts[pick];
         int256[] memory input = new int256[](3);
@@ -100,24 +113,16 @@ contract CoordinatorHandler is TestBase {
         if (pick < eoas.length) {
             vm.deal(requester, requester.balance + fee);
             vm.prank(requester);
-            try
-                COORDINATOR.requestInference{value: fee}(MODEL_ID, 1, input, callbackGasLimit, deadline)
-            returns (uint256 id) {
+            try COORDINATOR.requestInference{value: fee}(MODEL_ID, 1, input, offer) returns (uint256 id) {
                 ok = id == expectedId;
             } catch (bytes memory r) {
                 reason = r;
             }
         } else {
             vm.deal(address(this), address(this).balance + fee);
-            try
-                consumers[pick - eoas.length].request{value: fee}(
-                    MODEL_ID,
-                    1,
-                    input,
-                    callbackGasLimit,
-                    deadline
-                )
-            returns (uint256 id) {
+            try consumers[pick - eoas.length].requestWith{value: fee}(MODEL_ID, 1, input, offer) returns (
+                uint256 id
+            ) {
                 ok = id == expectedId;
             } catch (bytes memory r) {
                 reason = r;
@@ -133,65 +138,175 @@ contract CoordinatorHandler is TestBase {
         }
         if (!ok) return _violate("request failed");
         ids.push(expectedId);
-        ghost[expectedId] = Ghost({
-            fee: fee,
-            requester: requester,
-            deadline: deadline,
-            input0: input[0],
-            status: IInferenceCoordinator.RequestStatus.Open,
-            fulfiller: address(0)
-        });
+        Ghost storage g = ghost[expectedId];
+        g.fee = fee;
+        g.requester = requester;
+        g.deadline = offer.deadline;
+        g.lockDeadline = uint64(block.timestamp) + offer.lockTimeout;
+        g.collateral = offer.lockCollateral;
+        g.input0 = input[0];
+        g.status = IInferenceCoordinator.RequestStatus.Open;
         ghostOpenEscrow += fee;
         ++successfulCalls;
     }
 
-    function fulfil(uint256 actorSeed, uint256 idSeed, bool accepts) external {
-        address fulfiller = eoas[actorSeed % eoas.length];
-        uint256 id = _pickId(idSeed);
-        // Instances of the request's input with random outputs; the one proof the mock accepts for them, or not.
-        uint256[] memory instances = new uint256[](5);
-        instances[0] = FieldElement.encode(ghost[id].input0);
-        instances[3] = FieldElement.encode(int256(idSeed % 97) - 48);
-        instances[4] = FieldElement.encode(int256(actorSeed % 89));
-        bytes memory proof = accepts ? abi.encodePacked(keccak256(abi.encode(instances))) : bytes(hex"00");
+    function deposit(uint256 actorSeed, uint256 amount) external {
+        address who = eoas[actorSeed % eoas.length];
+        amount = bound(amount, 1 ether, 5 ether);
+        vm.deal(who, who.balance + amount);
+        vm.prank(who);
+        COORDINATOR.deposit{value: amount}();
+        ghostCredits[who] += amount;
+        ++successfulCalls;
+    }
 
-        vm.prank(fulfiller);
-        try COORDINATOR.fulfill(id, proof, instances) {
-            bytes memory expected = _fulfilError(id, accepts);
-            if (expected.length != 0) return _violate("fulfilled against the rules");
-            ghost[id].status = IInferenceCoordinator.RequestStatus.Fulfilled;
-            ghost[id].fulfiller = fulfiller;
-            ghostOpenEscrow -= ghost[id].fee;
-            ghostCredits[fulfiller] += ghost[id].fee;
+    function lock(uint256 actorSeed, uint256 idSeed) external {
+        address who = eoas[actorSeed % eoas.length];
+        uint256 id = _pickId(idSeed);
+        uint256[] memory list = new uint256[](1);
+        list[0] = id;
+        vm.prank(who);
+        try COORDINATOR.lock(list) {
+            if (_lockError(id, who).length != 0) return _violate("locked against the rules");
+            Ghost storage g = ghost[id];
+            g.status = IInferenceCoordinator.RequestStatus.Locked;
+            g.locker = who;
+            g.lockedAt = block.number;
+            ghostCredits[who] -= g.collateral;
+            ghostLockedCollateral += g.collateral;
             ++successfulCalls;
         } catch (bytes memory reason) {
-            bytes memory expected = _fulfilError(id, accepts);
+            bytes memory expected = _lockError(id, who);
+            if (expected.length == 0) return _violate("a valid lock failed");
+            _expectReason(reason, expected);
+        }
+    }
+
+    function commit(uint256 actorSeed, uint256 idSeed) external {
+        address who = eoas[actorSeed % eoas.length];
+        uint256 id = _pickId(idSeed);
+        bytes32 c = COORDINATOR.fillCommitment(who, id, keccak256(_goodProof(id)));
+        vm.prank(who);
+        try COORDINATOR.commit(c) {
+            if (ghostCommitments[c] != 0) return _violate("committed twice");
+            ghostCommitments[c] = block.number;
+            ++successfulCalls;
+        } catch (bytes memory reason) {
+            if (ghostCommitments[c] == 0) return _violate("a valid commitment failed");
+            _expectReason(
+                reason,
+                abi.encodeWithSelector(
+                    IInferenceCoordinator.CoordinatorAlreadyCommitted.selector,
+                    c,
+                    ghostCommitments[c]
+                )
+            );
+        }
+    }
+
+    function fulfil(uint256 actorSeed, uint256 idSeed, bool accepts, bool commitFirst) external {
+        address sender = eoas[actorSeed % eoas.length];
+        uint256 id = _pickId(idSeed);
+        if (commitFirst) {
+            // Commit (if not yet) and let a block pass, as an honest open filler does.
+            bytes32 c = COORDINATOR.fillCommitment(sender, id, keccak256(_goodProof(id)));
+            if (ghostCommitments[c] == 0) {
+                vm.prank(sender);
+                COORDINATOR.commit(c);
+                ghostCommitments[c] = block.number;
+            }
+            vm.roll(block.number + 1);
+        }
+        uint256[] memory instances = _instances(id);
+        bytes memory proof = accepts ? _goodProof(id) : bytes(hex"00");
+        (bytes memory expected, address payee, bytes32 used) = _fulfilOutcome(id, sender, proof, accepts);
+
+        vm.prank(sender);
+        try COORDINATOR.fulfill(id, proof, instances) {
+            if (expected.length != 0) return _violate("fulfilled against the rules");
+            _settleFulfilment(id, payee);
+            if (used != bytes32(0)) delete ghostCommitments[used];
+            ++successfulCalls;
+        } catch (bytes memory reason) {
             if (expected.length == 0) return _violate("a valid fulfilment failed");
+            _expectReason(reason, expected);
+        }
+    }
+
+    function cancel(uint256 actorSeed, uint256 idSeed) external {
+        uint256 id = _pickId(idSeed);
+        // The requester most of the time, sometimes somebody else.
+        address who =
+            actorSeed % 4 == 0 || ghost[id].requester == address(0)
+                ? eoas[actorSeed % eoas.length]
+                : ghost[id].requester;
+        bool ok;
+        bytes memory reason;
+        uint256 consumerIndex = type(uint256).max;
+        for (uint256 i = 0; i < consumers.length; ++i) if (address(consumers[i]) == who) consumerIndex = i;
+        if (consumerIndex != type(uint256).max) {
+            try consumers[consumerIndex].cancelRequest(id) {
+                ok = true;
+            } catch (bytes memory r) {
+                reason = r;
+            }
+        } else {
+            vm.prank(who);
+            try COORDINATOR.cancel(id) {
+                ok = true;
+            } catch (bytes memory r) {
+                reason = r;
+            }
+        }
+        bytes memory expected = _notOpenError(id);
+        if (expected.length == 0 && ghost[id].status == IInferenceCoordinator.RequestStatus.Locked) {
+            expected = _lockedError(id);
+        }
+        if (expected.length == 0 && who != ghost[id].requester) {
+            expected = abi.encodeWithSelector(
+                IInferenceCoordinator.CoordinatorNotRequester.selector,
+                id,
+                who,
+                ghost[id].requester
+            );
+        }
+        if (ok) {
+            if (expected.length != 0) return _violate("cancelled against the rules");
+            ghost[id].status = IInferenceCoordinator.RequestStatus.Cancelled;
+            ghostOpenEscrow -= ghost[id].fee;
+            ghostCredits[ghost[id].requester] += ghost[id].fee;
+            ++successfulCalls;
+        } else {
+            if (expected.length == 0) return _violate("a valid cancel failed");
             _expectReason(reason, expected);
         }
     }
 
     function refund(uint256 actorSeed, uint256 idSeed) external {
         uint256 id = _pickId(idSeed);
+        Ghost storage g = ghost[id];
+        bytes memory expected = _notOpenError(id);
+        if (expected.length == 0 && block.timestamp <= g.deadline && !fulfilmentsPaused) {
+            expected = abi.encodeWithSelector(
+                IInferenceCoordinator.CoordinatorRequestNotExpired.selector,
+                id,
+                g.deadline
+            );
+        }
         vm.prank(accounts[actorSeed % accounts.length]);
         try COORDINATOR.refund(id) {
-            if (_notOpenError(id).length != 0 || block.timestamp <= ghost[id].deadline) {
-                return _violate("refunded against the rules");
+            if (expected.length != 0) return _violate("refunded against the rules");
+            ghostOpenEscrow -= g.fee;
+            ghostCredits[g.requester] += g.fee;
+            if (g.status == IInferenceCoordinator.RequestStatus.Locked) {
+                ghostLockedCollateral -= g.collateral;
+                // A pause never slashes; after the deadline the lapsed lock's collateral goes to the requester.
+                ghostCredits[fulfilmentsPaused ? g.locker : g.requester] += g.collateral;
             }
-            ghost[id].status = IInferenceCoordinator.RequestStatus.Refunded;
-            ghostOpenEscrow -= ghost[id].fee;
-            ghostCredits[ghost[id].requester] += ghost[id].fee;
+            g.status = IInferenceCoordinator.RequestStatus.Refunded;
             ++successfulCalls;
         } catch (bytes memory reason) {
-            bytes memory expected = _notOpenError(id);
-            if (expected.length == 0) {
-                if (block.timestamp > ghost[id].deadline) return _violate("a valid refund failed");
-                expected = abi.encodeWithSelector(
-                    IInferenceCoordinator.CoordinatorRequestNotExpired.selector,
-                    id,
-                    ghost[id].deadline
-                );
-            }
+            if (expected.length == 0) return _violate("a valid refund failed");
             _expectReason(reason, expected);
         }
     }
@@ -251,7 +366,12 @@ contract CoordinatorHandler is TestBase {
     }
 
     function warp(uint32 seconds_) external {
-        vm.warp(block.timestamp + bound(seconds_, 1, 2 days));
+        vm.warp(block.timestamp + bound(seconds_, 1, 12 hours));
+        vm.roll(block.number + 1);
+    }
+
+    function mine() external {
+        vm.roll(block.number + 1);
     }
 
     /// @dev Accepts the fees it forwards for consumer requests.
@@ -261,12 +381,47 @@ contract CoordinatorHandler is TestBase {
     // Expected outcomes
     // ---------------------------------------------------------------------------------------------------------
 
+    /// @dev Fixed-price terms (auctions are fuzzed in the unit tests) with a random lock timeout and collateral.
+    function _makeOffer(
+        uint256 fee,
+        uint32 callbackGasLimit,
+        uint32 ttl,
+        uint256 lockSeed
+    ) internal view returns (IInferenceCoordinator.Offer memory) {
+        uint64 window = uint64(bound(ttl, 1, 2 days));
+        return
+            IInferenceCoordinator.Offer({
+                minPrice: fee,
+                rampPeriod: 0,
+                lockTimeout: uint32(bound(lockSeed % 2 ** 32, 1, window)),
+                lockCollateral: bound(lockSeed >> 32, 0, 1 ether),
+                callbackGasLimit: uint32(bound(callbackGasLimit, 0, 500_000)),
+                deadline: uint64(block.timestamp) + window
+            });
+    }
+
     /// @dev A known id most of the time, sometimes an unknown one.
     function _pickId(uint256 seed) internal view returns (uint256) {
         if (ids.length == 0 || seed % 8 == 0) return 1_000_000 + (seed % 5);
+        // Mostly one of the latest few, so a request lives through lock, lapse and fill.
+        if (seed % 4 != 0) return ids[ids.length - 1 - ((seed >> 8) % (ids.length < 3 ? ids.length : 3))];
         return ids[seed % ids.length];
     }
 
+    /// @dev The instances of a request's input with outputs fixed per request, so a commitment can name the proof.
+    function _instances(uint256 id) internal view returns (uint256[] memory instances) {
+        instances = new uint256[](5);
+        instances[0] = FieldElement.encode(ghost[id].input0);
+        instances[3] = FieldElement.encode(int256(id % 97) - 48);
+        instances[4] = FieldElement.encode(int256(id % 89));
+    }
+
+    /// @dev The one proof the mock accepts for `_instances(id)`.
+    function _goodProof(uint256 id) internal view returns (bytes memory) {
+        return abi.encodePacked(keccak256(abi.encode(_instances(id))));
+    }
+
+    /// @dev The error for a request that is neither open nor locked, or empty.
     function _notOpenError(uint256 id) internal view returns (bytes memory) {
         IInferenceCoordinator.RequestStatus s = ghost[id].status;
         if (s == IInferenceCoordinator.RequestStatus.None) {
@@ -284,21 +439,25 @@ contract CoordinatorHandler is TestBase {
             return
                 abi.encodeWithSelector(IInferenceCoordinator.CoordinatorRequestAlreadyRefunded.selector, id);
         }
+        if (s == IInferenceCoordinator.RequestStatus.Cancelled) {
+            return abi.encodeWithSelector(IInferenceCoordinator.CoordinatorRequestCancelled.selector, id);
+        }
         return "";
     }
 
-    /// @dev The error `fulfill` must revert with, or empty when it must succeed.
-    function _fulfilError(uint256 id, bool accepts) internal view returns (bytes memory expected) {
-        expected = _notOpenError(id);
-        if (expected.length != 0) return expected;
-        if (block.timestamp > ghost[id].deadline) {
-            return
-                abi.encodeWithSelector(
-                    IInferenceCoordinator.CoordinatorRequestExpired.selector,
-                    id,
-                    ghost[id].deadline
-                );
-        }
+    function _lockedError(uint256 id) internal view returns (bytes memory) {
+        return
+            abi.encodeWithSelector(
+                IInferenceCoordinator.CoordinatorRequestLocked.selector,
+                id,
+                ghost[id].locker,
+                ghost[id].lockDeadline
+            );
+    }
+
+    /// @dev The error `lock` must revert with, or empty when it must succeed.
+    function _lockError(uint256 id, address who) internal view returns (bytes memory expected) {
+        Ghost storage g = ghost[id];
         if (fulfilmentsPaused) {
             return
                 abi.encodeWithSelector(
@@ -307,16 +466,129 @@ contract CoordinatorHandler is TestBase {
                     GUARDIAN
                 );
         }
-        if (!accepts) {
+        expected = _notOpenError(id);
+        if (expected.length != 0) return expected;
+        if (g.status == IInferenceCoordinator.RequestStatus.Locked) return _lockedError(id);
+        if (block.timestamp > g.lockDeadline) {
             return
+                abi.encodeWithSelector(
+                    IInferenceCoordinator.CoordinatorLockDeadlinePassed.selector,
+                    id,
+                    g.lockDeadline
+                );
+        }
+        if (g.collateral > ghostCredits[who]) {
+            return
+                abi.encodeWithSelector(
+                    IInferenceCoordinator.CoordinatorInsufficientBalance.selector,
+                    who,
+                    g.collateral,
+                    ghostCredits[who]
+                );
+        }
+        return "";
+    }
+
+    /// @dev What `fulfill` must do: the error it must revert with (empty: success), who it pays, and the
+    ///      commitment it uses up (zero: none).
+    function _fulfilOutcome(
+        uint256 id,
+        address sender,
+        bytes memory proof,
+        bool accepts
+    ) internal view returns (bytes memory expected, address payee, bytes32 used) {
+        Ghost storage g = ghost[id];
+        expected = _notOpenError(id);
+        if (expected.length != 0) return (expected, address(0), bytes32(0));
+        if (block.timestamp > g.deadline) {
+            return (
+                abi.encodeWithSelector(
+                    IInferenceCoordinator.CoordinatorRequestExpired.selector,
+                    id,
+                    g.deadline
+                ),
+                address(0),
+                bytes32(0)
+            );
+        }
+        if (fulfilmentsPaused) {
+            return (
+                abi.encodeWithSelector(
+                    IInferenceCoordinator.CoordinatorFulfilmentsPaused.selector,
+                    id,
+                    GUARDIAN
+                ),
+                address(0),
+                bytes32(0)
+            );
+        }
+        bytes32 c = COORDINATOR.fillCommitment(sender, id, keccak256(proof));
+        uint256 at = ghostCommitments[c];
+        bool withinLock =
+            g.status == IInferenceCoordinator.RequestStatus.Locked && block.timestamp <= g.lockDeadline;
+        if (withinLock) {
+            if (sender == g.locker) payee = sender;
+            else if (at != 0 && at < g.lockedAt) (payee, used) = (sender, c);
+            else payee = g.locker;
+        } else {
+            if (at == 0) {
+                return (
+                    abi.encodeWithSelector(
+                        IInferenceCoordinator.CoordinatorFillNotCommitted.selector,
+                        id,
+                        sender,
+                        c
+                    ),
+                    address(0),
+                    bytes32(0)
+                );
+            }
+            if (at >= block.number) {
+                return (
+                    abi.encodeWithSelector(
+                        IInferenceCoordinator.CoordinatorCommitmentTooRecent.selector,
+                        id,
+                        c,
+                        at
+                    ),
+                    address(0),
+                    bytes32(0)
+                );
+            }
+            (payee, used) = (sender, c);
+        }
+        if (!accepts) {
+            return (
                 abi.encodeWithSelector(
                     IInferenceVerifier.VerifierProofRejected.selector,
                     MODEL_ID,
                     1,
                     VERIFIER
-                );
+                ),
+                address(0),
+                bytes32(0)
+            );
         }
-        return "";
+    }
+
+    /// @dev The ghost ledger after a successful fulfilment paying `payee` (fixed prices: the price is the escrow).
+    function _settleFulfilment(uint256 id, address payee) internal {
+        Ghost storage g = ghost[id];
+        ghostOpenEscrow -= g.fee;
+        ghostCredits[payee] += g.fee;
+        if (g.status == IInferenceCoordinator.RequestStatus.Locked) {
+            ghostLockedCollateral -= g.collateral;
+            if (block.timestamp <= g.lockDeadline) {
+                ghostCredits[g.locker] += g.collateral; // the locker's collateral back, whoever was paid
+            } else {
+                ++lapsedFills;
+                uint256 toFulfiller = (g.collateral * 5_000) / 10_000;
+                ghostCredits[payee] += toFulfiller;
+                ghostCredits[g.requester] += g.collateral - toFulfiller;
+            }
+        }
+        g.status = IInferenceCoordinator.RequestStatus.Fulfilled;
+        g.fulfiller = payee;
     }
 
     function _expectReason(bytes memory actual, bytes memory expected) internal {
@@ -357,24 +629,51 @@ contract InferenceCoordinatorInvariantsTest is RegistryFixture {
         targets[0] = address(handler);
     }
 
+    /// @dev The handler itself reaches the slashing path (lock, lapse, committed fill by another prover), so the
+    ///      invariants below are checked against it.
+    function test_handler_reachesAFillAfterALapsedLock() public {
+        handler.request(0, 1 ether, 0, 1 days, (uint256(0.5 ether) << 32) | 3600);
+        handler.deposit(0, 2 ether);
+        handler.lock(0, 1);
+        assertEq(
+            uint256(handler.ghostStatus(1)),
+            uint256(IInferenceCoordinator.RequestStatus.Locked),
+            "locked"
+        );
+        handler.warp(7200);
+        handler.fulfil(1, 1, true, true);
+        assertEq(handler.violations(), 0, handler.firstViolation());
+        assertEq(handler.lapsedFills(), 1, "a fill after the lapsed lock");
+        invariant_balanceIsEscrowPlusCollateralPlusCredits();
+        invariant_creditsAndStatusesMatchTheGhost();
+    }
+
     /// @dev Every call's outcome matched the rules: who may fulfil or refund what and when, with which error.
     function invariant_everyOutcomeMatchesTheRules() public view {
         assertEq(handler.violations(), 0, handler.firstViolation());
     }
 
-    /// @dev The coordinator holds exactly the fees of open requests plus every unwithdrawn credit, read from the
-    ///      coordinator's own state; and that agrees with the ghost ledger.
-    function invariant_balanceIsOpenEscrowPlusCredits() public view {
-        uint256 openEscrow = 0;
+    /// @dev The coordinator holds exactly the escrow of open and locked requests plus the collateral of live
+    ///      locks plus every balance, read from the coordinator's own state; and that agrees with the ghost ledger.
+    function invariant_balanceIsEscrowPlusCollateralPlusCredits() public view {
+        uint256 escrow = 0;
+        uint256 collateral = 0;
         for (uint256 i = 0; i < handler.requestCount(); ++i) {
             IInferenceCoordinator.Request memory r = coordinator.request(handler.requestAt(i));
-            if (r.status == IInferenceCoordinator.RequestStatus.Open) openEscrow += r.fee;
+            if (r.status == IInferenceCoordinator.RequestStatus.Open) escrow += r.fee;
+            if (r.status == IInferenceCoordinator.RequestStatus.Locked)
+                (escrow, collateral) = (escrow + r.fee, collateral + r.lockCollateral);
         }
         uint256 credits = 0;
         for (uint256 i = 0; i < handler.accountCount(); ++i)
             credits += coordinator.credits(handler.accountAt(i));
-        assertEq(address(coordinator).balance, openEscrow + credits, "balance = open escrow + credits");
-        assertEq(openEscrow, handler.ghostOpenEscrow(), "open escrow matches the ghost");
+        assertEq(
+            address(coordinator).balance,
+            escrow + collateral + credits,
+            "balance = escrow + locked collateral + credits"
+        );
+        assertEq(escrow, handler.ghostOpenEscrow(), "escrow matches the ghost");
+        assertEq(collateral, handler.ghostLockedCollateral(), "locked collateral matches the ghost");
     }
 
     /// @dev Every account's credit and every request's status are what the rules imply.

@@ -10,6 +10,22 @@ pragma solidity ^0.8.30;
 import {IInferenceCoordinator} from "../interfaces/IInferenceCoordinator.sol";
 import {InferenceConsumer} from "../consumer/InferenceConsumer.sol";
 
+/// @notice A fixed price of `msg.value`, lockable without collateral until `deadline`.
+function fixedOffer(
+    uint32 callbackGasLimit,
+    uint64 deadline
+) view returns (IInferenceCoordinator.Offer memory) {
+    return
+        IInferenceCoordinator.Offer({
+            minPrice: msg.value,
+            rampPeriod: 0,
+            lockTimeout: uint32(deadline > block.timestamp ? deadline - block.timestamp : 1),
+            lockCollateral: 0,
+            callbackGasLimit: callbackGasLimit,
+            deadline: deadline
+        });
+}
+
 /// @title MockConsumer (TEST-ONLY)
 /// @notice Shared plumbing: request on behalf of the test, withdraw refunds, accept ether.
 abstract contract MockConsumer is InferenceConsumer {
@@ -18,7 +34,8 @@ abstract contract MockConsumer is InferenceConsumer {
     /// @notice Accepts withdrawals from the coordinator.
     receive() external payable {}
 
-    /// @notice Requests an inference with this contract as the requester, paying `msg.value`.
+    /// @notice Requests an inference with this contract as the requester at the fixed price `msg.value`, lockable
+    ///         without collateral until the deadline.
     function request(
         bytes32 modelId,
         uint32 version,
@@ -26,7 +43,22 @@ abstract contract MockConsumer is InferenceConsumer {
         uint32 callbackGasLimit,
         uint64 deadline
     ) external payable returns (uint256) {
-        return _requestInference(modelId, version, input, callbackGasLimit, deadline, msg.value);
+        return _requestInference(modelId, version, input, fixedOffer(callbackGasLimit, deadline), msg.value);
+    }
+
+    /// @notice Requests an inference with this contract as the requester on `offer`, paying `msg.value`.
+    function requestWith(
+        bytes32 modelId,
+        uint32 version,
+        int256[] calldata input,
+        IInferenceCoordinator.Offer calldata offer
+    ) external payable returns (uint256) {
+        return _requestInference(modelId, version, input, offer, msg.value);
+    }
+
+    /// @notice Cancels one of this contract's requests.
+    function cancelRequest(uint256 requestId) external {
+        coordinator().cancel(requestId);
     }
 
     /// @notice Withdraws this contract's credit (refunds) from the coordinator.
@@ -47,7 +79,7 @@ contract CeremonyConsumer is MockConsumer {
         uint32 callbackGasLimit,
         uint64 deadline
     ) external payable returns (uint256) {
-        return _requestLatestInference(modelId, input, callbackGasLimit, deadline, msg.value);
+        return _requestLatestInference(modelId, input, fixedOffer(callbackGasLimit, deadline), msg.value);
     }
 
     function _requiresCeremonySrs() internal pure override returns (bool) {
@@ -150,8 +182,7 @@ contract ReentrantConsumer is MockConsumer {
                 modelId,
                 version,
                 _followUpInput,
-                0,
-                uint64(block.timestamp + 1)
+                fixedOffer(0, uint64(block.timestamp + 1))
             );
     }
 }

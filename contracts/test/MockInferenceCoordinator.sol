@@ -42,9 +42,9 @@ contract MockInferenceCoordinator {
         bytes32 modelId,
         uint32 version,
         int256[] calldata input,
-        uint32 callbackGasLimit,
-        uint64 deadline
+        IInferenceCoordinator.Offer calldata offer
     ) external payable returns (uint256 requestId) {
+        uint64 deadline = offer.deadline;
         if (deadline <= block.timestamp) {
             revert IInferenceCoordinator.CoordinatorDeadlineNotInFuture({
                 deadline: deadline,
@@ -58,7 +58,7 @@ contract MockInferenceCoordinator {
         r.version = version;
         r.inputCommitment = keccak256(abi.encodePacked(input));
         r.fee = msg.value;
-        r.callbackGasLimit = callbackGasLimit;
+        r.callbackGasLimit = offer.callbackGasLimit;
         r.deadline = deadline;
         r.status = IInferenceCoordinator.RequestStatus.Open;
         r.input = input;
@@ -96,7 +96,10 @@ contract MockInferenceCoordinator {
                 fee: r.fee,
                 callbackGasLimit: r.callbackGasLimit,
                 deadline: r.deadline,
-                status: r.status
+                status: r.status,
+                lockCollateral: 0,
+                lockDeadline: 0,
+                locker: address(0)
             });
     }
 

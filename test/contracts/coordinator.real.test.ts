@@ -1,3 +1,4 @@
+import { offerFor } from "../../prover/src/sdk/inference.js";
 import { expect } from "chai";
 import { join } from "node:path";
 import { encodeAbiParameters, encodeFunctionData, getAddress, keccak256, parseEventLogs, type Address, type Hex } from "viem";
@@ -65,6 +66,14 @@ async function fixture() {
   };
 }
 
+/**
+ * Bound on fulfil / bare single-model verifyProof, set from the measured figures (README, Gas): 1.337x for digits-mlp
+ * before the market, 1.355x with it (a locked fulfil reads and clears the lock word and credits the collateral).
+ */
+const RATIO_BOUND = 1.36;
+/** `fulfill` before the market (main at e2d6548, test/gas/coordinator.json), the anchor of issue 12's gas target. */
+const PRE_MARKET_FULFIL: Record<string, number> = { "digits-mlp": 634_048, "diabetes-mlp": 698_026 };
+
 describe("InferenceCoordinator with real EZKL proofs (Hardhat EVM)", function () {
   let f: Awaited<ReturnType<typeof fixture>>;
   const gas: GasFigures = {};
@@ -76,11 +85,24 @@ describe("InferenceCoordinator with real EZKL proofs (Hardhat EVM)", function ()
     const proof = await exampleProof(name);
     return { proof, input: decodeInputs((await builtExample(name)).manifest, proof.instances) };
   };
-  const fulfilAs = (who: "prover" | "user", requestId: bigint, proof: Hex, instances: readonly bigint[], gasLimit?: bigint) =>
-    f.coordinator.write.fulfill([requestId, proof, [...instances]], {
+  /** `who` locks an open request (no collateral in these tests), so its fulfilment needs no commitment. */
+  const lockAs = async (who: "prover" | "user", requestId: bigint) => {
+    const r = await f.coordinator.read.request([requestId]);
+    if (r.status === 1) return f.mined(f.coordinator.write.lock([[requestId]], { account: f[who].account }));
+  };
+  const fulfilAs = async (
+    who: "prover" | "user",
+    requestId: bigint,
+    proof: Hex,
+    instances: readonly bigint[],
+    gasLimit?: bigint,
+  ) => {
+    await lockAs(who, requestId);
+    return f.coordinator.write.fulfill([requestId, proof, [...instances]], {
       account: f[who].account,
       ...(gasLimit ? { gas: gasLimit } : {}),
     });
+  };
 
   /** A test consumer deployed on the coordinator; returns it and a request made through it. */
   async function consumerRequest(
@@ -142,27 +164,98 @@ describe("InferenceCoordinator with real EZKL proofs (Hardhat EVM)", function ()
       );
       // An EOA requester gets no callback: fulfil's cost is all coordinator + route + verifier.
       const req = await f.mined(
-        f.coordinator.write.requestInference([f.ids[name], 1, input, 0, await f.deadline()], {
+        f.coordinator.write.requestInference([f.ids[name], 1, input, offerFor(await f.deadline(), { fee: FEE })], {
           value: FEE,
           account: f.user.account,
         }),
       );
-      const fulfil = await f.mined(fulfilAs("prover", f.requestIdOf(req.logs), proof.proof, proof.instances));
+      const requestId = f.requestIdOf(req.logs);
+      const lock = (await lockAs("prover", requestId))!;
+      const fulfil = await f.mined(fulfilAs("prover", requestId, proof.proof, proof.instances));
       const ratio = Number(fulfil.gasUsed) / Number(bare.gasUsed);
+      // The open path on a second request: commit (one block ahead), then the fill.
+      const open = f.requestIdOf(
+        (
+          await f.mined(
+            f.coordinator.write.requestInference([f.ids[name], 1, input, offerFor(await f.deadline(), { fee: FEE })], {
+              value: FEE,
+              account: f.user.account,
+            }),
+          )
+        ).logs,
+      );
+      const commitment = await f.coordinator.read.fillCommitment([f.prover.account.address, open, keccak256(proof.proof)]);
+      const commit = await f.mined(f.coordinator.write.commit([commitment], { account: f.prover.account }));
+      const openFill = await f.mined(
+        f.coordinator.write.fulfill([open, proof.proof, [...proof.instances]], { account: f.prover.account }),
+      );
       gas[name] = {
         bareVerifyProof: Number(bare.gasUsed),
         requestInference: Number(req.gasUsed),
+        lock: Number(lock.gasUsed),
         fulfil: Number(fulfil.gasUsed),
+        lockPlusFulfil: Number(lock.gasUsed + fulfil.gasUsed),
+        commit: Number(commit.gasUsed),
+        openFill: Number(openFill.gasUsed),
+        commitPlusOpenFill: Number(commit.gasUsed + openFill.gasUsed),
         fulfilOverBare: Math.round(ratio * 1000) / 1000,
       };
-      // The issue's target is 1.30x the bare single-model verifyProof transaction of the same proof (no
-      // callback here). Missed, and said so in README (Gas): on the tuned circuits digits-mlp is 1.337x
-      // (634,048 vs 474,378: tuning made the single-model baseline 21% cheaper, the reusable verifier's own
-      // execution is +131k over it), diabetes-mlp 1.276x. The bound here is the measured figure's; the
+      // The issue's target (11) is 1.30x the bare single-model verifyProof transaction of the same proof (no
+      // callback here); the market's (12) is lock + locked fulfil at most the plain fulfil + 60k. Both are
+      // reported in README (Gas) with the measured figures; the bound here is the measured ratio's, and the
       // snapshot (test/gas/coordinator.json) catches any change over 1%.
-      expect(ratio, `fulfil ${fulfil.gasUsed} vs bare ${bare.gasUsed}`).to.be.at.most(1.34);
+      expect(ratio, `fulfil ${fulfil.gasUsed} vs bare ${bare.gasUsed}`).to.be.at.most(RATIO_BOUND);
+      // The market's target: lock + locked fulfil, and commit + open fill, at most the plain fulfil + 60k.
+      expect(Number(lock.gasUsed + fulfil.gasUsed)).to.be.at.most(PRE_MARKET_FULFIL[name]! + 60_000);
+      expect(Number(commit.gasUsed + openFill.gasUsed)).to.be.at.most(PRE_MARKET_FULFIL[name]! + 60_000);
     });
   }
+
+  it("copied calldata within a lock pays the copier nothing and the locker the price + collateral; a copied open fill reverts with CoordinatorFillNotCommitted", async () => {
+    const { proof, input } = await realProof("diabetes-mlp");
+    const collateral = 10n ** 15n;
+    const locked = f.requestIdOf(
+      (
+        await f.mined(
+          f.coordinator.write.requestInference(
+            [f.ids["diabetes-mlp"], 1, input, offerFor(await f.deadline(), { fee: FEE, lockCollateral: collateral })],
+            { value: FEE, account: f.user.account },
+          ),
+        )
+      ).logs,
+    );
+    await f.mined(f.coordinator.write.deposit({ value: collateral, account: f.prover.account }));
+    const proverBefore = await f.coordinator.read.credits([f.prover.account.address]);
+    const copierBefore = await f.coordinator.read.credits([f.user.account.address]);
+    await lockAs("prover", locked);
+    // The copier (`user`) sends the prover's exact calldata first: it succeeds, and pays the locker.
+    await f.mined(f.coordinator.write.fulfill([locked, proof.proof, [...proof.instances]], { account: f.user.account }));
+    expect(await f.coordinator.read.credits([f.user.account.address])).to.equal(copierBefore);
+    expect(await f.coordinator.read.credits([f.prover.account.address])).to.equal(proverBefore + FEE);
+    expect((await f.coordinator.read.receipt([locked])).fulfiller).to.equal(getAddress(f.prover.account.address));
+
+    // An open fill: the prover commits, a block later fills; the copier's copy has no commitment of its own.
+    const open = f.requestIdOf(
+      (
+        await f.mined(
+          f.coordinator.write.requestInference([f.ids["diabetes-mlp"], 1, input, offerFor(await f.deadline(), { fee: FEE })], {
+            value: FEE,
+            account: f.user.account,
+          }),
+        )
+      ).logs,
+    );
+    const mine = await f.coordinator.read.fillCommitment([f.prover.account.address, open, keccak256(proof.proof)]);
+    await f.mined(f.coordinator.write.commit([mine], { account: f.prover.account }));
+    const copy = await revertOf(
+      f.coordinator.write.fulfill([open, proof.proof, [...proof.instances]], { account: f.user.account }),
+    );
+    expect(copy.errorName).to.equal("CoordinatorFillNotCommitted");
+    const theirs = await f.coordinator.read.fillCommitment([f.user.account.address, open, keccak256(proof.proof)]);
+    expect(copy.args).to.deep.equal([open, getAddress(f.user.account.address), theirs]);
+    await f.mined(f.coordinator.write.fulfill([open, proof.proof, [...proof.instances]], { account: f.prover.account }));
+    expect((await f.coordinator.read.receipt([open])).fulfiller).to.equal(getAddress(f.prover.account.address));
+  });
 
   it("rejects a second fulfilment: CoordinatorRequestAlreadyFulfilled(requestId, fulfiller)", async () => {
     const { proof } = await realProof("diabetes-mlp");
@@ -177,14 +270,19 @@ describe("InferenceCoordinator with real EZKL proofs (Hardhat EVM)", function ()
     const { proof, input } = await realProof("diabetes-mlp");
     const dl = await f.deadline(120);
     const req = await f.mined(
-      f.coordinator.write.requestInference([f.ids["diabetes-mlp"], 1, input, 0, dl], { value: FEE, account: f.user.account }),
+      f.coordinator.write.requestInference([f.ids["diabetes-mlp"], 1, input, offerFor(dl, { fee: FEE })], {
+        value: FEE,
+        account: f.user.account,
+      }),
     );
     const requestId = f.requestIdOf(req.logs);
     const early = await revertOf(f.coordinator.write.refund([requestId], { account: f.user.account }));
     expect(early.errorName).to.equal("CoordinatorRequestNotExpired");
     expect(early.args).to.deep.equal([requestId, dl]);
     await f.networkHelpers.time.increaseTo(dl + 1n);
-    const late = await revertOf(fulfilAs("prover", requestId, proof.proof, proof.instances));
+    const late = await revertOf(
+      f.coordinator.write.fulfill([requestId, proof.proof, [...proof.instances]], { account: f.prover.account }),
+    );
     expect(late.errorName).to.equal("CoordinatorRequestExpired");
     expect(late.args).to.deep.equal([requestId, dl]);
     const creditBefore = await f.coordinator.read.credits([f.user.account.address]);
@@ -199,7 +297,7 @@ describe("InferenceCoordinator with real EZKL proofs (Hardhat EVM)", function ()
     const other = [...input];
     other[10] = other[10]! + 1n;
     const req = await f.mined(
-      f.coordinator.write.requestInference([f.ids["digits-mlp"], 1, other, 0, await f.deadline()], {
+      f.coordinator.write.requestInference([f.ids["digits-mlp"], 1, other, offerFor(await f.deadline(), { fee: FEE })], {
         value: FEE,
         account: f.user.account,
       }),
@@ -211,7 +309,7 @@ describe("InferenceCoordinator with real EZKL proofs (Hardhat EVM)", function ()
   it("rejects another model's proof with the same input layout: VerifierProofRejected", async () => {
     const { proof, input } = await realProof("digits-mlp");
     const req = await f.mined(
-      f.coordinator.write.requestInference([f.ids["digits-cnn"], 1, input, 0, await f.deadline()], {
+      f.coordinator.write.requestInference([f.ids["digits-cnn"], 1, input, offerFor(await f.deadline(), { fee: FEE })], {
         value: FEE,
         account: f.user.account,
       }),
@@ -225,11 +323,17 @@ describe("InferenceCoordinator with real EZKL proofs (Hardhat EVM)", function ()
     const { proof, input } = await realProof("diabetes-mlp");
     const { modelId } = await f.registerExample("diabetes-mlp", "diabetes-deprecated");
     const req = await f.mined(
-      f.coordinator.write.requestInference([modelId, 1, input, 0, await f.deadline()], { value: FEE, account: f.user.account }),
+      f.coordinator.write.requestInference([modelId, 1, input, offerFor(await f.deadline(), { fee: FEE })], {
+        value: FEE,
+        account: f.user.account,
+      }),
     );
     await f.mined(f.registry.write.deprecateVersion([modelId, 1]));
     const again = await revertOf(
-      f.coordinator.write.requestInference([modelId, 1, input, 0, await f.deadline()], { value: FEE, account: f.user.account }),
+      f.coordinator.write.requestInference([modelId, 1, input, offerFor(await f.deadline(), { fee: FEE })], {
+        value: FEE,
+        account: f.user.account,
+      }),
     );
     expect(again.errorName).to.equal("CoordinatorVersionDeprecated");
     await f.mined(fulfilAs("prover", f.requestIdOf(req.logs), proof.proof, proof.instances));
@@ -240,7 +344,10 @@ describe("InferenceCoordinator with real EZKL proofs (Hardhat EVM)", function ()
     const { proof, input } = await realProof("diabetes-mlp");
     const { modelId } = await f.registerExample("diabetes-mlp", "diabetes-revoked");
     const req = await f.mined(
-      f.coordinator.write.requestInference([modelId, 1, input, 0, await f.deadline()], { value: FEE, account: f.user.account }),
+      f.coordinator.write.requestInference([modelId, 1, input, offerFor(await f.deadline(), { fee: FEE })], {
+        value: FEE,
+        account: f.user.account,
+      }),
     );
     const requestId = f.requestIdOf(req.logs);
     await f.mined(f.registry.write.revokeVersion([modelId, 1]));
@@ -257,7 +364,7 @@ describe("InferenceCoordinator with real EZKL proofs (Hardhat EVM)", function ()
     const cnnProof = await exampleProof("digits-cnn");
     const { modelId } = await f.registerExample("digits-mlp", "digits-upgraded");
     const req = await f.mined(
-      f.coordinator.write.requestInference([modelId, 1, mlp.input, 0, await f.deadline()], {
+      f.coordinator.write.requestInference([modelId, 1, mlp.input, offerFor(await f.deadline(), { fee: FEE })], {
         value: FEE,
         account: f.user.account,
       }),
@@ -335,6 +442,7 @@ describe("InferenceCoordinator with real EZKL proofs (Hardhat EVM)", function ()
     const limit = 120_000;
     // Enough work to need most, but not all, of the limit.
     const { consumer, requestId } = await consumerRequest("ExactGasConsumer", [200n], "diabetes-mlp", limit);
+    await lockAs("prover", requestId);
     const estimate = await f.publicClient.estimateContractGas({
       address: f.coordinator.address,
       abi: inferenceCoordinatorAbi,
@@ -355,14 +463,20 @@ describe("InferenceCoordinator with real EZKL proofs (Hardhat EVM)", function ()
     const { proof, input } = await realProof("diabetes-mlp");
     const dl = await f.deadline(300);
     const req = await f.mined(
-      f.coordinator.write.requestInference([f.ids["diabetes-mlp"], 1, input, 0, dl], { value: FEE, account: f.user.account }),
+      f.coordinator.write.requestInference([f.ids["diabetes-mlp"], 1, input, offerFor(dl, { fee: FEE })], {
+        value: FEE,
+        account: f.user.account,
+      }),
     );
     const requestId = f.requestIdOf(req.logs);
     const notGuardian = await revertOf(f.coordinator.write.setPaused([true, true], { account: f.user.account }));
     expect(notGuardian.errorName).to.equal("CoordinatorNotGuardian");
     await f.mined(f.coordinator.write.setPaused([true, true], { account: f.guardian.account }));
     const r1 = await revertOf(
-      f.coordinator.write.requestInference([f.ids["diabetes-mlp"], 1, input, 0, dl], { value: FEE, account: f.user.account }),
+      f.coordinator.write.requestInference([f.ids["diabetes-mlp"], 1, input, offerFor(dl, { fee: FEE })], {
+        value: FEE,
+        account: f.user.account,
+      }),
     );
     expect(r1.errorName).to.equal("CoordinatorRequestsPaused");
     const r2 = await revertOf(fulfilAs("prover", requestId, proof.proof, proof.instances));
@@ -374,6 +488,7 @@ describe("InferenceCoordinator with real EZKL proofs (Hardhat EVM)", function ()
   });
 
   after(() => {
-    if (Object.keys(gas).length === 2) checkGasSnapshot(SNAPSHOT, gas, ["bareVerifyProof", "requestInference", "fulfil"]);
+    if (Object.keys(gas).length === 2)
+      checkGasSnapshot(SNAPSHOT, gas, ["bareVerifyProof", "requestInference", "lock", "fulfil", "commit", "openFill"]);
   });
 });

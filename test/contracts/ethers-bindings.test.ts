@@ -1,3 +1,4 @@
+import { offerFor } from "../../prover/src/sdk/inference.js";
 import { expect } from "chai";
 import { keccak256 } from "ethers";
 import { InferenceCoordinator__factory, ModelRegistry__factory } from "../../types/ethers-contracts/index.js";
@@ -25,11 +26,14 @@ describe("typechain (ethers v6) bindings, with a real EZKL proof", function () {
     const input = decodeInputs(model.manifest, proof.instances);
     const deadline = BigInt(Math.floor(Date.now() / 1000) + 3600);
     const fee = 10n ** 15n;
-    const requested = await (await coordinator.requestInference(modelId, 1, input, 0, deadline, { value: fee })).wait();
+    const requested = await (
+      await coordinator.requestInference(modelId, 1, input, offerFor(deadline, { fee }), { value: fee })
+    ).wait();
     const event = requested!.logs.map((l) => coordinator.interface.parseLog(l)).find((e) => e?.name === "InferenceRequested");
     expect(event, "InferenceRequested").to.not.equal(undefined);
     const requestId = event!.args.requestId as bigint;
 
+    await (await coordinator.connect(prover!).lock([requestId])).wait();
     const fulfilled = await (await coordinator.connect(prover!).fulfill(requestId, proof.proof, proof.instances)).wait();
     expect(fulfilled!.status).to.equal(1);
     const receipt = await coordinator.receipt(requestId);

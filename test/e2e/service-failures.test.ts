@@ -6,8 +6,7 @@ import { join } from "node:path";
 import { encodeAbiParameters, parseEther, type Hex } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { modelRegistryAbi } from "../../prover/src/chain/abis.js";
-import { versionParams } from "../../prover/src/chain/register.js";
-import { readVka } from "../../prover/src/models/vka.js";
+import { readModelVka, versionParams } from "../../prover/src/chain/register.js";
 import { startService, type RunningService, type ServiceConfig } from "../../prover/src/service/service.js";
 import { JobStore } from "../../prover/src/service/store.js";
 import { silentLogger } from "../../prover/src/util/logger.js";
@@ -306,7 +305,7 @@ describe("zkinfer serve: failures operators hit (hardhat node + real EZKL)", fun
   it("gives up one job whose estimateGas keeps failing (not a revert) after its retries, while the jobs behind it are fulfilled; a version registered with another layout is refused before proving", async () => {
     // A version with the diabetes build's vk and VKA but another output scale.
     const model = await builtExample("diabetes-mlp");
-    const vka = await readVka(model.file("vka"));
+    const vka = await readModelVka(model);
     const { request } = await chain.admin.publicClient.simulateContract({
       account: chain.admin.account,
       address: chain.registry,
@@ -327,7 +326,7 @@ describe("zkinfer serve: failures operators hit (hardhat node + real EZKL)", fun
       address: chain.registry,
       abi: modelRegistryAbi,
       functionName: "addVersion",
-      args: [badId, { ...params, outputScale: params.outputScale + 1 }, vka.words, false],
+      args: [badId, { ...params, outputScale: params.outputScale + 1 }, vka.words, true],
     });
     await chain.client.waitForTransactionReceipt({ hash: await chain.admin.walletClient.writeContract(add.request) });
     chain.ids["diabetes-relabelled"] = badId;

@@ -92,28 +92,84 @@ abstract contract CoordinatorFixture is RegistryFixture {
     // Actions
     // ---------------------------------------------------------------------------------------------------------
 
-    /// @dev `requester` asks for version 1 on `_input()` with `FEE`, no callback, deadline now + TTL.
+    /// @dev `requester` asks for version 1 on `_input()` with `FEE`, no callback, deadline now + TTL, and `prover`
+    ///      locks it (no collateral), so `prover`'s fulfilment needs no commitment (see `_requestOpen` for one that
+    ///      stays open).
     function _request() internal returns (uint256) {
         return _requestAs(requester, FEE, 0);
     }
 
-    function _requestAs(address who, uint256 fee, uint32 callbackGasLimit) internal returns (uint256) {
+    /// @dev `who` requests (see `_request`) and `prover` locks it.
+    function _requestAs(address who, uint256 fee, uint32 callbackGasLimit) internal returns (uint256 id) {
+        id = _requestOpen(who, fee, callbackGasLimit);
+        _lock(prover, id);
+    }
+
+    /// @dev `who` requests version 1 on `_input()` paying `fee`, deadline now + TTL; the request stays `Open`.
+    function _requestOpen(address who, uint256 fee, uint32 callbackGasLimit) internal returns (uint256) {
         vm.prank(who);
         return
             coordinator.requestInference{value: fee}(
                 modelId,
                 1,
                 _input(),
-                callbackGasLimit,
-                uint64(block.timestamp) + TTL
+                _offer(callbackGasLimit, uint64(block.timestamp) + TTL)
             );
     }
 
-    /// @dev `prover` fulfils with a valid proof of `_input()` -> `_output()`.
+    /// @dev Fixed-price terms (the price is the whole `msg.value` at once), lockable without collateral for half
+    ///      the time to the deadline.
+    function _offer(
+        uint32 callbackGasLimit,
+        uint64 deadline
+    ) internal view returns (IInferenceCoordinator.Offer memory) {
+        uint64 window = deadline > block.timestamp ? deadline - uint64(block.timestamp) : 2;
+        return
+            IInferenceCoordinator.Offer({
+                minPrice: 0,
+                rampPeriod: 0,
+                lockTimeout: uint32(window > 1 ? window / 2 : 1),
+                lockCollateral: 0,
+                callbackGasLimit: callbackGasLimit,
+                deadline: deadline
+            });
+    }
+
+    /// @dev `who` commits to an open fill of `requestId` with `proof`, and a block passes.
+    function _commitFill(address who, uint256 requestId, bytes memory proof) internal {
+        vm.prank(who);
+        coordinator.commit(coordinator.fillCommitment(who, requestId, keccak256(proof)));
+        vm.roll(block.number + 1);
+    }
+
+    /// @dev `who` locks `requestId` (its balance must cover the collateral).
+    function _lock(address who, uint256 requestId) internal {
+        _lockAt(coordinator, who, requestId);
+    }
+
+    /// @dev `who` locks `requestId` at coordinator `c`.
+    function _lockAt(IInferenceCoordinator c, address who, uint256 requestId) internal {
+        uint256[] memory ids = new uint256[](1);
+        ids[0] = requestId;
+        vm.prank(who);
+        c.lock(ids);
+    }
+
+    /// @dev `prover` fulfils with a valid proof of `_input()` -> `_output()`, as the locker (see `_request`).
     function _fulfil(uint256 requestId) internal {
         uint256[] memory instances = _instances(_input(), _output());
         vm.prank(prover);
         coordinator.fulfill(requestId, _proof(instances), instances);
+    }
+
+    /// @dev `prover` commits, and a block later fulfils with a valid proof of `_input()` -> `_output()` (an open
+    ///      fill).
+    function _fulfilOpen(uint256 requestId) internal {
+        uint256[] memory instances = _instances(_input(), _output());
+        bytes memory proof = _proof(instances);
+        _commitFill(prover, requestId, proof);
+        vm.prank(prover);
+        coordinator.fulfill(requestId, proof, instances);
     }
 
     /// @dev A suite of its own (registry, route, coordinator) whose suite verifier is `verifier`, with `alice`'s

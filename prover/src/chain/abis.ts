@@ -1953,6 +1953,22 @@ export const inferenceCoordinatorAbi = [
   {
     "inputs": [
       {
+        "internalType": "bytes32",
+        "name": "commitment",
+        "type": "bytes32"
+      },
+      {
+        "internalType": "uint256",
+        "name": "committedAt",
+        "type": "uint256"
+      }
+    ],
+    "name": "CoordinatorAlreadyCommitted",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "uint32",
         "name": "callbackGasLimit",
         "type": "uint32"
@@ -1964,6 +1980,43 @@ export const inferenceCoordinatorAbi = [
       }
     ],
     "name": "CoordinatorCallbackGasLimitTooHigh",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "lockCollateral",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "maxLockCollateral",
+        "type": "uint256"
+      }
+    ],
+    "name": "CoordinatorCollateralTooLarge",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "requestId",
+        "type": "uint256"
+      },
+      {
+        "internalType": "bytes32",
+        "name": "commitment",
+        "type": "bytes32"
+      },
+      {
+        "internalType": "uint256",
+        "name": "committedAt",
+        "type": "uint256"
+      }
+    ],
+    "name": "CoordinatorCommitmentTooRecent",
     "type": "error"
   },
   {
@@ -1990,9 +2043,9 @@ export const inferenceCoordinatorAbi = [
         "type": "uint64"
       },
       {
-        "internalType": "uint64",
+        "internalType": "uint256",
         "name": "maxDeadline",
-        "type": "uint64"
+        "type": "uint256"
       }
     ],
     "name": "CoordinatorDeadlineTooFar",
@@ -2012,6 +2065,27 @@ export const inferenceCoordinatorAbi = [
       }
     ],
     "name": "CoordinatorFeeTooLarge",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "requestId",
+        "type": "uint256"
+      },
+      {
+        "internalType": "address",
+        "name": "prover",
+        "type": "address"
+      },
+      {
+        "internalType": "bytes32",
+        "name": "commitment",
+        "type": "bytes32"
+      }
+    ],
+    "name": "CoordinatorFillNotCommitted",
     "type": "error"
   },
   {
@@ -2070,6 +2144,27 @@ export const inferenceCoordinatorAbi = [
   {
     "inputs": [
       {
+        "internalType": "address",
+        "name": "account",
+        "type": "address"
+      },
+      {
+        "internalType": "uint256",
+        "name": "needed",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "balance",
+        "type": "uint256"
+      }
+    ],
+    "name": "CoordinatorInsufficientBalance",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "uint256",
         "name": "requestId",
         "type": "uint256"
@@ -2086,6 +2181,54 @@ export const inferenceCoordinatorAbi = [
       }
     ],
     "name": "CoordinatorInsufficientGasForCallback",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "requestId",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint64",
+        "name": "lockDeadline",
+        "type": "uint64"
+      }
+    ],
+    "name": "CoordinatorLockDeadlinePassed",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint32",
+        "name": "lockTimeout",
+        "type": "uint32"
+      },
+      {
+        "internalType": "uint256",
+        "name": "maxLockTimeout",
+        "type": "uint256"
+      }
+    ],
+    "name": "CoordinatorLockTimeoutOutOfRange",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "minPrice",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "maxPrice",
+        "type": "uint256"
+      }
+    ],
+    "name": "CoordinatorMinPriceAboveMaxPrice",
     "type": "error"
   },
   {
@@ -2134,12 +2277,76 @@ export const inferenceCoordinatorAbi = [
   {
     "inputs": [
       {
+        "internalType": "uint256",
+        "name": "requestId",
+        "type": "uint256"
+      },
+      {
+        "internalType": "address",
+        "name": "caller",
+        "type": "address"
+      },
+      {
+        "internalType": "address",
+        "name": "requester",
+        "type": "address"
+      }
+    ],
+    "name": "CoordinatorNotRequester",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "account",
+        "type": "address"
+      }
+    ],
+    "name": "CoordinatorNothingToLock",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "address",
         "name": "account",
         "type": "address"
       }
     ],
     "name": "CoordinatorNothingToWithdraw",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "minPrice",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "callbackCost",
+        "type": "uint256"
+      }
+    ],
+    "name": "CoordinatorPriceBelowCallbackCost",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint32",
+        "name": "rampPeriod",
+        "type": "uint32"
+      },
+      {
+        "internalType": "uint256",
+        "name": "maxRampPeriod",
+        "type": "uint256"
+      }
+    ],
+    "name": "CoordinatorRampPeriodTooLong",
     "type": "error"
   },
   {
@@ -2186,6 +2393,17 @@ export const inferenceCoordinatorAbi = [
         "internalType": "uint256",
         "name": "requestId",
         "type": "uint256"
+      }
+    ],
+    "name": "CoordinatorRequestCancelled",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "requestId",
+        "type": "uint256"
       },
       {
         "internalType": "uint64",
@@ -2194,6 +2412,27 @@ export const inferenceCoordinatorAbi = [
       }
     ],
     "name": "CoordinatorRequestExpired",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "requestId",
+        "type": "uint256"
+      },
+      {
+        "internalType": "address",
+        "name": "locker",
+        "type": "address"
+      },
+      {
+        "internalType": "uint64",
+        "name": "lockDeadline",
+        "type": "uint64"
+      }
+    ],
+    "name": "CoordinatorRequestLocked",
     "type": "error"
   },
   {
@@ -2391,6 +2630,17 @@ export const inferenceCoordinatorAbi = [
       }
     ],
     "name": "CoordinatorWithdrawalToZeroAddress",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "account",
+        "type": "address"
+      }
+    ],
+    "name": "CoordinatorZeroDeposit",
     "type": "error"
   },
   {
@@ -2609,6 +2859,44 @@ export const inferenceCoordinatorAbi = [
       {
         "indexed": true,
         "internalType": "address",
+        "name": "account",
+        "type": "address"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256",
+        "name": "amount",
+        "type": "uint256"
+      }
+    ],
+    "name": "Deposited",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "bytes32",
+        "name": "commitment",
+        "type": "bytes32"
+      },
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "prover",
+        "type": "address"
+      }
+    ],
+    "name": "FillCommitted",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "address",
         "name": "previousGuardian",
         "type": "address"
       },
@@ -2620,6 +2908,31 @@ export const inferenceCoordinatorAbi = [
       }
     ],
     "name": "GuardianUpdated",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "uint256",
+        "name": "requestId",
+        "type": "uint256"
+      },
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "requester",
+        "type": "address"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256",
+        "name": "amount",
+        "type": "uint256"
+      }
+    ],
+    "name": "InferenceCancelled",
     "type": "event"
   },
   {
@@ -2746,9 +3059,101 @@ export const inferenceCoordinatorAbi = [
         "internalType": "uint64",
         "name": "deadline",
         "type": "uint64"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256",
+        "name": "minPrice",
+        "type": "uint256"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint32",
+        "name": "rampPeriod",
+        "type": "uint32"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint64",
+        "name": "lockDeadline",
+        "type": "uint64"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256",
+        "name": "lockCollateral",
+        "type": "uint256"
       }
     ],
     "name": "InferenceRequested",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "uint256",
+        "name": "requestId",
+        "type": "uint256"
+      },
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "locker",
+        "type": "address"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256",
+        "name": "collateral",
+        "type": "uint256"
+      }
+    ],
+    "name": "LockReleased",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "uint256",
+        "name": "requestId",
+        "type": "uint256"
+      },
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "locker",
+        "type": "address"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256",
+        "name": "collateral",
+        "type": "uint256"
+      },
+      {
+        "indexed": false,
+        "internalType": "address",
+        "name": "fulfiller",
+        "type": "address"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256",
+        "name": "toFulfiller",
+        "type": "uint256"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256",
+        "name": "toRequester",
+        "type": "uint256"
+      }
+    ],
+    "name": "LockSlashed",
     "type": "event"
   },
   {
@@ -2815,6 +3220,56 @@ export const inferenceCoordinatorAbi = [
     "type": "event"
   },
   {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "uint256",
+        "name": "requestId",
+        "type": "uint256"
+      },
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "locker",
+        "type": "address"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256",
+        "name": "price",
+        "type": "uint256"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256",
+        "name": "collateral",
+        "type": "uint256"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint64",
+        "name": "lockDeadline",
+        "type": "uint64"
+      }
+    ],
+    "name": "RequestLocked",
+    "type": "event"
+  },
+  {
+    "inputs": [],
+    "name": "CALLBACK_GAS_PRICE_MULTIPLIER",
+    "outputs": [
+      {
+        "internalType": "uint256",
+        "name": "",
+        "type": "uint256"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
     "inputs": [],
     "name": "CALLBACK_GAS_RESERVE",
     "outputs": [
@@ -2855,9 +3310,80 @@ export const inferenceCoordinatorAbi = [
   },
   {
     "inputs": [],
+    "name": "MAX_REQUEST_DURATION",
+    "outputs": [
+      {
+        "internalType": "uint64",
+        "name": "",
+        "type": "uint64"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "SLASH_FULFILLER_BPS",
+    "outputs": [
+      {
+        "internalType": "uint256",
+        "name": "",
+        "type": "uint256"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
     "name": "acceptOwnership",
     "outputs": [],
     "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "requestId",
+        "type": "uint256"
+      }
+    ],
+    "name": "cancel",
+    "outputs": [],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "bytes32",
+        "name": "commitment",
+        "type": "bytes32"
+      }
+    ],
+    "name": "commit",
+    "outputs": [],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "bytes32",
+        "name": "commitment",
+        "type": "bytes32"
+      }
+    ],
+    "name": "commitmentBlock",
+    "outputs": [
+      {
+        "internalType": "uint256",
+        "name": "",
+        "type": "uint256"
+      }
+    ],
+    "stateMutability": "view",
     "type": "function"
   },
   {
@@ -2899,6 +3425,42 @@ export const inferenceCoordinatorAbi = [
     "type": "function"
   },
   {
+    "inputs": [],
+    "name": "deposit",
+    "outputs": [],
+    "stateMutability": "payable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "prover",
+        "type": "address"
+      },
+      {
+        "internalType": "uint256",
+        "name": "requestId",
+        "type": "uint256"
+      },
+      {
+        "internalType": "bytes32",
+        "name": "proofHash",
+        "type": "bytes32"
+      }
+    ],
+    "name": "fillCommitment",
+    "outputs": [
+      {
+        "internalType": "bytes32",
+        "name": "",
+        "type": "bytes32"
+      }
+    ],
+    "stateMutability": "pure",
+    "type": "function"
+  },
+  {
     "inputs": [
       {
         "internalType": "uint256",
@@ -2932,6 +3494,19 @@ export const inferenceCoordinatorAbi = [
       }
     ],
     "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256[]",
+        "name": "requestIds",
+        "type": "uint256[]"
+      }
+    ],
+    "name": "lock",
+    "outputs": [],
+    "stateMutability": "nonpayable",
     "type": "function"
   },
   {
@@ -2986,6 +3561,30 @@ export const inferenceCoordinatorAbi = [
         "internalType": "address",
         "name": "",
         "type": "address"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "requestId",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint64",
+        "name": "timestamp",
+        "type": "uint64"
+      }
+    ],
+    "name": "priceAt",
+    "outputs": [
+      {
+        "internalType": "uint256",
+        "name": "",
+        "type": "uint256"
       }
     ],
     "stateMutability": "view",
@@ -3136,10 +3735,25 @@ export const inferenceCoordinatorAbi = [
             "internalType": "enum IInferenceCoordinator.RequestStatus",
             "name": "status",
             "type": "uint8"
+          },
+          {
+            "internalType": "uint256",
+            "name": "lockCollateral",
+            "type": "uint256"
+          },
+          {
+            "internalType": "uint64",
+            "name": "lockDeadline",
+            "type": "uint64"
+          },
+          {
+            "internalType": "address",
+            "name": "locker",
+            "type": "address"
           }
         ],
         "internalType": "struct IInferenceCoordinator.Request",
-        "name": "",
+        "name": "req",
         "type": "tuple"
       }
     ],
@@ -3164,14 +3778,41 @@ export const inferenceCoordinatorAbi = [
         "type": "int256[]"
       },
       {
-        "internalType": "uint32",
-        "name": "callbackGasLimit",
-        "type": "uint32"
-      },
-      {
-        "internalType": "uint64",
-        "name": "deadline",
-        "type": "uint64"
+        "components": [
+          {
+            "internalType": "uint256",
+            "name": "minPrice",
+            "type": "uint256"
+          },
+          {
+            "internalType": "uint32",
+            "name": "rampPeriod",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "lockTimeout",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint256",
+            "name": "lockCollateral",
+            "type": "uint256"
+          },
+          {
+            "internalType": "uint32",
+            "name": "callbackGasLimit",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint64",
+            "name": "deadline",
+            "type": "uint64"
+          }
+        ],
+        "internalType": "struct IInferenceCoordinator.Offer",
+        "name": "offer",
+        "type": "tuple"
       }
     ],
     "name": "requestInference",
@@ -4476,6 +5117,22 @@ export const zkinferErrorsAbi = [
   {
     "inputs": [
       {
+        "internalType": "bytes32",
+        "name": "commitment",
+        "type": "bytes32"
+      },
+      {
+        "internalType": "uint256",
+        "name": "committedAt",
+        "type": "uint256"
+      }
+    ],
+    "name": "CoordinatorAlreadyCommitted",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "uint32",
         "name": "callbackGasLimit",
         "type": "uint32"
@@ -4487,6 +5144,43 @@ export const zkinferErrorsAbi = [
       }
     ],
     "name": "CoordinatorCallbackGasLimitTooHigh",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "lockCollateral",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "maxLockCollateral",
+        "type": "uint256"
+      }
+    ],
+    "name": "CoordinatorCollateralTooLarge",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "requestId",
+        "type": "uint256"
+      },
+      {
+        "internalType": "bytes32",
+        "name": "commitment",
+        "type": "bytes32"
+      },
+      {
+        "internalType": "uint256",
+        "name": "committedAt",
+        "type": "uint256"
+      }
+    ],
+    "name": "CoordinatorCommitmentTooRecent",
     "type": "error"
   },
   {
@@ -4513,9 +5207,9 @@ export const zkinferErrorsAbi = [
         "type": "uint64"
       },
       {
-        "internalType": "uint64",
+        "internalType": "uint256",
         "name": "maxDeadline",
-        "type": "uint64"
+        "type": "uint256"
       }
     ],
     "name": "CoordinatorDeadlineTooFar",
@@ -4535,6 +5229,27 @@ export const zkinferErrorsAbi = [
       }
     ],
     "name": "CoordinatorFeeTooLarge",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "requestId",
+        "type": "uint256"
+      },
+      {
+        "internalType": "address",
+        "name": "prover",
+        "type": "address"
+      },
+      {
+        "internalType": "bytes32",
+        "name": "commitment",
+        "type": "bytes32"
+      }
+    ],
+    "name": "CoordinatorFillNotCommitted",
     "type": "error"
   },
   {
@@ -4593,6 +5308,27 @@ export const zkinferErrorsAbi = [
   {
     "inputs": [
       {
+        "internalType": "address",
+        "name": "account",
+        "type": "address"
+      },
+      {
+        "internalType": "uint256",
+        "name": "needed",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "balance",
+        "type": "uint256"
+      }
+    ],
+    "name": "CoordinatorInsufficientBalance",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "uint256",
         "name": "requestId",
         "type": "uint256"
@@ -4609,6 +5345,54 @@ export const zkinferErrorsAbi = [
       }
     ],
     "name": "CoordinatorInsufficientGasForCallback",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "requestId",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint64",
+        "name": "lockDeadline",
+        "type": "uint64"
+      }
+    ],
+    "name": "CoordinatorLockDeadlinePassed",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint32",
+        "name": "lockTimeout",
+        "type": "uint32"
+      },
+      {
+        "internalType": "uint256",
+        "name": "maxLockTimeout",
+        "type": "uint256"
+      }
+    ],
+    "name": "CoordinatorLockTimeoutOutOfRange",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "minPrice",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "maxPrice",
+        "type": "uint256"
+      }
+    ],
+    "name": "CoordinatorMinPriceAboveMaxPrice",
     "type": "error"
   },
   {
@@ -4662,7 +5446,71 @@ export const zkinferErrorsAbi = [
         "type": "address"
       }
     ],
+    "name": "CoordinatorNothingToLock",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "account",
+        "type": "address"
+      }
+    ],
     "name": "CoordinatorNothingToWithdraw",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "requestId",
+        "type": "uint256"
+      },
+      {
+        "internalType": "address",
+        "name": "caller",
+        "type": "address"
+      },
+      {
+        "internalType": "address",
+        "name": "requester",
+        "type": "address"
+      }
+    ],
+    "name": "CoordinatorNotRequester",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "minPrice",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "callbackCost",
+        "type": "uint256"
+      }
+    ],
+    "name": "CoordinatorPriceBelowCallbackCost",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint32",
+        "name": "rampPeriod",
+        "type": "uint32"
+      },
+      {
+        "internalType": "uint256",
+        "name": "maxRampPeriod",
+        "type": "uint256"
+      }
+    ],
+    "name": "CoordinatorRampPeriodTooLong",
     "type": "error"
   },
   {
@@ -4709,6 +5557,17 @@ export const zkinferErrorsAbi = [
         "internalType": "uint256",
         "name": "requestId",
         "type": "uint256"
+      }
+    ],
+    "name": "CoordinatorRequestCancelled",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "requestId",
+        "type": "uint256"
       },
       {
         "internalType": "uint64",
@@ -4717,6 +5576,27 @@ export const zkinferErrorsAbi = [
       }
     ],
     "name": "CoordinatorRequestExpired",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "requestId",
+        "type": "uint256"
+      },
+      {
+        "internalType": "address",
+        "name": "locker",
+        "type": "address"
+      },
+      {
+        "internalType": "uint64",
+        "name": "lockDeadline",
+        "type": "uint64"
+      }
+    ],
+    "name": "CoordinatorRequestLocked",
     "type": "error"
   },
   {
@@ -4914,6 +5794,17 @@ export const zkinferErrorsAbi = [
       }
     ],
     "name": "CoordinatorWithdrawalToZeroAddress",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "account",
+        "type": "address"
+      }
+    ],
+    "name": "CoordinatorZeroDeposit",
     "type": "error"
   },
   {

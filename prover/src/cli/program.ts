@@ -9,6 +9,7 @@ import { registerDemo } from "./commands/demo.js";
 import { registerServe } from "./commands/serve.js";
 import { registerStatus } from "./commands/status.js";
 import { registerRequest } from "./commands/request.js";
+import { registerProver } from "./commands/prover.js";
 import { registerDeploy } from "./commands/deploy.js";
 import { registerSrs } from "./commands/srs.js";
 
@@ -31,6 +32,7 @@ export function createProgram(ctx: CliContext): Command {
   registerDeploy(program, ctx);
   registerSrs(program, ctx);
   registerRequest(program, ctx);
+  registerProver(program, ctx);
   registerServe(program, ctx);
   registerStatus(program, ctx);
   registerDemo(program, ctx);

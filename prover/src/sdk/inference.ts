@@ -116,8 +116,19 @@ export interface RequestParams {
   version?: number;
   /** The input as fixed-point integers at the version's input scale. */
   input: readonly bigint[];
-  /** Wei paid to the prover who fulfils it. */
+  /** The maximum price in wei (escrowed as the request's value); the price paid when nothing else is said. */
   fee?: bigint;
+  /**
+   * The price at the request's block (a reverse Dutch auction rising to `fee` over `rampPeriod`); default `fee`
+   * (a fixed price). The coordinator requires it to cover `callbackGasLimit` x 2 x the block's base fee.
+   */
+  minPrice?: bigint;
+  /** Seconds over which the price rises from `minPrice` to `fee`; default 0 (fixed at `fee`). */
+  rampPeriod?: number;
+  /** Seconds from the request during which a prover may lock it and alone be paid; default half the time to the deadline. */
+  lockTimeout?: number;
+  /** Wei a locker puts up from its coordinator balance, lost if it has not fulfilled by the lock deadline; default 0. */
+  lockCollateral?: bigint;
   /** Gas for the requester's callback (0 = none; an EOA gets none anyway). */
   callbackGasLimit?: number;
   /** Unix seconds, compared with block.timestamp; default deadlineIn(client, 600). */
@@ -145,7 +156,7 @@ export async function requestInference(
     address: p.coordinator,
     abi: inferenceCoordinatorAbi,
     functionName: "requestInference",
-    args: [p.modelId, version, [...p.input], p.callbackGasLimit ?? 0, deadline],
+    args: [p.modelId, version, [...p.input], await requestOffer(client, p, deadline)],
     value: p.fee ?? 0n,
   });
   const txHash = await wallet.writeContract(request);
@@ -160,6 +171,36 @@ export async function requestInference(
     blockNumber: receipt.blockNumber,
     gasUsed: receipt.gasUsed,
   };
+}
+
+/** The terms of a request (the coordinator's `Offer`), from `RequestParams`' price/lock/callback fields. */
+export type OfferTerms = Pick<
+  RequestParams,
+  "fee" | "minPrice" | "rampPeriod" | "lockTimeout" | "lockCollateral" | "callbackGasLimit"
+>;
+
+/**
+ * The coordinator's `Offer` for a request with `deadline`, sent at `now` (unix seconds): a fixed price of `fee`
+ * unless `minPrice`/`rampPeriod` say otherwise, lockable for a third of the time left (so a chain clock a little
+ * ahead of `now` still accepts it), no collateral unless `lockCollateral` is given.
+ */
+export function offerFor(deadline: bigint, t: OfferTerms = {}, now = BigInt(Math.floor(Date.now() / 1000))) {
+  const window = Math.max(1, Number(deadline - now));
+  return {
+    minPrice: t.minPrice ?? t.fee ?? 0n,
+    rampPeriod: t.rampPeriod ?? 0,
+    lockTimeout: t.lockTimeout ?? Math.max(1, Math.floor(window / 3)),
+    lockCollateral: t.lockCollateral ?? 0n,
+    callbackGasLimit: t.callbackGasLimit ?? 0,
+    deadline,
+  };
+}
+
+/** `offerFor` measured from the later of the wall clock and the head block (see `deadlineIn`). */
+export async function requestOffer(client: PublicClient, t: OfferTerms, deadline: bigint) {
+  const head = await client.getBlock({ blockTag: "latest" });
+  const now = BigInt(Math.max(Math.floor(Date.now() / 1000), Number(head.timestamp)));
+  return offerFor(deadline, t, now);
 }
 
 /** The model's latest active version now (what a request pins by default); throws when it has none. */
@@ -246,4 +287,65 @@ export async function waitForInference(
 /** Fixed-point outputs as floats. */
 export function decodeOutputs(outputs: readonly bigint[], outputScale: number): number[] {
   return outputs.map((v) => fixedToFloat(v, outputScale));
+}
+
+export interface SettledRequest {
+  requestId: bigint;
+  txHash: Hex;
+  /** The requester credited. */
+  requester: Address;
+  /** The escrow credited back to the requester's coordinator balance (withdraw it with `withdraw`). */
+  amount: bigint;
+}
+
+/**
+ * Cancel a request that is not locked (only its requester may), or refund one past its deadline (or
+ * while fulfilments are paused; anyone may): the escrow goes back to the requester's coordinator balance.
+ * Reverts as the coordinator does (CoordinatorRequestLocked, CoordinatorNotRequester, CoordinatorRequestNotExpired, ...).
+ */
+export async function settleRequest(
+  wallet: WalletClient<Transport, Chain, Account>,
+  client: PublicClient,
+  p: { coordinator: Address; requestId: bigint; action: "cancel" | "refund" },
+): Promise<SettledRequest> {
+  const { request } = await client.simulateContract({
+    account: wallet.account,
+    address: p.coordinator,
+    abi: inferenceCoordinatorAbi,
+    functionName: p.action,
+    args: [p.requestId],
+  });
+  const txHash = await wallet.writeContract(request);
+  const receipt = await client.waitForTransactionReceipt({ hash: txHash });
+  const [event] = parseEventLogs({
+    abi: inferenceCoordinatorAbi,
+    logs: receipt.logs,
+    eventName: p.action === "cancel" ? "InferenceCancelled" : "InferenceRefunded",
+  });
+  if (!event) throw new Error(`${p.action} ${txHash} emitted no event`);
+  return { requestId: p.requestId, txHash, requester: event.args.requester, amount: event.args.amount };
+}
+
+/** Withdraw the account's whole coordinator balance (refunds, earnings); returns the amount (0: nothing to withdraw). */
+export async function withdrawCredit(
+  wallet: WalletClient<Transport, Chain, Account>,
+  client: PublicClient,
+  coordinator: Address,
+): Promise<{ amount: bigint; txHash?: Hex }> {
+  const amount = await client.readContract({
+    address: coordinator,
+    abi: inferenceCoordinatorAbi,
+    functionName: "credits",
+    args: [wallet.account.address],
+  });
+  if (amount === 0n) return { amount };
+  const { request } = await client.simulateContract({
+    account: wallet.account,
+    address: coordinator,
+    abi: inferenceCoordinatorAbi,
+    functionName: "withdraw",
+  });
+  const txHash = await wallet.writeContract(request);
+  await client.waitForTransactionReceipt({ hash: txHash });
+  return { amount, txHash };
 }

@@ -9,7 +9,11 @@ import type { FailCode, Job, NewJob } from "./store.js";
  * wrap this one.
  */
 export type ProveVerdict =
-  { kind: "prove" } | { kind: "fulfilled"; note: string } | { kind: "fail"; reason: string; code: FailCode };
+  | { kind: "prove" }
+  | { kind: "fulfilled"; note: string }
+  | { kind: "fail"; reason: string; code: FailCode }
+  /** Not now: back in the queue for `delayMs` (e.g. another prover's lock until it lapses); not a failed attempt. */
+  | { kind: "wait"; reason: string; delayMs: number };
 
 export interface JobPolicy {
   /**
@@ -24,7 +28,7 @@ export interface JobPolicy {
 export const proveEverything: JobPolicy = { beforeProve: async () => ({ kind: "prove" }) };
 
 /** IInferenceCoordinator.RequestStatus. */
-export const RequestStatus = { None: 0, Open: 1, Fulfilled: 2, Refunded: 3 } as const;
+export const RequestStatus = { None: 0, Open: 1, Fulfilled: 2, Refunded: 3, Locked: 4, Cancelled: 5 } as const;
 
 /** The coordinator's view of a request: settled, open, or past its deadline (on the chain's clock). */
 export async function onChainVerdict(client: PublicClient, coordinator: Address, requestId: bigint): Promise<ProveVerdict> {
@@ -35,6 +39,7 @@ export async function onChainVerdict(client: PublicClient, coordinator: Address,
   const status = Number(r.status);
   if (status === RequestStatus.Fulfilled) return { kind: "fulfilled", note: "already fulfilled on-chain" };
   if (status === RequestStatus.Refunded) return { kind: "fail", reason: "the request was refunded on-chain", code: "expired" };
+  if (status === RequestStatus.Cancelled) return { kind: "fail", reason: "the requester cancelled the request", code: "expired" };
   const now = Math.max(Number(head.timestamp), Math.floor(Date.now() / 1000));
   if (Number(r.deadline) < now)
     return {

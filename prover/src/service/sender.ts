@@ -13,7 +13,10 @@ import {
   type WalletClient,
 } from "viem";
 import { inferenceCoordinatorAbi, zkinferErrorsAbi } from "../chain/abis.js";
+import { commitFill as commitOpenFill } from "../chain/fulfil.js";
 import type { Logger } from "../util/logger.js";
+import type { Locker } from "./market.js";
+import { RequestStatus } from "./policy.js";
 import type { ServiceMetrics } from "./metrics.js";
 import type { Job, JobStore } from "./store.js";
 import { sleep } from "./watcher.js";
@@ -36,6 +39,10 @@ export interface SenderContext {
   isLeader: () => boolean;
   /** Set when the account cannot pay for a fulfilment (a reason for /ready), cleared once it can. */
   onFunds: (problem: string | undefined) => void;
+  /** The market's locker: locks pending requests (also those a follower proves) and is told of settled ones. */
+  locker?: Locker;
+  /** The signer's nonce queue, shared with the locker (see market.ts `serialize`). */
+  serial?: <T>(fn: () => Promise<T>) => Promise<T>;
 }
 
 /** Gas a fulfilment is assumed to need before one has been estimated (for the balance check). */
@@ -54,6 +61,8 @@ type Verdict = { kind: "send"; gas: bigint } | { kind: "done"; note: string } | 
 export function createSender(ctx: SenderContext) {
   const logger = ctx.logger.child({ component: "sender" });
   const account = ctx.wallet.account;
+  const serial = ctx.serial ?? (<T>(fn: () => Promise<T>) => fn());
+  const released = (job: Job) => job.requestId && ctx.locker?.released(BigInt(job.requestId));
 
   const revertName = (e: unknown): string | undefined => {
     if (!(e instanceof BaseError)) return undefined;
@@ -68,7 +77,7 @@ export function createSender(ctx: SenderContext) {
     }
   };
 
-  async function judge(job: Job): Promise<Verdict> {
+  async function judge(job: Job, committed = false): Promise<Verdict> {
     const r = job.result!;
     try {
       const gas = await ctx.client.estimateContractGas({
@@ -77,18 +86,50 @@ export function createSender(ctx: SenderContext) {
         abi: inferenceCoordinatorAbi,
         functionName: "fulfill",
         args: [BigInt(job.requestId!), r.proof, r.instances.map(BigInt)],
+        blockTag: "pending", // a commitment mined in the latest block counts for the next one
       });
       return { kind: "send", gas };
     } catch (e) {
       const name = revertName(e);
       if (name === undefined) throw e; // RPC trouble: retry later
       if (/AlreadyFulfilled/.test(name)) return { kind: "done", note: "already fulfilled on-chain" };
+      // An open fill (no lock, or a lapsed one): commit to it first, a block ahead (see market.ts).
+      if (name === "CoordinatorFillNotCommitted" && !committed) {
+        await commitFill(job);
+        return judge(job, true);
+      }
+      if (name === "CoordinatorCommitmentTooRecent") throw new Error("commitment mined in this block; retry in the next");
       return { kind: "fail", reason: `the coordinator rejects the fulfilment: ${name}` };
     }
   }
 
+  /** The live lock another prover holds on the job's request, if any, and how long until it lapses. */
+  async function foreignLock(job: Job): Promise<{ locker: Address; delayMs: number } | undefined> {
+    const [r, head] = await Promise.all([
+      ctx.client.readContract({
+        address: ctx.coordinator,
+        abi: inferenceCoordinatorAbi,
+        functionName: "request",
+        args: [BigInt(job.requestId!)],
+      }),
+      ctx.client.getBlock({ blockTag: "latest" }),
+    ]);
+    const now = Math.max(Number(head.timestamp), Math.floor(Date.now() / 1000));
+    if (Number(r.status) !== RequestStatus.Locked || r.locker.toLowerCase() === account.address.toLowerCase()) return undefined;
+    if (Number(r.lockDeadline) < now) return undefined;
+    return { locker: r.locker, delayMs: (Number(r.lockDeadline) - now + 2) * 1000 };
+  }
+
+  /** Commits to this prover's open fill of the job's request with its proof (IInferenceCoordinator.commit). */
+  async function commitFill(job: Job): Promise<void> {
+    const receipt = await serial(() =>
+      commitOpenFill(ctx.wallet, ctx.client, ctx.coordinator, BigInt(job.requestId!), job.result!.proof),
+    );
+    logger.info({ job: job.id, requestId: job.requestId, hash: receipt.transactionHash }, "committed to an open fill");
+  }
+
   async function submit(job: Job, gas: bigint): Promise<void> {
-    const nonce = await ctx.client.getTransactionCount({ address: account.address, blockTag: "pending" });
+    let nonce = -1;
     let fees = await ctx.client.estimateFeesPerGas();
     const data = encodeFunctionData({
       abi: inferenceCoordinatorAbi,
@@ -100,6 +141,7 @@ export function createSender(ctx: SenderContext) {
     const finish = async (hash: Hex, receipt: { status: string; gasUsed: bigint }) => {
       if (receipt.status === "success") {
         await ctx.store.fulfilled(job.id, hash);
+        released(job);
         ctx.metrics.feesEarnedWei.inc({}, Number(job.fee ?? 0));
         ctx.metrics.fulfilTxs.inc({ result: "success" });
         ctx.metrics.requestToFulfilledSeconds.observe({ model: job.model }, (Date.now() - job.createdAt) / 1000);
@@ -111,26 +153,32 @@ export function createSender(ctx: SenderContext) {
     };
     for (let attempt = 0; !ctx.signal.aborted; attempt++) {
       if (!ctx.isLeader()) throw new Error("no longer the fleet's leader; the next leader settles this fulfilment");
-      const signed = await ctx.wallet.signTransaction({
-        account,
-        chain: ctx.client.chain,
-        to: ctx.coordinator,
-        data,
-        gas: gasLimit,
-        nonce,
-        maxFeePerGas: fees.maxFeePerGas,
-        maxPriorityFeePerGas: fees.maxPriorityFeePerGas,
-      });
-      const hash = keccak256(signed);
-      await ctx.store.submitting(job.id, hash, nonce);
-      sent.push(hash);
-      try {
-        await ctx.client.sendRawTransaction({ serializedTransaction: signed });
-      } catch (e) {
-        const msg = (e as Error).message ?? "";
-        if (!/already known|nonce too low|replacement/i.test(msg)) throw e;
-        logger.debug({ job: job.id, msg: msg.split("\n")[0] }, "broadcast answered; checking the chain");
-      }
+      // The first broadcast takes the next nonce in the signer's queue; replacements reuse it.
+      const broadcast = async () => {
+        if (nonce < 0) nonce = await ctx.client.getTransactionCount({ address: account.address, blockTag: "pending" });
+        const signed = await ctx.wallet.signTransaction({
+          account,
+          chain: ctx.client.chain,
+          to: ctx.coordinator,
+          data,
+          gas: gasLimit,
+          nonce,
+          maxFeePerGas: fees.maxFeePerGas,
+          maxPriorityFeePerGas: fees.maxPriorityFeePerGas,
+        });
+        const hash = keccak256(signed);
+        await ctx.store.submitting(job.id, hash, nonce);
+        sent.push(hash);
+        try {
+          await ctx.client.sendRawTransaction({ serializedTransaction: signed });
+        } catch (e) {
+          const msg = (e as Error).message ?? "";
+          if (!/already known|nonce too low|replacement/i.test(msg)) throw e;
+          logger.debug({ job: job.id, msg: msg.split("\n")[0] }, "broadcast answered; checking the chain");
+        }
+        return hash;
+      };
+      const hash = attempt === 0 ? await serial(broadcast) : await broadcast();
       logger.info({ job: job.id, requestId: job.requestId, hash, nonce, attempt }, "fulfilment sent");
       const receipt = await ctx.client
         .waitForTransactionReceipt({ hash, timeout: ctx.replaceAfterMs, pollingInterval: 250 })
@@ -202,7 +250,13 @@ export function createSender(ctx: SenderContext) {
     return funded;
   }
 
+  let lockedAt = 0;
   async function step(): Promise<boolean> {
+    // Lock what is pending (a follower's jobs too) at most every 2 s; the workers lock theirs before proving.
+    if (ctx.locker && Date.now() - lockedAt > 2000) {
+      lockedAt = Date.now();
+      await ctx.locker.lockPending();
+    }
     const pending = await ctx.store.list({ state: "submitting", kind: "chain", limit: 50 });
     for (const job of pending) await settle(job);
     const next = await ctx.store.nextProvedChainJob();
@@ -212,13 +266,29 @@ export function createSender(ctx: SenderContext) {
     }
     if (!(await checkFunds())) return false;
     try {
+      // A job a follower proved before any lock: lock it now if it still can be (else judge commits an open fill).
+      await ctx.locker?.lockPending(BigInt(next.requestId!));
+      // Another prover locked it meanwhile: a fulfilment now would pay that locker. Hold the proof until its lock lapses.
+      const held = await foreignLock(next);
+      if (held) {
+        await ctx.store.requeueProved(next.id, `locked by ${held.locker}; waiting for the lock to lapse`, {
+          delayMs: held.delayMs,
+        });
+        logger.info(
+          { job: next.id, requestId: next.requestId, locker: held.locker },
+          "proved, but locked by another prover: waiting",
+        );
+        return true;
+      }
       const verdict = await judge(next);
       if (verdict.kind === "done") {
         await ctx.store.fulfilled(next.id, null, verdict.note);
+        released(next);
         logger.info({ job: next.id, requestId: next.requestId }, verdict.note);
       } else if (verdict.kind === "fail") {
         ctx.metrics.jobsFailed.inc({ reason: "rejected" });
         await ctx.store.fail(next.id, verdict.reason, "rejected");
+        released(next);
         logger.warn({ job: next.id, requestId: next.requestId, reason: verdict.reason }, "fulfilment rejected");
       } else {
         lastGas = verdict.gas;

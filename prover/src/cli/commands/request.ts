@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { isHex, parseEther, type Hex } from "viem";
+import { BaseError, ContractFunctionRevertedError, formatEther, getAddress, isHex, parseEther, type Hex } from "viem";
 import { connectChain } from "../../chain/clients.js";
 import { loadChainConfig } from "../../chain/config.js";
 import { withDeployment } from "../../chain/deployments.js";
@@ -12,13 +12,16 @@ import {
   getRegisteredVersion,
   modelIdOf,
   requestInference,
+  settleRequest,
   waitForInference,
+  withdrawCredit,
 } from "../../sdk/inference.js";
+import { coordinatorClients } from "./prover.js";
 import type { CliContext } from "../context.js";
 import { fmtFloats, table, toJson } from "../format.js";
 
 export function registerRequest(program: Command, _ctx: CliContext): void {
-  program
+  const request = program
     .command("request")
     .summary("request a verified inference on-chain and wait for the result")
     .description(
@@ -34,7 +37,14 @@ export function registerRequest(program: Command, _ctx: CliContext): void {
     .option("--owner <address>", "the account that registered <model> by name (default: ZKINFER_MODEL_OWNER, else the signer)")
     .option("--version <n>", "the model version to pin (default: the latest active version now, resolved and pinned)")
     .option("--latest", "send version 0: let the chain pick the latest active version when the request is mined")
-    .option("--fee <eth>", "fee for the prover, in ETH", "0")
+    .option("--fee <eth>", "the (maximum) price for the prover, in ETH; escrowed", "0")
+    .option(
+      "--min-price <eth>",
+      "start a reverse Dutch auction at this price, rising to --fee over --ramp seconds (default: fixed at --fee)",
+    )
+    .option("--ramp <seconds>", "seconds over which the price rises from --min-price to --fee", "0")
+    .option("--lock-timeout <seconds>", "seconds during which a prover may lock the request (default: a third of --deadline)")
+    .option("--collateral <eth>", "collateral a locker must put up, lost if it has not fulfilled by the lock deadline", "0")
     .option("--deadline <seconds>", "seconds from now until the request expires (then refundable)", "600")
     .option("--no-wait", "submit and print the request id without waiting for the result")
     .option("--timeout <seconds>", "how long to wait for the fulfilment", "600")
@@ -98,6 +108,7 @@ export function registerRequest(program: Command, _ctx: CliContext): void {
         version: opts.latest ? 0 : target.version,
         input: input.fixed,
         fee,
+        ...marketTerms(opts),
         deadline: await deadlineIn(publicClient, deadlineSec),
       });
       process.stderr.write(
@@ -150,4 +161,110 @@ export function registerRequest(program: Command, _ctx: CliContext): void {
         ]),
       );
     });
+  request
+    .command("cancel")
+    .description(
+      "cancel one of the configured account's requests that no prover has locked, and withdraw its escrow " +
+        "(the coordinator credits it back; the account's whole coordinator balance is withdrawn)",
+    )
+    .argument("<requestId>", "the request id `zkinfer request` printed")
+    .action((id: string) => settle("cancel", id));
+  request
+    .command("refund")
+    .description(
+      "refund a request past its deadline (or any open request while fulfilments are paused); anyone may, the escrow " +
+        "goes to its requester (withdrawn at once when that is the configured account). A lapsed lock's collateral goes with it",
+    )
+    .argument("<requestId>", "the request id")
+    .action((id: string) => settle("refund", id));
+}
+
+const STATUS = ["none", "open", "fulfilled", "refunded", "locked", "cancelled"] as const;
+
+/** `zkinfer request cancel|refund <id>`: checks the request first, so each user mistake gets one line and a hint. */
+async function settle(action: "cancel" | "refund", idArg: string): Promise<void> {
+  if (!/^\d+$/.test(idArg))
+    throw new UserInputError(`<requestId> must be a request number, not '${idArg}'`, {
+      hint: "`zkinfer request` prints the id of each request it submits",
+    });
+  const requestId = BigInt(idArg);
+  const c = await coordinatorClients();
+  const [r, [, fulfilmentsPaused]] = await Promise.all([
+    c.publicClient
+      .readContract({ address: c.coordinator, abi: inferenceCoordinatorAbi, functionName: "request", args: [requestId] })
+      .catch((e: unknown) => {
+        // The view reverts CoordinatorRequestUnknown for an id never used; anything else is a real failure.
+        const reverted = e instanceof BaseError ? e.walk((x) => x instanceof ContractFunctionRevertedError) : undefined;
+        if (reverted instanceof ContractFunctionRevertedError && reverted.data?.errorName === "CoordinatorRequestUnknown")
+          return undefined;
+        throw e;
+      }),
+    c.publicClient.readContract({ address: c.coordinator, abi: inferenceCoordinatorAbi, functionName: "paused" }),
+  ]);
+  if (!r)
+    throw new UserInputError(`request ${requestId} does not exist on the coordinator ${c.coordinator}`, {
+      hint: "check the id, and that ZKINFER_RPC_URL / the deployment record point at the chain you requested on",
+    });
+  const status = STATUS[Number(r.status)] ?? "none";
+  const when = (sec: bigint | number) => new Date(Number(sec) * 1000).toISOString();
+  const now = BigInt(Math.floor(Date.now() / 1000));
+  if (status === "fulfilled")
+    throw new UserInputError(`request ${requestId} is already fulfilled; there is nothing to ${action}`, {
+      hint: `its verified result is in the coordinator's receipt and InferenceFulfilled event of request ${requestId} (SDK: waitForInference, verifyReceipt)`,
+    });
+  if (status === "refunded" || status === "cancelled")
+    throw new UserInputError(`request ${requestId} was already ${status}`, {
+      hint: `its escrow is in the requester's coordinator balance: zkinfer prover balance ${r.requester}`,
+    });
+  const me = c.account.address;
+  if (action === "cancel") {
+    if (getAddress(r.requester) !== getAddress(me))
+      throw new UserInputError(`only the requester ${r.requester} can cancel request ${requestId}, not ${me}`, {
+        hint: "sign with the requester's key (ZKINFER_PRIVATE_KEY), or wait for the deadline and refund it",
+      });
+    if (status === "locked")
+      throw new UserInputError(
+        `request ${requestId} is locked by prover ${r.locker} until ${when(r.lockDeadline)}; a locked request cannot be cancelled`,
+        {
+          hint: `if it is not fulfilled by its deadline (${when(r.deadline)}), refund it then: zkinfer request refund ${requestId}`,
+        },
+      );
+  } else if (r.deadline >= now && !fulfilmentsPaused)
+    throw new UserInputError(
+      `request ${requestId} is ${status} until its deadline ${when(r.deadline)}; it can be refunded after that`,
+      {
+        hint: status === "open" ? `to take the escrow back now: zkinfer request cancel ${requestId}` : "wait for the deadline",
+      },
+    );
+  const settled = await settleRequest(c.walletClient, c.publicClient, { coordinator: c.coordinator, requestId, action });
+  console.log(
+    `${action === "cancel" ? "cancelled" : "refunded"} request ${requestId} (tx ${settled.txHash}): ${formatEther(settled.amount)} ETH credited to ${settled.requester}`,
+  );
+  if (getAddress(settled.requester) === getAddress(me)) {
+    const w = await withdrawCredit(c.walletClient, c.publicClient, c.coordinator);
+    if (w.txHash) console.log(`withdrew ${formatEther(w.amount)} ETH to ${me} (tx ${w.txHash})`);
+  }
+}
+
+/** The request's market terms from the CLI flags (see IInferenceCoordinator's rules). */
+function marketTerms(opts: { minPrice?: string; ramp: string; lockTimeout?: string; collateral: string }) {
+  const eth = (v: string, flag: string) => {
+    try {
+      return parseEther(v);
+    } catch {
+      throw new UserInputError(`${flag} must be an amount of ETH such as 0.001, not '${v}'`, { hint: "pass ETH, e.g. 0.001" });
+    }
+  };
+  const seconds = (v: string, flag: string) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 0)
+      throw new UserInputError(`${flag} must be a whole number of seconds, not '${v}'`, { hint: "e.g. 60" });
+    return n;
+  };
+  return {
+    ...(opts.minPrice !== undefined ? { minPrice: eth(opts.minPrice, "--min-price") } : {}),
+    rampPeriod: seconds(opts.ramp, "--ramp"),
+    ...(opts.lockTimeout !== undefined ? { lockTimeout: seconds(opts.lockTimeout, "--lock-timeout") } : {}),
+    lockCollateral: eth(opts.collateral, "--collateral"),
+  };
 }

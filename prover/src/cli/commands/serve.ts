@@ -1,3 +1,4 @@
+import { parseEther } from "viem";
 import { Option, type Command } from "commander";
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
@@ -35,6 +36,17 @@ export function registerServe(program: Command, _ctx: CliContext): void {
       "--start-block <n>",
       "first block to scan on a fresh job store (later runs resume after the last processed block)",
       "0",
+    )
+    .option(
+      "--min-price <eth>",
+      "refuse requests whose price is below this, in ETH (requests that do not cover their callback gas are always refused)",
+      "0",
+    )
+    .option(
+      "--max-locks <n>",
+      "on-chain locks (with collateral) this prover holds at most at once; pending requests beyond it are left to other provers",
+      int("--max-locks", 1),
+      4,
     )
     .option("--confirmations <n>", "blocks a request must be buried under before it is proved", int("--confirmations", 0), 1)
     .addOption(
@@ -129,6 +141,8 @@ export function registerServe(program: Command, _ctx: CliContext): void {
           confirmations: opts.confirmations as number,
           pollMs: opts.pollMs as number,
           replaceAfterMs: opts.replaceAfterMs as number,
+          minPriceWei: minPriceWei(String(opts.minPrice)),
+          maxLocks: opts.maxLocks as number,
         };
       }
       // Loaded only when `serve` runs, so other commands start without it.
@@ -159,4 +173,13 @@ function readApiToken(file: string | undefined): string | undefined {
   if (token !== undefined && token.length < 16)
     throw new ConfigError("the API token is shorter than 16 characters", { hint: "use e.g. `openssl rand -hex 24`" });
   return token;
+}
+
+/** `--min-price` in wei, or one clear error. */
+function minPriceWei(v: string): bigint {
+  try {
+    return parseEther(v);
+  } catch {
+    throw new UserInputError(`--min-price must be an amount of ETH such as 0.001, not '${v}'`, { hint: "pass ETH, e.g. 0.0005" });
+  }
 }
