@@ -4,7 +4,7 @@
  * here passes or fails on a timing. Progress goes to stderr; the markdown table to stdout at the end.
  */
 import { Command, InvalidArgumentError } from "commander";
-import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join, relative, resolve } from "node:path";
 import { connectChain, type ChainClients } from "../prover/src/chain/clients.js";
@@ -14,7 +14,7 @@ import { parseInput } from "../prover/src/models/input.js";
 import type { InferenceProof } from "../prover/src/models/inference.js";
 import { readJson, resolveModelSource, type Heldout } from "../prover/src/models/source.js";
 import type { LoadedModel } from "../prover/src/models/store.js";
-import { projectRoot } from "../prover/src/util/paths.js";
+import { cacheDir, projectRoot } from "../prover/src/util/paths.js";
 import { consoleProgress } from "../prover/src/util/progress.js";
 import { buildExample, exampleDir, type BuildFigures } from "./build.js";
 import { deploySuite, measureGas, type GasFigures, type Registered, type Suite } from "./chain.js";
@@ -192,8 +192,22 @@ async function main(): Promise<void> {
         const source = await resolveModelSource(exampleDir(name));
         heldout.set(name, (await readJson<Heldout>(source.heldout!, "heldout.json")).inputs);
       }
-      // EZKL's default calibration of the same models, for the tuned-vs-default comparison.
-      for (const name of models) defaults.set(name, await buildDefault(name, engine, progress));
+      // EZKL's default calibration of the same models, for the tuned-vs-default comparison. With reused builds it
+      // goes to a cache of its own (sharing the SRS files): in the user's cache it would be the model's newest
+      // build, which `zkinfer model register <name>` and `serve -m <name>` then pick.
+      const shared = cacheDir();
+      if (!cold) {
+        const own = mkdtempSync(join(tmpdir(), "zkinfer-bench-default-"));
+        temp.push(own);
+        mkdirSync(join(shared, "srs"), { recursive: true });
+        symlinkSync(join(shared, "srs"), join(own, "srs"));
+        process.env.ZKINFER_CACHE_DIR = own;
+      }
+      try {
+        for (const name of models) defaults.set(name, await buildDefault(name, engine, progress));
+      } finally {
+        process.env.ZKINFER_CACHE_DIR = shared;
+      }
     } finally {
       await engine.close();
     }
