@@ -157,8 +157,11 @@ def symbolic_batch(path: str, out: str, samples=None) -> dict:
                 "build from the prepared network.onnx that `zkinfer model build` wrote",
             )
     if not changed:
-        with open(path, "rb") as src, open(out, "wb") as dst:
-            dst.write(src.read())
+        with open(path, "rb") as src:
+            data = src.read()
+        _check_rows_independent(path, data, samples)
+        with open(out, "wb") as dst:
+            dst.write(data)
         return {"changed": False, "notes": []}
     del graph.value_info[:]
     try:
@@ -191,7 +194,7 @@ def _check_rows_independent(batch1_path: str, variant: bytes, samples) -> None:
             f"onnxruntime cannot load the batch-variant graph ({str(exc).splitlines()[0][:200]})",
             "export with a symbolic batch axis (torch.onnx.export dynamic_axes) and rebuild",
         )
-    shapes = [[d if isinstance(d, int) else 1 for d in inp.shape] for inp in a.get_inputs()]
+    shapes = [[d if isinstance(d, int) else 1 for d in inp.shape] for inp in a.get_inputs()]  # batch 1
     sizes = [int(np.prod(s)) for s in shapes]
     rng = np.random.default_rng(0)
     rows = [np.asarray(s, dtype=np.float32).reshape(-1) for s in (samples or [])[:2]]
