@@ -75,13 +75,16 @@ export async function measureBatches(a: {
   const times = new Map<number, number[]>(a.batches.map((b) => [b, []]));
   const last = new Map<number, InferenceProof>();
   for (let run = 0; run <= a.runs; run++) {
-    await progress.step(`batch proofs, round ${run === 0 ? "0 (warm-up)" : `${run}/${a.runs}`}: ${a.batches.join(", ")}`, async () => {
-      for (const batch of run % 2 ? [...a.batches].reverse() : a.batches) {
-        const p = await prove(batch, run * 16, join(a.work, `b${batch}-r${run}.proof.json`));
-        if (run > 0) times.get(batch)!.push(p.timingsMs.prove);
-        last.set(batch, p);
-      }
-    });
+    await progress.step(
+      `batch proofs, round ${run === 0 ? "0 (warm-up)" : `${run}/${a.runs}`}: ${a.batches.join(", ")}`,
+      async () => {
+        for (const batch of run % 2 ? [...a.batches].reverse() : a.batches) {
+          const p = await prove(batch, run * 16, join(a.work, `b${batch}-r${run}.proof.json`));
+          if (run > 0) times.get(batch)!.push(p.timingsMs.prove);
+          last.set(batch, p);
+        }
+      },
+    );
   }
   const points: BatchPoint[] = [];
   for (const batch of a.batches) {

@@ -85,9 +85,10 @@ export function renderBatchMarkdown(b: BatchFigures): string {
     row("prove per inference (median / N)", (p) => ms(p.provePerInferenceMs)),
     row("suite verifier `verifyProof` gas (mined, VKA in calldata)", (p) => gas(p.verifyGas)),
     row("… per inference", (p) => `**${gas(p.verifyGasPerInference)}**`),
-    row(
-      "… per inference vs batch 1",
-      (p) => (p.verifyGasPerInference !== null && base?.verifyGasPerInference ? x(p.verifyGasPerInference / base.verifyGasPerInference) : "—"),
+    row("… per inference vs batch 1", (p) =>
+      p.verifyGasPerInference !== null && base?.verifyGasPerInference
+        ? x(p.verifyGasPerInference / base.verifyGasPerInference)
+        : "—",
     ),
     row("calldata bytes / calldata gas", (p) => `${int(p.calldataBytes)} / ${int(p.calldataGas)}`),
     "",

@@ -57,7 +57,11 @@ describe("batch proofs through the suite verifier (Hardhat EVM, real EZKL)", fun
   async function bareVerify(proof: Hex, instances: readonly bigint[]): Promise<readonly [boolean, Hex]> {
     const { data } = await suite.publicClient.call({
       to: suite.suiteVerifier.address,
-      data: encodeFunctionData({ abi: halo2VerifierReusableAbi, functionName: "verifyProof", args: [proof, [...instances], words] }),
+      data: encodeFunctionData({
+        abi: halo2VerifierReusableAbi,
+        functionName: "verifyProof",
+        args: [proof, [...instances], words],
+      }),
     });
     const [ok, digest] = decodeAbiParameters([{ type: "bool" }, { type: "bytes32" }], sliceHex(data!, 0, 64));
     return [ok, digest];
@@ -78,7 +82,9 @@ describe("batch proofs through the suite verifier (Hardhat EVM, real EZKL)", fun
       if (i < 3) expect(padded.blocks[i]!.fixed, `padded block ${i}`).to.deep.equal(full.blocks[i]!.fixed);
     }
     // The unclaimed block is zero input, proved like any other: only the claim list can tell padding from a request.
-    expect(decodeInputs(variantModel(model, BATCH).manifest, padded.instances).slice(3 * 64)).to.deep.equal(new Array(64).fill(0n));
+    expect(decodeInputs(variantModel(model, BATCH).manifest, padded.instances).slice(3 * 64)).to.deep.equal(
+      new Array(64).fill(0n),
+    );
   });
 
   it("verifies the batch-4 proof, full and padded 3-of-4, with the variant's registered VKA", async () => {

@@ -110,7 +110,9 @@ describe("batch variants (model build --batch)", function () {
         );
       expect(err, name).to.be.instanceOf(InvalidModelError);
       expect((err as InvalidModelError).message, name).to.match(message);
-      expect((err as InvalidModelError).hint, name).to.be.a("string").and.not.equal("");
+      expect((err as InvalidModelError).hint, name)
+        .to.be.a("string")
+        .and.not.equal("");
     }
   });
 
@@ -132,7 +134,16 @@ describe("batch variants (model build --batch)", function () {
       { name: "a", shape: [1, 2], offset: 0, count: 2, scale: 0 },
       { name: "b", shape: [1, 1], offset: 2, count: 1, scale: 0 },
     ];
-    expect(stackRows(tensors, [[1, 2, 3], [4, 5, 6]], 3)).to.deep.equal([1, 2, 4, 5, 0, 0, 3, 6, 0]);
+    expect(
+      stackRows(
+        tensors,
+        [
+          [1, 2, 3],
+          [4, 5, 6],
+        ],
+        3,
+      ),
+    ).to.deep.equal([1, 2, 4, 5, 0, 0, 3, 6, 0]);
     expect(() => stackRows(tensors, [[1, 2, 3]], 0)).to.throw(UserInputError);
     expect(() => stackRows(tensors, [[1, 2]], 2)).to.throw(UserInputError, /input 0 has 2 values, the model takes 3/);
   });
@@ -144,7 +155,8 @@ describe("batch variants (model build --batch)", function () {
       const dir = mkdtempSync(join(scratch, "audit-"));
       for (const f of Object.values(model.manifest.files)) copyFileSync(join(model.dir, f), join(dir, f));
       mkdirSync(join(dir, "batch-4"));
-      for (const f of readdirSync(join(model.dir, "batch-4"))) copyFileSync(join(model.dir, "batch-4", f), join(dir, "batch-4", f));
+      for (const f of readdirSync(join(model.dir, "batch-4")))
+        copyFileSync(join(model.dir, "batch-4", f), join(dir, "batch-4", f));
       const v4 = model.manifest.variants.find((v) => v.batch === 4)!;
       writeFileSync(join(dir, "manifest.json"), JSON.stringify({ ...model.manifest, variants: [v4] }, null, 2));
       return dir;

@@ -128,7 +128,13 @@ export async function auditVariants(
       const srsSha = await sha256File(variant.file("srs"));
       compare(`${tag}SRS (sha256)`, v.srs.sha256, srsSha);
       compare(`${tag}SRS provenance`, v.srs.provenance, srsProvenance(srsSha, settings.run_args.logrows));
-      const rebuilt = await rebuildKeys(engine, { onnx: graph, settings: settingsFile, srs: variant.file("srs") }, dir, progress, tag);
+      const rebuilt = await rebuildKeys(
+        engine,
+        { onnx: graph, settings: settingsFile, srs: variant.file("srs") },
+        dir,
+        progress,
+        tag,
+      );
       compare(`${tag}verifying key (sha256)`, v.hashes.vk, rebuilt.vkHash);
       compare(`${tag}VKA digest (keccak256)`, v.vka.digest, rebuilt.vka.digest);
     } finally {

@@ -143,9 +143,18 @@ export async function proveBatch(
   opts: { out: string; progress?: Progress },
 ): Promise<BatchProof> {
   const variant = variantModel(model, batch);
-  const values = stackRows(model.manifest.circuit.instanceLayout.inputs, inputs.map((i) => i.values), batch);
+  const values = stackRows(
+    model.manifest.circuit.instanceLayout.inputs,
+    inputs.map((i) => i.values),
+    batch,
+  );
   const proof = await proveInference(engine, variant, parseInput(values, variant.manifest, "batch input"), opts);
-  return { ...proof, batch, claimed: inputs.length, blocks: decodeBlocks(model.manifest, batch, proof.instances).slice(0, inputs.length) };
+  return {
+    ...proof,
+    batch,
+    claimed: inputs.length,
+    blocks: decodeBlocks(model.manifest, batch, proof.instances).slice(0, inputs.length),
+  };
 }
 
 /** Every block's outputs of a batch proof's instances, decoded as the batch-1 model's (block i: request i). */
@@ -153,12 +162,17 @@ export function decodeBlocks(manifest: Manifest, batch: number, instances: reado
   const v = manifest.variants.find((x) => x.batch === batch);
   if (!v) throw new ArtifactError(`model '${manifest.name}' has no batch-${batch} variant`);
   if (instances.length !== v.circuit.numInstances) {
-    throw new ArtifactError(`the proof has ${instances.length} public instances; the batch-${batch} variant has ${v.circuit.numInstances}`, {
-      hint: "this proof is of another model or batch size",
-    });
+    throw new ArtifactError(
+      `the proof has ${instances.length} public instances; the batch-${batch} variant has ${v.circuit.numInstances}`,
+      {
+        hint: "this proof is of another model or batch size",
+      },
+    );
   }
   return Array.from({ length: batch }, (_, i) => {
-    const fixed = v.block.outputs.flatMap((t) => instances.slice(t.offset + i * t.count, t.offset + (i + 1) * t.count).map(feltToInt));
+    const fixed = v.block.outputs.flatMap((t) =>
+      instances.slice(t.offset + i * t.count, t.offset + (i + 1) * t.count).map(feltToInt),
+    );
     const tensors = namedTensors(manifest.circuit.instanceLayout.outputs, fixed);
     return { fixed, float: tensors.flatMap((t) => t.float), scale: tensors[0]!.scale, tensors };
   });

@@ -69,7 +69,12 @@ const variant = z.object({
   }),
   /** One request's part of each tensor: block i of a tensor starts at offset + i * count. */
   block: z.object({ inputs: z.array(blockTensor), outputs: z.array(blockTensor) }),
-  vka: z.object({ file: z.string(), digest: z.string().regex(/^0x[0-9a-f]{64}$/), words: z.number().int().positive(), ceremonySrs: z.boolean() }),
+  vka: z.object({
+    file: z.string(),
+    digest: z.string().regex(/^0x[0-9a-f]{64}$/),
+    words: z.number().int().positive(),
+    ceremonySrs: z.boolean(),
+  }),
   srs: z.object({ provenance: z.enum(["ceremony", "dev"]), sha256: hex64, logrows: z.number().int() }),
   /** Inner columns of the variant's layout, chosen by screening each (rows counted, cost predicted). */
   numInnerCols: z.number().int(),

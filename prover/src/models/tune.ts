@@ -159,7 +159,8 @@ async function screen(ctx: TuneContext, minBits: number, maxCost: number): Promi
  * (2.9 KB at 1 inner column, 4.2 KB at 2, 10.7 KB at 4, 34 KB at 8); prove time tracked them.
  */
 const COLUMN_WEIGHT: Record<number, number> = { 1: 2.9, 2: 4.2, 4: 10.7, 8: 34 };
-export const predictedCost = (c: Pick<Candidate, "logrows" | "numInnerCols">) => 2 ** c.logrows * (COLUMN_WEIGHT[c.numInnerCols] ?? 4 * c.numInnerCols);
+export const predictedCost = (c: Pick<Candidate, "logrows" | "numInnerCols">) =>
+  2 ** c.logrows * (COLUMN_WEIGHT[c.numInnerCols] ?? 4 * c.numInnerCols);
 
 /** The best few layouts, one per (logrows, inner columns) shape: the fewest rows, then the widest range. */
 export function shortlist(cands: Candidate[], n: number): Candidate[] {

@@ -43,7 +43,8 @@ export function parseBatchList(spec: unknown, where: string): number[] {
     throw new UserInputError(`${where} must be a list of batch sizes, not ${JSON.stringify(spec)}`, { hint });
   const sizes = parts.map((p: unknown) => (typeof p === "string" && /^\d+$/.test(p) ? Number(p) : p));
   const bad = sizes.find((n) => !Number.isInteger(n) || (n as number) < 1 || (n as number) > MAX_BATCH);
-  if (bad !== undefined) throw new UserInputError(`${where}: ${JSON.stringify(bad)} is not a batch size from 1 to ${MAX_BATCH}`, { hint });
+  if (bad !== undefined)
+    throw new UserInputError(`${where}: ${JSON.stringify(bad)} is not a batch size from 1 to ${MAX_BATCH}`, { hint });
   return [...new Set([1, ...(sizes as number[])])].sort((a, b) => a - b);
 }
 
@@ -113,7 +114,8 @@ export function derivationProblem(base: CircuitSettings, v: CircuitSettings, bat
     return `variables are ${JSON.stringify(variables)}, not [["batch_size", ${batch}]]`;
   const needed = neededLogrows(base, v);
   if (logrows !== needed) return `logrows ${logrows}, but ${v.num_rows} rows at batch ${batch} need ${needed}`;
-  if (JSON.stringify(v.model_input_scales) !== JSON.stringify(base.model_input_scales)) return "the input scales differ from batch 1's";
+  if (JSON.stringify(v.model_input_scales) !== JSON.stringify(base.model_input_scales))
+    return "the input scales differ from batch 1's";
   if (JSON.stringify(v.model_output_scales) !== JSON.stringify(base.model_output_scales))
     return "the output scales differ from batch 1's";
   return null;
@@ -145,7 +147,10 @@ export async function buildVariants(model: LoadedModel, batches: readonly number
   sweepAbandonedBuilds(model.dir);
   for (const batch of todo) {
     const entry = await buildVariant(model, batch, opts, progress);
-    logger.info({ model: model.manifest.name, batch, logrows: entry.circuit.logrows, timings: entry.timingsMs }, "batch variant built");
+    logger.info(
+      { model: model.manifest.name, batch, logrows: entry.circuit.logrows, timings: entry.timingsMs },
+      "batch variant built",
+    );
     progress.note(
       `batch ${batch}: logrows ${entry.circuit.logrows}, ${entry.circuit.numRows} rows, ${entry.circuit.numInstances} instances, pk ${(entry.sizes.pk! / 2 ** 20).toFixed(1)} MiB, VKA ${entry.vka.digest.slice(0, 18)}…`,
     );
@@ -187,7 +192,9 @@ async function buildVariant(model: LoadedModel, batch: number, opts: VariantOpti
     if (JSON.stringify(shapes) !== JSON.stringify(expected)) {
       throw new InvalidModelError(
         `batch ${batch}: EZKL lays the variant's tensors out as ${JSON.stringify(shapes)}, not ${JSON.stringify(expected)}`,
-        { hint: "a batch variant needs every input and output to carry the batch on its leading axis; build this model at batch 1 only" },
+        {
+          hint: "a batch variant needs every input and output to carry the batch on its leading axis; build this model at batch 1 only",
+        },
       );
     }
     const logrows = settings.run_args.logrows;
@@ -276,7 +283,12 @@ async function checkAgainstBatch1(
   const rows = Array.from({ length: batch }, (_, i) => samples[i % samples.length]!);
   const base = model.manifest.circuit.instanceLayout;
   const counts = base.inputs.map((t) => t.count);
-  const alone = await engine.witnessBatch({ inputs: rows, inputCounts: counts, compiled: model.file("circuit"), scratch: join(tmp, "check-1") });
+  const alone = await engine.witnessBatch({
+    inputs: rows,
+    inputCounts: counts,
+    compiled: model.file("circuit"),
+    scratch: join(tmp, "check-1"),
+  });
   const [together] = await engine.witnessBatch({
     inputs: [stackRows(base.inputs, rows, batch)],
     inputCounts: counts.map((c) => c * batch),
@@ -345,7 +357,13 @@ export function variantModel(model: LoadedModel, batch: number): LoadedModel {
     hashes: { ...m.hashes, ...v.hashes },
     files: { ...m.files, ...VARIANT_FILES },
     sizes: v.sizes,
-    circuit: { ...m.circuit, logrows: v.circuit.logrows, numRows: v.circuit.numRows, numInstances: v.circuit.numInstances, instanceLayout: v.circuit.instanceLayout },
+    circuit: {
+      ...m.circuit,
+      logrows: v.circuit.logrows,
+      numRows: v.circuit.numRows,
+      numInstances: v.circuit.numInstances,
+      instanceLayout: v.circuit.instanceLayout,
+    },
     vka: v.vka,
     srs: v.srs,
     layout: { ...m.layout, logrows: v.circuit.logrows, numRows: v.circuit.numRows },

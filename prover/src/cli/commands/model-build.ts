@@ -138,12 +138,10 @@ export function registerModelBuild(model: Command, ctx: CliContext): void {
                 "sha256",
                 `onnx ${m.hashes.model.slice(0, 16)}… vk ${m.hashes.vk.slice(0, 16)}… srs ${m.hashes.srs.slice(0, 16)}…`,
               ],
-              ...m.variants.map(
-                (v): [string, string] => [
-                  `batch ${v.batch}`,
-                  `logrows ${v.circuit.logrows}, ${v.circuit.numRows} rows, ${v.circuit.numInstances} instances (a block: ${v.block.inputs.map((t) => t.count).join("+")} in, ${v.block.outputs.map((t) => t.count).join("+")} out), pk ${fmtBytes(v.sizes.pk ?? 0)}, VKA ${v.vka.words} words, digest ${v.vka.digest}`,
-                ],
-              ),
+              ...m.variants.map((v): [string, string] => [
+                `batch ${v.batch}`,
+                `logrows ${v.circuit.logrows}, ${v.circuit.numRows} rows, ${v.circuit.numInstances} instances (a block: ${v.block.inputs.map((t) => t.count).join("+")} in, ${v.block.outputs.map((t) => t.count).join("+")} out), pk ${fmtBytes(v.sizes.pk ?? 0)}, VKA ${v.vka.words} words, digest ${v.vka.digest}`,
+              ]),
               ["build time", built.cacheHit ? "0 (cached)" : fmtMs(Object.values(m.timingsMs).reduce((a, b) => a + b, 0))],
             ]) + "\n",
           );
