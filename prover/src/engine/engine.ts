@@ -84,6 +84,7 @@ export interface VariantSettingsArgs {
   batch: number;
   logrows: number;
   numInnerCols: number;
+  disableFreivalds: boolean;
 }
 
 export type CalibrationTarget = "resources" | "accuracy";

@@ -123,7 +123,7 @@ export async function auditVariants(
         `${tag}settings derive from batch 1's`,
         "derived",
         derivationProblem(base, settings, v.batch) ?? "derived",
-        "batch 1's run arguments but batch_size, inner columns and the logrows the rows need",
+        "batch 1's run arguments but batch_size, inner columns, the Freivalds switch and the logrows the rows need",
       );
       const srsSha = await sha256File(variant.file("srs"));
       compare(`${tag}SRS (sha256)`, v.srs.sha256, srsSha);
