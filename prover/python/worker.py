@@ -141,9 +141,9 @@ def op_batch_onnx(args):
 def op_variant_settings(args):
     """Settings of a batch variant: every run argument of the batch-1 settings (`base`: scales, decomposition,
     lookup range, visibilities, ...), with EZKL's batch_size variable set to `batch`, and `logrows` and
-    `numInnerCols` as given (the rows grow with the batch: more columns can hold them in fewer rows), and
-    `disableFreivalds` (EZKL's random-challenge check of matrix products, which batch 1 never uses: off keeps the
-    batch-1 proof shape); gen_settings then lays out the variant's graph (`model`)."""
+    `numInnerCols` as given (the rows grow with the batch: more columns can hold them in fewer rows), and EZKL's
+    random-challenge (Freivalds) check of matrix products off: batch 1 never uses it, and at batch N it adds a
+    proving phase (see prover/src/models/variants.ts); gen_settings then lays out the variant's graph (`model`)."""
     import ezkl
 
     _require_file(args["model"], "ONNX model")
@@ -157,7 +157,7 @@ def op_variant_settings(args):
     ra.variables = [("batch_size", int(args["batch"]))]
     ra.logrows = int(args["logrows"])
     ra.num_inner_cols = int(args["numInnerCols"])
-    ra.disable_freivalds = bool(args["disableFreivalds"])
+    ra.disable_freivalds = True
     if not ezkl.gen_settings(args["model"], args["settings"], py_run_args=ra):
         raise RequestError("EzklError", "gen_settings returned false for a batch variant")
     return {"settings": _read_json(args["settings"])}

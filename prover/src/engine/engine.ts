@@ -84,7 +84,6 @@ export interface VariantSettingsArgs {
   batch: number;
   logrows: number;
   numInnerCols: number;
-  disableFreivalds: boolean;
 }
 
 export type CalibrationTarget = "resources" | "accuracy";
@@ -105,7 +104,8 @@ export interface Engine {
   /** Writes `out`: the version's (prepared) ONNX with a symbolic leading axis, for a batch variant; deterministic. */
   batchOnnx(a: { model: string; out: string; samples?: number[][] }): Promise<PreparedOnnx>;
   runOnnx(model: string, inputs: number[][]): Promise<number[][]>;
-  /** A batch variant's settings: the batch-1 settings' run arguments with batch_size = `batch`, `logrows`, `numInnerCols`. */
+  /** A batch variant's settings: the batch-1 settings' run arguments with batch_size = `batch`, `logrows`, `numInnerCols`
+   *  and EZKL's Freivalds check off (prover/src/models/variants.ts says why). */
   variantSettings(a: VariantSettingsArgs): Promise<CircuitSettings>;
   genSettings(a: { model: string; settings: string; layout?: LayoutArgs }): Promise<CircuitSettings>;
   calibrate(a: {

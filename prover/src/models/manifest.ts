@@ -78,8 +78,6 @@ const variant = z.object({
   srs: z.object({ provenance: z.enum(["ceremony", "dev"]), sha256: hex64, logrows: z.number().int() }),
   /** Inner columns of the variant's layout, chosen by screening each (rows counted, cost predicted). */
   numInnerCols: z.number().int(),
-  /** EZKL's Freivalds check of matrix products off (the proofSize objective: one proving phase, as at batch 1). */
-  disableFreivalds: z.boolean(),
   objective: z.enum(["proveTime", "memory", "proofSize"]),
   screened: z.array(
     z.object({ numInnerCols: z.number().int(), numRows: z.number().int(), logrows: z.number().int(), predictedCost: z.number() }),

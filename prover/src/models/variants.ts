@@ -55,12 +55,13 @@ export function parseBatchList(spec: unknown, where: string): number[] {
  * the columns' weight), proofSize by the fewest columns (each column adds commitments and evaluations to the
  * proof and the VKA, so verification gas), then the fewest rows.
  *
- * proofSize also disables EZKL's Freivalds check of matrix products: at batch 1 a product has one row and EZKL
- * does not use it, but at batch N it checks each product against a random challenge, which adds a second
- * proving phase — measured on digits-mlp at batch 8: a 220-word VKA and 3,360-byte proof instead of 126 words
- * and 1,952 bytes (the batch-1 shape), and a 174 MiB proving key instead of 90 MiB, for 29% fewer rows. Both
- * are sound; the product is then constrained row by row, as at batch 1. Layout and this choice change how the
- * circuit is proved, not the values: the check against batch 1 shows it for every build.
+ * Every variant turns EZKL's Freivalds check of matrix products off. At batch 1 a product has one row and EZKL
+ * does not use it; at batch N it checks each product against a random challenge, which adds a second proving
+ * phase. Measured on digits-mlp at batch 8 (one inner column, k15): with it, a 220-word VKA, a 3,360-byte proof,
+ * a 174 MiB proving key and 8.5 s a proof; without, 126 words and 1,952 bytes (batch 1's shape), 90 MiB and
+ * 5.7 s (interleaved, n=3), for 41% more rows. Both are sound; off, a product is constrained row by row, as at
+ * batch 1. Layout and this switch change how the circuit is proved, not the values: the check against batch 1
+ * shows it for every build.
  */
 async function variantSettings(
   engine: Engine,
@@ -69,9 +70,8 @@ async function variantSettings(
   objective: TuneObjective,
 ): Promise<{ settings: CircuitSettings; screened: BatchVariant["screened"] }> {
   const screened: BatchVariant["screened"] = [];
-  const disableFreivalds = objective === "proofSize" ? true : Boolean(base.run_args.disable_freivalds);
   for (const numInnerCols of INNER_COLS) {
-    const s = await engine.variantSettings({ ...args, logrows: base.run_args.logrows, numInnerCols, disableFreivalds });
+    const s = await engine.variantSettings({ ...args, logrows: base.run_args.logrows, numInnerCols });
     const logrows = neededLogrows(base, s);
     screened.push({ numInnerCols, numRows: s.num_rows, logrows, predictedCost: predictedCost({ logrows, numInnerCols }) });
   }
@@ -82,7 +82,6 @@ async function variantSettings(
     ...args,
     logrows: best.logrows,
     numInnerCols: best.numInnerCols,
-    disableFreivalds,
   });
   return { settings, screened };
 }
@@ -116,7 +115,8 @@ export function variantLayout(base: Manifest["circuit"]["instanceLayout"], batch
 export function derivationProblem(base: CircuitSettings, v: CircuitSettings, batch: number): string | null {
   const { variables: _v, logrows: _l, num_inner_cols: _c, disable_freivalds: _f, ...baseArgs } = base.run_args;
   const { variables, logrows, num_inner_cols: cols, disable_freivalds: freivalds, ...args } = v.run_args;
-  if (typeof freivalds !== "boolean") return `disable_freivalds is ${JSON.stringify(freivalds)}, not a boolean`;
+  if (freivalds !== true)
+    return `disable_freivalds is ${JSON.stringify(freivalds)}: a variant proves products row by row, as batch 1`;
   if (!INNER_COLS.includes(Number(cols))) return `num_inner_cols is ${JSON.stringify(cols)}, not one of ${INNER_COLS.join(", ")}`;
   for (const [k, value] of Object.entries(baseArgs)) {
     if (JSON.stringify(args[k]) !== JSON.stringify(value))
@@ -214,7 +214,16 @@ async function buildVariant(model: LoadedModel, batch: number, opts: VariantOpti
     await timed("compile the circuit", "compile", () =>
       engine.compile({ model: p("network.onnx"), compiled: p("network.ezkl"), settings: p("settings.json") }),
     );
-    const srsFile = srsFileForLogrows(logrows, opts.srsFile);
+    // --srs names one file, made for batch 1's logrows; a larger variant takes the ceremony file imported for its own.
+    const srsFile = srsFileForLogrows(logrows, logrows === model.manifest.srs.logrows ? opts.srsFile : undefined);
+    if (!srsFile && (opts.srsFile || model.manifest.srs.provenance === "ceremony")) {
+      throw new UserInputError(
+        `batch ${batch} needs an SRS for 2^${logrows} rows; batch 1's is for 2^${model.manifest.srs.logrows}`,
+        {
+          hint: `import the ceremony SRS for it first: zkinfer srs import perpetual-powers-of-tau-raw-${logrows} --logrows ${logrows}`,
+        },
+      );
+    }
     placeFile(srsFile ?? (await ensureDevSrs(engine, logrows)), p("kzg.srs"));
     await timed(`key setup (2^${logrows} rows)`, "setup", () =>
       engine.setup({ compiled: p("network.ezkl"), vk: p("vk.key"), pk: p("pk.key"), srs: p("kzg.srs") }),
@@ -244,7 +253,6 @@ async function buildVariant(model: LoadedModel, batch: number, opts: VariantOpti
       vka: { file: VARIANT_FILES.vka, digest: vka.digest, words: vka.words.length, ceremonySrs: vka.ceremonySrs },
       srs: { provenance: srsProvenance(srsH!, logrows), sha256: srsH!, logrows },
       numInnerCols: Number(settings.run_args.num_inner_cols),
-      disableFreivalds: Boolean(settings.run_args.disable_freivalds),
       objective: opts.objective,
       screened,
       check,
