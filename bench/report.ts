@@ -106,7 +106,7 @@ export function renderBatchMarkdown(b: BatchFigures): string {
     const a = b.alternative;
     const own = pts.find((p) => p.batch === a.batch);
     lines.push(
-      `Derived layout vs the prove-time screen at batch ${a.batch} (interleaved, n=${b.runs} each): the build's ` +
+      `Derived layout vs another at batch ${a.batch} (interleaved, n=${b.runs} each): the build's ` +
         `${own?.numInnerCols ?? "?"} inner column(s), k${own?.logrows ?? "?"}: prove ${spread(a.ownProve)}, ` +
         `verify gas ${gas(own?.verifyGas ?? null)}; ${a.numInnerCols} inner columns, k${a.logrows}: prove ${spread(a.prove)}, ` +
         `verify gas ${gas(a.verifyGas)}, proving key ${size(a.pkBytes)}.`,

@@ -68,9 +68,10 @@ async function variantSettings(
   args: { model: string; base: string; settings: string; batch: number },
   base: CircuitSettings,
   objective: TuneObjective,
+  only?: number,
 ): Promise<{ settings: CircuitSettings; screened: BatchVariant["screened"] }> {
   const screened: BatchVariant["screened"] = [];
-  for (const numInnerCols of INNER_COLS) {
+  for (const numInnerCols of only ? [only] : INNER_COLS) {
     const s = await engine.variantSettings({ ...args, logrows: base.run_args.logrows, numInnerCols });
     const logrows = neededLogrows(base, s);
     screened.push({ numInnerCols, numRows: s.num_rows, logrows, predictedCost: predictedCost({ logrows, numInnerCols }) });
@@ -145,6 +146,8 @@ export interface VariantOptions {
   samples: number[][];
   /** The build's objective (model.json "objective"): how the variant's inner columns are chosen. */
   objective: TuneObjective;
+  /** Use this many inner columns instead of screening (the bench's derived-vs-searched comparison). */
+  numInnerCols?: number;
 }
 
 /** Build the batch variants `batches` lacks in `model`'s artifact directory; returns the model reloaded. */
@@ -195,6 +198,7 @@ async function buildVariant(model: LoadedModel, batch: number, opts: VariantOpti
         { model: p("network.onnx"), base: model.file("settings"), settings: p("settings.json"), batch },
         baseSettings,
         opts.objective,
+        opts.numInnerCols,
       ),
     );
     const problem = derivationProblem(baseSettings, settings, batch);
