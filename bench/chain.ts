@@ -15,6 +15,8 @@ import type { LoadedModel } from "../prover/src/models/store.js";
 import { ratio } from "./stats.js";
 
 export interface Suite {
+  /** The suite verifier (EZKL's reusable verifier). */
+  suiteVerifier: Address;
   registry: Address;
   verifierRoute: Address;
   coordinator: Address;
@@ -30,6 +32,7 @@ export async function deploySuite(rpcUrl: string, privateKey: Hex): Promise<Suit
   try {
     const { deployment } = await deployZkinfer({ rpcUrl, privateKey, outDir });
     return {
+      suiteVerifier: deployment.contracts.Halo2VerifierReusable.address,
       registry: deployment.contracts.ModelRegistry.address,
       verifierRoute: deployment.contracts.InferenceVerifier.address,
       coordinator: deployment.contracts.InferenceCoordinator.address,

@@ -1,3 +1,4 @@
+import type { BatchFigures } from "./batch.js";
 import type { BuildFigures } from "./build.js";
 import type { GasFigures } from "./chain.js";
 import type { MachineInfo } from "./machine.js";
@@ -44,6 +45,8 @@ export interface BenchResults {
     /** Peak RSS after all of a configuration's requests: the service's node process and each EZKL worker. */
     peakRss: { workers: number; nodeMiB: number | null; workersMiB: (number | null)[] }[];
   } | null;
+  /** Batch variants of one model proved and verified through the suite verifier (`--batches`). */
+  batch?: BatchFigures | null;
   /** Service processes sharing one PostgreSQL store. */
   fleet?: {
     queueCost: QueueCost[];
@@ -68,6 +71,56 @@ const size = (bytes: number): string =>
  * no lock): the anchor issue 12's target is measured against.
  */
 const PRE_MARKET_FULFIL: Record<string, number> = { "digits-mlp": 634_048, "diabetes-mlp": 698_026 };
+
+/** The batch section: one column per batch size. */
+export function renderBatchMarkdown(b: BatchFigures): string {
+  const pts = b.points;
+  const base = pts.find((p) => p.batch === 1);
+  const row = (label: string, cell: (p: (typeof pts)[number]) => string) => `| ${label} | ${pts.map(cell).join(" | ")} |`;
+  const gas = (g: number | null) => (g === null ? "—" : int(g));
+  const lines = [
+    `### Batch variants of \`${b.model}\`: one proof, N inferences, through the suite verifier`,
+    "",
+    `| | ${pts.map((p) => `batch ${p.batch}`).join(" | ")} |`,
+    `| --- | ${pts.map(() => "---").join(" | ")} |`,
+    row("logrows / rows / inner columns", (p) => `${p.logrows} / ${int(p.numRows)} / ${p.numInnerCols}`),
+    row("public instances", (p) => int(p.instances)),
+    row("proving key", (p) => size(p.pkBytes)),
+    row("VKA words / proof bytes", (p) => `${p.vkaWords} / ${int(p.proofBytes)}`),
+    row(`prove, median (min–max), n=${b.runs}`, (p) => spread(p.prove)),
+    row("prove per inference (median / N)", (p) => ms(p.provePerInferenceMs)),
+    row("suite verifier `verifyProof` gas (mined, VKA in calldata)", (p) => gas(p.verifyGas)),
+    row("… per inference", (p) => `**${gas(p.verifyGasPerInference)}**`),
+    row("… per inference vs batch 1", (p) =>
+      p.verifyGasPerInference !== null && base?.verifyGasPerInference
+        ? x(p.verifyGasPerInference / base.verifyGasPerInference)
+        : "—",
+    ),
+    row("calldata bytes / calldata gas", (p) => `${int(p.calldataBytes)} / ${int(p.calldataGas)}`),
+    "",
+  ];
+  if (b.fit) {
+    lines.push(
+      `Where the gas goes (least squares over the ${b.fit.points} variants with batch > 1, which share one VKA shape): ` +
+        `gas ≈ ${int(b.fit.fixed)} + ${b.fit.perInstance} × instances; of the ${b.fit.perInstance} gas per public instance, ` +
+        `${b.fit.calldataPerInstance} is its calldata. The fixed part (the 21,000 intrinsic gas, the proof's and the VKA's ` +
+        "calldata, the pairing and the polynomial checks) is shared by the batch.",
+      "",
+    );
+  }
+  if (b.alternative) {
+    const a = b.alternative;
+    const own = pts.find((p) => p.batch === a.batch);
+    lines.push(
+      `Derived layout vs another at batch ${a.batch} (interleaved, n=${b.runs} each): the build's ` +
+        `${own?.numInnerCols ?? "?"} inner column(s), k${own?.logrows ?? "?"}: prove ${spread(a.ownProve)}, ` +
+        `verify gas ${gas(own?.verifyGas ?? null)}; ${a.numInnerCols} inner columns, k${a.logrows}: prove ${spread(a.prove)}, ` +
+        `verify gas ${gas(a.verifyGas)}, proving key ${size(a.pkBytes)}.`,
+      "",
+    );
+  }
+  return lines.join("\n");
+}
 
 /** The markdown report: one column per model, one row per figure; every timed row says its n. */
 export function renderMarkdown(r: BenchResults): string {
@@ -227,9 +280,9 @@ export function renderMarkdown(r: BenchResults): string {
       `${m.cpus} × ${m.cpuModel}, ${m.memoryGiB} GiB RAM, ${m.os}; Node ${m.node}, Python ${m.python}, EZKL ${m.ezkl}, ` +
       `solc ${m.solc}, Hardhat ${m.hardhat}. 1-minute load average: ${m.loadAverage.start[0]} at the start, mean ${m.loadAverage.during.mean} and max ${m.loadAverage.during.max} during the run (the bench alone accounts for up to about 2).`,
     "",
-    table,
-    "",
+    ...(names.length ? [table, ""] : []),
   ];
+  if (r.batch) lines.push(renderBatchMarkdown(r.batch));
   if (r.service) {
     const rss = r.service.peakRss
       .map(
@@ -258,6 +311,8 @@ export function renderMarkdown(r: BenchResults): string {
     ...(r.options.coldBuilds ? [] : ["build"]),
     ...(r.options.chain ? [] : ["gas", "latency", "throughput"]),
     ...(r.fleet ? [] : ["fleet"]),
+    ...(r.batch ? [] : ["batch"]),
+    ...(names.length ? [] : ["tuning", "build", "proving", "rss", "gas", "latency", "throughput"]),
   ]);
   lines.push(...Object.entries(r.method).flatMap(([k, s]) => (skip.has(k) ? [] : [`- ${s}`])), "");
   return lines.join("\n");

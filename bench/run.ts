@@ -6,7 +6,7 @@
 import { Command, InvalidArgumentError } from "commander";
 import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
-import { join, relative, resolve } from "node:path";
+import { dirname, join, relative, resolve } from "node:path";
 import { connectChain, type ChainClients } from "../prover/src/chain/clients.js";
 import { DEV_KEYS, startLocalNode, type LocalNode } from "../prover/src/chain/local-node.js";
 import { EzklEngine } from "../prover/src/engine/engine.js";
@@ -15,7 +15,10 @@ import type { InferenceProof } from "../prover/src/models/inference.js";
 import { readJson, resolveModelSource, type Heldout } from "../prover/src/models/source.js";
 import type { LoadedModel } from "../prover/src/models/store.js";
 import { cacheDir, projectRoot } from "../prover/src/util/paths.js";
-import { consoleProgress } from "../prover/src/util/progress.js";
+import { consoleProgress, type Progress } from "../prover/src/util/progress.js";
+import { buildModel } from "../prover/src/models/build.js";
+import { parseBatchList } from "../prover/src/models/variants.js";
+import { measureBatches } from "./batch.js";
 import { buildExample, exampleDir, type BuildFigures } from "./build.js";
 import { deploySuite, measureGas, type GasFigures, type Registered, type Suite } from "./chain.js";
 import { registerModelVersion } from "../prover/src/chain/register.js";
@@ -60,6 +63,10 @@ interface Options {
   keepCache?: boolean;
   fleet: boolean;
   fleetBurst?: number;
+  batches: string;
+  batchModel: string;
+  batch: boolean;
+  batchOnly?: boolean;
 }
 
 const program = new Command("npm run bench --")
@@ -91,11 +98,18 @@ const program = new Command("npm run bench --")
     positive("--fleet-burst"),
   )
   .option("--no-fleet", "skip the fleet figures (PostgreSQL queue cost, throughput with 1 and 3 processes)")
+  .option("--batches <list>", "batch sizes to build, prove and verify through the suite verifier", "1,4,8,16")
+  .option("--batch-model <name>", "the example model of the batch figures", "digits-mlp")
+  .option("--no-batch", "skip the batch figures")
+  .option(
+    "--batch-only",
+    "only the batch figures (cached builds; results in <out>/<date>-batch.json and .md, beside a full run's)",
+  )
   .option("--out <dir>", "where to write the results", "bench/results")
   .option("--keep-cache", "keep the fresh cache directory the cold builds went to (about 0.8 GB) and print its path")
   .addHelpText(
     "after",
-    "\nExamples:\n  npm run bench\n  npm run bench -- --quick\n  npm run bench -- --models digits-mlp --runs 3 --no-chain",
+    "\nExamples:\n  npm run bench\n  npm run bench -- --quick\n  npm run bench -- --models digits-mlp --runs 3 --no-chain\n  npm run bench -- --batch-only --runs 3",
   );
 
 async function main(): Promise<void> {
@@ -117,6 +131,8 @@ async function main(): Promise<void> {
   const burst = o.burst ?? (o.quick ? 2 : 4);
   const cold = !(o.reuseBuilds ?? o.quick ?? false);
   const outDir = resolve(projectRoot, o.out);
+  const batchSizes = parseBatchList(o.batches, "--batches");
+  if (o.batchOnly) return batchOnly(o, batchSizes, runs, outDir, started, stopLoad);
 
   // Temporary directories: the fresh cache (cold builds, service proofs) and scratch for proofs.
   const temp: string[] = [];
@@ -177,6 +193,7 @@ async function main(): Promise<void> {
   let machine: BenchResults["machine"];
   let serviceResults: BenchResults["service"] = null;
   let fleetResults: BenchResults["fleet"] = null;
+  let batchResults: BenchResults["batch"] = null;
   const fleetBurst = o.fleetBurst ?? (o.quick ? 3 : 9);
 
   try {
@@ -274,6 +291,14 @@ async function main(): Promise<void> {
           measureGas(prover, requester, suite, built.get(name)!, registered.get(name)!, proofs.get(name)!),
         );
         gas.set(name, g);
+      }
+
+      // 3b. Batch variants through the suite verifier.
+      if (o.batch && models.includes(o.batchModel)) {
+        batchResults = await measureBatchFigures(o.batchModel, batchSizes, runs, join(work, "batch"), progress, {
+          clients: admin,
+          suiteVerifier: suite.suiteVerifier,
+        });
       }
 
       // 4. The prover service: latency with 1 worker, then a burst per model for each worker count.
@@ -424,12 +449,19 @@ async function main(): Promise<void> {
     models: results,
     service: serviceResults,
     fleet: fleetResults,
+    batch: batchResults,
   };
-  mkdirSync(outDir, { recursive: true });
-  // A later run on the same day (a --quick pass, one model) never replaces an earlier, fuller one.
-  let base = join(outDir, date);
-  for (let i = 2; existsSync(`${base}.json`) || existsSync(`${base}.md`); i++) base = join(outDir, `${date}-${i}`);
-  // The JSON first: a figure the markdown cannot render never loses the run.
+  writeResults(report, join(outDir, date), progress);
+}
+
+/**
+ * The JSON first (a figure the markdown cannot render never loses the run), then the markdown, to stdout too. A
+ * later run on the same day (a --quick pass, one model) writes `<base>-2`, `-3`, ..., never replacing a fuller one.
+ */
+function writeResults(report: BenchResults, wanted: string, progress: Progress): void {
+  mkdirSync(dirname(wanted), { recursive: true });
+  let base = wanted;
+  for (let i = 2; existsSync(`${base}.json`) || existsSync(`${base}.md`); i++) base = `${wanted}-${i}`;
   const write = (file: string, text: string) => {
     writeFileSync(`${file}.tmp`, text);
     renameSync(`${file}.tmp`, file);
@@ -437,10 +469,100 @@ async function main(): Promise<void> {
   write(`${base}.json`, JSON.stringify(report, null, 2) + "\n");
   const markdown = renderMarkdown(report);
   write(`${base}.md`, markdown);
-  progress.note(
-    `wrote ${relative(process.cwd(), base)}.json and .md; wall time ${((finished.getTime() - started.getTime()) / 60_000).toFixed(1)} min`,
-  );
+  progress.note(`wrote ${relative(process.cwd(), base)}.json and .md; wall time ${(report.wallTimeMs / 60_000).toFixed(1)} min`);
   process.stdout.write(markdown);
+}
+
+/** The batch figures: the model's variants built (cached when they exist), proved round-robin, verified on-chain. */
+async function measureBatchFigures(
+  name: string,
+  batches: number[],
+  runs: number,
+  work: string,
+  progress: Progress,
+  chain: { clients: ChainClients; suiteVerifier: `0x${string}` } | undefined,
+): Promise<NonNullable<BenchResults["batch"]>> {
+  const engine = new EzklEngine();
+  try {
+    const source = await resolveModelSource(exampleDir(name));
+    const model = await progress.step(`${name}: build the batch variants ${batches.join(", ")} (cached when built)`, () =>
+      buildModel(source, { engine, batch: batches }),
+    );
+    const heldout = (await readJson<Heldout>(source.heldout!, "heldout.json")).inputs;
+    const alternativeAt = batches.includes(8) ? 8 : undefined;
+    return await measureBatches({
+      engine,
+      model,
+      heldout,
+      batches,
+      runs,
+      work,
+      progress,
+      ...(chain ? { chain } : {}),
+      ...(alternativeAt ? { alternativeAt } : {}),
+    });
+  } finally {
+    await engine.close();
+  }
+}
+
+/** `--batch-only`: the batch figures alone, on their own `hardhat node`, in <out>/<date>-batch.json and .md. */
+async function batchOnly(
+  o: Options,
+  batches: number[],
+  runs: number,
+  outDir: string,
+  started: Date,
+  stopLoad: ReturnType<typeof sampleLoad>,
+): Promise<void> {
+  const progress = consoleProgress("bench");
+  const work = mkdtempSync(join(tmpdir(), "zkinfer-bench-batch-"));
+  const engine = new EzklEngine();
+  const info = await engine.info();
+  await engine.close();
+  const machine = machineInfo({ python: info.python, ezklVersion: info.ezklVersion });
+  let node: LocalNode | undefined;
+  let batch: NonNullable<BenchResults["batch"]>;
+  try {
+    const chain = o.chain
+      ? await progress.step("hardhat node on 127.0.0.1, deploy the suite (Ignition)", async () => {
+          node = await startLocalNode();
+          const suite = await deploySuite(node.url, DEV_KEYS[0]!);
+          const clients = await connectChain({
+            rpcUrl: node.url,
+            privateKey: DEV_KEYS[0]!,
+            registry: suite.registry,
+            verifierRoute: suite.verifierRoute,
+            coordinator: suite.coordinator,
+            source: "bench",
+          });
+          return { clients, suiteVerifier: suite.suiteVerifier };
+        })
+      : undefined;
+    batch = await measureBatchFigures(o.batchModel, batches, runs, work, progress, chain);
+  } finally {
+    await node?.stop();
+    rmSync(work, { recursive: true, force: true });
+  }
+  const finished = new Date();
+  machine.loadAverage.end = loadavg().map(round2);
+  machine.loadAverage.during = stopLoad();
+  const report: BenchResults = {
+    schema: 1,
+    date: started.toISOString().slice(0, 10),
+    startedAt: started.toISOString(),
+    finishedAt: finished.toISOString(),
+    wallTimeMs: finished.getTime() - started.getTime(),
+    command: `npm run bench -- ${process.argv.slice(2).join(" ")}`,
+    options: { models: [], runs, requests: 0, burst: 0, workers: [], coldBuilds: false, chain: o.chain },
+    machine,
+    method: { batch: METHOD.batch! },
+    models: {},
+    service: null,
+    fleet: null,
+    batch,
+  };
+  writeResults(report, join(outDir, `${report.date}-batch`), progress);
 }
 
 /** Jobs per round of the queue-cost figure. */
@@ -496,6 +618,8 @@ const METHOD: Record<string, string> = {
     "Request → fulfilled: the prover service (`startService`, in its own process) following the coordinator on `hardhat node` (automine) with --confirmations 0 and --poll-ms 200; one request at a time, timed from sending `requestInference` to reading the request as Fulfilled (polled every 100 ms). Pickup / prove / submit come from the service's job store: request mined → job stored; the proof; proof → fulfilment mined. Each worker first proves one off-chain job (warm-up, not counted).",
   throughput:
     "Throughput: a burst of k requests sent back to back; k divided by the time from the first send until the last request is seen fulfilled.",
+  batch:
+    "Batch variants: the model built with `--batches` (each variant derived from the batch-1 build: batch 1's run arguments with EZKL's batch_size = N, the inner columns chosen by the build's objective, logrows from the rows). Prove: `proveBatch` of N held-out inputs (`proveInference` at batch 1), one warm-up round, then n rounds over every batch size round-robin (the order reversed every other round), so all sizes see the same load; per inference = median / N. Gas: the variant's VKA registered with the suite verifier (`registerVka`, not counted), then `verifyProof(proof, instances, vka)` sent as a mined transaction on `hardhat node` (gasUsed, the 21,000 intrinsic included). The fit is least squares over the variants with batch > 1 (one VKA shape). The alternative: the same batch size built in a copy of the artifact directory with 2 inner columns (about half the rows, one logrows less: what a settings search at batch N would try first), proved n times interleaved with the build's own variant.",
   fleet:
     "Fleet: `startService` processes (1 worker each) sharing one PostgreSQL job store (a temporary cluster on 127.0.0.1, fsync off), the smallest model, a burst of k requests as for throughput; first 1 process, then 3. On 2 cores three processes cannot prove faster than the cores allow: the gain is bounded by the cores, not the queue. Queue cost: per job, `claimNext` (with its lease) + one `heartbeat` + `proved` on one connection, no proving, 200 jobs x 2 rounds per backend, SQLite and PostgreSQL interleaved round by round.",
 };

@@ -119,6 +119,113 @@ def _rename_batch_axes(model, notes: list[str]) -> None:
     notes.append(f"symbolic batch axis {label} mapped to EZKL's batch_size (1 per proof)")
 
 
+def symbolic_batch(path: str, out: str, samples=None) -> dict:
+    """The graph of a batch variant: the prepared (version's) ONNX with its leading axis symbolic, so that
+    EZKL's `batch_size` variable sets it. A static leading axis of 1 on every graph input and output becomes
+    `batch_size`; intermediate shape annotations (value_info) are dropped, since they would pin a batch of 1.
+    Deterministic: the same input file gives the same bytes (protobuf serialises a message in field order),
+    so `zkinfer model audit` repeats it and compares the hash. A graph whose axis is already `batch_size` is
+    copied byte for byte. Refused: a leading axis other than 1, and a graph that mixes samples across its
+    leading axis (checked with onnxruntime: two samples run together must give each one's own outputs)."""
+    import onnx
+
+    model, _ = _load(path)
+    graph = model.graph
+    inits = {i.name for i in graph.initializer}
+    tensors = [v for v in list(graph.input) + list(graph.output) if v.name not in inits and _tensor_ok(v)]
+    changed = False
+    for v in tensors:
+        dims = v.type.tensor_type.shape.dim
+        if len(dims) == 0:
+            raise PrepError(
+                f"tensor '{v.name}' has no axes; a batch variant needs a leading batch axis",
+                "export with a leading batch axis of 1 (e.g. shape [1, n]) or a symbolic one",
+            )
+        d = dims[0]
+        if d.HasField("dim_value"):
+            if d.dim_value != 1:
+                raise PrepError(
+                    f"the leading axis of tensor '{v.name}' is {d.dim_value}; a batch variant starts from batch 1",
+                    "export with a leading batch axis of 1 or a symbolic one (torch.onnx.export dynamic_axes)",
+                )
+            d.Clear()
+            d.dim_param = BATCH_SYMBOL
+            changed = True
+        elif d.dim_param != BATCH_SYMBOL:
+            raise PrepError(
+                f"the leading axis of tensor '{v.name}' is '{d.dim_param}', not EZKL's batch_size",
+                "build from the prepared network.onnx that `zkinfer model build` wrote",
+            )
+    if not changed:
+        with open(path, "rb") as src:
+            data = src.read()
+        _check_rows_independent(path, data, samples)
+        with open(out, "wb") as dst:
+            dst.write(data)
+        return {"changed": False, "notes": []}
+    del graph.value_info[:]
+    try:
+        onnx.checker.check_model(model)
+    except Exception as exc:
+        raise PrepError(
+            f"the batch-variant graph does not pass ONNX's checker ({str(exc).splitlines()[0][:200]})",
+            "export with a symbolic batch axis (torch.onnx.export dynamic_axes) and rebuild",
+        )
+    data = model.SerializeToString(deterministic=True)
+    _check_rows_independent(path, data, samples)
+    tmp = out + ".tmp"
+    with open(tmp, "wb") as f:
+        f.write(data)
+    os.replace(tmp, out)
+    return {"changed": True, "notes": [f"leading axis of {len(tensors)} tensors made symbolic (batch_size)"]}
+
+
+def _check_rows_independent(batch1_path: str, variant: bytes, samples) -> None:
+    """Run two samples through the variant together and each alone through the batch-1 graph: the rows must
+    match, or the graph mixes samples (a Reshape to [1, -1], a reduction over the batch axis, ...)."""
+    import numpy as np
+    import onnxruntime as ort
+
+    a = ort.InferenceSession(batch1_path, providers=["CPUExecutionProvider"])
+    try:
+        b = ort.InferenceSession(variant, providers=["CPUExecutionProvider"])
+    except Exception as exc:
+        raise PrepError(
+            f"onnxruntime cannot load the batch-variant graph ({str(exc).splitlines()[0][:200]})",
+            "export with a symbolic batch axis (torch.onnx.export dynamic_axes) and rebuild",
+        )
+    shapes = [[d if isinstance(d, int) else 1 for d in inp.shape] for inp in a.get_inputs()]  # batch 1
+    sizes = [int(np.prod(s)) for s in shapes]
+    rng = np.random.default_rng(0)
+    rows = [np.asarray(s, dtype=np.float32).reshape(-1) for s in (samples or [])[:2]]
+    while len(rows) < 2:
+        rows.append(rng.uniform(-1, 1, sum(sizes)).astype(np.float32))
+
+    def feeds(batch):
+        out, at = {}, 0
+        for inp, shape, size in zip(a.get_inputs(), shapes, sizes):
+            out[inp.name] = np.stack([r[at : at + size].reshape(shape[1:]) for r in batch])
+            at += size
+        return out
+
+    try:
+        together = b.run(None, feeds(rows))
+    except Exception as exc:
+        raise PrepError(
+            f"the graph does not run at batch 2 ({str(exc).splitlines()[0][:200]}): it fixes its batch of 1 inside",
+            "export with a symbolic batch axis and no batch-1 constants (a Reshape to [1, -1]: use [-1, n] or Flatten)",
+        )
+    for i, r in enumerate(rows):
+        alone = a.run(None, feeds([r]))
+        for t, (x, y) in enumerate(zip(alone, together)):
+            if np.asarray(y).shape[0] != 2 or np.max(np.abs(np.asarray(x)[0] - np.asarray(y)[i])) > 1e-5:
+                raise PrepError(
+                    f"output {t} of sample {i} run in a batch of 2 differs from the same sample alone: the graph mixes "
+                    "samples across its leading axis",
+                    "a batch variant needs a graph whose rows are independent; build this model at batch 1 only",
+                )
+
+
 def _infer_output_shapes(model) -> None:
     """Give outputs that lost their type (a ZipMap's replacement) the shape ONNX infers for them."""
     import onnx

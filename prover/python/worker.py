@@ -127,6 +127,42 @@ def op_prepare_onnx(args):
         raise RequestError("InvalidModel", str(exc), hint=exc.hint)
 
 
+def op_batch_onnx(args):
+    """The graph of a batch variant: the version's ONNX with a symbolic leading axis (see onnx_prep.py)."""
+    import onnx_prep
+
+    _require_file(args["model"], "ONNX model")
+    try:
+        return onnx_prep.symbolic_batch(args["model"], args["out"], samples=args.get("samples") or None)
+    except onnx_prep.PrepError as exc:
+        raise RequestError("InvalidModel", str(exc), hint=exc.hint)
+
+
+def op_variant_settings(args):
+    """Settings of a batch variant: every run argument of the batch-1 settings (`base`: scales, decomposition,
+    lookup range, visibilities, ...), with EZKL's batch_size variable set to `batch`, and `logrows` and
+    `numInnerCols` as given (the rows grow with the batch: more columns can hold them in fewer rows), and EZKL's
+    random-challenge (Freivalds) check of matrix products off: batch 1 never uses it, and at batch N it adds a
+    proving phase (see prover/src/models/variants.ts); gen_settings then lays out the variant's graph (`model`)."""
+    import ezkl
+
+    _require_file(args["model"], "ONNX model")
+    _require_file(args["base"], "batch-1 settings")
+    base = _read_json(args["base"])["run_args"]
+    ra = ezkl.PyRunArgs()
+    for key, value in base.items():
+        if key in ("variables", "logrows") or value is None:
+            continue
+        setattr(ra, key, tuple(value) if isinstance(value, list) else value)
+    ra.variables = [("batch_size", int(args["batch"]))]
+    ra.logrows = int(args["logrows"])
+    ra.num_inner_cols = int(args["numInnerCols"])
+    ra.disable_freivalds = True
+    if not ezkl.gen_settings(args["model"], args["settings"], py_run_args=ra):
+        raise RequestError("EzklError", "gen_settings returned false for a batch variant")
+    return {"settings": _read_json(args["settings"])}
+
+
 def op_run_onnx(args):
     """Run the float model with onnxruntime (the reference the circuit is compared against)."""
     import numpy as np
@@ -406,6 +442,8 @@ OPS = {
     "inspect_onnx": op_inspect_onnx,
     "prepare_onnx": op_prepare_onnx,
     "run_onnx": op_run_onnx,
+    "batch_onnx": op_batch_onnx,
+    "variant_settings": op_variant_settings,
     "gen_settings": op_gen_settings,
     "calibrate": op_calibrate,
     "compile": op_compile,

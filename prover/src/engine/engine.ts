@@ -76,6 +76,16 @@ export interface LayoutArgs {
   logrows?: number;
 }
 
+export interface VariantSettingsArgs {
+  model: string;
+  /** The batch-1 settings.json the variant derives from. */
+  base: string;
+  settings: string;
+  batch: number;
+  logrows: number;
+  numInnerCols: number;
+}
+
 export type CalibrationTarget = "resources" | "accuracy";
 
 /** What `prepareOnnx` did to an exported file (see prover/python/onnx_prep.py). */
@@ -91,7 +101,12 @@ export interface Engine {
   inspectOnnx(model: string): Promise<OnnxInfo>;
   /** Writes `out`: the exported model made self-contained and EZKL-ready, or refuses it with a hint. */
   prepareOnnx(a: { model: string; out: string; samples?: number[][] }): Promise<PreparedOnnx>;
+  /** Writes `out`: the version's (prepared) ONNX with a symbolic leading axis, for a batch variant; deterministic. */
+  batchOnnx(a: { model: string; out: string; samples?: number[][] }): Promise<PreparedOnnx>;
   runOnnx(model: string, inputs: number[][]): Promise<number[][]>;
+  /** A batch variant's settings: the batch-1 settings' run arguments with batch_size = `batch`, `logrows`, `numInnerCols`
+   *  and EZKL's Freivalds check off (prover/src/models/variants.ts says why). */
+  variantSettings(a: VariantSettingsArgs): Promise<CircuitSettings>;
   genSettings(a: { model: string; settings: string; layout?: LayoutArgs }): Promise<CircuitSettings>;
   calibrate(a: {
     data: string;
@@ -156,6 +171,12 @@ export class EzklEngine implements Engine {
   }
   prepareOnnx(a: { model: string; out: string; samples?: number[][] }): Promise<PreparedOnnx> {
     return this.call("prepare_onnx", a);
+  }
+  batchOnnx(a: { model: string; out: string; samples?: number[][] }): Promise<PreparedOnnx> {
+    return this.call("batch_onnx", a);
+  }
+  async variantSettings(a: VariantSettingsArgs): Promise<CircuitSettings> {
+    return (await this.call<{ settings: CircuitSettings }>("variant_settings", { ...a })).settings;
   }
   async runOnnx(model: string, inputs: number[][]): Promise<number[][]> {
     return (await this.call<{ outputs: number[][] }>("run_onnx", { model, inputs })).outputs;

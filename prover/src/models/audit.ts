@@ -1,11 +1,13 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Engine } from "../engine/engine.js";
+import type { CircuitSettings, Engine } from "../engine/engine.js";
 import { UserInputError } from "../errors.js";
 import { sha256File } from "../util/hash.js";
 import { silentProgress, type Progress } from "../util/progress.js";
 import { srsProvenance, type SrsProvenance } from "./srs.js";
+import type { LoadedModel } from "./store.js";
+import { derivationProblem, variantModel } from "./variants.js";
 import { buildVka } from "./vka.js";
 
 /**
@@ -59,6 +61,89 @@ export interface AuditFiles {
 
 const norm = (h: string) => h.toLowerCase().replace(/^0x/, "");
 
+function comparer(checks: AuditCheck[]) {
+  return (link: string, exp: string, act: string, note?: string) =>
+    checks.push({
+      link,
+      expected: norm(exp),
+      actual: norm(act),
+      result: norm(exp) === norm(act) ? "match" : "MISMATCH",
+      ...(note ? { note } : {}),
+    });
+}
+
+/** Compile from the ONNX and settings, set keys up with the SRS, make the VKA: the links the audit compares. */
+async function rebuildKeys(engine: Engine, files: AuditFiles, dir: string, progress: Progress, label: string) {
+  const p = (n: string) => join(dir, n);
+  await progress.step(`${label}compile the circuit from the ONNX model and settings.json`, () =>
+    engine.compile({ model: files.onnx, compiled: p("network.ezkl"), settings: files.settings }),
+  );
+  await progress.step(`${label}key setup with the SRS`, () =>
+    engine.setup({ compiled: p("network.ezkl"), vk: p("vk.key"), pk: p("pk.key"), srs: files.srs }),
+  );
+  const vka = await progress.step(`${label}verifying-key artifact (VKA) from the rebuilt key`, () =>
+    buildVka(engine, { vk: p("vk.key"), settings: files.settings, srs: files.srs, vka: p("vka.bin") }),
+  );
+  return { circuitHash: await sha256File(p("network.ezkl")), vkHash: await sha256File(p("vk.key")), vka };
+}
+
+/**
+ * The batch variants of a build, each against the manifest (the registry holds no variants yet): the graph is
+ * the symbolic-batch rewrite of the version's network.onnx, repeated here and compared by hash; the
+ * variant's settings derive from batch 1's (same run arguments but batch_size, logrows and inner columns, the
+ * logrows its rows need, the same scales); then the SRS, the verifying key from a fresh key setup and the VKA.
+ */
+export async function auditVariants(
+  engine: Engine,
+  model: LoadedModel,
+  opts: { progress?: Progress } = {},
+): Promise<{ ok: boolean; checks: AuditCheck[] }> {
+  const progress = opts.progress ?? silentProgress;
+  const checks: AuditCheck[] = [];
+  const compare = comparer(checks);
+  const base = JSON.parse(readFileSync(model.file("settings"), "utf8")) as CircuitSettings;
+  for (const v of model.manifest.variants) {
+    const variant = variantModel(model, v.batch);
+    const tag = `batch ${v.batch}: `;
+    const dir = mkdtempSync(join(tmpdir(), "zkinfer-audit-variant-"));
+    try {
+      const graph = join(dir, "network.onnx");
+      await progress.step(`${tag}the symbolic-batch graph, rewritten from network.onnx`, () =>
+        engine.batchOnnx({ model: model.file("onnx"), out: graph }),
+      );
+      compare(`${tag}graph (rewrite of network.onnx, sha256)`, v.onnx.sha256, await sha256File(graph));
+      const settingsFile = variant.file("settings");
+      if (!existsSync(settingsFile) || !existsSync(variant.file("srs")))
+        throw new UserInputError(`batch ${v.batch}: ${variant.dir} lacks settings.json or kzg.srs`, {
+          hint: "publish the whole artifact directory, batch-<N>/ directories included",
+        });
+      compare(`${tag}settings.json (sha256)`, v.hashes.settings, await sha256File(settingsFile));
+      const settings = JSON.parse(readFileSync(settingsFile, "utf8")) as CircuitSettings;
+      compare(
+        `${tag}settings derive from batch 1's`,
+        "derived",
+        derivationProblem(base, settings, v.batch) ?? "derived",
+        "batch 1's run arguments but batch_size, inner columns, the Freivalds switch and the logrows the rows need",
+      );
+      const srsSha = await sha256File(variant.file("srs"));
+      compare(`${tag}SRS (sha256)`, v.srs.sha256, srsSha);
+      compare(`${tag}SRS provenance`, v.srs.provenance, srsProvenance(srsSha, settings.run_args.logrows));
+      const rebuilt = await rebuildKeys(
+        engine,
+        { onnx: graph, settings: settingsFile, srs: variant.file("srs") },
+        dir,
+        progress,
+        tag,
+      );
+      compare(`${tag}verifying key (sha256)`, v.hashes.vk, rebuilt.vkHash);
+      compare(`${tag}VKA digest (keccak256)`, v.vka.digest, rebuilt.vka.digest);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  return { ok: checks.every((c) => c.result !== "MISMATCH"), checks };
+}
+
 export async function auditModel(
   engine: Engine,
   files: AuditFiles,
@@ -72,14 +157,7 @@ export async function auditModel(
         hint: "audit a built artifact directory (it holds network.onnx, settings.json and kzg.srs) or pass --srs",
       });
   const checks: AuditCheck[] = [];
-  const compare = (link: string, exp: string, act: string, note?: string) =>
-    checks.push({
-      link,
-      expected: norm(exp),
-      actual: norm(act),
-      result: norm(exp) === norm(act) ? "match" : "MISMATCH",
-      ...(note ? { note } : {}),
-    });
+  const compare = comparer(checks);
 
   compare("ONNX model (sha256)", expected.modelHash, await sha256File(files.onnx));
   compare("settings.json (sha256)", expected.settingsHash, await sha256File(files.settings));
@@ -95,26 +173,17 @@ export async function auditModel(
 
   const dir = mkdtempSync(join(tmpdir(), "zkinfer-audit-"));
   try {
-    const p = (n: string) => join(dir, n);
-    await progress.step("compile the circuit from the ONNX model and settings.json", () =>
-      engine.compile({ model: files.onnx, compiled: p("network.ezkl"), settings: files.settings }),
-    );
+    const rebuilt = await rebuildKeys(engine, files, dir, progress, "");
     checks.push({
       link: "compiled circuit (sha256)",
       expected: norm(expected.circuitHash),
-      actual: await sha256File(p("network.ezkl")),
+      actual: rebuilt.circuitHash,
       result: "reported",
       note: "EZKL's circuit serialisation is not byte-stable; the verifying key below is compared instead",
     });
-    await progress.step("key setup with the SRS", () =>
-      engine.setup({ compiled: p("network.ezkl"), vk: p("vk.key"), pk: p("pk.key"), srs: files.srs }),
-    );
-    compare("verifying key (sha256)", expected.vkHash, await sha256File(p("vk.key")));
-    const vka = await progress.step("verifying-key artifact (VKA) from the rebuilt key", () =>
-      buildVka(engine, { vk: p("vk.key"), settings: files.settings, srs: files.srs, vka: p("vka.bin") }),
-    );
-    compare("VKA digest (keccak256)", expected.vkaDigest, vka.digest);
-    compare("SRS G2 points in the VKA", expected.srs, vka.ceremonySrs ? "ceremony" : "dev");
+    compare("verifying key (sha256)", expected.vkHash, rebuilt.vkHash);
+    compare("VKA digest (keccak256)", expected.vkaDigest, rebuilt.vka.digest);
+    compare("SRS G2 points in the VKA", expected.srs, rebuilt.vka.ceremonySrs ? "ceremony" : "dev");
     const c = expected.onChain;
     if (c) {
       compare("VKA stored on-chain (keccak256)", expected.vkaDigest, c.storedVkaDigest, "the code of the registry's VKA store");

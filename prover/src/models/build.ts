@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { copyFileSync, existsSync, linkSync, mkdirSync, renameSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, renameSync, rmSync, statSync } from "node:fs";
 import { readFile, writeFile } from "node:fs/promises";
 import { join, relative } from "node:path";
 import type { CalibrationTarget, CircuitSettings, Engine, PreparedOnnx } from "../engine/engine.js";
@@ -7,15 +7,17 @@ import { feltToInt, fixedToFloat } from "../engine/felt.js";
 import { ArtifactError, EzklError, InvalidModelError, UserInputError } from "../errors.js";
 import { sha256, sha256File } from "../util/hash.js";
 import { silentLogger, type Logger } from "../util/logger.js";
-import { cacheDir, projectRoot } from "../util/paths.js";
+import { projectRoot } from "../util/paths.js";
 import { silentProgress, type Progress } from "../util/progress.js";
 import { EIP170_CODE_LIMIT } from "../chain/solc.js";
 import { compileVerifier } from "./compile-verifier.js";
 import { MANIFEST_SCHEMA_VERSION, type Manifest, type TensorLayout } from "./manifest.js";
 import { readJson, type Heldout, type ModelSource } from "./source.js";
-import { ceremonySrsPath, importedCeremonyLogrows, srsProvenance } from "./srs.js";
+import { ensureDevSrs, importedCeremonyLogrows, srsFileForLogrows, srsProvenance } from "./srs.js";
 import { buildVka } from "./vka.js";
-import { artifactDirFor, loadArtifact, modelsDir, sweepAbandonedBuilds, type LoadedModel } from "./store.js";
+import { inputSpan } from "./tensors.js";
+import { buildVariants, parseBatchList } from "./variants.js";
+import { artifactDirFor, loadArtifact, modelsDir, placeFile, sweepAbandonedBuilds, type LoadedModel } from "./store.js";
 import {
   circuitWarnings,
   DEFAULT_TUNE,
@@ -42,6 +44,8 @@ export interface BuildOptions {
   force?: boolean;
   /** The settings search (default on; `mode: "off"` keeps EZKL's own calibration). */
   tune?: Partial<TuneOptions>;
+  /** Batch sizes to build variants at (1 is the build itself); default: model.json's "batch", else [1]. */
+  batch?: number[];
   progress?: Progress;
   logger?: Logger;
 }
@@ -69,7 +73,8 @@ async function buildKey(
       modelHash,
       calibrationHash,
       heldout: source.heldout ? await sha256File(source.heldout) : null,
-      meta: source.meta ? sha256(JSON.stringify(source.meta)) : null,
+      // model.json's "batch" list is not part of the batch-1 build: variants are added beside it (variants.ts).
+      meta: source.meta ? sha256(JSON.stringify(withoutBatch(source.meta))) : null,
       sample: source.sampleInput ? await sha256File(source.sampleInput) : null,
       tune: resolveTune(source, opts),
       target: opts.calibrationTarget ?? "resources",
@@ -84,9 +89,38 @@ async function buildKey(
 /**
  * `zkinfer model build`: ONNX (+ calibration data) -> settings, compiled circuit, SRS, keys, Solidity
  * verifier and manifest.json in a content-addressed directory. A second build of unchanged inputs
- * returns the finished directory without running anything (no key setup).
+ * returns the finished directory without running anything (no key setup). Batch variants
+ * (`--batch`, model.json "batch") are added beside it, each derived from the batch-1 build (variants.ts).
  */
 export async function buildModel(source: ModelSource, opts: BuildOptions): Promise<BuildResult> {
+  const batches = resolveBatches(source, opts);
+  const built = await buildBatch1(source, opts);
+  if (batches.length === 1) return built;
+  const samples = probeInputs(
+    await ownerInputs(
+      { sample: source.sampleInput, heldout: source.heldout, calibration: source.calibration },
+      inputSpan(built.manifest).count,
+    ),
+  );
+  const model = await buildVariants(built, batches, {
+    engine: opts.engine,
+    ...(opts.srsFile ? { srsFile: opts.srsFile } : {}),
+    samples: samples.length ? samples : [new Array<number>(inputSpan(built.manifest).count).fill(0)],
+    objective: resolveTune(source, opts).objective,
+    ...(opts.progress ? { progress: opts.progress } : {}),
+    ...(opts.logger ? { logger: opts.logger } : {}),
+  });
+  return { ...model, cacheHit: built.cacheHit && model === built };
+}
+
+/** The batch sizes of a build: the caller's, else model.json's "batch", else [1]. */
+export function resolveBatches(source: ModelSource, opts: Pick<BuildOptions, "batch">): number[] {
+  if (opts.batch) return parseBatchList(opts.batch, "--batch");
+  if (source.meta?.batch !== undefined) return parseBatchList(source.meta.batch, `${source.dir}/model.json "batch"`);
+  return [1];
+}
+
+async function buildBatch1(source: ModelSource, opts: BuildOptions): Promise<BuildResult> {
   const engine = opts.engine;
   const progress = opts.progress ?? silentProgress;
   const logger = opts.logger ?? silentLogger;
@@ -98,8 +132,7 @@ export async function buildModel(source: ModelSource, opts: BuildOptions): Promi
   }
 
   // The SRS for a logrows: --srs, else the ceremony file `zkinfer srs import` placed for it, else none (dev).
-  const srsFileFor = (k: number): string | undefined =>
-    opts.srsFile ?? (existsSync(ceremonySrsPath(k)) ? ceremonySrsPath(k) : undefined);
+  const srsFileFor = (k: number) => srsFileForLogrows(k, opts.srsFile);
   const info = await engine.info();
   mkdirSync(modelsDir(), { recursive: true });
   const swept = sweepAbandonedBuilds();
@@ -441,6 +474,7 @@ export async function buildModel(source: ModelSource, opts: BuildOptions): Promi
         tuning: tuning ?? { mode: "off", ezkl: layoutOf(ezklSettings) },
         warnings: circuitWarnings(onnxInfo, settings),
         timingsMs: timings,
+        variants: [],
       };
     });
     rmSync(p("verifier.abi.json"), { force: true });
@@ -544,32 +578,6 @@ async function measureAccuracy(
 
 const argmax = (xs: number[]) => xs.reduce((best, x, i) => (x > xs[best]! ? i : best), 0);
 
-/** A dev SRS per logrows, generated once and kept in .zkinfer/srs. Not for production. */
-async function ensureDevSrs(engine: Engine, logrows: number): Promise<string> {
-  const dir = join(cacheDir(), "srs");
-  mkdirSync(dir, { recursive: true });
-  const path = join(dir, `dev-k${logrows}.srs`);
-  if (!existsSync(path)) {
-    const tmp = `${path}.tmp-${process.pid}-${randomBytes(4).toString("hex")}`;
-    try {
-      await engine.genSrs({ srs: tmp, logrows });
-      renameSync(tmp, path);
-    } finally {
-      rmSync(tmp, { force: true });
-    }
-  }
-  return path;
-}
-
-/** Hard-link when possible (SRS files are large and immutable), else copy. */
-function placeFile(src: string, dest: string): void {
-  try {
-    linkSync(src, dest);
-  } catch {
-    copyFileSync(src, dest);
-  }
-}
-
 /** Without calibration data, calibrate on uniform random inputs in [-1, 1] and say so. */
 async function writeRandomCalibration(tmp: string, shapes: (number | string)[][], progress: Progress): Promise<string> {
   const samples = 20;
@@ -600,6 +608,11 @@ async function referenceSamples(source: ModelSource): Promise<number[][]> {
     if (Array.isArray(heldout.inputs)) samples.push(...heldout.inputs.slice(0, 10));
   }
   return samples;
+}
+
+function withoutBatch(meta: Record<string, unknown>): Record<string, unknown> {
+  const { batch: _batch, ...rest } = meta;
+  return rest;
 }
 
 function relOrAbs(path: string): string {

@@ -9,9 +9,10 @@ import { ArtifactError, EzklError, InvalidInputError, UserInputError } from "../
 import { cacheDir } from "../util/paths.js";
 import { silentProgress, type Progress } from "../util/progress.js";
 import type { Manifest } from "./manifest.js";
-import type { ModelInput } from "./input.js";
+import { parseInput, type ModelInput } from "./input.js";
 import type { LoadedModel } from "./store.js";
 import { inputSpan, namedTensors, outputSpan, splitByTensor, type NamedTensor } from "./tensors.js";
+import { stackRows, variantModel } from "./variants.js";
 
 export interface DecodedOutputs {
   /** Fixed-point integers (value * 2^scale), as the chain hands them to a consumer: every output tensor,
@@ -120,6 +121,61 @@ export async function proveInference(
     rmSync(data, { force: true });
     rmSync(witnessPath, { force: true });
   }
+}
+
+export interface BatchProof extends InferenceProof {
+  batch: number;
+  /** Blocks that hold a caller's input (the first `claimed`); the rest are zero padding. */
+  claimed: number;
+  /** Each claimed block's outputs, decoded with the batch-1 layout: what that request's consumer receives. */
+  blocks: DecodedOutputs[];
+}
+
+/**
+ * One proof of up to `batch` inputs with the model's batch-`batch` variant: the inputs fill the first blocks,
+ * the rest are zero padding. Each input is one request's (the batch-1 form: the tensors one after another).
+ */
+export async function proveBatch(
+  engine: Engine,
+  model: LoadedModel,
+  batch: number,
+  inputs: readonly ModelInput[],
+  opts: { out: string; progress?: Progress },
+): Promise<BatchProof> {
+  const variant = variantModel(model, batch);
+  const values = stackRows(
+    model.manifest.circuit.instanceLayout.inputs,
+    inputs.map((i) => i.values),
+    batch,
+  );
+  const proof = await proveInference(engine, variant, parseInput(values, variant.manifest, "batch input"), opts);
+  return {
+    ...proof,
+    batch,
+    claimed: inputs.length,
+    blocks: decodeBlocks(model.manifest, batch, proof.instances).slice(0, inputs.length),
+  };
+}
+
+/** Every block's outputs of a batch proof's instances, decoded as the batch-1 model's (block i: request i). */
+export function decodeBlocks(manifest: Manifest, batch: number, instances: readonly bigint[]): DecodedOutputs[] {
+  const v = manifest.variants.find((x) => x.batch === batch);
+  if (!v) throw new ArtifactError(`model '${manifest.name}' has no batch-${batch} variant`);
+  if (instances.length !== v.circuit.numInstances) {
+    throw new ArtifactError(
+      `the proof has ${instances.length} public instances; the batch-${batch} variant has ${v.circuit.numInstances}`,
+      {
+        hint: "this proof is of another model or batch size",
+      },
+    );
+  }
+  return Array.from({ length: batch }, (_, i) => {
+    const fixed = v.block.outputs.flatMap((t) =>
+      instances.slice(t.offset + i * t.count, t.offset + (i + 1) * t.count).map(feltToInt),
+    );
+    const tensors = namedTensors(manifest.circuit.instanceLayout.outputs, fixed);
+    return { fixed, float: tensors.flatMap((t) => t.float), scale: tensors[0]!.scale, tensors };
+  });
 }
 
 /**

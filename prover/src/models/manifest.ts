@@ -46,6 +46,47 @@ const candidate = z.object({
   peakRssBytes: optInt,
 });
 
+/** Where one request's tensor sits in a batch variant's instances: block i starts at offset + i * count. */
+const blockTensor = z.object({ name: z.string(), offset: z.number().int().nonnegative(), count: z.number().int().positive() });
+
+/**
+ * A batch variant: the version's ONNX (the same model hash) with its leading axis made symbolic, compiled at
+ * EZKL batch_size = `batch` with the batch-1 settings' run arguments (scales, decomposition, columns) and the
+ * logrows its rows need. Its own settings, keys and VKA; files in `dir` (relative to the artifact directory).
+ */
+const variant = z.object({
+  batch: z.number().int().min(2),
+  dir: z.string(),
+  /** sha256 of the variant's graph: the deterministic symbolic-batch rewrite of network.onnx. */
+  onnx: z.object({ sha256: hex64, changed: z.boolean() }),
+  hashes: z.object({ settings: hex64, circuit: hex64, srs: hex64, vk: hex64, pk: hex64 }),
+  sizes: z.record(z.number().int()),
+  circuit: z.object({
+    logrows: z.number().int(),
+    numRows: z.number().int(),
+    numInstances: z.number().int(),
+    instanceLayout: z.object({ inputs: z.array(tensorLayout), outputs: z.array(tensorLayout) }),
+  }),
+  /** One request's part of each tensor: block i of a tensor starts at offset + i * count. */
+  block: z.object({ inputs: z.array(blockTensor), outputs: z.array(blockTensor) }),
+  vka: z.object({
+    file: z.string(),
+    digest: z.string().regex(/^0x[0-9a-f]{64}$/),
+    words: z.number().int().positive(),
+    ceremonySrs: z.boolean(),
+  }),
+  srs: z.object({ provenance: z.enum(["ceremony", "dev"]), sha256: hex64, logrows: z.number().int() }),
+  /** Inner columns of the variant's layout, chosen by screening each (rows counted, cost predicted). */
+  numInnerCols: z.number().int(),
+  objective: z.enum(["proveTime", "memory", "proofSize"]),
+  screened: z.array(
+    z.object({ numInnerCols: z.number().int(), numRows: z.number().int(), logrows: z.number().int(), predictedCost: z.number() }),
+  ),
+  /** The build witnessed `samples` inputs in one batch and alone at batch 1: every block's outputs identical. */
+  check: z.object({ samples: z.number().int(), identical: z.literal(true) }),
+  timingsMs: z.record(z.number()),
+});
+
 export const manifestSchema = z.object({
   schema: z.literal(MANIFEST_SCHEMA_VERSION),
   name: z.string(),
@@ -156,10 +197,13 @@ export const manifestSchema = z.object({
   /** One line per construct that makes the circuit large (softmax/exp, large lookups, large scales). */
   warnings: z.array(z.string()),
   timingsMs: z.record(z.number()),
+  /** Batch variants (`model build --batch`), by batch size; batch 1 is the manifest itself. */
+  variants: z.array(variant).default([]),
 });
 
 export type Manifest = z.infer<typeof manifestSchema>;
 export type TensorLayout = z.infer<typeof tensorLayout>;
+export type BatchVariant = z.infer<typeof variant>;
 
 export async function readManifest(dir: string): Promise<Manifest> {
   const path = join(dir, "manifest.json");

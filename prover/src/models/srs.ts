@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { copyFileSync, existsSync, mkdirSync, renameSync, rmSync } from "node:fs";
 import { join } from "node:path";
+import type { Engine } from "../engine/engine.js";
 import { UserInputError } from "../errors.js";
 import { sha256File } from "../util/hash.js";
 import { cacheDir } from "../util/paths.js";
@@ -115,4 +116,26 @@ export async function importCeremonySrs(file: string, logrows: number): Promise<
     rmSync(tmp, { force: true });
   }
   return { path, sha256 };
+}
+
+/** The SRS for a logrows: the given file, else the ceremony file `zkinfer srs import` placed for it, else none (dev). */
+export function srsFileForLogrows(k: number, srsFile?: string): string | undefined {
+  return srsFile ?? (existsSync(ceremonySrsPath(k)) ? ceremonySrsPath(k) : undefined);
+}
+
+/** A dev SRS per logrows, generated once and kept in .zkinfer/srs. Not for production. */
+export async function ensureDevSrs(engine: Engine, logrows: number): Promise<string> {
+  const dir = join(cacheDir(), "srs");
+  mkdirSync(dir, { recursive: true });
+  const path = join(dir, `dev-k${logrows}.srs`);
+  if (!existsSync(path)) {
+    const tmp = `${path}.tmp-${process.pid}-${randomBytes(4).toString("hex")}`;
+    try {
+      await engine.genSrs({ srs: tmp, logrows });
+      renameSync(tmp, path);
+    } finally {
+      rmSync(tmp, { force: true });
+    }
+  }
+  return path;
 }

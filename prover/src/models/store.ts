@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, rmSync, statSync } from "node:fs";
+import { copyFileSync, existsSync, linkSync, readdirSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { cacheDir } from "../util/paths.js";
 import { readManifest, type Manifest } from "./manifest.js";
@@ -49,8 +49,7 @@ export async function findBuiltByName(name: string): Promise<LoadedModel | undef
  * Remove .tmp-* build directories left by builds that died (their process is gone). A live build's
  * directory is left alone.
  */
-export function sweepAbandonedBuilds(): string[] {
-  const root = modelsDir();
+export function sweepAbandonedBuilds(root: string = modelsDir()): string[] {
   if (!existsSync(root)) return [];
   const removed: string[] = [];
   for (const d of readdirSync(root)) {
@@ -70,5 +69,14 @@ function isAlive(pid: number): boolean {
     return true;
   } catch (e) {
     return (e as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/** Hard-link when possible (SRS files are large and immutable), else copy. */
+export function placeFile(src: string, dest: string): void {
+  try {
+    linkSync(src, dest);
+  } catch {
+    copyFileSync(src, dest);
   }
 }

@@ -63,7 +63,7 @@ export interface Candidate {
 const RESERVED_ROWS = 32;
 /** The decomposition bases tried (powers of two: the range table has `base` rows). */
 const BASES = [16384, 8192, 4096, 2048, 1024, 512, 256, 128, 64, 32];
-const INNER_COLS = [1, 2, 4, 8];
+export const INNER_COLS = [1, 2, 4, 8];
 /** Never widen the decomposition by more than this many bits over EZKL's when the data needs it. */
 const MAX_WIDEN_BITS = 16;
 
@@ -159,7 +159,8 @@ async function screen(ctx: TuneContext, minBits: number, maxCost: number): Promi
  * (2.9 KB at 1 inner column, 4.2 KB at 2, 10.7 KB at 4, 34 KB at 8); prove time tracked them.
  */
 const COLUMN_WEIGHT: Record<number, number> = { 1: 2.9, 2: 4.2, 4: 10.7, 8: 34 };
-const predictedCost = (c: Candidate) => 2 ** c.logrows * (COLUMN_WEIGHT[c.numInnerCols] ?? 4 * c.numInnerCols);
+export const predictedCost = (c: Pick<Candidate, "logrows" | "numInnerCols">) =>
+  2 ** c.logrows * (COLUMN_WEIGHT[c.numInnerCols] ?? 4 * c.numInnerCols);
 
 /** The best few layouts, one per (logrows, inner columns) shape: the fewest rows, then the widest range. */
 export function shortlist(cands: Candidate[], n: number): Candidate[] {

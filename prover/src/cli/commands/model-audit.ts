@@ -5,7 +5,7 @@ import { RpcUnreachableError } from "../../chain/clients.js";
 import { loadChainConfig } from "../../chain/config.js";
 import { withDeployment } from "../../chain/deployments.js";
 import { ConfigError, UserInputError } from "../../errors.js";
-import { auditModel, type AuditExpectation } from "../../models/audit.js";
+import { auditModel, auditVariants, type AuditExpectation } from "../../models/audit.js";
 import { modelIdOf } from "../../sdk/inference.js";
 import { readStoredVka, vkaDigest } from "../../chain/suite-verifier.js";
 import { suiteVerifierArtifact } from "../../models/suite-verifier.js";
@@ -22,7 +22,9 @@ export function registerModelAudit(model: Command, ctx: CliContext): void {
       "rebuild the trust chain from a model's published files — network.onnx, settings.json and the SRS — and compare " +
         "each link: the ONNX, settings and SRS hashes, the SRS's provenance (ceremony or dev), the verifying key from a " +
         "fresh key setup, the VKA digest made from it, and (on-chain) the VKA the registry stores and the suite " +
-        "verifier's code hash (registered, deployed, and as this checkout compiles it). With --model-id or " +
+        "verifier's code hash (registered, deployed, and as this checkout compiles it); then each batch variant " +
+        "(model build --batch) against the manifest: its graph rewritten again from network.onnx, its settings derived " +
+        "from batch 1's, a fresh key setup and its VKA digest. With --model-id or " +
         "--owner, the expected hashes are the registered version's (RPC and registry as for `model register`); " +
         "without, the artifact directory's own manifest.json. Exit code 1 on any mismatch",
     )
@@ -116,12 +118,15 @@ export function registerModelAudit(model: Command, ctx: CliContext): void {
         against = `${loaded.dir}/manifest.json`;
       }
       process.stderr.write(`[audit] ${m.name}: against ${against}\n`);
-      const result = await auditModel(
+      const progress = consoleProgress(`audit ${m.name}`, 3 + 4 * m.variants.length);
+      const base = await auditModel(
         ctx.engine(),
         { onnx: loaded.file("onnx"), settings: loaded.file("settings"), srs: opts.srs ?? loaded.file("srs") },
         expected,
-        { progress: consoleProgress(`audit ${m.name}`, 3) },
+        { progress },
       );
+      const variants = await auditVariants(ctx.engine(), loaded, { progress });
+      const result = { ok: base.ok && variants.ok, checks: [...base.checks, ...variants.checks] };
       if (opts.json) console.log(toJson({ against, ...result }));
       else {
         console.log(

@@ -2,7 +2,8 @@ import type { Command } from "commander";
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { UserInputError } from "../../errors.js";
-import { buildModel, BUILD_STEPS } from "../../models/build.js";
+import { buildModel, BUILD_STEPS, resolveBatches } from "../../models/build.js";
+import { parseBatchList, VARIANT_STEPS } from "../../models/variants.js";
 import { resolveModelSource } from "../../models/source.js";
 import { consoleProgress } from "../../util/progress.js";
 import type { CliContext } from "../context.js";
@@ -16,6 +17,7 @@ interface BuildCliOptions {
   tune: string;
   tuneCandidates: string;
   tuneBudget: string;
+  batch?: string;
   force?: boolean;
   json?: boolean;
 }
@@ -65,6 +67,10 @@ export function registerModelBuild(model: Command, ctx: CliContext): void {
       String(DEFAULT_TUNE.maxMeasured),
     )
     .option("--tune-budget <seconds>", "stop starting new measurements after this long", String(DEFAULT_TUNE.budgetMs / 1000))
+    .option(
+      "--batch <sizes>",
+      'batch variants to build beside batch 1, e.g. 1,4,8,16 (default: model.json "batch", else 1): the same ONNX and weights, one proof per N inferences',
+    )
     .option("--force", "rebuild even when a finished build of the same inputs exists")
     .option("--json", "print the manifests as JSON")
     .action(async (paths: string[], opts: BuildCliOptions) => {
@@ -74,16 +80,19 @@ export function registerModelBuild(model: Command, ctx: CliContext): void {
       const tune = parseTuneOptions(opts);
       if (opts.srs && !existsSync(opts.srs))
         throw new UserInputError(`SRS file not found: ${opts.srs}`, { hint: "give a KZG ceremony SRS file, or omit --srs" });
+      const batch = opts.batch !== undefined ? parseBatchList(opts.batch, "--batch") : undefined;
       const results = [];
       for (const p of paths) {
         const source = await resolveModelSource(p);
+        const batches = resolveBatches(source, batch ? { batch } : {});
         const built = await buildModel(source, {
+          batch: batches,
           engine: ctx.engine(),
           calibrationTarget: opts.target,
           ...(opts.srs ? { srsFile: resolve(opts.srs) } : {}),
           force: opts.force ?? false,
           tune,
-          progress: consoleProgress(`build ${source.name}`, BUILD_STEPS),
+          progress: consoleProgress(`build ${source.name}`, BUILD_STEPS + VARIANT_STEPS * (batches.length - 1)),
           logger: ctx.logger,
         });
         results.push(built);
@@ -129,6 +138,10 @@ export function registerModelBuild(model: Command, ctx: CliContext): void {
                 "sha256",
                 `onnx ${m.hashes.model.slice(0, 16)}… vk ${m.hashes.vk.slice(0, 16)}… srs ${m.hashes.srs.slice(0, 16)}…`,
               ],
+              ...m.variants.map((v): [string, string] => [
+                `batch ${v.batch}`,
+                `logrows ${v.circuit.logrows}, ${v.circuit.numRows} rows, ${v.circuit.numInstances} instances (a block: ${v.block.inputs.map((t) => t.count).join("+")} in, ${v.block.outputs.map((t) => t.count).join("+")} out), pk ${fmtBytes(v.sizes.pk ?? 0)}, VKA ${v.vka.words} words, digest ${v.vka.digest}`,
+              ]),
               ["build time", built.cacheHit ? "0 (cached)" : fmtMs(Object.values(m.timingsMs).reduce((a, b) => a + b, 0))],
             ]) + "\n",
           );
