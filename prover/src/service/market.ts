@@ -92,9 +92,17 @@ export function createLocker(
   },
 ): Locker {
   const logger = o.logger.child({ component: "locker" });
-  const held = new Set<string>();
+  /** Request id -> its lock deadline (unix seconds), for the locks this prover took and has not settled. */
+  const held = new Map<string, bigint>();
+  const deadlines = new Map<string, bigint>();
   const maxLocks = o.maxLocks ?? 4;
   const setMetric = () => o.metrics.locksHeld.set({}, held.size);
+  /** A lock past its deadline is no longer live (it is slashable): it stops counting against --max-locks, so a
+   *  job that failed for good after its lock was taken cannot keep the capacity until a restart. */
+  const prune = (now: bigint) => {
+    for (const [id, deadline] of held) if (deadline < now) held.delete(id);
+    setMetric();
+  };
 
   async function lockable(ids: bigint[], first?: bigint): Promise<bigint[]> {
     const [now, gasPrice, balance] = await Promise.all([
@@ -124,6 +132,7 @@ export function createLocker(
         continue;
       }
       left -= r.lockCollateral;
+      deadlines.set(String(id), BigInt(r.lockDeadline));
       out.push(id);
     }
     return out;
@@ -141,7 +150,8 @@ export function createLocker(
       const hash = await o.wallet.writeContract(request);
       const receipt = await o.client.waitForTransactionReceipt({ hash });
       if (receipt.status !== "success") return false;
-      for (const id of ids) held.add(String(id));
+      for (const id of ids) held.set(String(id), deadlines.get(String(id)) ?? 0n);
+      deadlines.clear();
       setMetric();
       logger.info({ requestIds: ids.map(String), hash, gasUsed: String(receipt.gasUsed) }, "requests locked");
       return true;
@@ -156,6 +166,7 @@ export function createLocker(
       o.serial(async () => {
         // A lock transaction costs 21k whatever it carries: without a job that must be locked now, wait until half
         // the --max-locks are free, so that locks go out several at a time.
+        prune(await chainNow(o.client));
         const must = first !== undefined && !held.has(String(first));
         if (!must && maxLocks - held.size < Math.ceil(maxLocks / 2)) return;
         const pending = [
