@@ -43,12 +43,21 @@ export interface LocalNode {
  * chain id 31337, automining. Waits (bounded, 60 s) until the node answers; stop() ends the node's
  * own process, and a crash before it answers is reported with the node's last output.
  */
-export async function startLocalNode(opts: { port?: number } = {}): Promise<LocalNode> {
+export async function startLocalNode(opts: { port?: number; project?: string } = {}): Promise<LocalNode> {
   const port = opts.port ?? (await freePort());
+  // `project`: another Hardhat project's own `hardhat node` (default: this checkout's).
+  const cwd = opts.project ?? projectRoot;
   const child: ChildProcess = spawn(
-    join(projectRoot, "node_modules/.bin/hardhat"),
+    join(cwd, "node_modules/.bin/hardhat"),
     ["node", "--hostname", "127.0.0.1", "--port", String(port)],
-    { cwd: projectRoot, stdio: ["ignore", "pipe", "pipe"] },
+    {
+      cwd,
+      stdio: ["ignore", "pipe", "pipe"],
+      // Another project's node must not inherit a running Hardhat's HARDHAT_* options (its config path).
+      env: opts.project
+        ? Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("HARDHAT_")))
+        : process.env,
+    },
   );
   let output = "";
   // Without a listener, a failed spawn (no node_modules/.bin/hardhat) would crash the whole process.
