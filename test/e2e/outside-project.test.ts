@@ -17,8 +17,8 @@ import { startServiceProcess, type ServiceProcess } from "../helpers/service-pro
  * `@zkinfer/contracts/...`, runs its own `hardhat node` on 127.0.0.1, and a script run with plain `node` (no
  * TypeScript loader; the system's Node 20 when there is one, the oldest the SDK claims) requests verified
  * inferences through `@zkinfer/sdk`, from an account and through the consumer, and verifies both receipts. The
- * suite is deployed and the model registered by the zkinfer CLI and the requests fulfilled by a real
- * `zkinfer serve` with real EZKL proofs.
+ * suite is deployed by the checkout's `zkinfer deploy` (Hardhat + Ignition + EZKL's rendered verifier); the model
+ * is registered and the requests fulfilled, with real EZKL proofs, by the installed @zkinfer/prover's `zkinfer`.
  */
 describe("from outside the checkout: a Hardhat 3 project on the npm packages", function () {
   let work: string;
@@ -57,12 +57,13 @@ describe("from outside the checkout: a Hardhat 3 project on the npm packages", f
 
   const tarballs: Record<string, string> = {};
 
-  it("npm pack makes tarballs of @zkinfer/contracts and @zkinfer/sdk with what a dApp needs, and nothing of EZKL", async () => {
+  it("npm pack makes tarballs of @zkinfer/contracts, @zkinfer/sdk (nothing of EZKL) and @zkinfer/prover", async () => {
     const dest = join(work, "tarballs");
     mkdirSync(dest);
     for (const [name, dir] of [
       ["@zkinfer/contracts", "contracts"],
       ["@zkinfer/sdk", "prover/sdk"],
+      ["@zkinfer/prover", "prover"],
     ] as const) {
       const r = await timed(`pack ${name}`, () =>
         runCommand("npm", ["pack", "--json", "--pack-destination", dest], toolEnv(), 120_000, join(projectRoot, dir)),
@@ -88,6 +89,12 @@ describe("from outside the checkout: a Hardhat 3 project on the npm packages", f
         expect(
           files.filter((f) => /\.t\.sol$|^examples\/|generated|Halo2Verifier\.sol/.test(f)),
           "no tests, examples or EZKL output",
+        ).to.deep.equal([]);
+      } else if (name === "@zkinfer/prover") {
+        expect(files).to.include.members(["bin/zkinfer.js", "src/cli/main.ts", "python/worker.py", "python/requirements.txt"]);
+        expect(
+          files.filter((f) => f.startsWith("sdk/")),
+          "the SDK is its own package",
         ).to.deep.equal([]);
       } else {
         expect(files).to.include.members(["dist/sdk/index.js", "dist/sdk/index.d.ts", "dist/chain/abis.d.ts"]);
@@ -115,6 +122,7 @@ describe("from outside the checkout: a Hardhat 3 project on the npm packages", f
           dependencies: {
             "@zkinfer/contracts": `file:${tarballs["@zkinfer/contracts"]}`,
             "@zkinfer/sdk": `file:${tarballs["@zkinfer/sdk"]}`,
+            "@zkinfer/prover": `file:${tarballs["@zkinfer/prover"]}`,
             hardhat: version("hardhat"),
             viem: version("viem"),
             solc: "0.8.24",
@@ -141,20 +149,29 @@ describe("from outside the checkout: a Hardhat 3 project on the npm packages", f
     expect(artifact.bytecode).to.match(/^0x[0-9a-f]{200,}$/);
   });
 
-  it("deploys the suite with zkinfer, and a plain-node SDK script gets two verified inferences fulfilled by zkinfer serve", async () => {
+  it("deploys the suite with zkinfer, and a plain-node SDK script gets two verified inferences fulfilled by the installed zkinfer serve", async () => {
     node = await timed("hardhat node", () => startHardhatNode({ project: dapp }));
     const deployments = join(dapp, "deployments");
     const env = { ZKINFER_RPC_URL: node.url, ZKINFER_PRIVATE_KEY: DEV_KEYS[0]!, ZKINFER_DEPLOYMENTS_DIR: deployments };
     ok("zkinfer deploy", await timed("zkinfer deploy", () => zkinfer(["deploy", "--json"], env)));
     const model = await builtExample("diabetes-mlp");
-    const register = await timed("zkinfer model register", () => zkinfer(["model", "register", model.dir, "--json"], env));
-    ok("zkinfer model register", register);
+    // Registering and serving from the installed @zkinfer/prover (EZKL in the checkout's .venv, as ZKINFER_PYTHON).
+    const installed = join(dapp, "node_modules/.bin/zkinfer");
+    const proverEnv = { ...toolEnv(), ...env, ZKINFER_CONFIG: "", ZKINFER_PYTHON: join(projectRoot, ".venv/bin/python") };
+    const register = await timed("zkinfer model register", () =>
+      runCommand(installed, ["model", "register", model.dir, "--json"], proverEnv, 300_000, dapp),
+    );
+    ok("zkinfer model register (installed)", register);
+    const deploy = await runCommand(installed, ["deploy"], proverEnv, 60_000, dapp);
+    expect(deploy.status, "the installed package does not deploy").to.equal(1);
+    expect(deploy.stderr).to.match(/^error: `zkinfer deploy` needs a zkinfer checkout.*\nhint: /m);
     const { modelId } = JSON.parse(register.stdout) as { modelId: Hex };
     service = await timed("zkinfer serve start", () =>
-      startServiceProcess(["-m", model.dir, "--db", join(work, "jobs.sqlite"), "--confirmations", "0", "--poll-ms", "250"], {
-        ...env,
-        ZKINFER_PRIVATE_KEY: DEV_KEYS[1]!,
-      }),
+      startServiceProcess(
+        ["-m", model.dir, "--db", join(work, "jobs.sqlite"), "--confirmations", "0", "--poll-ms", "250"],
+        { ...proverEnv, ZKINFER_PRIVATE_KEY: DEV_KEYS[1]! } as Record<string, string>,
+        { bin: installed, cwd: dapp },
+      ),
     );
 
     const heldout = await readJson<Heldout>((await exampleSource("diabetes-mlp")).heldout!, "heldout.json");

@@ -15,6 +15,9 @@ export const DEV_KEYS: Hex[] = [
   "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a",
 ];
 
+/** The chain id of a local dev chain (`hardhat node`), the only chain a dev-SRS build is registered on by default. */
+export const LOCAL_CHAIN_ID = 31337;
+
 export class LocalNodeError extends ZkinferError {
   readonly code = "LOCAL_NODE";
 }
