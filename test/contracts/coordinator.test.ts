@@ -2,6 +2,7 @@ import { expect } from "chai";
 import { getAddress, keccak256, encodeAbiParameters, parseEventLogs } from "viem";
 import { digitBountyAbi, inferenceCoordinatorAbi } from "../../prover/src/chain/abis.js";
 import { decodeInputs } from "../../prover/src/models/inference.js";
+import { lockAndFulfil } from "../../prover/src/chain/fulfil.js";
 import { deploySuite } from "../helpers/suite.js";
 import { builtExample, exampleProof } from "../helpers/models.js";
 
@@ -51,10 +52,16 @@ describe("DigitBounty with a real EZKL proof of digits-mlp (Hardhat EVM)", funct
   }
 
   async function fulfil(requestId: bigint) {
-    const receipt = await f.publicClient.waitForTransactionReceipt({
-      hash: await f.coordinator.write.fulfill([requestId, f.proof.proof, f.proof.instances], { account: f.prover.account }),
-    });
-    expect(receipt.status).to.equal("success");
+    // The prover locks the request, then fulfils it (the market's paid path).
+    const { lock, fulfil: receipt } = await lockAndFulfil(
+      f.prover,
+      f.publicClient,
+      f.coordinator.address,
+      requestId,
+      f.proof.proof,
+      f.proof.instances,
+    );
+    expect(lock, "the request was locked first").to.not.equal(undefined);
     expect(parseEventLogs({ abi: inferenceCoordinatorAbi, logs: receipt.logs, eventName: "CallbackFailed" })).to.have.length(0);
     const [resolved] = parseEventLogs({ abi: digitBountyAbi, logs: receipt.logs, eventName: "PlayResolved" });
     expect(resolved, "PlayResolved").to.not.equal(undefined);

@@ -7,6 +7,7 @@ import { privateKeyToAccount } from "viem/accounts";
 import { hardhat } from "viem/chains";
 import { inferenceCoordinatorAbi, inferenceVerifierAbi } from "../../prover/src/chain/abis.js";
 import { readDeployment } from "../../prover/src/chain/deployments.js";
+import { lockAndFulfil } from "../../prover/src/chain/fulfil.js";
 import { decodeInputs } from "../../prover/src/models/inference.js";
 import { getRegisteredVersion, requestInference, waitForInference } from "../../prover/src/sdk/inference.js";
 import { fetchFulfilment, FulfilmentNotFoundError, verifyReceipt } from "../../prover/src/sdk/receipt.js";
@@ -130,13 +131,8 @@ describe("zkinfer deploy (Ignition) against `hardhat node`, then register and a 
     });
     const early = await fetchFulfilment(c, { coordinator, requestId: submitted.requestId }).catch((e: unknown) => e);
     expect(early).to.be.instanceOf(FulfilmentNotFoundError);
-    const hash = await prover.writeContract({
-      address: coordinator,
-      abi: inferenceCoordinatorAbi,
-      functionName: "fulfill",
-      args: [submitted.requestId, proof.proof, proof.instances],
-    });
-    expect((await c.waitForTransactionReceipt({ hash })).status).to.equal("success");
+    const { lock } = await lockAndFulfil(prover, c, coordinator, submitted.requestId, proof.proof, proof.instances);
+    expect(lock?.status, "locked before the fulfilment").to.equal("success");
     const result = await waitForInference(c, { coordinator, requestId: submitted.requestId, timeoutMs: 30_000 });
     expect(result.outputs).to.deep.equal(proof.outputs.fixed);
 

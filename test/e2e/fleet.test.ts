@@ -1,5 +1,6 @@
 import { expect } from "chai";
 import { privateKeyToAccount } from "viem/accounts";
+import { inferenceCoordinatorAbi } from "../../prover/src/chain/abis.js";
 import { JobStore, type Job } from "../../prover/src/service/store.js";
 import { DEV_KEYS } from "../helpers/chain.js";
 import { builtExample } from "../helpers/models.js";
@@ -131,8 +132,30 @@ describe("zkinfer serve fleet: three processes on one PostgreSQL store (hardhat 
     for (const id of requests) expect(await chain.fulfilments(id)).to.have.length(1);
     const jobs = (await store.list({ kind: "chain", limit: 1000 })) as Job[];
     expect(jobs.filter((j) => j.state === "fulfilled")).to.have.length(30);
-    // One transaction per fulfilment: no nonce was wasted or raced across nodes.
-    expect(await chain.client.getTransactionCount({ address: prover.address })).to.equal(30);
+    // One transaction per fulfilment plus the leader's lock transactions (several requests each) and commitments
+    // (a request still unlocked past its lock window is an open fill): no nonce was wasted or raced across nodes.
+    const lockTxs = new Set(
+      (
+        await chain.client.getContractEvents({
+          address: chain.coordinator,
+          abi: inferenceCoordinatorAbi,
+          eventName: "RequestLocked",
+          args: { locker: prover.address },
+          fromBlock: 0n,
+          strict: true,
+        })
+      ).map((e) => e.transactionHash),
+    ).size;
+    stats.lockTxs = lockTxs;
+    const commits = await chain.client.getContractEvents({
+      address: chain.coordinator,
+      abi: inferenceCoordinatorAbi,
+      eventName: "FillCommitted",
+      fromBlock: 0n,
+    });
+    stats.commits = commits.length;
+    expect(lockTxs).to.be.within(1, 30);
+    expect(await chain.client.getTransactionCount({ address: prover.address })).to.equal(30 + lockTxs + commits.length);
     const proofs = procs.reduce((n, p) => n + (p.log().match(/"msg":"proved"/g)?.length ?? 0), 0);
     stats.proofsPerNode = procs.map((p) => p.log().match(/"msg":"proved"/g)?.length ?? 0);
     expect(proofs).to.equal(30);

@@ -1,33 +1,19 @@
-import { offerFor } from "../../prover/src/sdk/inference.js";
 import { expect } from "chai";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import {
-  createPublicClient,
-  createWalletClient,
-  encodeFunctionData,
-  http,
-  type Abi,
-  type Address,
-  type Hex,
-  type PublicClient,
-} from "viem";
+import { encodeFunctionData, type Abi, type Address, type Hex, type PublicClient } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
-import { hardhat } from "viem/chains";
 import { inferenceCoordinatorAbi } from "../../prover/src/chain/abis.js";
-import { connectChain } from "../../prover/src/chain/clients.js";
-import { registerModelVersion } from "../../prover/src/chain/register.js";
-import { floatToFixed } from "../../prover/src/engine/felt.js";
 import { decodeInputs } from "../../prover/src/models/inference.js";
 import { readJson, type Heldout } from "../../prover/src/models/source.js";
-import { artifactAbi, DEV_KEYS, deployFromArtifact, startHardhatNode, type LocalNode } from "../helpers/chain.js";
-import { suiteVerifierArtifact } from "../../prover/src/models/suite-verifier.js";
+import { artifactAbi, DEV_KEYS, deployFromArtifact } from "../helpers/chain.js";
 import { runCommand } from "../helpers/cli.js";
 import { builtExample, exampleProof, exampleSource, sharedEngine } from "../helpers/models.js";
 import { projectRoot } from "../../prover/src/util/paths.js";
 import { TcpProxy } from "../helpers/proxy.js";
 import { waitFor } from "../helpers/wait.js";
+import { startServiceChain, type ServiceChain } from "../helpers/service-chain.js";
 import { startServiceProcess, type ServiceProcess } from "../helpers/service-process.js";
 
 /**
@@ -36,7 +22,7 @@ import { startServiceProcess, type ServiceProcess } from "../helpers/service-pro
  * fulfilling with real transactions.
  */
 describe("zkinfer serve: watch, prove, fulfil (hardhat node + real EZKL)", function () {
-  let node: LocalNode;
+  let chain: ServiceChain;
   let proxy: TcpProxy;
   let client: PublicClient;
   let coordinator: Address;
@@ -44,56 +30,22 @@ describe("zkinfer serve: watch, prove, fulfil (hardhat node + real EZKL)", funct
   let consumerAbi: Abi;
   let dir: string;
   let svc: ServiceProcess;
-  const ids: Record<string, Hex> = {};
   const admin = privateKeyToAccount(DEV_KEYS[0]!);
   const prover = privateKeyToAccount(DEV_KEYS[1]!);
-  const requester = privateKeyToAccount(DEV_KEYS[2]!);
-  let requesterWallet: ReturnType<typeof createWalletClient>;
   let serviceArgs: string[];
   let serviceEnv: Record<string, string>;
   const stats: Record<string, unknown> = {};
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), "zkinfer-e2e-"));
-    node = await startHardhatNode();
-    proxy = new TcpProxy("127.0.0.1", Number(new URL(node.url).port));
+    chain = await startServiceChain(["digits-mlp", "diabetes-mlp", "digits-cnn"]);
+    ({ client, coordinator } = chain);
+    proxy = new TcpProxy("127.0.0.1", Number(new URL(chain.node.url).port));
     await proxy.start();
-    const chain = { ...hardhat, rpcUrls: { default: { http: [node.url] } } };
-    client = createPublicClient({ chain, transport: http(node.url) }) as PublicClient;
-    const adminWallet = createWalletClient({ chain, transport: http(node.url), account: admin });
-    requesterWallet = createWalletClient({ chain, transport: http(node.url), account: requester });
-    const suiteVerifier = await deployFromArtifact(
-      adminWallet,
-      client,
-      "generated/Halo2VerifierReusable.sol/Halo2VerifierReusable",
-    );
-    const registry = await deployFromArtifact(adminWallet, client, "registry/ModelRegistry.sol/ModelRegistry", [
-      admin.address,
-      suiteVerifier,
-      suiteVerifierArtifact().codeHash,
-      0n, // latest delay: version-0 requests may use a version at once on this throwaway chain
-      0n,
-    ]);
-    const route = await deployFromArtifact(adminWallet, client, "verifier/InferenceVerifier.sol/InferenceVerifier", [registry]);
-    coordinator = await deployFromArtifact(adminWallet, client, "coordinator/InferenceCoordinator.sol/InferenceCoordinator", [
-      registry,
-      route,
-      admin.address,
-      admin.address,
-    ]);
-    consumer = await deployFromArtifact(adminWallet, client, "test/MockConsumers.sol/RecordingConsumer", [coordinator]);
-    consumerAbi = artifactAbi("test/MockConsumers.sol/RecordingConsumer");
-    const adminClients = await connectChain({
-      rpcUrl: node.url,
-      privateKey: DEV_KEYS[0]!,
-      registry,
-      verifierRoute: undefined,
+    consumer = await deployFromArtifact(chain.admin.walletClient, client, "test/MockConsumers.sol/RecordingConsumer", [
       coordinator,
-      source: "test",
-    });
-    for (const name of ["digits-mlp", "diabetes-mlp", "digits-cnn"] as const) {
-      ids[name] = (await registerModelVersion(adminClients, registry, await builtExample(name))).modelId;
-    }
+    ]);
+    consumerAbi = artifactAbi("test/MockConsumers.sol/RecordingConsumer");
     serviceArgs = [
       "-m",
       (await builtExample("digits-mlp")).dir,
@@ -116,42 +68,32 @@ describe("zkinfer serve: watch, prove, fulfil (hardhat node + real EZKL)", funct
   after(async () => {
     await svc?.stop();
     await proxy?.stop();
-    await node?.stop();
+    await chain?.stop();
     rmSync(dir, { recursive: true, force: true });
     if (Object.keys(stats).length) console.log("      service figures:", JSON.stringify(stats));
   });
 
   const deadlineIn = async (sec: number) => (await client.getBlock()).timestamp + BigInt(sec);
-  const heldoutInput = async (name: "digits-mlp" | "diabetes-mlp", i: number) => {
-    const heldout = await readJson<Heldout>((await exampleSource(name)).heldout!, "heldout.json");
-    const scale = (await builtExample(name)).manifest.circuit.inputScale;
-    return heldout.inputs[i]!.map((v) => floatToFixed(v, scale));
-  };
-
-  /** requestInference from the requester EOA; returns the request id. */
-  async function request(name: string, input: bigint[], deadlineSec = 600): Promise<bigint> {
-    return requestMined(await sendRequest(name, input, deadlineSec));
-  }
-  async function sendRequest(name: string, input: bigint[], deadlineSec: number): Promise<Hex> {
-    return requesterWallet.sendTransaction({
-      account: requester,
-      chain: null,
-      to: coordinator,
-      data: encodeFunctionData({
-        abi: inferenceCoordinatorAbi,
-        functionName: "requestInference",
-        args: [ids[name]!, 1, input, offerFor(await deadlineIn(deadlineSec), { fee: 1_000_000_000_000_000n })],
-      }),
-      value: 1_000_000_000_000_000n,
-      gas: 2_000_000n,
-    });
-  }
-  async function requestMined(hash: Hex): Promise<bigint> {
-    const receipt = await client.waitForTransactionReceipt({ hash });
-    expect(receipt.status).to.equal("success");
-    const log = receipt.logs.find((l) => l.address.toLowerCase() === coordinator.toLowerCase())!;
-    return BigInt(log.topics[1]!);
-  }
+  const heldoutInput = (name: "digits-mlp" | "diabetes-mlp", i: number) => chain.heldoutInput(name, i);
+  const request = (name: "digits-mlp" | "diabetes-mlp" | "digits-cnn", input: bigint[], deadlineSec = 600) =>
+    chain.request(name, input, deadlineSec);
+  const sendRequest = (name: "digits-mlp" | "diabetes-mlp", input: bigint[], deadlineSec: number) =>
+    chain.send(name, input, deadlineSec);
+  const requestMined = (hash: Hex) => chain.mined(hash);
+  /** Transactions the prover sent since `nonceBefore` beyond `fulfils`: its lock transactions, by their events. */
+  const lockTxs = async (fromBlock: bigint) =>
+    new Set(
+      (
+        await client.getContractEvents({
+          address: coordinator,
+          abi: inferenceCoordinatorAbi,
+          eventName: "RequestLocked",
+          args: { locker: prover.address },
+          fromBlock,
+          strict: true,
+        })
+      ).map((e) => e.transactionHash),
+    ).size;
 
   const fulfilments = async (requestId: bigint) =>
     client.getContractEvents({
@@ -176,16 +118,12 @@ describe("zkinfer serve: watch, prove, fulfil (hardhat node + real EZKL)", funct
     const proof = await exampleProof("digits-mlp");
     const input = decodeInputs((await builtExample("digits-mlp")).manifest, proof.instances);
     const t0 = Date.now();
-    const hash = await requesterWallet.sendTransaction({
-      account: requester,
-      chain: null,
-      to: consumer,
-      data: encodeFunctionData({
-        abi: consumerAbi,
-        functionName: "request",
-        args: [ids["digits-mlp"]!, 1, input, 600_000, await deadlineIn(600)],
-      }),
-      value: 1_000_000_000_000_000n,
+    const hash = await chain.admin.walletClient.writeContract({
+      address: consumer,
+      abi: consumerAbi,
+      functionName: "request",
+      args: [chain.ids["digits-mlp"]!, 1, input, 600_000, await deadlineIn(600)],
+      value: chain.fee,
     });
     const receipt = await client.waitForTransactionReceipt({ hash });
     const requestId = BigInt(receipt.logs.find((l) => l.address.toLowerCase() === coordinator.toLowerCase())!.topics[1]!);
@@ -222,7 +160,7 @@ describe("zkinfer serve: watch, prove, fulfil (hardhat node + real EZKL)", funct
       {
         ...process.env,
         ZKINFER_CONFIG: "",
-        ZKINFER_RPC_URL: node.url,
+        ZKINFER_RPC_URL: chain.node.url,
         ZKINFER_PRIVATE_KEY: DEV_KEYS[2]!,
         ZKINFER_COORDINATOR: coordinator,
       },
@@ -259,6 +197,7 @@ describe("zkinfer serve: watch, prove, fulfil (hardhat node + real EZKL)", funct
 
   it("killed with SIGKILL in the middle of a proof, then restarted, fulfils that request exactly once", async () => {
     const nonceBefore = await client.getTransactionCount({ address: prover.address });
+    const fromBlock = await client.getBlockNumber();
     const requestId = await request("digits-mlp", await heldoutInput("digits-mlp", 5));
     await waitFor("the job to be proving", async () => (await job(requestId))?.state === "proving", 60_000, svc.log);
     await svc.kill();
@@ -270,7 +209,9 @@ describe("zkinfer serve: watch, prove, fulfil (hardhat node + real EZKL)", funct
       svc.log,
     );
     expect(await fulfilments(requestId)).to.have.length(1);
-    expect(await client.getTransactionCount({ address: prover.address })).to.equal(nonceBefore + 1);
+    // One lock (taken before the proof, kept across the restart) and one fulfilment.
+    expect(await lockTxs(fromBlock)).to.equal(1);
+    expect(await client.getTransactionCount({ address: prover.address })).to.equal(nonceBefore + 2);
     expect(svc.log()).to.match(/claimed a job again/);
   });
 
@@ -295,6 +236,7 @@ describe("zkinfer serve: watch, prove, fulfil (hardhat node + real EZKL)", funct
 
   it("fulfils 20 requests sent at once, each exactly once", async () => {
     const nonceBefore = await client.getTransactionCount({ address: prover.address });
+    const fromBlock = await client.getBlockNumber();
     const inputs = await Promise.all(
       Array.from({ length: 20 }, (_, i) => heldoutInput(i % 2 ? "digits-mlp" : "diabetes-mlp", 20 + i)),
     );
@@ -314,7 +256,11 @@ describe("zkinfer serve: watch, prove, fulfil (hardhat node + real EZKL)", funct
     stats.burst20Seconds = Math.round(seconds * 10) / 10;
     stats.burstPerMinute = Math.round((20 / seconds) * 60 * 10) / 10;
     for (const id of requestIds) expect(await fulfilments(id)).to.have.length(1);
-    expect(await client.getTransactionCount({ address: prover.address })).to.equal(nonceBefore + 20);
+    // 20 fulfilments plus the lock transactions, which take several pending requests at once.
+    const locks = await lockTxs(fromBlock);
+    stats.burst20LockTxs = locks;
+    expect(locks).to.be.within(1, 19);
+    expect(await client.getTransactionCount({ address: prover.address })).to.equal(nonceBefore + 20 + locks);
   });
   it("replaces a fulfilment that is not mined in time with a higher fee, and lands it once", async () => {
     const rpc = (method: string, params: unknown[] = []) => client.request({ method: method as never, params: params as never });
@@ -324,6 +270,24 @@ describe("zkinfer serve: watch, prove, fulfil (hardhat node + real EZKL)", funct
       const hash = await sendRequest("diabetes-mlp", await heldoutInput("diabetes-mlp", 40), 600);
       await rpc("evm_mine");
       const requestId = await requestMined(hash);
+      // The service locks the request before proving it: mine its lock (nothing else is pending yet).
+      await waitFor(
+        "the lock",
+        async () => {
+          const r = await client.readContract({
+            address: coordinator,
+            abi: inferenceCoordinatorAbi,
+            functionName: "request",
+            args: [requestId],
+          });
+          if (r.status === 4) return true;
+          const pending = await client.getBlock({ blockTag: "pending" });
+          if (pending.transactions.length > 0) await rpc("evm_mine");
+          return undefined;
+        },
+        120_000,
+        svc.log,
+      );
       await waitFor(
         "the fulfilment to be in flight",
         async () => (await job(requestId))?.state === "submitting",
@@ -350,7 +314,7 @@ describe("zkinfer serve: watch, prove, fulfil (hardhat node + real EZKL)", funct
       const events = await fulfilments(requestId);
       expect(events).to.have.length(1);
       expect(done.txHash).to.equal(events[0]!.transactionHash);
-      expect(await client.getTransactionCount({ address: prover.address })).to.equal(nonceBefore + 1);
+      expect(await client.getTransactionCount({ address: prover.address })).to.equal(nonceBefore + 2); // lock + fulfil
     } finally {
       await rpc("evm_setAutomine", [true]);
     }

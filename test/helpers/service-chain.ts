@@ -1,4 +1,4 @@
-import { requestOffer } from "../../prover/src/sdk/inference.js";
+import { requestOffer, type OfferTerms } from "../../prover/src/sdk/inference.js";
 import {
   createPublicClient,
   createWalletClient,
@@ -31,10 +31,17 @@ export interface ServiceChain {
   registry: Address;
   coordinator: Address;
   ids: Record<string, Hex>;
-  /** requestInference from the requester; resolves with the request id once mined. */
-  request(model: ExampleModel, input: bigint[], deadlineSec?: number): Promise<bigint>;
+  /** The requester (wallet 2) that `request`/`send` sign with. */
+  requester: Address;
+  /** The price `request`/`send` offer unless `terms.fee` says otherwise (0.001 ETH, fixed, no collateral). */
+  fee: bigint;
+  /**
+   * requestInference from the requester (version 0, so "latest": registered here with no delay);
+   * resolves with the request id once mined. `terms` are the Offer's (see sdk `offerFor`).
+   */
+  request(model: ExampleModel, input: bigint[], deadlineSec?: number, terms?: OfferTerms): Promise<bigint>;
   /** Send requestInference without waiting (for bursts); `mined` turns the hash into the request id. */
-  send(model: ExampleModel, input: bigint[], deadlineSec?: number): Promise<Hex>;
+  send(model: ExampleModel, input: bigint[], deadlineSec?: number, terms?: OfferTerms): Promise<Hex>;
   mined(hash: Hex): Promise<bigint>;
   /** InferenceFulfilled events of one request. */
   fulfilments(requestId: bigint): Promise<unknown[]>;
@@ -83,7 +90,8 @@ export async function startServiceChain(models: ExampleModel[]): Promise<Service
     const ids: Record<string, Hex> = {};
     for (const name of models) ids[name] = (await registerModelVersion(admin, registry, await builtExample(name))).modelId;
 
-    const send = async (model: ExampleModel, input: bigint[], deadlineSec = 1200) =>
+    const fee = 1_000_000_000_000_000n;
+    const send = async (model: ExampleModel, input: bigint[], deadlineSec = 1200, terms: OfferTerms = {}) =>
       requesterWallet.sendTransaction({
         account: requester,
         chain: null,
@@ -95,14 +103,10 @@ export async function startServiceChain(models: ExampleModel[]): Promise<Service
             ids[model]!,
             0,
             input,
-            await requestOffer(
-              client,
-              { fee: 1_000_000_000_000_000n },
-              (await client.getBlock()).timestamp + BigInt(deadlineSec),
-            ),
+            await requestOffer(client, { fee, ...terms }, (await client.getBlock()).timestamp + BigInt(deadlineSec)),
           ],
         }),
-        value: 1_000_000_000_000_000n,
+        value: terms.fee ?? fee,
         gas: 2_000_000n,
       });
     const mined = async (hash: Hex) => {
@@ -118,9 +122,11 @@ export async function startServiceChain(models: ExampleModel[]): Promise<Service
       registry,
       coordinator,
       ids,
+      requester: requester.address,
+      fee,
       send,
       mined,
-      request: async (model, input, deadlineSec) => mined(await send(model, input, deadlineSec)),
+      request: async (model, input, deadlineSec, terms) => mined(await send(model, input, deadlineSec, terms)),
       fulfilments: (requestId) =>
         client.getContractEvents({
           address: coordinator,

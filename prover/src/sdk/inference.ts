@@ -296,3 +296,64 @@ export async function waitForInference(
 export function decodeOutputs(outputs: readonly bigint[], outputScale: number): number[] {
   return outputs.map((v) => fixedToFloat(v, outputScale));
 }
+
+export interface SettledRequest {
+  requestId: bigint;
+  txHash: Hex;
+  /** The requester credited. */
+  requester: Address;
+  /** The escrow credited back to the requester's coordinator balance (withdraw it with `withdraw`). */
+  amount: bigint;
+}
+
+/**
+ * Cancel a request that is not locked (only its requester may), or refund one past its deadline (or
+ * while fulfilments are paused; anyone may): the escrow goes back to the requester's coordinator balance.
+ * Reverts as the coordinator does (CoordinatorRequestLocked, CoordinatorNotRequester, CoordinatorRequestNotExpired, ...).
+ */
+export async function settleRequest(
+  wallet: WalletClient<Transport, Chain, Account>,
+  client: PublicClient,
+  p: { coordinator: Address; requestId: bigint; action: "cancel" | "refund" },
+): Promise<SettledRequest> {
+  const { request } = await client.simulateContract({
+    account: wallet.account,
+    address: p.coordinator,
+    abi: inferenceCoordinatorAbi,
+    functionName: p.action,
+    args: [p.requestId],
+  });
+  const txHash = await wallet.writeContract(request);
+  const receipt = await client.waitForTransactionReceipt({ hash: txHash });
+  const [event] = parseEventLogs({
+    abi: inferenceCoordinatorAbi,
+    logs: receipt.logs,
+    eventName: p.action === "cancel" ? "InferenceCancelled" : "InferenceRefunded",
+  });
+  if (!event) throw new Error(`${p.action} ${txHash} emitted no event`);
+  return { requestId: p.requestId, txHash, requester: event.args.requester, amount: event.args.amount };
+}
+
+/** Withdraw the account's whole coordinator balance (refunds, earnings); returns the amount (0: nothing to withdraw). */
+export async function withdrawCredit(
+  wallet: WalletClient<Transport, Chain, Account>,
+  client: PublicClient,
+  coordinator: Address,
+): Promise<{ amount: bigint; txHash?: Hex }> {
+  const amount = await client.readContract({
+    address: coordinator,
+    abi: inferenceCoordinatorAbi,
+    functionName: "credits",
+    args: [wallet.account.address],
+  });
+  if (amount === 0n) return { amount };
+  const { request } = await client.simulateContract({
+    account: wallet.account,
+    address: coordinator,
+    abi: inferenceCoordinatorAbi,
+    functionName: "withdraw",
+  });
+  const txHash = await wallet.writeContract(request);
+  await client.waitForTransactionReceipt({ hash: txHash });
+  return { amount, txHash };
+}

@@ -1,14 +1,18 @@
-import type { Account, Address, Chain, Hex, PublicClient, Transport, WalletClient } from "viem";
+import type { Account, Address, Chain, PublicClient, Transport, WalletClient } from "viem";
 import { inferenceCoordinatorAbi } from "../chain/abis.js";
 import type { Logger } from "../util/logger.js";
+import type { ServiceMetrics } from "./metrics.js";
 import { RequestStatus, type JobPolicy, type ProveVerdict } from "./policy.js";
+import type { JobStore } from "./store.js";
 
 /**
- * The market side of proving (see IInferenceCoordinator's rules): before a chain job is proved, the
- * request must pay (its price covers the operator's minimum and its callback's gas at today's gas
- * price, with a margin) and this prover must hold its lock — it locks an open request itself, with
- * collateral from its coordinator balance — or the lock must have lapsed (then the fill is open and
- * the sender commits first). A request another prover holds a live lock on is never proved.
+ * The market side of proving (see IInferenceCoordinator's rules). Before a chain job is proved, the
+ * request must pay (its price covers the operator's `--min-price` and its callback's gas at today's
+ * gas price, with a margin; each refusal is logged with its reason) and nobody else may hold a live
+ * lock on it: a request another prover has locked waits until that lock's deadline (then, if still
+ * unfulfilled, it is proved for an open fill, which the slashed collateral pays for). An open,
+ * lockable request is locked by this prover first: the locker (the leader's signer, which owns the
+ * key's nonces) locks every pending request it can in one transaction, up to `maxLocks` live locks.
  */
 export interface MarketOptions {
   client: PublicClient;
@@ -19,10 +23,150 @@ export interface MarketOptions {
   minPriceWei?: bigint;
 }
 
-/** Margin over the callback's gas at the current gas price that a request's price must cover. */
+/** Margin over the callback's gas at the current gas price that a request's price must cover (percent). */
 const CALLBACK_MARGIN_PCT = 110n;
 
-export function marketPolicy(base: JobPolicy, o: MarketOptions): JobPolicy {
+type OnChainRequest = Awaited<ReturnType<typeof readRequest>>;
+
+function readRequest(o: Pick<MarketOptions, "client" | "coordinator">, id: bigint) {
+  return o.client.readContract({ address: o.coordinator, abi: inferenceCoordinatorAbi, functionName: "request", args: [id] });
+}
+
+async function chainNow(client: PublicClient): Promise<bigint> {
+  const head = await client.getBlock({ blockTag: "latest" });
+  return BigInt(Math.max(Number(head.timestamp), Math.floor(Date.now() / 1000)));
+}
+
+/** Why this operator will not prove `r` at `gasPrice`, or undefined when its price pays. */
+export function priceProblem(r: OnChainRequest, gasPrice: bigint, minPriceWei = 0n): string | undefined {
+  if (r.fee < minPriceWei) return `price ${r.fee} wei is below --min-price ${minPriceWei} wei`;
+  const callbackCost = (BigInt(r.callbackGasLimit) * gasPrice * CALLBACK_MARGIN_PCT) / 100n;
+  if (r.fee < callbackCost)
+    return `price ${r.fee} wei does not cover the callback's ${r.callbackGasLimit} gas at ${gasPrice} wei/gas (+10%: ${callbackCost} wei)`;
+  return undefined;
+}
+
+const iso = (sec: bigint | number) => new Date(Number(sec) * 1000).toISOString();
+
+/** Takes locks for this prover: the one place (on the leader) that sends `lock`. */
+export interface Locker {
+  /** Lock `first` (if open and lockable) and other pending chain jobs' requests, in one transaction. */
+  lockPending(first?: bigint): Promise<void>;
+  /** A request this prover locked was settled (fulfilled, refunded): it no longer counts as a live lock. */
+  released(requestId: bigint): void;
+}
+
+/**
+ * Runs `fn` after every earlier call has finished: the signer's transactions (locks, commits,
+ * fulfilments) take their nonces one at a time.
+ */
+export function serialize(): <T>(fn: () => Promise<T>) => Promise<T> {
+  let tail: Promise<unknown> = Promise.resolve();
+  return <T>(fn: () => Promise<T>) => {
+    const run = tail.then(fn, fn);
+    tail = run.catch(() => undefined);
+    return run;
+  };
+}
+
+export function createLocker(
+  o: MarketOptions & {
+    store: JobStore;
+    metrics: ServiceMetrics;
+    serial: <T>(fn: () => Promise<T>) => Promise<T>;
+    /** Live locks this prover holds at most (so that two provers share a burst); default 4. */
+    maxLocks?: number;
+  },
+): Locker {
+  const logger = o.logger.child({ component: "locker" });
+  const held = new Set<string>();
+  const maxLocks = o.maxLocks ?? 4;
+  const setMetric = () => o.metrics.locksHeld.set({}, held.size);
+
+  async function lockable(ids: bigint[], first?: bigint): Promise<bigint[]> {
+    const [now, gasPrice, balance] = await Promise.all([
+      chainNow(o.client),
+      o.client.getGasPrice(),
+      o.client.readContract({
+        address: o.coordinator,
+        abi: inferenceCoordinatorAbi,
+        functionName: "credits",
+        args: [o.wallet.account.address],
+      }),
+    ]);
+    let left = balance;
+    const out: bigint[] = [];
+    for (const id of ids) {
+      // The job about to be proved is always locked; the others up to maxLocks live locks.
+      if (id !== first && held.size + out.length >= maxLocks) continue;
+      const r = await readRequest(o, id);
+      // Lockable now, with a second to spare for the next block; a price this operator proves for.
+      if (Number(r.status) !== RequestStatus.Open || BigInt(r.lockDeadline) <= now + 1n) continue;
+      if (priceProblem(r, gasPrice, o.minPriceWei)) continue;
+      if (r.lockCollateral > left) {
+        logger.warn(
+          { requestId: String(id), collateral: String(r.lockCollateral), balance: String(left) },
+          "cannot lock: the coordinator balance does not cover the collateral (zkinfer prover deposit)",
+        );
+        continue;
+      }
+      left -= r.lockCollateral;
+      out.push(id);
+    }
+    return out;
+  }
+
+  async function send(ids: bigint[]): Promise<boolean> {
+    try {
+      const { request } = await o.client.simulateContract({
+        account: o.wallet.account,
+        address: o.coordinator,
+        abi: inferenceCoordinatorAbi,
+        functionName: "lock",
+        args: [ids],
+      });
+      const hash = await o.wallet.writeContract(request);
+      const receipt = await o.client.waitForTransactionReceipt({ hash });
+      if (receipt.status !== "success") return false;
+      for (const id of ids) held.add(String(id));
+      setMetric();
+      logger.info({ requestIds: ids.map(String), hash, gasUsed: String(receipt.gasUsed) }, "requests locked");
+      return true;
+    } catch (e) {
+      logger.info({ requestIds: ids.map(String), err: (e as Error).message.split("\n")[0] }, "lock failed (taken first?)");
+      return false;
+    }
+  }
+
+  return {
+    lockPending: (first) =>
+      o.serial(async () => {
+        const pending = [
+          ...(await o.store.list({ state: "proving", kind: "chain", limit: 50 })),
+          ...(await o.store.list({ state: "queued", kind: "chain", limit: 50 })),
+        ]
+          .map((j) => j.requestId)
+          .filter((id): id is string => !!id && !held.has(id) && id !== String(first));
+        const candidates = [...(first !== undefined && !held.has(String(first)) ? [first] : []), ...pending.map(BigInt)];
+        if (!candidates.length) return;
+        const ids = await lockable(candidates, first);
+        if (!ids.length || (await send(ids))) return;
+        // Someone locked one of them first (a lock is all or nothing): lock what is still open.
+        const again = await lockable(ids, first);
+        if (again.length) await send(again);
+      }),
+    released(requestId) {
+      if (held.delete(String(requestId))) setMetric();
+    },
+  };
+}
+
+/**
+ * The chain job policy with the market's rules on top (see the module comment). `locker()` is the
+ * leader's locker, or undefined on a node that does not sign (a fleet's follower proves what the
+ * leader locks, or locks while it proves).
+ */
+export function marketPolicy(base: JobPolicy, o: MarketOptions & { locker: () => Locker | undefined }): JobPolicy {
   const logger = o.logger.child({ component: "market" });
   const me = o.wallet.account.address.toLowerCase();
   const refuse = (requestId: string, reason: string): ProveVerdict => {
@@ -35,65 +179,26 @@ export function marketPolicy(base: JobPolicy, o: MarketOptions): JobPolicy {
       const verdict = await base.beforeProve(job);
       if (verdict.kind !== "prove" || job.kind !== "chain" || !job.requestId) return verdict;
       const id = BigInt(job.requestId);
-      const read = () =>
-        o.client.readContract({ address: o.coordinator, abi: inferenceCoordinatorAbi, functionName: "request", args: [id] });
-      let r = await read();
-      const head = await o.client.getBlock({ blockTag: "latest" });
-      const now = BigInt(Math.max(Number(head.timestamp), Math.floor(Date.now() / 1000)));
-      const price = r.fee;
-      if (price < (o.minPriceWei ?? 0n))
-        return refuse(job.requestId, `price ${price} wei is below --min-price ${o.minPriceWei} wei`);
-      const gasPrice = await o.client.getGasPrice();
-      const callbackCost = (BigInt(r.callbackGasLimit) * gasPrice * CALLBACK_MARGIN_PCT) / 100n;
-      if (price < callbackCost)
-        return refuse(
-          job.requestId,
-          `price ${price} wei does not cover the callback's ${r.callbackGasLimit} gas at ${gasPrice} wei/gas (+10%: ${callbackCost} wei)`,
-        );
-      if (Number(r.status) === RequestStatus.Locked) {
-        if (r.locker.toLowerCase() === me) return verdict;
-        if (BigInt(r.lockDeadline) >= now)
-          return refuse(job.requestId, `locked by ${r.locker} until ${new Date(Number(r.lockDeadline) * 1000).toISOString()}`);
-        logger.info({ requestId: job.requestId, locker: r.locker }, "lock lapsed: proving for an open fill");
-        return verdict;
+      let r = await readRequest(o, id);
+      const problem = priceProblem(r, await o.client.getGasPrice(), o.minPriceWei);
+      if (problem) return refuse(job.requestId, problem);
+      const now = await chainNow(o.client);
+      if (Number(r.status) === RequestStatus.Open && BigInt(r.lockDeadline) > now + 1n) {
+        await o.locker()?.lockPending(id);
+        r = await readRequest(o, id);
       }
-      if (Number(r.status) !== RequestStatus.Open) return verdict;
-      if (BigInt(r.lockDeadline) < now) return verdict; // past its lock window: an open fill
-      const balance = await o.client.readContract({
-        address: o.coordinator,
-        abi: inferenceCoordinatorAbi,
-        functionName: "credits",
-        args: [o.wallet.account.address],
-      });
-      if (balance < r.lockCollateral)
-        return refuse(
-          job.requestId,
-          `lock needs ${r.lockCollateral} wei collateral, the balance is ${balance} wei (zkinfer prover deposit)`,
-        );
-      try {
-        const { request } = await o.client.simulateContract({
-          account: o.wallet.account,
-          address: o.coordinator,
-          abi: inferenceCoordinatorAbi,
-          functionName: "lock",
-          args: [[id]],
-        });
-        const hash: Hex = await o.wallet.writeContract(request);
-        const receipt = await o.client.waitForTransactionReceipt({ hash });
-        if (receipt.status === "success") {
-          logger.info({ requestId: job.requestId, hash, collateral: String(r.lockCollateral) }, "request locked");
-          return verdict;
-        }
-      } catch (e) {
+      if (Number(r.status) === RequestStatus.Locked && r.locker.toLowerCase() !== me && BigInt(r.lockDeadline) >= now) {
+        // Another prover's live lock: proving now would only race it. Come back once it lapses.
+        const delayMs = (Number(BigInt(r.lockDeadline) - now) + 2) * 1000;
         logger.info(
-          { requestId: job.requestId, err: (e as Error).message.split("\n")[0] },
-          "lock failed; re-reading the request",
+          { requestId: job.requestId, locker: r.locker, lockDeadline: iso(r.lockDeadline) },
+          "locked by another prover: waiting for its lock to lapse",
         );
+        return { kind: "wait", reason: `locked by ${r.locker} until ${iso(r.lockDeadline)}`, delayMs };
       }
-      r = await read();
       if (Number(r.status) === RequestStatus.Locked && r.locker.toLowerCase() !== me)
-        return refuse(job.requestId, `locked by ${r.locker} first`);
-      return base.beforeProve(job);
+        logger.info({ requestId: job.requestId, locker: r.locker }, "lock lapsed: proving for an open fill");
+      return verdict;
     },
   };
 }

@@ -9,7 +9,11 @@ import type { FailCode, Job, NewJob } from "./store.js";
  * wrap this one.
  */
 export type ProveVerdict =
-  { kind: "prove" } | { kind: "fulfilled"; note: string } | { kind: "fail"; reason: string; code: FailCode };
+  | { kind: "prove" }
+  | { kind: "fulfilled"; note: string }
+  | { kind: "fail"; reason: string; code: FailCode }
+  /** Not now: back in the queue for `delayMs` (e.g. another prover's lock until it lapses); not a failed attempt. */
+  | { kind: "wait"; reason: string; delayMs: number };
 
 export interface JobPolicy {
   /**

@@ -13,7 +13,9 @@ import {
   type WalletClient,
 } from "viem";
 import { inferenceCoordinatorAbi, zkinferErrorsAbi } from "../chain/abis.js";
+import { commitFill as commitOpenFill } from "../chain/fulfil.js";
 import type { Logger } from "../util/logger.js";
+import type { Locker } from "./market.js";
 import type { ServiceMetrics } from "./metrics.js";
 import type { Job, JobStore } from "./store.js";
 import { sleep } from "./watcher.js";
@@ -36,6 +38,10 @@ export interface SenderContext {
   isLeader: () => boolean;
   /** Set when the account cannot pay for a fulfilment (a reason for /ready), cleared once it can. */
   onFunds: (problem: string | undefined) => void;
+  /** The market's locker: locks pending requests (also those a follower proves) and is told of settled ones. */
+  locker?: Locker;
+  /** The signer's nonce queue, shared with the locker (see market.ts `serialize`). */
+  serial?: <T>(fn: () => Promise<T>) => Promise<T>;
 }
 
 /** Gas a fulfilment is assumed to need before one has been estimated (for the balance check). */
@@ -54,6 +60,8 @@ type Verdict = { kind: "send"; gas: bigint } | { kind: "done"; note: string } | 
 export function createSender(ctx: SenderContext) {
   const logger = ctx.logger.child({ component: "sender" });
   const account = ctx.wallet.account;
+  const serial = ctx.serial ?? (<T>(fn: () => Promise<T>) => fn());
+  const released = (job: Job) => job.requestId && ctx.locker?.released(BigInt(job.requestId));
 
   const revertName = (e: unknown): string | undefined => {
     if (!(e instanceof BaseError)) return undefined;
@@ -96,26 +104,14 @@ export function createSender(ctx: SenderContext) {
 
   /** Commits to this prover's open fill of the job's request with its proof (IInferenceCoordinator.commit). */
   async function commitFill(job: Job): Promise<void> {
-    const commitment = await ctx.client.readContract({
-      address: ctx.coordinator,
-      abi: inferenceCoordinatorAbi,
-      functionName: "fillCommitment",
-      args: [account.address, BigInt(job.requestId!), keccak256(job.result!.proof)],
-    });
-    const hash = await ctx.wallet.writeContract({
-      account,
-      chain: ctx.client.chain,
-      address: ctx.coordinator,
-      abi: inferenceCoordinatorAbi,
-      functionName: "commit",
-      args: [commitment],
-    });
-    const receipt = await ctx.client.waitForTransactionReceipt({ hash });
-    logger.info({ job: job.id, requestId: job.requestId, hash, status: receipt.status }, "committed to an open fill");
+    const receipt = await serial(() =>
+      commitOpenFill(ctx.wallet, ctx.client, ctx.coordinator, BigInt(job.requestId!), job.result!.proof),
+    );
+    logger.info({ job: job.id, requestId: job.requestId, hash: receipt.transactionHash }, "committed to an open fill");
   }
 
   async function submit(job: Job, gas: bigint): Promise<void> {
-    const nonce = await ctx.client.getTransactionCount({ address: account.address, blockTag: "pending" });
+    let nonce = -1;
     let fees = await ctx.client.estimateFeesPerGas();
     const data = encodeFunctionData({
       abi: inferenceCoordinatorAbi,
@@ -127,6 +123,7 @@ export function createSender(ctx: SenderContext) {
     const finish = async (hash: Hex, receipt: { status: string; gasUsed: bigint }) => {
       if (receipt.status === "success") {
         await ctx.store.fulfilled(job.id, hash);
+        released(job);
         ctx.metrics.feesEarnedWei.inc({}, Number(job.fee ?? 0));
         ctx.metrics.fulfilTxs.inc({ result: "success" });
         ctx.metrics.requestToFulfilledSeconds.observe({ model: job.model }, (Date.now() - job.createdAt) / 1000);
@@ -138,26 +135,32 @@ export function createSender(ctx: SenderContext) {
     };
     for (let attempt = 0; !ctx.signal.aborted; attempt++) {
       if (!ctx.isLeader()) throw new Error("no longer the fleet's leader; the next leader settles this fulfilment");
-      const signed = await ctx.wallet.signTransaction({
-        account,
-        chain: ctx.client.chain,
-        to: ctx.coordinator,
-        data,
-        gas: gasLimit,
-        nonce,
-        maxFeePerGas: fees.maxFeePerGas,
-        maxPriorityFeePerGas: fees.maxPriorityFeePerGas,
-      });
-      const hash = keccak256(signed);
-      await ctx.store.submitting(job.id, hash, nonce);
-      sent.push(hash);
-      try {
-        await ctx.client.sendRawTransaction({ serializedTransaction: signed });
-      } catch (e) {
-        const msg = (e as Error).message ?? "";
-        if (!/already known|nonce too low|replacement/i.test(msg)) throw e;
-        logger.debug({ job: job.id, msg: msg.split("\n")[0] }, "broadcast answered; checking the chain");
-      }
+      // The first broadcast takes the next nonce in the signer's queue; replacements reuse it.
+      const broadcast = async () => {
+        if (nonce < 0) nonce = await ctx.client.getTransactionCount({ address: account.address, blockTag: "pending" });
+        const signed = await ctx.wallet.signTransaction({
+          account,
+          chain: ctx.client.chain,
+          to: ctx.coordinator,
+          data,
+          gas: gasLimit,
+          nonce,
+          maxFeePerGas: fees.maxFeePerGas,
+          maxPriorityFeePerGas: fees.maxPriorityFeePerGas,
+        });
+        const hash = keccak256(signed);
+        await ctx.store.submitting(job.id, hash, nonce);
+        sent.push(hash);
+        try {
+          await ctx.client.sendRawTransaction({ serializedTransaction: signed });
+        } catch (e) {
+          const msg = (e as Error).message ?? "";
+          if (!/already known|nonce too low|replacement/i.test(msg)) throw e;
+          logger.debug({ job: job.id, msg: msg.split("\n")[0] }, "broadcast answered; checking the chain");
+        }
+        return hash;
+      };
+      const hash = attempt === 0 ? await serial(broadcast) : await broadcast();
       logger.info({ job: job.id, requestId: job.requestId, hash, nonce, attempt }, "fulfilment sent");
       const receipt = await ctx.client
         .waitForTransactionReceipt({ hash, timeout: ctx.replaceAfterMs, pollingInterval: 250 })
@@ -229,7 +232,13 @@ export function createSender(ctx: SenderContext) {
     return funded;
   }
 
+  let lockedAt = 0;
   async function step(): Promise<boolean> {
+    // Lock what is pending (a follower's jobs too) at most every 2 s; the workers lock theirs before proving.
+    if (ctx.locker && Date.now() - lockedAt > 2000) {
+      lockedAt = Date.now();
+      await ctx.locker.lockPending();
+    }
     const pending = await ctx.store.list({ state: "submitting", kind: "chain", limit: 50 });
     for (const job of pending) await settle(job);
     const next = await ctx.store.nextProvedChainJob();
@@ -239,13 +248,17 @@ export function createSender(ctx: SenderContext) {
     }
     if (!(await checkFunds())) return false;
     try {
+      // A job a follower proved before any lock: lock it now if it still can be (else judge commits an open fill).
+      await ctx.locker?.lockPending(BigInt(next.requestId!));
       const verdict = await judge(next);
       if (verdict.kind === "done") {
         await ctx.store.fulfilled(next.id, null, verdict.note);
+        released(next);
         logger.info({ job: next.id, requestId: next.requestId }, verdict.note);
       } else if (verdict.kind === "fail") {
         ctx.metrics.jobsFailed.inc({ reason: "rejected" });
         await ctx.store.fail(next.id, verdict.reason, "rejected");
+        released(next);
         logger.warn({ job: next.id, requestId: next.requestId, reason: verdict.reason }, "fulfilment rejected");
       } else {
         lastGas = verdict.gas;

@@ -15,7 +15,7 @@ import { ModelCatalog } from "./catalog.js";
 import { createLeadership } from "./leader.js";
 import { createMetrics, type ServiceMetrics } from "./metrics.js";
 import { chainPolicy, proveEverything, type JobPolicy } from "./policy.js";
-import { marketPolicy } from "./market.js";
+import { createLocker, marketPolicy, serialize, type Locker } from "./market.js";
 import { createSender } from "./sender.js";
 import { checkExposure, createHttpServer, HTTP_DEFAULTS, listen, type HttpLimits } from "./server.js";
 import { JobStore } from "./store.js";
@@ -55,6 +55,8 @@ export interface ServiceConfig {
     maxSendAttempts?: number;
     /** The least price (wei) to prove a request for (`zkinfer serve --min-price`); default 0. */
     minPriceWei?: bigint;
+    /** Live on-chain locks this prover holds at most (`zkinfer serve --max-locks`); default 4. */
+    maxLocks?: number;
   };
 }
 
@@ -225,6 +227,10 @@ export async function startService(config: ServiceConfig, logger: Logger): Promi
     cleanup.push(async () => rmSync(proofsDir, { recursive: true, force: true }));
 
     const cap = config.proveTimeoutMs ?? 5 * 60_000;
+    // The leader's locker (set while this node leads): the market policy locks through it, and it shares the
+    // signer's nonce queue with the sender.
+    let locker: Locker | undefined;
+    const serial = serialize();
     const basePolicy =
       chain && config.chain
         ? marketPolicy(chainPolicy(chain.clients.publicClient, config.chain.coordinator), {
@@ -232,6 +238,7 @@ export async function startService(config: ServiceConfig, logger: Logger): Promi
             wallet: chain.clients.walletClient,
             coordinator: config.chain.coordinator,
             logger,
+            locker: () => locker,
             ...(config.chain.minPriceWei !== undefined ? { minPriceWei: config.chain.minPriceWei } : {}),
           })
         : proveEverything;
@@ -291,7 +298,21 @@ export async function startService(config: ServiceConfig, logger: Logger): Promi
             deadlineMarginSec: 15,
             policy,
           });
+          locker = createLocker({
+            client: clients.publicClient,
+            wallet: clients.walletClient,
+            coordinator: c.coordinator,
+            logger,
+            store,
+            metrics,
+            serial,
+            ...(c.minPriceWei !== undefined ? { minPriceWei: c.minPriceWei } : {}),
+            ...(c.maxLocks !== undefined ? { maxLocks: c.maxLocks } : {}),
+          });
+          signal.addEventListener("abort", () => (locker = undefined));
           const sender = createSender({
+            locker,
+            serial,
             store,
             logger,
             metrics,

@@ -294,10 +294,13 @@ export class JobStore {
     return rows.length === 1;
   }
 
-  /** Put a leased job back in the queue, claimable again after `delayMs`. */
-  async requeue(id: string, owner: string, error: string, delayMs = 0): Promise<boolean> {
+  /**
+   * Put a leased job back in the queue, claimable again after `delayMs`; `uncount`: the claim was not
+   * an attempt at proving (the job was deferred before any work), so it does not count towards maxAttempts.
+   */
+  async requeue(id: string, owner: string, error: string, delayMs = 0, opts: { uncount?: boolean } = {}): Promise<boolean> {
     const rows = await this.db.query(
-      `UPDATE jobs SET state = 'queued', error = $3, lease_owner = NULL, lease_until = NULL, not_before = NOW_MS + $4, updated_at = NOW_MS
+      `UPDATE jobs SET state = 'queued', error = $3, lease_owner = NULL, lease_until = NULL, not_before = NOW_MS + $4, updated_at = NOW_MS${opts.uncount ? ", attempts = attempts - 1" : ""}
        WHERE id = $1 AND state = 'proving' AND lease_owner = $2 RETURNING id`,
       [id, owner, error, delayMs],
     );

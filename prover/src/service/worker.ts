@@ -70,6 +70,10 @@ export function createWorker(ctx: WorkerContext, index: number) {
       logger.info({ job: job.id, requestId: job.requestId, note: verdict.note }, "not proving: already settled on-chain");
       return ctx.store.fulfilled(job.id, null, verdict.note);
     }
+    if (verdict.kind === "wait") {
+      await ctx.store.requeue(job.id, owner, verdict.reason, verdict.delayMs, { uncount: true });
+      return;
+    }
     if (verdict.kind === "fail") {
       logger.info({ job: job.id, requestId: job.requestId, reason: verdict.reason }, "not proving");
       ctx.metrics.jobsFailed.inc({ reason: verdict.code });

@@ -8,7 +8,7 @@ import { ConfigError, UserInputError } from "../../errors.js";
 import type { CliContext } from "../context.js";
 
 /** The configured chain and coordinator, or one clear error. */
-async function coordinatorClients() {
+export async function coordinatorClients() {
   const config = await withDeployment(loadChainConfig());
   if (!config.coordinator) {
     throw new ConfigError("no InferenceCoordinator address configured", {

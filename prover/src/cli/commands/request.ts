@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { isHex, parseEther, type Hex } from "viem";
+import { formatEther, getAddress, isHex, parseEther, type Hex } from "viem";
 import { connectChain } from "../../chain/clients.js";
 import { loadChainConfig } from "../../chain/config.js";
 import { withDeployment } from "../../chain/deployments.js";
@@ -12,13 +12,16 @@ import {
   getRegisteredVersion,
   modelIdOf,
   requestInference,
+  settleRequest,
   waitForInference,
+  withdrawCredit,
 } from "../../sdk/inference.js";
+import { coordinatorClients } from "./prover.js";
 import type { CliContext } from "../context.js";
 import { fmtFloats, table, toJson } from "../format.js";
 
 export function registerRequest(program: Command, _ctx: CliContext): void {
-  program
+  const request = program
     .command("request")
     .summary("request a verified inference on-chain and wait for the result")
     .description(
@@ -158,6 +161,86 @@ export function registerRequest(program: Command, _ctx: CliContext): void {
         ]),
       );
     });
+  request
+    .command("cancel")
+    .description(
+      "cancel one of the configured account's requests that no prover has locked, and withdraw its escrow " +
+        "(the coordinator credits it back; the account's whole coordinator balance is withdrawn)",
+    )
+    .argument("<requestId>", "the request id `zkinfer request` printed")
+    .action((id: string) => settle("cancel", id));
+  request
+    .command("refund")
+    .description(
+      "refund a request past its deadline (or any open request while fulfilments are paused); anyone may, the escrow " +
+        "goes to its requester (withdrawn at once when that is the configured account). A lapsed lock's collateral goes with it",
+    )
+    .argument("<requestId>", "the request id")
+    .action((id: string) => settle("refund", id));
+}
+
+const STATUS = ["none", "open", "fulfilled", "refunded", "locked", "cancelled"] as const;
+
+/** `zkinfer request cancel|refund <id>`: checks the request first, so each user mistake gets one line and a hint. */
+async function settle(action: "cancel" | "refund", idArg: string): Promise<void> {
+  if (!/^\d+$/.test(idArg))
+    throw new UserInputError(`<requestId> must be a request number, not '${idArg}'`, {
+      hint: "`zkinfer request` prints the id of each request it submits",
+    });
+  const requestId = BigInt(idArg);
+  const c = await coordinatorClients();
+  const [r, [, fulfilmentsPaused]] = await Promise.all([
+    c.publicClient.readContract({
+      address: c.coordinator,
+      abi: inferenceCoordinatorAbi,
+      functionName: "request",
+      args: [requestId],
+    }),
+    c.publicClient.readContract({ address: c.coordinator, abi: inferenceCoordinatorAbi, functionName: "paused" }),
+  ]);
+  const status = STATUS[Number(r.status)] ?? "none";
+  const when = (sec: bigint | number) => new Date(Number(sec) * 1000).toISOString();
+  const now = BigInt(Math.floor(Date.now() / 1000));
+  if (status === "none")
+    throw new UserInputError(`request ${requestId} does not exist on the coordinator ${c.coordinator}`, {
+      hint: "check the id, and that ZKINFER_RPC_URL / the deployment record point at the chain you requested on",
+    });
+  if (status === "fulfilled")
+    throw new UserInputError(`request ${requestId} is already fulfilled; there is nothing to ${action}`, {
+      hint: `its verified result is in the coordinator's receipt and InferenceFulfilled event of request ${requestId} (SDK: waitForInference, verifyReceipt)`,
+    });
+  if (status === "refunded" || status === "cancelled")
+    throw new UserInputError(`request ${requestId} was already ${status}`, {
+      hint: `its escrow is in the requester's coordinator balance: zkinfer prover balance ${r.requester}`,
+    });
+  const me = c.account.address;
+  if (action === "cancel") {
+    if (getAddress(r.requester) !== getAddress(me))
+      throw new UserInputError(`only the requester ${r.requester} can cancel request ${requestId}, not ${me}`, {
+        hint: "sign with the requester's key (ZKINFER_PRIVATE_KEY), or wait for the deadline and refund it",
+      });
+    if (status === "locked")
+      throw new UserInputError(
+        `request ${requestId} is locked by prover ${r.locker} until ${when(r.lockDeadline)}; a locked request cannot be cancelled`,
+        {
+          hint: `if it is not fulfilled by its deadline (${when(r.deadline)}), refund it then: zkinfer request refund ${requestId}`,
+        },
+      );
+  } else if (r.deadline >= now && !fulfilmentsPaused)
+    throw new UserInputError(
+      `request ${requestId} is ${status} until its deadline ${when(r.deadline)}; it can be refunded after that`,
+      {
+        hint: status === "open" ? `to take the escrow back now: zkinfer request cancel ${requestId}` : "wait for the deadline",
+      },
+    );
+  const settled = await settleRequest(c.walletClient, c.publicClient, { coordinator: c.coordinator, requestId, action });
+  console.log(
+    `${action === "cancel" ? "cancelled" : "refunded"} request ${requestId} (tx ${settled.txHash}): ${formatEther(settled.amount)} ETH credited to ${settled.requester}`,
+  );
+  if (getAddress(settled.requester) === getAddress(me)) {
+    const w = await withdrawCredit(c.walletClient, c.publicClient, c.coordinator);
+    if (w.txHash) console.log(`withdrew ${formatEther(w.amount)} ETH to ${me} (tx ${w.txHash})`);
+  }
 }
 
 /** The request's market terms from the CLI flags (see IInferenceCoordinator's rules). */

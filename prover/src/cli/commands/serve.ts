@@ -42,6 +42,12 @@ export function registerServe(program: Command, _ctx: CliContext): void {
       "refuse requests whose price is below this, in ETH (requests that do not cover their callback gas are always refused)",
       "0",
     )
+    .option(
+      "--max-locks <n>",
+      "on-chain locks (with collateral) this prover holds at most at once; pending requests beyond it are left to other provers",
+      int("--max-locks", 1),
+      4,
+    )
     .option("--confirmations <n>", "blocks a request must be buried under before it is proved", int("--confirmations", 0), 1)
     .addOption(
       new Option(
@@ -136,6 +142,7 @@ export function registerServe(program: Command, _ctx: CliContext): void {
           pollMs: opts.pollMs as number,
           replaceAfterMs: opts.replaceAfterMs as number,
           minPriceWei: minPriceWei(String(opts.minPrice)),
+          maxLocks: opts.maxLocks as number,
         };
       }
       // Loaded only when `serve` runs, so other commands start without it.
