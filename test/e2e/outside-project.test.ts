@@ -126,6 +126,8 @@ describe("from outside the checkout: a Hardhat 3 project on the npm packages", f
             hardhat: version("hardhat"),
             viem: version("viem"),
             solc: "0.8.24",
+            typescript: version("typescript"),
+            "@types/node": version("@types/node"),
           },
         },
         null,
@@ -147,6 +149,13 @@ describe("from outside the checkout: a Hardhat 3 project on the npm packages", f
     };
     expect(artifact.abi.map((i) => i.name)).to.include.members(["ask", "answer", "receiveInference"]);
     expect(artifact.bytecode).to.match(/^0x[0-9a-f]{200,}$/);
+  });
+
+  it("type-checks a TypeScript dApp against the installed SDK's .d.ts (typed ABIs, no `any`)", async () => {
+    const tsc = await timed("tsc (SDK types)", () =>
+      runCommand(join(dapp, "node_modules/.bin/tsc"), ["-p", "ts/tsconfig.json"], toolEnv(), 120_000, dapp),
+    );
+    ok("tsc -p ts/tsconfig.json", tsc);
   });
 
   it("deploys the suite with zkinfer, and a plain-node SDK script gets two verified inferences fulfilled by the installed zkinfer serve", async () => {
