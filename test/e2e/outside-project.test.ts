@@ -84,6 +84,7 @@ describe("from outside the checkout: a Hardhat 3 project on the npm packages", f
           "libraries/FieldElement.sol",
           "test/MockInferenceCoordinator.sol",
           "abi/InferenceCoordinator.json",
+          "abi/Halo2VerifierReusable.json",
           "abi/ModelRegistry.json",
         ]);
         expect(
