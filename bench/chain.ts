@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { encodeFunctionData, parseEventLogs, type Address, type Hex } from "viem";
 import { deployZkinfer } from "../deploy/index.js";
 import { halo2VerifierReusableAbi, inferenceCoordinatorAbi, inferenceVerifierAbi } from "../prover/src/chain/abis.js";
+import { commitFill, fulfil as fulfilOnChain, lockRequests } from "../prover/src/chain/fulfil.js";
 import { readModelVka } from "../prover/src/chain/register.js";
 import { readCompiledVerifier } from "../prover/src/models/compile-verifier.js";
 import type { ChainClients } from "../prover/src/chain/clients.js";
@@ -52,7 +53,16 @@ export interface GasFigures {
   vkaBytes: number;
   routeVerify: number;
   requestInference: number;
+  /** `lock` of one request (no collateral). */
+  lock: number;
+  /** `fulfill` of a request this prover locked (the market's paid path). */
   fulfil: number;
+  lockPlusFulfil: number;
+  /** `commit` to an open fill (a request never locked, or past its lock deadline). */
+  commit: number;
+  /** `fulfill` of an open request with the sender's commitment from an earlier block. */
+  openFill: number;
+  commitPlusOpenFill: number;
   routeOverBare: number;
   fulfilOverBare: number;
   /** Bytes of the fulfil transaction's calldata. */
@@ -65,7 +75,8 @@ export const FEE = 1_000_000_000_000_000n; // 0.001 ETH
  * The gas of one real proof three ways, each as its own mined transaction: the EZKL verifier's
  * `verifyProof` called directly; the route's `verify` (registry lookup, code-hash check, input
  * binding, output decoding); and the coordinator's `fulfill` of a request made by an EOA (so no
- * callback). The request's own gas is recorded too.
+ * callback), both ways the market pays for: locked first, and committed a block ahead for an open fill.
+ * The request's own gas is recorded too.
  */
 export async function measureGas(
   prover: ChainClients,
@@ -126,26 +137,34 @@ export async function measureGas(
     "route verify",
   );
   const deadline = (await requester.publicClient.getBlock()).timestamp + 3600n;
-  const req = await mined(
-    await requester.walletClient.writeContract({
-      address: suite.coordinator,
-      abi: inferenceCoordinatorAbi,
-      functionName: "requestInference",
-      args: [reg.modelId, reg.version, input, offerFor(deadline, { fee: FEE }, deadline - 3600n)],
-      value: FEE,
-      gas: 3_000_000n,
-      account: requester.account,
-      chain: requester.chain,
-    }),
-    "requestInference",
-  );
+  const request = async () =>
+    mined(
+      await requester.walletClient.writeContract({
+        address: suite.coordinator,
+        abi: inferenceCoordinatorAbi,
+        functionName: "requestInference",
+        args: [reg.modelId, reg.version, input, offerFor(deadline, { fee: FEE }, deadline - 3600n)],
+        value: FEE,
+        gas: 3_000_000n,
+        account: requester.account,
+        chain: requester.chain,
+      }),
+      "requestInference",
+    );
+  const req = await request();
   const requestId = requestIdOf(req.logs);
   const fulfilData = encodeFunctionData({
     abi: inferenceCoordinatorAbi,
     functionName: "fulfill",
     args: [requestId, proof.proof, instances],
   });
+  const { walletClient: w, publicClient: c } = prover;
+  const lock = await lockRequests(w, c, suite.coordinator, [requestId]);
   const fulfil = await mined(await send(suite.coordinator, fulfilData), "fulfill");
+  // The open path: a second request, a commitment (mined a block ahead), then the fill.
+  const open = requestIdOf((await request()).logs);
+  const commit = await commitFill(w, c, suite.coordinator, open, proof.proof);
+  const openFill = await fulfilOnChain(w, c, suite.coordinator, open, proof.proof, instances, { gas: 5_000_000n });
   const n = (x: bigint) => Number(x);
   return {
     bareVerifyProof: n(bare.gasUsed),
@@ -154,7 +173,12 @@ export async function measureGas(
     vkaBytes: vka.words.length * 32,
     routeVerify: n(route.gasUsed),
     requestInference: n(req.gasUsed),
+    lock: n(lock.gasUsed),
     fulfil: n(fulfil.gasUsed),
+    lockPlusFulfil: n(lock.gasUsed + fulfil.gasUsed),
+    commit: n(commit.gasUsed),
+    openFill: n(openFill.gasUsed),
+    commitPlusOpenFill: n(commit.gasUsed + openFill.gasUsed),
     routeOverBare: ratio(n(route.gasUsed), n(bare.gasUsed)),
     fulfilOverBare: ratio(n(fulfil.gasUsed), n(bare.gasUsed)),
     fulfilCalldataBytes: (fulfilData.length - 2) / 2,

@@ -22,6 +22,7 @@ describe("npm run demo (zkinfer demo)", function () {
     for (const tx of [
       "deploy InferenceCoordinator",
       "DigitBounty.play (requestInference)",
+      "InferenceCoordinator.lock (prover)",
       "InferenceCoordinator.fulfill (+ callback)",
     ])
       expect(stdout).to.match(new RegExp(`^  ${tx.replace(/[()+.]/g, "\\$&")}\\s+[\\d,]+\\s+0x[0-9a-f]{64}$`, "m"));

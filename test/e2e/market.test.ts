@@ -9,7 +9,6 @@ import { artifactAbi, DEV_KEYS, deployFromArtifact } from "../helpers/chain.js";
 import { zkinfer } from "../helpers/cli.js";
 import { builtExample } from "../helpers/models.js";
 import { TcpProxy } from "../helpers/proxy.js";
-import { revertOf } from "../helpers/revert.js";
 import { startServiceChain, type ServiceChain } from "../helpers/service-chain.js";
 import { startServiceProcess, type ServiceProcess } from "../helpers/service-process.js";
 import { waitFor } from "../helpers/wait.js";
@@ -216,25 +215,38 @@ describe("the fulfilment market: two provers on one chain (hardhat node + real E
     const proofsB = await proofsMade(svcs[1]!);
 
     // Fee 0 with the maximum callback gas: the coordinator refuses it (the floor is callback gas x base fee x 2).
-    const baseFee = (await chain.client.getBlock({ blockTag: "pending" })).baseFeePerGas!;
-    stats.baseFeeWei = String(baseFee);
-    const refused = await revertOf(
-      chain.client.simulateContract({
-        account: chain.admin.account,
+    // (eth_call runs with a base fee of 0, so only a mined transaction shows it: sent with a fixed gas limit.)
+    const requesterBefore = await chain.client.getBalance({ address: chain.admin.account.address });
+    // Hardhat's automining node mines it and answers the broadcast with the revert.
+    const sent = await chain.admin.walletClient
+      .writeContract({
         address: consumer,
         abi,
         functionName: "requestWith",
         args: [chain.ids["diabetes-mlp"]!, 1, input, offer(0n)],
         value: 0n,
-      }),
+        gas: 1_000_000n,
+      })
+      .then(
+        () => "mined without a revert",
+        (e: Error) => e.message,
+      );
+    const m = /reverted with custom error '(\w+)\((\d+), (\d+)\)'/.exec(sent);
+    expect(m?.[1], sent).to.equal("CoordinatorPriceBelowCallbackCost");
+    const head = await chain.client.getBlock({ blockTag: "latest", includeTransactions: true });
+    const bombTx = head.transactions.find((t) => t.from.toLowerCase() === chain.admin.account.address.toLowerCase())!;
+    const bombReceipt = await chain.client.getTransactionReceipt({ hash: bombTx.hash });
+    expect(bombReceipt.status).to.equal("reverted");
+    expect([BigInt(m![2]!), BigInt(m![3]!)]).to.deep.equal([0n, 5_000_000n * head.baseFeePerGas! * 2n]);
+    // Its sender paid for the attempt; no prover spent anything.
+    expect(await chain.client.getBalance({ address: chain.admin.account.address })).to.equal(
+      requesterBefore - bombReceipt.gasUsed * bombReceipt.effectiveGasPrice,
     );
-    expect(refused.errorName).to.equal("CoordinatorPriceBelowCallbackCost");
-    const [minPrice, callbackCost] = refused.args as [bigint, bigint];
-    expect(minPrice).to.equal(0n);
-    expect(callbackCost > 0n && callbackCost % 10_000_000n === 0n, `callbackCost ${callbackCost}`).to.equal(true);
 
-    // At the chain's floor (wei for 5M gas at a base fee of a few gwei-millionths), the service refuses it.
-    const floor = 5_000_000n * baseFee * 4n; // the floor with room for the next block's base fee
+    // At the chain's floor (5M gas x 2 x the base fee, far below 5M gas at the gas price a prover pays), the
+    // service refuses it.
+    const floor = 5_000_000n * (await chain.client.getBlock({ blockTag: "pending" })).baseFeePerGas! * 2n;
+    stats.gasBombPriceWei = String(floor);
     const hash = await chain.admin.walletClient.writeContract({
       address: consumer,
       abi,

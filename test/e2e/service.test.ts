@@ -173,6 +173,67 @@ describe("zkinfer serve: watch, prove, fulfil (hardhat node + real EZKL)", funct
     expect(out.callback).to.equal("none");
   });
 
+  it("`zkinfer request cancel|refund`: the requester cancels an unlocked request and gets the escrow; each mistake is one error line and a hint", async () => {
+    const env = {
+      ...process.env,
+      ZKINFER_CONFIG: "",
+      ZKINFER_RPC_URL: chain.node.url,
+      ZKINFER_PRIVATE_KEY: DEV_KEYS[2]!,
+      ZKINFER_COORDINATOR: coordinator,
+    };
+    const cli = (...a: string[]) => runCommand(join(projectRoot, "bin/zkinfer"), ["request", ...a], env);
+    // digits-cnn is not served here: nobody locks it.
+    const open = await request("digits-cnn", await heldoutInput("digits-mlp", 1));
+    const before = await client.getBalance({ address: chain.requester });
+    const ok = await cli("cancel", String(open));
+    expect(ok.status, ok.stderr).to.equal(0);
+    expect(ok.stdout).to.match(
+      new RegExp(`^cancelled request ${open} \\(tx 0x[0-9a-f]{64}\\): 0\\.001 ETH credited to ${chain.requester}$`, "m"),
+    );
+    expect(ok.stdout).to.match(/^withdrew 0\.001 ETH to 0x[0-9a-fA-F]{40} \(tx 0x[0-9a-f]{64}\)$/m);
+    expect((await client.getBalance({ address: chain.requester })) > before, "0.001 ETH back, less gas").to.equal(true);
+    const mistakes: [string[], RegExp][] = [
+      [["cancel", String(open)], new RegExp(`^error: request ${open} was already cancelled\nhint: `)],
+      [["refund", "12x"], /^error: <requestId> must be a request number, not '12x'\nhint: /],
+      [["cancel", "999999"], /^error: request 999999 does not exist on the coordinator 0x[0-9a-fA-F]{40}\nhint: /],
+    ];
+    const locked = await request("diabetes-mlp", await heldoutInput("diabetes-mlp", 5));
+    await waitFor(
+      "the service's lock",
+      async () =>
+        (
+          await chain.client.readContract({
+            address: coordinator,
+            abi: inferenceCoordinatorAbi,
+            functionName: "request",
+            args: [locked],
+          })
+        ).status !== 1,
+      120_000,
+      svc.log,
+    );
+    const r = await cli("cancel", String(locked));
+    expect(r.status).to.equal(1);
+    expect(r.stderr).to.match(
+      new RegExp(
+        `^error: request ${locked} (is locked by prover ${prover.address} until .+; a locked request cannot be cancelled|is already fulfilled; there is nothing to cancel)\nhint: `,
+      ),
+    );
+    const early = await request("digits-cnn", await heldoutInput("digits-mlp", 2));
+    mistakes.push([
+      ["refund", String(early)],
+      new RegExp(
+        `^error: request ${early} is open until its deadline .+; it can be refunded after that\nhint: to take the escrow back now: zkinfer request cancel ${early}\n$`,
+      ),
+    ]);
+    for (const [a, expected] of mistakes) {
+      const m = await cli(...a);
+      expect(m.status, a.join(" ")).to.equal(1);
+      expect(m.stderr, a.join(" ")).to.match(expected);
+      expect(m.stderr).to.not.match(/\n\s+at /); // no stack trace
+    }
+  });
+
   it("fails requests it cannot serve, with the reason, while good ones go through", async () => {
     const good = await request("diabetes-mlp", await heldoutInput("diabetes-mlp", 2));
     const notServed = await request("digits-cnn", await heldoutInput("digits-mlp", 0));

@@ -222,6 +222,19 @@ export async function runDemo(opts: DemoOptions): Promise<DemoReport> {
     );
     const requestToFulfilledMs = performance.now() - t0;
     const fulfilReceipt = await player.publicClient.getTransactionReceipt({ hash: result.txHash });
+    // The service locked the request before proving it (the market's paid path), then fulfilled it.
+    const [locked] = await player.publicClient.getContractEvents({
+      address: coordinator,
+      abi: inferenceCoordinatorAbi,
+      eventName: "RequestLocked",
+      args: { requestId },
+      fromBlock: playBlock,
+      strict: true,
+    });
+    if (locked) {
+      const lockReceipt = await player.publicClient.getTransactionReceipt({ hash: locked.transactionHash });
+      txs.push({ label: "InferenceCoordinator.lock (prover)", hash: locked.transactionHash, gasUsed: lockReceipt.gasUsed });
+    }
     txs.push({ label: "InferenceCoordinator.fulfill (+ callback)", hash: result.txHash, gasUsed: fulfilReceipt.gasUsed });
     const [resolved] = parseEventLogs({ abi: digitBountyAbi, logs: fulfilReceipt.logs, eventName: "PlayResolved" });
     if (!resolved)

@@ -37,13 +37,26 @@ async function chainNow(client: PublicClient): Promise<bigint> {
   return BigInt(Math.max(Number(head.timestamp), Math.floor(Date.now() / 1000)));
 }
 
-/** Why this operator will not prove `r` at `gasPrice`, or undefined when its price pays. */
-export function priceProblem(r: OnChainRequest, gasPrice: bigint, minPriceWei = 0n): string | undefined {
-  if (r.fee < minPriceWei) return `price ${r.fee} wei is below --min-price ${minPriceWei} wei`;
+/**
+ * Why this operator will not prove `r` for `price` (wei) at `gasPrice`, or undefined when it pays. `price` is what
+ * a lock or fill would fix now (`priceAt`); for a locked request, or a fixed price, the escrow `r.fee`.
+ */
+export function priceProblem(r: OnChainRequest, gasPrice: bigint, minPriceWei = 0n, price: bigint = r.fee): string | undefined {
+  if (price < minPriceWei) return `price ${price} wei is below --min-price ${minPriceWei} wei`;
   const callbackCost = (BigInt(r.callbackGasLimit) * gasPrice * CALLBACK_MARGIN_PCT) / 100n;
-  if (r.fee < callbackCost)
-    return `price ${r.fee} wei does not cover the callback's ${r.callbackGasLimit} gas at ${gasPrice} wei/gas (+10%: ${callbackCost} wei)`;
+  if (price < callbackCost)
+    return `price ${price} wei does not cover the callback's ${r.callbackGasLimit} gas at ${gasPrice} wei/gas (+10%: ${callbackCost} wei)`;
   return undefined;
+}
+
+/** The price a lock or an open fill in the next block would fix (a reverse Dutch auction rises over its ramp). */
+function priceNow(o: Pick<MarketOptions, "client" | "coordinator">, id: bigint, now: bigint): Promise<bigint> {
+  return o.client.readContract({
+    address: o.coordinator,
+    abi: inferenceCoordinatorAbi,
+    functionName: "priceAt",
+    args: [id, now + 1n],
+  });
 }
 
 const iso = (sec: bigint | number) => new Date(Number(sec) * 1000).toISOString();
@@ -102,7 +115,7 @@ export function createLocker(
       const r = await readRequest(o, id);
       // Lockable now, with a second to spare for the next block; a price this operator proves for.
       if (Number(r.status) !== RequestStatus.Open || BigInt(r.lockDeadline) <= now + 1n) continue;
-      if (priceProblem(r, gasPrice, o.minPriceWei)) continue;
+      if (priceProblem(r, gasPrice, o.minPriceWei, await priceNow(o, id, now))) continue;
       if (r.lockCollateral > left) {
         logger.warn(
           { requestId: String(id), collateral: String(r.lockCollateral), balance: String(left) },
@@ -180,10 +193,16 @@ export function marketPolicy(base: JobPolicy, o: MarketOptions & { locker: () =>
       if (verdict.kind !== "prove" || job.kind !== "chain" || !job.requestId) return verdict;
       const id = BigInt(job.requestId);
       let r = await readRequest(o, id);
-      const problem = priceProblem(r, await o.client.getGasPrice(), o.minPriceWei);
-      if (problem) return refuse(job.requestId, problem);
-      const now = await chainNow(o.client);
-      if (Number(r.status) === RequestStatus.Open && BigInt(r.lockDeadline) > now + 1n) {
+      const [gasPrice, now] = await Promise.all([o.client.getGasPrice(), chainNow(o.client)]);
+      const open = Number(r.status) === RequestStatus.Open;
+      const problem = priceProblem(r, gasPrice, o.minPriceWei, open ? await priceNow(o, id, now) : r.fee);
+      if (problem) {
+        // An auction that has not risen far enough yet, but will pay at its maximum: come back in a while.
+        if (open && !priceProblem(r, gasPrice, o.minPriceWei) && BigInt(r.lockDeadline) > now + 10n)
+          return { kind: "wait", reason: `${problem}; the price is still rising`, delayMs: 10_000 };
+        return refuse(job.requestId, problem);
+      }
+      if (open && BigInt(r.lockDeadline) > now + 1n) {
         await o.locker()?.lockPending(id);
         r = await readRequest(o, id);
       }
