@@ -2,7 +2,7 @@ import { expect } from "chai";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { encodeFunctionData, type Abi, type Address, type Hex, type PublicClient } from "viem";
+import { type Abi, type Address, type Hex, type PublicClient } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { inferenceCoordinatorAbi } from "../../prover/src/chain/abis.js";
 import { decodeInputs } from "../../prover/src/models/inference.js";
