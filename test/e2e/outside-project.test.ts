@@ -112,7 +112,7 @@ describe("from outside the checkout: a Hardhat 3 project on the npm packages", f
   });
 
   it("installs the tarballs into a fresh Hardhat 3 project and compiles a consumer importing the package path under solc 0.8.24", async () => {
-    cpSync(join(projectRoot, "test/fixtures/outside-project"), dapp, { recursive: true });
+    cpSync(join(projectRoot, "examples/dapp-hardhat"), dapp, { recursive: true });
     writeFileSync(
       join(dapp, "package.json"),
       JSON.stringify(
