@@ -16,6 +16,7 @@ import { inferenceCoordinatorAbi, zkinferErrorsAbi } from "../chain/abis.js";
 import { commitFill as commitOpenFill } from "../chain/fulfil.js";
 import type { Logger } from "../util/logger.js";
 import type { Locker } from "./market.js";
+import { RequestStatus } from "./policy.js";
 import type { ServiceMetrics } from "./metrics.js";
 import type { Job, JobStore } from "./store.js";
 import { sleep } from "./watcher.js";
@@ -100,6 +101,23 @@ export function createSender(ctx: SenderContext) {
       if (name === "CoordinatorCommitmentTooRecent") throw new Error("commitment mined in this block; retry in the next");
       return { kind: "fail", reason: `the coordinator rejects the fulfilment: ${name}` };
     }
+  }
+
+  /** The live lock another prover holds on the job's request, if any, and how long until it lapses. */
+  async function foreignLock(job: Job): Promise<{ locker: Address; delayMs: number } | undefined> {
+    const [r, head] = await Promise.all([
+      ctx.client.readContract({
+        address: ctx.coordinator,
+        abi: inferenceCoordinatorAbi,
+        functionName: "request",
+        args: [BigInt(job.requestId!)],
+      }),
+      ctx.client.getBlock({ blockTag: "latest" }),
+    ]);
+    const now = Math.max(Number(head.timestamp), Math.floor(Date.now() / 1000));
+    if (Number(r.status) !== RequestStatus.Locked || r.locker.toLowerCase() === account.address.toLowerCase()) return undefined;
+    if (Number(r.lockDeadline) < now) return undefined;
+    return { locker: r.locker, delayMs: (Number(r.lockDeadline) - now + 2) * 1000 };
   }
 
   /** Commits to this prover's open fill of the job's request with its proof (IInferenceCoordinator.commit). */
@@ -250,6 +268,18 @@ export function createSender(ctx: SenderContext) {
     try {
       // A job a follower proved before any lock: lock it now if it still can be (else judge commits an open fill).
       await ctx.locker?.lockPending(BigInt(next.requestId!));
+      // Another prover locked it meanwhile: a fulfilment now would pay that locker. Hold the proof until its lock lapses.
+      const held = await foreignLock(next);
+      if (held) {
+        await ctx.store.requeueProved(next.id, `locked by ${held.locker}; waiting for the lock to lapse`, {
+          delayMs: held.delayMs,
+        });
+        logger.info(
+          { job: next.id, requestId: next.requestId, locker: held.locker },
+          "proved, but locked by another prover: waiting",
+        );
+        return true;
+      }
       const verdict = await judge(next);
       if (verdict.kind === "done") {
         await ctx.store.fulfilled(next.id, null, verdict.note);

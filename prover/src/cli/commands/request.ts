@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { formatEther, getAddress, isHex, parseEther, type Hex } from "viem";
+import { BaseError, ContractFunctionRevertedError, formatEther, getAddress, isHex, parseEther, type Hex } from "viem";
 import { connectChain } from "../../chain/clients.js";
 import { loadChainConfig } from "../../chain/config.js";
 import { withDeployment } from "../../chain/deployments.js";
@@ -190,21 +190,24 @@ async function settle(action: "cancel" | "refund", idArg: string): Promise<void>
   const requestId = BigInt(idArg);
   const c = await coordinatorClients();
   const [r, [, fulfilmentsPaused]] = await Promise.all([
-    c.publicClient.readContract({
-      address: c.coordinator,
-      abi: inferenceCoordinatorAbi,
-      functionName: "request",
-      args: [requestId],
-    }),
+    c.publicClient
+      .readContract({ address: c.coordinator, abi: inferenceCoordinatorAbi, functionName: "request", args: [requestId] })
+      .catch((e: unknown) => {
+        // The view reverts CoordinatorRequestUnknown for an id never used; anything else is a real failure.
+        const reverted = e instanceof BaseError ? e.walk((x) => x instanceof ContractFunctionRevertedError) : undefined;
+        if (reverted instanceof ContractFunctionRevertedError && reverted.data?.errorName === "CoordinatorRequestUnknown")
+          return undefined;
+        throw e;
+      }),
     c.publicClient.readContract({ address: c.coordinator, abi: inferenceCoordinatorAbi, functionName: "paused" }),
   ]);
-  const status = STATUS[Number(r.status)] ?? "none";
-  const when = (sec: bigint | number) => new Date(Number(sec) * 1000).toISOString();
-  const now = BigInt(Math.floor(Date.now() / 1000));
-  if (status === "none")
+  if (!r)
     throw new UserInputError(`request ${requestId} does not exist on the coordinator ${c.coordinator}`, {
       hint: "check the id, and that ZKINFER_RPC_URL / the deployment record point at the chain you requested on",
     });
+  const status = STATUS[Number(r.status)] ?? "none";
+  const when = (sec: bigint | number) => new Date(Number(sec) * 1000).toISOString();
+  const now = BigInt(Math.floor(Date.now() / 1000));
   if (status === "fulfilled")
     throw new UserInputError(`request ${requestId} is already fulfilled; there is nothing to ${action}`, {
       hint: `its verified result is in the coordinator's receipt and InferenceFulfilled event of request ${requestId} (SDK: waitForInference, verifyReceipt)`,
