@@ -1,5 +1,6 @@
 import { expect } from "chai";
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { delimiter, dirname, join } from "node:path";
 import type { Hex } from "viem";
@@ -127,6 +128,9 @@ describe("from outside the checkout: a Hardhat 3 project on the npm packages", f
             hardhat: version("hardhat"),
             viem: version("viem"),
             solc: "0.8.24",
+            // The pragmas' floors, for the check below: ^0.8.20 everywhere but the coordinator (^0.8.28, transient storage).
+            "solc-0.8.20": "npm:solc@0.8.20",
+            "solc-0.8.28": "npm:solc@0.8.28",
             typescript: version("typescript"),
             "@types/node": version("@types/node"),
           },
@@ -150,6 +154,45 @@ describe("from outside the checkout: a Hardhat 3 project on the npm packages", f
     };
     expect(artifact.abi.map((i) => i.name)).to.include.members(["ask", "answer", "receiveInference"]);
     expect(artifact.bytecode).to.match(/^0x[0-9a-f]{200,}$/);
+  });
+
+  it("compiles every packaged source with the oldest solc its pragma admits (0.8.20; the coordinator 0.8.28)", () => {
+    const pkg = join(dapp, "node_modules/@zkinfer/contracts");
+    const sources = readdirSync(pkg, { recursive: true, encoding: "utf8" }).filter((f) => f.endsWith(".sol"));
+    expect(sources).to.include("consumer/InferenceConsumer.sol");
+    const coordinator = "coordinator/InferenceCoordinator.sol";
+    for (const [solcPackage, files] of [
+      ["solc-0.8.20", sources.filter((f) => f !== coordinator)],
+      ["solc-0.8.28", [coordinator]],
+    ] as const) {
+      for (const f of files)
+        expect(readFileSync(join(pkg, f), "utf8"), f).to.match(
+          solcPackage === "solc-0.8.20" ? /pragma solidity \^0\.8\.20;/ : /pragma solidity \^0\.8\.28;/,
+        );
+      const solc = createRequire(join(dapp, "package.json"))(solcPackage) as {
+        compile(input: string, cb: object): string;
+        version(): string;
+      };
+      const input = {
+        language: "Solidity",
+        sources: Object.fromEntries(
+          files.map((f) => [`@zkinfer/contracts/${f}`, { content: readFileSync(join(pkg, f), "utf8") }]),
+        ),
+        settings: { optimizer: { enabled: true, runs: 200 }, outputSelection: { "*": { "*": ["abi"] } } },
+      };
+      const findImports = (path: string) => {
+        try {
+          return { contents: readFileSync(join(dapp, "node_modules", path), "utf8") };
+        } catch {
+          return { error: `not found: ${path}` };
+        }
+      };
+      const out = JSON.parse(solc.compile(JSON.stringify(input), { import: findImports })) as {
+        errors?: { severity: string; formattedMessage: string }[];
+      };
+      const errors = (out.errors ?? []).filter((e) => e.severity === "error").map((e) => e.formattedMessage);
+      expect(errors, `${solc.version()}: ${files.length} files`).to.deep.equal([]);
+    }
   });
 
   it("type-checks a TypeScript dApp against the installed SDK's .d.ts (typed ABIs, no `any`)", async () => {
