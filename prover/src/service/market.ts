@@ -154,13 +154,19 @@ export function createLocker(
   return {
     lockPending: (first) =>
       o.serial(async () => {
+        // A lock transaction costs 21k whatever it carries: without a job that must be locked now, wait until half
+        // the --max-locks are free, so that locks go out several at a time.
+        const must = first !== undefined && !held.has(String(first));
+        if (!must && maxLocks - held.size < Math.ceil(maxLocks / 2)) return;
         const pending = [
           ...(await o.store.list({ state: "proving", kind: "chain", limit: 50 })),
           ...(await o.store.list({ state: "queued", kind: "chain", limit: 50 })),
         ]
+          // In the order workers claim them (soonest deadline first), so that the locks taken are the next proofs.
+          .sort((a, b) => (a.deadline ?? Infinity) - (b.deadline ?? Infinity) || a.createdAt - b.createdAt)
           .map((j) => j.requestId)
           .filter((id): id is string => !!id && !held.has(id) && id !== String(first));
-        const candidates = [...(first !== undefined && !held.has(String(first)) ? [first] : []), ...pending.map(BigInt)];
+        const candidates = [...(must ? [first] : []), ...pending.map(BigInt)];
         if (!candidates.length) return;
         const ids = await lockable(candidates, first);
         if (!ids.length || (await send(ids))) return;
