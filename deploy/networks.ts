@@ -29,4 +29,4 @@ export const TESTNETS = {
 >;
 
 /** The chain id of a local `hardhat node` (and of Hardhat's in-process EVM). */
-export const LOCAL_CHAIN_ID = 31337;
+export { LOCAL_CHAIN_ID } from "../prover/src/chain/local-node.js";

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-pragma solidity ^0.8.30;
+pragma solidity ^0.8.20;
 
 import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
 import {Ownable2Step} from "@openzeppelin/contracts/access/Ownable2Step.sol";
@@ -90,7 +90,14 @@ contract LendingPool is ILendingPool, InferenceConsumer, Ownable2Step {
             amount: uint128(amount), // amount <= maxLoan, a uint128
             interest: 0,
             defaultBps: 0,
-            due: 0
+            due: 0,
+            terms: Terms({
+                outputScale: c.outputScale,
+                maxDefaultBps: c.maxDefaultBps,
+                baseRateBps: c.baseRateBps,
+                riskRateBps: c.riskRateBps,
+                term: c.term
+            })
         });
         _applicants[requestId] = msg.sender;
         emit LoanRequested({borrower: msg.sender, requestId: requestId, amount: amount, features: input});
@@ -100,7 +107,7 @@ contract LendingPool is ILendingPool, InferenceConsumer, Ownable2Step {
     function draw() external override {
         Loan storage ln = _loanIn(msg.sender, LoanStatus.Approved);
         uint256 amount = ln.amount;
-        uint64 due = uint64(block.timestamp) + _config.term;
+        uint64 due = uint64(block.timestamp) + ln.terms.term;
         ln.status = LoanStatus.Active;
         ln.due = due;
         Record storage r = _records[msg.sender];
@@ -147,13 +154,9 @@ contract LendingPool is ILendingPool, InferenceConsumer, Ownable2Step {
         Loan memory ln = _loanIn(borrower, LoanStatus.Pending);
         IInferenceCoordinator coordinator_ = coordinator();
         IInferenceCoordinator.Request memory req = coordinator_.request(ln.requestId);
-        // Fulfilled means the callback failed (it never reverts for a pending application): not expired.
+        // Fulfilled while still pending means the callback failed: the result is in the receipt, not expired.
         if (req.status == IInferenceCoordinator.RequestStatus.Fulfilled) {
-            revert PoolWrongStatus({
-                borrower: borrower,
-                status: LoanStatus.Pending,
-                expected: LoanStatus.None
-            });
+            revert PoolApplicationFulfilled({borrower: borrower, requestId: ln.requestId});
         }
         // Anyone may have refunded it at the coordinator already; otherwise this reverts before the deadline.
         if (
@@ -168,6 +171,19 @@ contract LendingPool is ILendingPool, InferenceConsumer, Ownable2Step {
             coordinator_.withdrawTo(payable(address(this)), req.fee);
         }
         emit ApplicationExpired({borrower: borrower, requestId: ln.requestId, refundedFee: req.fee});
+    }
+
+    /// @inheritdoc ILendingPool
+    function settleFromReceipt(address borrower, int256[] calldata outputs) external override {
+        uint256 requestId = _loanIn(borrower, LoanStatus.Pending).requestId;
+        // Reverts (CoordinatorRequestNotFulfilled) unless the request was fulfilled; a pending application's
+        // fulfilled request is one whose callback failed, since a successful callback closes or approves it.
+        IInferenceCoordinator.Receipt memory r = coordinator().receipt(requestId);
+        bytes32 actual = keccak256(abi.encode(outputs));
+        if (actual != r.outputsHash) {
+            revert PoolOutputsMismatch({requestId: requestId, expected: r.outputsHash, actual: actual});
+        }
+        _price(requestId, outputs);
     }
 
     /// @inheritdoc ILendingPool
@@ -244,33 +260,39 @@ contract LendingPool is ILendingPool, InferenceConsumer, Ownable2Step {
     // ---------------------------------------------------------------------------------------------------------
 
     /// @dev The verified price of one of our applications. Never reverts for a pending application (a revert
-    ///      would not undo the fulfilment; it would strand the application until `expire` could not help either):
-    ///      malformed outputs decline it.
+    ///      would not undo the fulfilment): malformed outputs decline it. A callback that fails anyway (out of gas)
+    ///      leaves the application to `settleFromReceipt`.
     function _receiveInference(
         uint256 requestId,
         bytes32,
         uint32,
         int256[] calldata outputs
     ) internal override {
+        _price(requestId, outputs);
+    }
+
+    /// @dev Approves or declines the application behind `requestId` from its verified outputs, under the terms
+    ///      snapshotted when it was made (never the current config).
+    function _price(uint256 requestId, int256[] calldata outputs) private {
         address borrower = _applicants[requestId];
         if (borrower == address(0)) revert PoolRequestUnknown({requestId: requestId});
         delete _applicants[requestId];
         Loan storage ln = _loans[borrower];
-        Config memory c = _config;
+        Terms memory t = ln.terms;
         // outputs = [p(repay), p(default)] at the output scale; a probability outside [0, 1] is clamped.
         uint256 defaultBps = 10_000;
         if (outputs.length == 2) {
             int256 p = outputs[1];
             if (p < 0) p = 0;
-            defaultBps = (uint256(p) * 10_000) >> c.outputScale;
+            defaultBps = (uint256(p) * 10_000) >> t.outputScale;
             if (defaultBps > 10_000) defaultBps = 10_000;
         }
-        if (outputs.length != 2 || defaultBps > c.maxDefaultBps) {
+        if (outputs.length != 2 || defaultBps > t.maxDefaultBps) {
             _close(borrower, ln);
             emit LoanDeclined({borrower: borrower, requestId: requestId, defaultBps: defaultBps});
             return;
         }
-        uint256 rateBps = c.baseRateBps + (uint256(c.riskRateBps) * defaultBps) / 10_000;
+        uint256 rateBps = t.baseRateBps + (uint256(t.riskRateBps) * defaultBps) / 10_000;
         uint256 interest = (uint256(ln.amount) * rateBps) / 10_000;
         ln.status = LoanStatus.Approved;
         ln.interest = uint128(interest); // amount * rate / 10^4 with rate < 2^17: well inside uint128

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-pragma solidity ^0.8.30;
+pragma solidity ^0.8.20;
 
 // Amounts, digits and flags are event data, not filter keys: a topic costs 375 gas where a data word costs 256,
 // and nobody filters by them. Ids and accounts are indexed.

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-pragma solidity ^0.8.30;
+pragma solidity ^0.8.20;
 
 /// @title IHalo2VerifierReusable
 /// @notice The call surface of EZKL's reusable verifier (`create_evm_verifier(..., reusable=True)`, contract

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-pragma solidity ^0.8.30;
+pragma solidity ^0.8.20;
 
 // Amounts, rates and flags are event data, not filter keys: a topic costs 375 gas where a data word costs 256,
 // and nobody filters by them. Ids and accounts are indexed.
@@ -52,6 +52,21 @@ interface ILendingPool {
         uint128 maxLoan;
     }
 
+    /// @notice The pricing terms an application was made under, copied from `Config` when it is made: the
+    ///         verified output is priced with these, whatever the config is when the proof arrives.
+    /// @param outputScale The pinned version's output scale.
+    /// @param maxDefaultBps The largest default probability lent at.
+    /// @param baseRateBps Interest at zero risk for the term.
+    /// @param riskRateBps Extra interest per unit of default probability.
+    /// @param term How long the borrower has to repay once drawn.
+    struct Terms {
+        uint8 outputScale;
+        uint16 maxDefaultBps;
+        uint16 baseRateBps;
+        uint16 riskRateBps;
+        uint64 term;
+    }
+
     /// @notice A borrower's record, kept by the pool: the model's input.
     struct Record {
         uint32 onTime;
@@ -76,6 +91,7 @@ interface ILendingPool {
     /// @param interest The interest owed for the term (set at approval).
     /// @param defaultBps The verified default probability, in basis points (set at approval).
     /// @param due When repayment is due (set when drawn).
+    /// @param terms The pricing terms of the application (snapshotted from `Config` when it was made).
     struct Loan {
         LoanStatus status;
         uint256 requestId;
@@ -83,6 +99,7 @@ interface ILendingPool {
         uint128 interest;
         uint16 defaultBps;
         uint64 due;
+        Terms terms;
     }
 
     /// @notice A borrower applied; the pool asked the model to price them.
@@ -136,6 +153,11 @@ interface ILendingPool {
     error PoolOutputsInvalid(uint256 requestId, uint256 length);
     /// @notice A config the pool cannot work with (a zero term or timeout, "latest" as the version, no limit).
     error PoolConfigInvalid(uint32 modelVersion, uint64 term, uint64 requestTimeout, uint16 maxDefaultBps);
+    /// @notice `settleFromReceipt` with outputs other than the ones the coordinator's receipt hashed.
+    error PoolOutputsMismatch(uint256 requestId, bytes32 expected, bytes32 actual);
+    /// @notice `expire` of an application whose request was fulfilled (its callback failed): settle it with
+    ///         `settleFromReceipt` instead.
+    error PoolApplicationFulfilled(address borrower, uint256 requestId);
     /// @notice `claimRefund` with nothing refunded.
     error PoolNothingToClaim(address account);
     /// @notice Ether arrived from someone other than the coordinator outside `fund` / `repay`.
@@ -158,6 +180,14 @@ interface ILendingPool {
     /// @notice Closes an application whose request expired unfulfilled; its fee waits in `claimRefund`.
     function expire(address borrower) external;
 
+    /// @notice Prices a pending application whose request was fulfilled but whose callback failed (ran out of
+    ///         gas, say), from the verified outputs: `outputs` must hash to the coordinator's receipt (they are in
+    ///         its `InferenceFulfilled` event). Anyone may call; the result is the one the callback would have had,
+    ///         under the application's own terms.
+    /// @param borrower The applicant.
+    /// @param outputs The fulfilment's outputs, exactly as `InferenceFulfilled` carried them.
+    function settleFromReceipt(address borrower, int256[] calldata outputs) external;
+
     /// @notice Sends the caller the inference fees refunded to it by `expire`.
     function claimRefund() external returns (uint256 amount);
 
@@ -167,7 +197,7 @@ interface ILendingPool {
     /// @notice The owner takes out idle liquidity.
     function withdrawLiquidity(address payable to, uint256 amount) external;
 
-    /// @notice The owner changes the settings (loans already priced keep their price).
+    /// @notice The owner changes the settings (applications already made keep their terms, loans their price).
     function setConfig(Config calldata config_) external;
 
     /// @notice The features the model would be given for `borrower` applying for `amount` now.

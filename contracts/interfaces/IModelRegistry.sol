@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-pragma solidity ^0.8.30;
+pragma solidity ^0.8.20;
 
 // Event fields a consumer filters on are indexed; the rest are data (solhint would index every small field).
 /* solhint-disable gas-indexed-events */

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-pragma solidity ^0.8.30;
+pragma solidity ^0.8.20;
 
 /// @title FieldElement
 /// @notice Converts between signed fixed-point integers and elements of the BN254 scalar field, the form in

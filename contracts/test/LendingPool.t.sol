@@ -19,7 +19,7 @@ contract EtherRefuser {
 }
 
 /// @dev The example lending dApp's rules and books, against MockInferenceCoordinator (TEST-ONLY: it checks no
-///      proof; the outputs here are the test's). With a real proof of credit-logreg: test/contracts/lending.test.ts.
+///      proof; the outputs here are the test's).
 contract LendingPoolTest is TestBase {
     uint8 internal constant SCALE = 11;
     int256 internal constant ONE = int256(1) << SCALE;
@@ -287,5 +287,137 @@ contract LendingPoolTest is TestBase {
         vm.expectRevert(abi.encodeWithSelector(ILendingPool.PoolNothingToClaim.selector, borrower));
         vm.prank(borrower);
         pool.claimRefund();
+    }
+
+    function test_settleFromReceipt_pricesAnApplicationWhoseCallbackRanOutOfGas() public {
+        ILendingPool.Config memory c = _config();
+        c.callbackGasLimit = 5_000; // too little for the pricing: the callback fails
+        vm.prank(owner);
+        pool.setConfig(c);
+        uint256 id = _apply(2 ether);
+        assertFalse(coordinator.deliver(id, _outputs(1000)), "the callback ran out of gas");
+        assertEq(
+            uint256(pool.loan(borrower).status),
+            uint256(ILendingPool.LoanStatus.Pending),
+            "still pending"
+        );
+
+        // Not expired: the result exists. Past the deadline too.
+        vm.warp(block.timestamp + 1 hours + 1);
+        vm.expectRevert(abi.encodeWithSelector(ILendingPool.PoolApplicationFulfilled.selector, borrower, id));
+        pool.expire(borrower);
+
+        // Outputs other than the verified ones are refused.
+        int256[] memory forged = _outputs(0);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                ILendingPool.PoolOutputsMismatch.selector,
+                id,
+                keccak256(abi.encode(_outputs(1000))),
+                keccak256(abi.encode(forged))
+            )
+        );
+        vm.prank(keeper);
+        pool.settleFromReceipt(borrower, forged);
+
+        vm.expectEmit(true, true, true, false, address(pool));
+        emit ILendingPool.LoanApproved(borrower, id, 0, 0);
+        vm.prank(keeper);
+        pool.settleFromReceipt(borrower, _outputs(1000));
+        ILendingPool.Loan memory ln = pool.loan(borrower);
+        assertEq(uint256(ln.status), uint256(ILendingPool.LoanStatus.Approved), "approved from the receipt");
+        uint256 bps = (uint256(_outputs(1000)[1]) * 10_000) >> SCALE;
+        assertEq(uint256(ln.defaultBps), bps, "the verified probability");
+        assertEq(uint256(ln.interest), (2 ether * (200 + (2000 * bps) / 10_000)) / 10_000, "base + risk * p");
+        _assertBooks(0);
+
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                ILendingPool.PoolWrongStatus.selector,
+                borrower,
+                ILendingPool.LoanStatus.Approved,
+                ILendingPool.LoanStatus.Pending
+            )
+        );
+        pool.settleFromReceipt(borrower, _outputs(1000));
+    }
+
+    function test_settleFromReceipt_declinesFromTheReceiptAboveTheRiskLimit() public {
+        ILendingPool.Config memory c = _config();
+        c.callbackGasLimit = 5_000;
+        vm.prank(owner);
+        pool.setConfig(c);
+        uint256 id = _apply(2 ether);
+        assertFalse(coordinator.deliver(id, _outputs(4000)), "the callback ran out of gas");
+        pool.settleFromReceipt(borrower, _outputs(4000));
+        assertEq(
+            uint256(pool.loan(borrower).status),
+            uint256(ILendingPool.LoanStatus.None),
+            "declined, closed"
+        );
+        assertEq(pool.available(), 20 ether, "reserve released");
+        _assertBooks(0);
+    }
+
+    function test_settleFromReceipt_refusesARequestNotFulfilled() public {
+        uint256 id = _apply(1 ether);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IInferenceCoordinator.CoordinatorRequestNotFulfilled.selector,
+                id,
+                IInferenceCoordinator.RequestStatus.Open
+            )
+        );
+        pool.settleFromReceipt(borrower, _outputs(1000));
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                ILendingPool.PoolWrongStatus.selector,
+                keeper,
+                ILendingPool.LoanStatus.None,
+                ILendingPool.LoanStatus.Pending
+            )
+        );
+        pool.settleFromReceipt(keeper, _outputs(1000));
+    }
+
+    function test_price_usesTheTermsSnapshottedAtTheApplicationNotTheCurrentConfig() public {
+        uint256 id = _apply(2 ether);
+        ILendingPool.Loan memory applied = pool.loan(borrower);
+        assertEq(uint256(applied.terms.baseRateBps), 200, "terms snapshotted");
+        // The owner tightens everything while the proof is on its way.
+        ILendingPool.Config memory c = _config();
+        c.baseRateBps = 5000;
+        c.riskRateBps = 9000;
+        c.maxDefaultBps = 500;
+        c.outputScale = SCALE + 4;
+        c.term = 1 days;
+        vm.prank(owner);
+        pool.setConfig(c);
+
+        assertTrue(coordinator.deliver(id, _outputs(1000)), "callback within its gas");
+        ILendingPool.Loan memory ln = pool.loan(borrower);
+        assertEq(
+            uint256(ln.status),
+            uint256(ILendingPool.LoanStatus.Approved),
+            "approved under its own limit (30%)"
+        );
+        uint256 bps = (uint256(_outputs(1000)[1]) * 10_000) >> SCALE;
+        assertEq(uint256(ln.defaultBps), bps, "decoded at the application's output scale");
+        assertEq(
+            uint256(ln.interest),
+            (2 ether * (200 + (2000 * bps) / 10_000)) / 10_000,
+            "the application's rates"
+        );
+        vm.prank(borrower);
+        pool.draw();
+        assertEq(uint256(pool.loan(borrower).due), block.timestamp + 30 days, "the application's term");
+
+        // A new application after the change gets the new terms.
+        ILendingPool.Loan memory repaid = pool.loan(borrower);
+        vm.prank(borrower);
+        pool.repay{value: uint256(repaid.amount) + repaid.interest}();
+        _apply(1 ether);
+        assertEq(uint256(pool.loan(borrower).terms.baseRateBps), 5000, "new terms for a new application");
+        _assertBooks(0);
     }
 }

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-pragma solidity ^0.8.30;
+pragma solidity ^0.8.20;
 
 // =============================================================================================================
 // TEST-ONLY. Consumers for unit tests of the coordinator's callback and escrow logic: a well-behaved one that

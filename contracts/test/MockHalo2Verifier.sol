@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-pragma solidity ^0.8.30;
+pragma solidity ^0.8.20;
 
 // =============================================================================================================
 // TEST-ONLY. This mock proves nothing. It exists ONLY for unit tests of routing logic (registry lookups, input

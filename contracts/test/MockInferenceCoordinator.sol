@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-pragma solidity ^0.8.30;
+pragma solidity ^0.8.20;
 
 import {IInferenceConsumer} from "../interfaces/IInferenceConsumer.sol";
 import {IInferenceCoordinator} from "../interfaces/IInferenceCoordinator.sol";
@@ -9,8 +9,8 @@ import {IInferenceCoordinator} from "../interfaces/IInferenceCoordinator.sol";
 ///         lets the test deliver any outputs it likes with `deliver`. It checks NO proof: it is evidence of how a
 ///         consumer handles outputs, escrow and refunds, never of verification (the real-proof tests in test/
 ///         are).
-/// @dev Implements the part of `IInferenceCoordinator` a consumer calls (`requestInference`, `request`, `refund`,
-///      `withdrawTo`) with the same selectors and the same revert conditions for them, so a consumer built on
+/// @dev Implements the part of `IInferenceCoordinator` a consumer calls (`requestInference`, `request`, `receipt`,
+///      `refund`, `withdrawTo`) with the same selectors and the same revert conditions for them, so a consumer built on
 ///      `InferenceConsumer` runs against it unchanged.
 // Test-only: gas rules do not apply, and the callback is a low-level call as in the real coordinator.
 /* solhint-disable gas-struct-packing, gas-strict-inequalities, gas-increment-by-one, avoid-low-level-calls */
@@ -26,6 +26,7 @@ contract MockInferenceCoordinator {
         uint64 deadline;
         IInferenceCoordinator.RequestStatus status;
         int256[] input;
+        IInferenceCoordinator.Receipt receipt;
     }
 
     /// @notice `deliver` or `refund` of a request that is not open.
@@ -74,6 +75,30 @@ contract MockInferenceCoordinator {
         (ok, ) = r.requester.call{gas: r.callbackGasLimit}(
             abi.encodeCall(IInferenceConsumer.receiveInference, (requestId, r.modelId, r.version, outputs))
         );
+        r.receipt = IInferenceCoordinator.Receipt({
+            modelId: r.modelId,
+            version: r.version,
+            inputCommitment: r.inputCommitment,
+            outputsHash: keccak256(abi.encode(outputs)),
+            proofHash: bytes32(0),
+            fulfiller: msg.sender,
+            fulfilledAt: uint64(block.timestamp),
+            callback: ok
+                ? IInferenceCoordinator.CallbackStatus.Succeeded
+                : IInferenceCoordinator.CallbackStatus.Failed
+        });
+    }
+
+    /// @notice As `IInferenceCoordinator.receipt`: reverts unless the request was delivered.
+    function receipt(uint256 requestId) external view returns (IInferenceCoordinator.Receipt memory) {
+        MockRequest storage r = _requests[requestId];
+        if (r.status != IInferenceCoordinator.RequestStatus.Fulfilled) {
+            revert IInferenceCoordinator.CoordinatorRequestNotFulfilled({
+                requestId: requestId,
+                status: r.status
+            });
+        }
+        return r.receipt;
     }
 
     /// @notice The input a request was made with (for assertions).

@@ -15,9 +15,15 @@ export interface CommandResult {
  * would block this process's event loop, and with it any RPC proxy or node the test runs in-process.
  * Killed (SIGKILL) after `timeoutMs`.
  */
-export function runCommand(cmd: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs = 300_000): Promise<CommandResult> {
+export function runCommand(
+  cmd: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  timeoutMs = 300_000,
+  cwd?: string,
+): Promise<CommandResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { env, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(cmd, args, { env, cwd, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));

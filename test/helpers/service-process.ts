@@ -13,10 +13,18 @@ export interface ServiceProcess {
   kill(): Promise<void>;
 }
 
-/** `zkinfer serve ...` as a separate process, the way an operator runs it; resolves once it listens. */
-export async function startServiceProcess(args: string[], env: Record<string, string>): Promise<ServiceProcess> {
-  const child: ChildProcess = spawn(join(projectRoot, "bin/zkinfer"), ["serve", "--port", "0", ...args], {
+/**
+ * `zkinfer serve ...` as a separate process, the way an operator runs it; resolves once it listens. `opts.bin`: another
+ * `zkinfer` (an installed @zkinfer/prover's), run in `opts.cwd`.
+ */
+export async function startServiceProcess(
+  args: string[],
+  env: Record<string, string>,
+  opts: { bin?: string; cwd?: string } = {},
+): Promise<ServiceProcess> {
+  const child: ChildProcess = spawn(opts.bin ?? join(projectRoot, "bin/zkinfer"), ["serve", "--port", "0", ...args], {
     env: { ...process.env, ZKINFER_LOG_LEVEL: "info", ZKINFER_CONFIG: "", ...env },
+    cwd: opts.cwd,
     stdio: ["ignore", "pipe", "pipe"],
   });
   let log = "";

@@ -9,15 +9,22 @@ import { runCommand } from "../helpers/cli.js";
  * README's claim: every command it shows runs under the system's Node (>= 20), because each one starts the
  * project's own Node 22. Checked two ways: every npx/npm command in README's shell blocks goes through an
  * entry point that bootstraps Node 22 (bin/zkinfer, or an npm script that runs `bash ...`), and the entry
- * points really run under the oldest Node on this machine (its system Node).
+ * points really run under the oldest Node on this machine (its system Node). Blocks that begin with
+ * `# in your project` are run in a dApp's own project on the packages, where the guide claims Node >= 22 for
+ * Hardhat 3 and the prover package and Node >= 20 for the SDK: test/e2e/outside-project.test.ts runs those
+ * commands (under Node 22, and the SDK script under the system's Node 20); here they are checked to be of those
+ * kinds, naming the tarballs `npm run pack` writes.
  */
 const readme = readFileSync(join(projectRoot, "README.md"), "utf8");
 const scripts = (JSON.parse(readFileSync(join(projectRoot, "package.json"), "utf8")) as { scripts: Record<string, string> })
   .scripts;
 
-function shellCommands(): string[] {
+const IN_PROJECT = "# in your project";
+
+function shellCommands(where: "checkout" | "project" = "checkout"): string[] {
   const out: string[] = [];
   for (const block of readme.matchAll(/```(?:sh|bash)\n([\s\S]*?)```/g)) {
+    if (block[1]!.startsWith(IN_PROJECT) !== (where === "project")) continue;
     for (const raw of block[1]!.split("\n")) {
       const line = raw.replace(/\s+#.*$/, "").trim();
       if (/^(npx|npm)\s/.test(line)) out.push(line.replace(/\s*&$/, ""));
@@ -52,6 +59,33 @@ describe("README: every command runs on the Node versions it claims", () => {
       );
     }
     expect(scripts.test).to.match(/^bash /);
+  });
+
+  it("shows in a dApp's project only commands the outside-project test runs, with the tarballs npm run pack writes", () => {
+    const commands = shellCommands("project");
+    expect(commands.length).to.be.greaterThan(1);
+    const tarballs = ["contracts", "prover/sdk", "prover"].map((dir) => {
+      const { name, version } = JSON.parse(readFileSync(join(projectRoot, dir, "package.json"), "utf8")) as {
+        name: string;
+        version: string;
+      };
+      return `${name.replace(/^@/, "").replace("/", "-")}-${version}.tgz`;
+    });
+    for (const cmd of commands) {
+      const [tool, first, ...rest] = cmd.split(/\s+/);
+      if (tool === "npm") {
+        expect(first, cmd).to.equal("install");
+        for (const arg of rest.filter((a) => a.endsWith(".tgz"))) expect(tarballs, cmd).to.include(arg.split("/").at(-1));
+        expect(
+          rest.filter((a) => !a.endsWith(".tgz") && a !== "viem"),
+          `${cmd}: installs only the tarballs and viem`,
+        ).to.deep.equal([]);
+      } else if (tool === "npx") {
+        expect(["hardhat", "zkinfer"], cmd).to.include(first);
+      } else {
+        expect(cmd, "plain node on a script").to.match(/^node \S+\.mjs$/);
+      }
+    }
   });
 
   it("runs the entry points under the system's Node", async function () {

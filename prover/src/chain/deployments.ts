@@ -49,23 +49,27 @@ export type Deployment = z.infer<typeof deploymentSchema>;
 export function readDeployment(chainId: number, dir: string = deploymentsDir()): Deployment | undefined {
   const file = join(dir, `${chainId}.json`);
   if (!existsSync(file)) return undefined;
+  const d = loadDeployment(file);
+  if (d.chainId !== chainId)
+    throw new ConfigError(`${file} records chain ${d.chainId}, not ${chainId}`, { hint: "rename or remove the file" });
+  return d;
+}
+
+/** A deployment record read from `file` and validated; a missing or malformed file is a ConfigError naming it. */
+export function loadDeployment(file: string): Deployment {
+  const hint = "redeploy with `zkinfer deploy`, or restore the file from git";
   let raw: unknown;
   try {
     raw = JSON.parse(readFileSync(file, "utf8"));
   } catch (e) {
-    throw new ConfigError(`${file} is not valid JSON (${(e as Error).message})`, {
-      hint: "redeploy with `zkinfer deploy`, or restore the file from git",
-    });
+    const why = (e as NodeJS.ErrnoException).code === "ENOENT" ? "does not exist" : `is not valid JSON (${(e as Error).message})`;
+    throw new ConfigError(`${file} ${why}`, { hint });
   }
   const parsed = deploymentSchema.safeParse(raw);
   if (!parsed.success) {
     const i = parsed.error.issues[0]!;
-    throw new ConfigError(`${file}: ${i.path.join(".") || "(root)"}: ${i.message}`, {
-      hint: "redeploy with `zkinfer deploy`, or restore the file from git",
-    });
+    throw new ConfigError(`${file}: ${i.path.join(".") || "(root)"}: ${i.message}`, { hint });
   }
-  if (parsed.data.chainId !== chainId)
-    throw new ConfigError(`${file} records chain ${parsed.data.chainId}, not ${chainId}`, { hint: "rename or remove the file" });
   return parsed.data;
 }
 

@@ -16,6 +16,9 @@ export const DEV_KEYS: Hex[] = [
   "0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6",
 ];
 
+/** The chain id of a local dev chain (`hardhat node`), the only chain a dev-SRS build is registered on by default. */
+export const LOCAL_CHAIN_ID = 31337;
+
 export class LocalNodeError extends ZkinferError {
   readonly code = "LOCAL_NODE";
 }
@@ -44,12 +47,21 @@ export interface LocalNode {
  * chain id 31337, automining. Waits (bounded, 60 s) until the node answers; stop() ends the node's
  * own process, and a crash before it answers is reported with the node's last output.
  */
-export async function startLocalNode(opts: { port?: number } = {}): Promise<LocalNode> {
+export async function startLocalNode(opts: { port?: number; project?: string } = {}): Promise<LocalNode> {
   const port = opts.port ?? (await freePort());
+  // `project`: another Hardhat project's own `hardhat node` (default: this checkout's).
+  const cwd = opts.project ?? projectRoot;
   const child: ChildProcess = spawn(
-    join(projectRoot, "node_modules/.bin/hardhat"),
+    join(cwd, "node_modules/.bin/hardhat"),
     ["node", "--hostname", "127.0.0.1", "--port", String(port)],
-    { cwd: projectRoot, stdio: ["ignore", "pipe", "pipe"] },
+    {
+      cwd,
+      stdio: ["ignore", "pipe", "pipe"],
+      // Another project's node must not inherit a running Hardhat's HARDHAT_* options (its config path).
+      env: opts.project
+        ? Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("HARDHAT_")))
+        : process.env,
+    },
   );
   let output = "";
   // Without a listener, a failed spawn (no node_modules/.bin/hardhat) would crash the whole process.

@@ -8,7 +8,7 @@ import { readVka, type Vka } from "../models/vka.js";
 import { silentProgress, type Progress } from "../util/progress.js";
 import { modelRegistryAbi } from "./abis.js";
 import type { ChainClients } from "./clients.js";
-import { LOCAL_CHAIN_ID } from "../../../deploy/networks.js";
+import { LOCAL_CHAIN_ID } from "./local-node.js";
 
 export { readCompiledVerifier };
 

@@ -12,7 +12,7 @@ import {
   type ZkinferError,
 } from "../errors.js";
 import { silentLogger, type Logger } from "../util/logger.js";
-import { projectRoot } from "../util/paths.js";
+import { packageRoot, projectRoot } from "../util/paths.js";
 import { ezklHint } from "./ezkl-hints.js";
 
 export interface WorkerOptions {
@@ -38,7 +38,7 @@ interface Reply {
   ms?: number;
 }
 
-const WORKER_SCRIPT = resolve(projectRoot, "prover/python/worker.py");
+const WORKER_SCRIPT = resolve(packageRoot, "python/worker.py");
 const live = new Set<WorkerProcess>();
 let exitHookInstalled = false;
 

@@ -6,7 +6,7 @@ import type { Engine } from "../engine/engine.js";
 import { keccak256, type Hex } from "viem";
 import { ArtifactError, EzklError } from "../errors.js";
 import { sha256 } from "../util/hash.js";
-import { projectRoot } from "../util/paths.js";
+import { packageRoot, projectRoot } from "../util/paths.js";
 
 /**
  * The suite verifier's source: EZKL's reusable verifier (`Halo2VerifierReusable`), rendered by the
@@ -35,7 +35,7 @@ export function generatedEzklVersion(path = SUITE_VERIFIER_SOURCE): string | nul
 
 /** The EZKL version prover/python/requirements.txt pins. */
 export function pinnedEzklVersion(): string {
-  const pin = /^ezkl==(\S+)/m.exec(readFileSync(join(projectRoot, "prover", "python", "requirements.txt"), "utf8"));
+  const pin = /^ezkl==(\S+)/m.exec(readFileSync(join(packageRoot, "python", "requirements.txt"), "utf8"));
   if (!pin?.[1]) throw new EzklError("read requirements", "prover/python/requirements.txt pins no ezkl version");
   return pin[1];
 }

@@ -42,7 +42,13 @@ export function modelIdOf(owner: Address, name: string): Hex {
 export interface RegisteredVersion {
   modelId: Hex;
   version: number;
+  /** What `encodeInput` needs (the chain knows the total count and the scale, not the tensors' names). */
   input: InputSpec;
+  /** Fixed-point bits of every input value: x is sent as round(x * 2^inputScale). */
+  inputScale: number;
+  /** Input values in all, every tensor's. */
+  inputCount: number;
+  /** Fixed-point bits of every output value (`decodeOutputs(outputs, outputScale)`). */
   outputScale: number;
   outputCount: number;
   /** The suite verifier that checks the version's proofs. */
@@ -85,6 +91,8 @@ export async function getRegisteredVersion(
     modelId,
     version: v,
     input: { model: info.name, count: ver.layout.inputCount, scale: ver.inputScale },
+    inputScale: ver.inputScale,
+    inputCount: ver.layout.inputCount,
     outputScale: ver.outputScale,
     outputCount: ver.layout.outputCount,
     verifier: target.verifier,

@@ -10,7 +10,7 @@ import type { ChainConfig } from "../chain/config.js";
 import { EzklEngine } from "../engine/engine.js";
 import { ConfigError } from "../errors.js";
 import type { Logger } from "../util/logger.js";
-import { cacheDir, projectRoot } from "../util/paths.js";
+import { cacheDir, packageRoot } from "../util/paths.js";
 import { ModelCatalog } from "./catalog.js";
 import { createLeadership } from "./leader.js";
 import { createMetrics, type ServiceMetrics } from "./metrics.js";
@@ -72,7 +72,7 @@ export interface RunningService {
   stop(): Promise<void>;
 }
 
-const VERSION = (JSON.parse(readFileSync(join(projectRoot, "package.json"), "utf8")) as { version: string }).version;
+const VERSION = (JSON.parse(readFileSync(join(packageRoot, "package.json"), "utf8")) as { version: string }).version;
 const PROOF_DIR_MAX_AGE_MS = 3600_000;
 
 /** Reach the chain and check that `coordinator` is an InferenceCoordinator there; one clear error otherwise. */

@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import { UserInputError } from "../../errors.js";
 import { runDemo, type DemoReport } from "../../demo/onchain.js";
-import { cacheDir } from "../../util/paths.js";
+import { cacheDir, requireCheckout } from "../../util/paths.js";
 import type { CliContext } from "../context.js";
 import { fmtBytes, fmtFloats, fmtMs, table, toJson } from "../format.js";
 import { join } from "node:path";
@@ -20,6 +20,7 @@ export function registerDemo(program: Command, ctx: CliContext): void {
     .option("--port <n>", "port for the local node (default: a free one)")
     .option("--json", "print the account as JSON")
     .action(async (opts: { sample: string; port?: string; json?: boolean }) => {
+      requireCheckout("demo");
       const sample = Number(opts.sample);
       if (!Number.isInteger(sample) || sample < 0)
         throw new UserInputError(`--sample must be a sample index, not '${opts.sample}'`);

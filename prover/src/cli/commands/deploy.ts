@@ -2,6 +2,7 @@ import type { Command } from "commander";
 import { isAddress, type Address } from "viem";
 import { loadChainConfig } from "../../chain/config.js";
 import { UserInputError } from "../../errors.js";
+import { requireCheckout } from "../../util/paths.js";
 import type { CliContext } from "../context.js";
 import { table, toJson } from "../format.js";
 
@@ -45,7 +46,8 @@ export function registerDeploy(program: Command, ctx: CliContext): void {
         if (opts.latestDelay !== undefined && !/^\d+$/.test(opts.latestDelay))
           throw new UserInputError(`--latest-delay must be a whole number of seconds, not '${opts.latestDelay}'`);
         const config = opts.network ? undefined : loadChainConfig();
-        // Loaded only when `deploy` runs: it brings Hardhat with it.
+        // Loaded only when `deploy` runs: it brings Hardhat with it (a checkout's, not the installed package's).
+        requireCheckout("deploy");
         const { deployZkinfer } = await import("../../../../deploy/index.js");
         ctx.logger.info({ network: opts.network ?? config?.rpcUrl }, "deploying the zkinfer suite with Ignition");
         const {
