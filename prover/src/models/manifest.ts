@@ -49,6 +49,18 @@ const candidate = z.object({
 /** Where one request's tensor sits in a batch variant's instances: block i starts at offset + i * count. */
 const blockTensor = z.object({ name: z.string(), offset: z.number().int().nonnegative(), count: z.number().int().positive() });
 
+/** A build's verifying-key artifact (VKA): what the suite verifier checks proofs against. */
+const vkaSchema = z.object({
+  file: z.string(),
+  digest: z.string().regex(/^0x[0-9a-f]{64}$/),
+  words: z.number().int().positive(),
+  /** Whether its SRS G2 points are the public ceremony's (what the registry records on-chain). */
+  ceremonySrs: z.boolean(),
+});
+
+/** Where an SRS came from: the public ceremony (SHA-256 = EZKL's pinned hash for k) or generated here. */
+const srsSchema = z.object({ provenance: z.enum(["ceremony", "dev"]), sha256: hex64, logrows: z.number().int() });
+
 /**
  * A batch variant: the version's ONNX (the same model hash) with its leading axis made symbolic, compiled at
  * EZKL batch_size = `batch` with the batch-1 settings' run arguments (scales, decomposition, columns) and the
@@ -69,13 +81,8 @@ const variant = z.object({
   }),
   /** One request's part of each tensor: block i of a tensor starts at offset + i * count. */
   block: z.object({ inputs: z.array(blockTensor), outputs: z.array(blockTensor) }),
-  vka: z.object({
-    file: z.string(),
-    digest: z.string().regex(/^0x[0-9a-f]{64}$/),
-    words: z.number().int().positive(),
-    ceremonySrs: z.boolean(),
-  }),
-  srs: z.object({ provenance: z.enum(["ceremony", "dev"]), sha256: hex64, logrows: z.number().int() }),
+  vka: vkaSchema,
+  srs: srsSchema,
   /** Inner columns of the variant's layout, chosen by screening each (rows counted, cost predicted). */
   numInnerCols: z.number().int(),
   objective: z.enum(["proveTime", "memory", "proofSize"]),
@@ -146,15 +153,9 @@ export const manifestSchema = z.object({
     codeHash: z.string().regex(/^0x[0-9a-f]{64}$/),
   }),
   /** The verifying-key artifact the suite verifier checks proofs against: what `model register` registers. */
-  vka: z.object({
-    file: z.string(),
-    digest: z.string().regex(/^0x[0-9a-f]{64}$/),
-    words: z.number().int().positive(),
-    /** Whether its SRS G2 points are the public ceremony's (what the registry records on-chain). */
-    ceremonySrs: z.boolean(),
-  }),
+  vka: vkaSchema,
   /** Where the SRS came from: the public ceremony (SHA-256 = EZKL's pinned hash for k) or generated here. */
-  srs: z.object({ provenance: z.enum(["ceremony", "dev"]), sha256: hex64, logrows: z.number().int() }),
+  srs: srsSchema,
   accuracy: z
     .object({
       samples: z.number().int(),
