@@ -15,7 +15,7 @@ import { projectRoot } from "../../prover/src/util/paths.js";
  */
 export const EXAMPLE_MODELS = ["digits-mlp", "diabetes-mlp"] as const;
 /** digits-cnn has the same instance count as digits-mlp (64 + 10): used for cross-model tests. */
-export type ExampleModel = (typeof EXAMPLE_MODELS)[number] | "digits-cnn" | "credit-logreg";
+export type ExampleModel = (typeof EXAMPLE_MODELS)[number] | "digits-cnn" | "credit-logreg" | "linnerud-mlp";
 
 let engine: EzklEngine | undefined;
 const builds = new Map<string, Promise<BuildResult>>();
