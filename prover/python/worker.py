@@ -118,22 +118,21 @@ def _count_ops(nodes):
 def op_prepare_onnx(args):
     """Prepare an exported ONNX file for EZKL (external data, batch axis, skl2onnx's ZipMap/label outputs,
     ai.onnx.ml linear ops) into `out`; see onnx_prep.py. Refuses what EZKL cannot prove, with a hint."""
-    import onnx_prep
-
-    _require_file(args["model"], "ONNX model")
-    try:
-        return onnx_prep.prepare(args["model"], args["out"], samples=args.get("samples") or None)
-    except onnx_prep.PrepError as exc:
-        raise RequestError("InvalidModel", str(exc), hint=exc.hint)
+    return _onnx_prep("prepare", args)
 
 
 def op_batch_onnx(args):
     """The graph of a batch variant: the version's ONNX with a symbolic leading axis (see onnx_prep.py)."""
+    return _onnx_prep("symbolic_batch", args)
+
+
+def _onnx_prep(name, args):
+    """Runs onnx_prep.<name>(model, out, samples=...) on a request's args; its refusals become InvalidModel errors."""
     import onnx_prep
 
     _require_file(args["model"], "ONNX model")
     try:
-        return onnx_prep.symbolic_batch(args["model"], args["out"], samples=args.get("samples") or None)
+        return getattr(onnx_prep, name)(args["model"], args["out"], samples=args.get("samples") or None)
     except onnx_prep.PrepError as exc:
         raise RequestError("InvalidModel", str(exc), hint=exc.hint)
 
