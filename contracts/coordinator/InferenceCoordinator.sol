@@ -173,6 +173,27 @@ contract InferenceCoordinator is IInferenceCoordinator, Ownable2Step {
         uint56 lockedAt;
     }
 
+    /// @dev What `fulfillBatch` checked once for the whole batch, and its block layout: block i's input at
+    ///      `inputOffset + i * inputCount`, its output at `outputOffset + i * outputCount` (see
+    ///      `IModelRegistry.Variant`; at batch size 1 the version's own layout).
+    struct Batch {
+        bytes32 modelId;
+        uint32 version;
+        uint32 size;
+        bytes32 proofHash;
+        uint256 inputOffset;
+        uint256 inputCount;
+        uint256 outputOffset;
+        uint256 outputCount;
+    }
+
+    /// @dev A callback `fulfillBatch` makes after every request of the batch is recorded (`gasLimit` 0: none).
+    struct Callback {
+        address consumer;
+        uint256 gasLimit;
+        bytes data;
+    }
+
     IModelRegistry private immutable REGISTRY;
     IInferenceVerifier private immutable ROUTE;
 
@@ -369,13 +390,42 @@ contract InferenceCoordinator is IInferenceCoordinator, Ownable2Step {
 
         _pay(requestId, r, terms, party, payee, held);
 
-        if (callBack && !_callBack(requestId, party.requester, terms.callbackGasLimit, callbackData)) {
-            _asFulfilled(r).settlement.callback = CallbackStatus.Failed;
-            emit CallbackFailed({
-                requestId: requestId,
-                consumer: party.requester,
-                reason: _returnDataPrefix()
-            });
+        if (callBack) _callBackOrRecordFailure(requestId, party.requester, terms.callbackGasLimit, callbackData);
+    }
+
+    /// @inheritdoc IInferenceCoordinator
+    function fulfillBatch(
+        uint256[] calldata requestIds,
+        bytes calldata proof,
+        uint256[] calldata instances
+    ) external override nonReentrant {
+        uint256 count = requestIds.length;
+        if (count == 0) revert CoordinatorBatchEmpty({prover: msg.sender});
+        if (_config.fulfilmentsPaused) {
+            revert CoordinatorFulfilmentsPaused({requestId: requestIds[0], guardian: _config.guardian});
+        }
+        Batch memory batch = _verifyBatch(requestIds[0], count, proof, instances);
+        Callback[] memory callbacks = new Callback[](count);
+        uint256 previous;
+        for (uint256 i = 0; i < count; ++i) {
+            uint256 requestId = requestIds[i];
+            if (i != 0 && requestId <= previous) {
+                if (requestId == previous) revert CoordinatorBatchDuplicateRequest({requestId: requestId});
+                revert CoordinatorBatchNotAscending({requestId: requestId, previous: previous});
+            }
+            previous = requestId;
+            callbacks[i] = _fulfilBlock(requestId, i, batch, instances);
+        }
+        emit BatchFulfilled({
+            proofHash: batch.proofHash,
+            modelId: batch.modelId,
+            version: batch.version,
+            batchSize: batch.size,
+            requestIds: requestIds
+        });
+        for (uint256 i = 0; i < count; ++i) {
+            Callback memory cb = callbacks[i];
+            if (cb.gasLimit != 0) _callBackOrRecordFailure(requestIds[i], cb.consumer, cb.gasLimit, cb.data);
         }
     }
 
@@ -670,9 +720,8 @@ contract InferenceCoordinator is IInferenceCoordinator, Ownable2Step {
         });
     }
 
-    /// @dev Decides who a fulfilment pays, before the proof is checked (see the market rules): within a lock the
-    ///      locker, unless the sender committed before the lock was taken; otherwise (never locked, or the lock
-    ///      lapsed) the sender, whose own commitment from an earlier block is used up here.
+    /// @dev `_payeeOf` for `fulfill`, which hashes the proof only when a commitment has to be looked up: a
+    ///      locker's own fulfilment within its lock does not.
     function _payee(
         uint256 requestId,
         bool locked,
@@ -680,23 +729,39 @@ contract InferenceCoordinator is IInferenceCoordinator, Ownable2Step {
     ) private returns (address payee, Lock memory held) {
         if (locked) {
             held = _lockOf(requestId);
+            if (block.timestamp <= held.lockDeadline && msg.sender == held.locker) return (msg.sender, held);
+        }
+        return _payeeOf(requestId, locked, keccak256(proof));
+    }
+
+    /// @dev Decides who a fulfilment with the proof of hash `proofHash` pays, before the proof is checked (see the
+    ///      market rules): within a lock the locker, unless the sender committed before the lock was taken;
+    ///      otherwise (never locked, or the lock lapsed) the sender, whose own commitment from an earlier block is
+    ///      used up here.
+    function _payeeOf(
+        uint256 requestId,
+        bool locked,
+        bytes32 proofHash
+    ) private returns (address payee, Lock memory held) {
+        if (locked) {
+            held = _lockOf(requestId);
             if (block.timestamp <= held.lockDeadline) {
                 if (msg.sender == held.locker) return (msg.sender, held);
-                bytes32 commitment = _fillCommitment(msg.sender, requestId, keccak256(proof));
+                bytes32 commitment = _fillCommitment(msg.sender, requestId, proofHash);
                 uint256 committedAt = _commitments[commitment];
                 if (committedAt == 0 || committedAt >= held.lockedAt) return (held.locker, held);
                 delete _commitments[commitment];
                 return (msg.sender, held);
             }
         }
-        _useCommitment(requestId, proof);
+        _useCommitment(requestId, proofHash);
         return (msg.sender, held);
     }
 
     /// @dev Uses up the sender's commitment to an open fill of `requestId` with `proof`, or reverts with
     ///      `CoordinatorFillNotCommitted` / `CoordinatorCommitmentTooRecent`.
-    function _useCommitment(uint256 requestId, bytes calldata proof) private {
-        bytes32 commitment = _fillCommitment(msg.sender, requestId, keccak256(proof));
+    function _useCommitment(uint256 requestId, bytes32 proofHash) private {
+        bytes32 commitment = _fillCommitment(msg.sender, requestId, proofHash);
         uint256 committedAt = _commitments[commitment];
         if (committedAt == 0) {
             revert CoordinatorFillNotCommitted({
@@ -925,6 +990,198 @@ contract InferenceCoordinator is IInferenceCoordinator, Ownable2Step {
         _record(_asFulfilled(r), terms.version, outputs, proofHash, callBack, payee);
         _emitFulfilled(requestId, modelId, terms.version, outputs, proofHash, payee);
         if (callBack) callbackData = _callbackData(requestId, modelId, terms.version, outputs);
+    }
+
+    /// @dev `fulfillBatch`'s one proof check, from its first request: that request is open or locked, the batch size
+    ///      is the instance count over the version's (a registered variant's, or 1), the version is not revoked and
+    ///      its suite verifier not stopped, the suite verifier accepts the proof against that circuit's VKA and
+    ///      returns its digest. Returns the batch's facts and block layout.
+    function _verifyBatch(
+        uint256 firstId,
+        uint256 count,
+        bytes calldata proof,
+        uint256[] calldata instances
+    ) private view returns (Batch memory batch) {
+        OpenRequest storage r = _requests[firstId];
+        Terms memory terms = r.terms;
+        if (terms.status != RequestStatus.Open && terms.status != RequestStatus.Locked) _revertNotOpen(firstId, r);
+        batch.modelId = r.modelId;
+        batch.version = terms.version;
+        Target memory target = r.target;
+        uint256 perBlock = target.instanceCount; // > 0: the registry accepts no empty layout
+        uint256 size = instances.length / perBlock;
+        batch.inputCount = target.inputCount;
+        batch.outputCount = terms.outputCount;
+        // Every range of the version's layout grows by the batch size (a variant's version has its input at 0 and
+        // its output right after it; see `IModelRegistry.Variant`).
+        batch.inputOffset = size * target.inputOffset;
+        batch.outputOffset = size * terms.outputOffset;
+        if (size == 0 || size * perBlock != instances.length || size > type(uint32).max) {
+            _revertBatchSizeUnregistered(batch, instances.length, perBlock);
+        }
+        batch.size = uint32(size);
+        if (count > size) revert CoordinatorBatchTooLarge({requests: count, batchSize: size});
+        batch.proofHash = _checkBatchProof(batch, perBlock, proof, instances);
+    }
+
+    /// @dev Checks a batch's proof against its circuit (see `_batchCircuit`) and returns `keccak256(proof)`.
+    function _checkBatchProof(
+        Batch memory batch,
+        uint256 perBlock,
+        bytes calldata proof,
+        uint256[] calldata instances
+    ) private view returns (bytes32 proofHash) {
+        (address verifier, address vka, bytes32 vkaDigest) = _batchCircuit(batch.modelId, batch.version, batch.size);
+        if (vka == address(0)) _revertBatchSizeUnregistered(batch, instances.length, perBlock);
+        bytes32 digest;
+        (digest, proofHash) = InferenceProof.verifyProofAndHash(
+            batch.modelId,
+            batch.version,
+            verifier,
+            vka,
+            proof,
+            instances
+        );
+        InferenceProof.checkVkaDigest(batch.modelId, batch.version, vkaDigest, digest);
+    }
+
+    /// @dev Always reverts with `CoordinatorBatchSizeUnregistered`.
+    function _revertBatchSizeUnregistered(
+        Batch memory batch,
+        uint256 instanceCount,
+        uint256 perBlock
+    ) private pure {
+        revert CoordinatorBatchSizeUnregistered({
+            modelId: batch.modelId,
+            version: batch.version,
+            instanceCount: instanceCount,
+            blockInstanceCount: perBlock
+        });
+    }
+
+    /// @dev The suite verifier and the circuit (VKA store and digest; zero: no variant of `batchSize`) a batch of
+    ///      `version` at `batchSize` is checked with; reverts if the version was revoked or its verifier stopped.
+    function _batchCircuit(
+        bytes32 modelId,
+        uint32 version,
+        uint32 batchSize
+    ) private view returns (address verifier, address vka, bytes32 vkaDigest) {
+        IModelRegistry.VersionStatus status;
+        bool stopped;
+        (status, verifier, stopped, vka, vkaDigest) = REGISTRY.batchTarget(modelId, version, batchSize);
+        if (status == IModelRegistry.VersionStatus.Revoked || status == IModelRegistry.VersionStatus.None) {
+            revert IInferenceVerifier.VerifierVersionRevoked({modelId: modelId, version: version});
+        }
+        if (stopped) {
+            revert IInferenceVerifier.VerifierSuiteVerifierStopped({
+                modelId: modelId,
+                version: version,
+                verifier: verifier
+            });
+        }
+    }
+
+    /// @dev Fulfils request `requestId` with block `index` of a verified batch (see `_checkBlock`): its payee,
+    ///      receipt, `InferenceFulfilled` and payment. Returns its callback, to be made after the whole batch.
+    function _fulfilBlock(
+        uint256 requestId,
+        uint256 index,
+        Batch memory batch,
+        uint256[] calldata instances
+    ) private returns (Callback memory cb) {
+        OpenRequest storage r = _requests[requestId];
+        Terms memory terms = r.terms;
+        IModelRegistry.InstanceLayout memory block_ = _checkBlock(r, requestId, index, terms, batch, instances);
+        return _settleBlock(requestId, r, terms, batch, InferenceProof.decodeOutputs(block_, instances));
+    }
+
+    /// @dev A checked batch request's payee, receipt, `InferenceFulfilled` and payment; returns its callback.
+    function _settleBlock(
+        uint256 requestId,
+        OpenRequest storage r,
+        Terms memory terms,
+        Batch memory batch,
+        int256[] memory outputs
+    ) private returns (Callback memory cb) {
+        bool locked = terms.status == RequestStatus.Locked;
+        (address payee, Lock memory held) = _payeeOf(requestId, locked, batch.proofHash);
+        Party memory party;
+        bool callBack;
+        if (terms.callbackGasLimit != 0 || locked) {
+            party = r.party;
+            callBack = terms.callbackGasLimit != 0 && party.requester.code.length != 0;
+        }
+        _record(_asFulfilled(r), terms.version, outputs, batch.proofHash, callBack, payee);
+        _emitFulfilled(requestId, batch.modelId, terms.version, outputs, batch.proofHash, payee);
+        _pay(requestId, r, terms, party, payee, held);
+        if (callBack) {
+            cb = Callback({
+                consumer: party.requester,
+                gasLimit: terms.callbackGasLimit,
+                data: _callbackData(requestId, batch.modelId, terms.version, outputs)
+            });
+        }
+    }
+
+    /// @dev A batch request's own checks: open or locked, not expired, of the batch's model and version, and its
+    ///      block's input hashing to its commitment. Returns the block's layout (its input and output ranges).
+    function _checkBlock(
+        OpenRequest storage r,
+        uint256 requestId,
+        uint256 index,
+        Terms memory terms,
+        Batch memory batch,
+        uint256[] calldata instances
+    ) private view returns (IModelRegistry.InstanceLayout memory block_) {
+        if (terms.status != RequestStatus.Open && terms.status != RequestStatus.Locked) {
+            _revertNotOpen(requestId, r);
+        }
+        if (block.timestamp > terms.deadline) {
+            revert CoordinatorRequestExpired({requestId: requestId, deadline: terms.deadline});
+        }
+        bytes32 modelId = r.modelId;
+        if (modelId != batch.modelId || terms.version != batch.version) {
+            revert CoordinatorBatchVersionMismatch({
+                requestId: requestId,
+                modelId: modelId,
+                version: terms.version,
+                batchModelId: batch.modelId,
+                batchVersion: batch.version
+            });
+        }
+        // Inside the instances: index < batch size, and the batch size was derived from the instance count. The
+        // casts are exact for the same reason.
+        block_ = IModelRegistry.InstanceLayout({
+            instanceCount: 0, // not read: the instance count was checked for the whole batch
+            inputOffset: uint32(batch.inputOffset + index * batch.inputCount),
+            inputCount: uint32(batch.inputCount),
+            outputOffset: uint32(batch.outputOffset + index * batch.outputCount),
+            outputCount: uint32(batch.outputCount)
+        });
+        bytes32 input = InferenceProof.inputHash(block_, instances);
+        bytes32 commitment = r.inputCommitment;
+        if (input != commitment) {
+            revert CoordinatorBlockInputMismatch({
+                requestId: requestId,
+                blockIndex: index,
+                expected: commitment,
+                actual: input
+            });
+        }
+    }
+
+    /// @dev Calls back a fulfilled request's consumer (see `_callBack`); a callback that fails is recorded in the
+    ///      receipt and `CallbackFailed`, and the fulfilment stands.
+    function _callBackOrRecordFailure(
+        uint256 requestId,
+        address consumer,
+        uint256 gasLimit,
+        bytes memory data
+    ) private {
+        if (!_callBack(requestId, consumer, gasLimit, data)) {
+            _asFulfilled(_requests[requestId]).settlement.callback = CallbackStatus.Failed;
+            emit CallbackFailed({requestId: requestId, consumer: consumer, reason: _returnDataPrefix()});
+        }
     }
 
     /// @dev Writes the receipt over the request's copy of the version (slots 1, 2 and 5, one write each): the

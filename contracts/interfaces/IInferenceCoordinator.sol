@@ -268,6 +268,22 @@ interface IInferenceCoordinator {
         address indexed fulfiller
     );
 
+    /// @notice Emitted once per `fulfillBatch`, after each request's `InferenceFulfilled`: which requests one
+    ///         proof fulfilled, block by block (request `requestIds[i]` is block i; blocks from
+    ///         `requestIds.length` up are padding).
+    /// @param proofHash `keccak256(proof)`.
+    /// @param modelId The model.
+    /// @param version The version.
+    /// @param batchSize The batch size of the circuit that was proved (1: the version's own).
+    /// @param requestIds The requests, in block order.
+    event BatchFulfilled(
+        bytes32 indexed proofHash,
+        bytes32 indexed modelId,
+        uint32 version,
+        uint32 batchSize,
+        uint256[] requestIds
+    );
+
     /// @notice Emitted when the requester's callback reverted or ran out of gas; the fulfilment stands.
     /// @param requestId The request.
     /// @param consumer The requester that was called.
@@ -505,6 +521,60 @@ interface IInferenceCoordinator {
     /// @param status Its status.
     error CoordinatorRequestNotFulfilled(uint256 requestId, RequestStatus status);
 
+    /// @notice Thrown by `fulfillBatch` for an empty list of requests.
+    /// @param prover The sender.
+    error CoordinatorBatchEmpty(address prover);
+
+    /// @notice Thrown by `fulfillBatch` when a request appears twice: one block can serve one request only.
+    /// @param requestId The request.
+    error CoordinatorBatchDuplicateRequest(uint256 requestId);
+
+    /// @notice Thrown by `fulfillBatch` when the requests are not in ascending id order (the order that rules out
+    ///         duplicates in one pass).
+    /// @param requestId The request out of order.
+    /// @param previous The id before it.
+    error CoordinatorBatchNotAscending(uint256 requestId, uint256 previous);
+
+    /// @notice Thrown by `fulfillBatch` for a request of another model or version than the batch's first.
+    /// @param requestId The request.
+    /// @param modelId Its model.
+    /// @param version Its version.
+    /// @param batchModelId The batch's model.
+    /// @param batchVersion The batch's version.
+    error CoordinatorBatchVersionMismatch(
+        uint256 requestId,
+        bytes32 modelId,
+        uint32 version,
+        bytes32 batchModelId,
+        uint32 batchVersion
+    );
+
+    /// @notice Thrown by `fulfillBatch` when the instances are not those of a circuit of the version: their number is
+    ///         not a whole number of blocks, or the version has no variant of that batch size.
+    /// @param modelId The model.
+    /// @param version The version.
+    /// @param instanceCount The number of instances given.
+    /// @param blockInstanceCount The instances of one block (the version's own instance count).
+    error CoordinatorBatchSizeUnregistered(
+        bytes32 modelId,
+        uint32 version,
+        uint256 instanceCount,
+        uint256 blockInstanceCount
+    );
+
+    /// @notice Thrown by `fulfillBatch` with more requests than the proof has blocks.
+    /// @param requests The number of requests.
+    /// @param batchSize The proof's batch size.
+    error CoordinatorBatchTooLarge(uint256 requests, uint256 batchSize);
+
+    /// @notice Thrown by `fulfillBatch` when a request's input commitment is not the hash of its block's input
+    ///         range (blocks swapped, a padding block presented as a request's input, another input).
+    /// @param requestId The request.
+    /// @param blockIndex Its block (its position in the list).
+    /// @param expected The request's input commitment.
+    /// @param actual The hash of the block's input range.
+    error CoordinatorBlockInputMismatch(uint256 requestId, uint256 blockIndex, bytes32 expected, bytes32 actual);
+
     /// @notice Thrown by `fulfill` when too little gas is left to give the callback its full gas limit (the
     ///         63/64 rule would cut it short). Nothing is fulfilled; resend with a higher gas limit.
     /// @param requestId The request.
@@ -609,6 +679,26 @@ interface IInferenceCoordinator {
     /// @param proof The proof bytes.
     /// @param instances The proof's public instances in the version's layout (EZKL default: inputs, outputs).
     function fulfill(uint256 requestId, bytes calldata proof, uint256[] calldata instances) external;
+
+    /// @notice Fulfils up to a batch size of requests of one version with one proof of a batch variant of that
+    ///         version (see `IModelRegistry.Variant`), or of the version itself at batch size 1. Request
+    ///         `requestIds[i]` is block i of the instances; blocks from `requestIds.length` up are padding, which
+    ///         fulfils nothing. Anyone may send it; each request is paid for, receipted and called back as by
+    ///         `fulfill`, on its own terms.
+    /// @dev The batch size is the instance count over the version's instance count; the circuit (its VKA and
+    ///      digest) is the registry's for that batch size (`IModelRegistry.batchTarget`), registered with the version
+    ///      and immutable with it. The proof is checked once; the digest the suite verifier returns must be the
+    ///      circuit's. Then per request, in order: open or locked and not expired, of the first request's model and
+    ///      version, ids strictly ascending (so no block serves two requests), its block's input hashing to its
+    ///      commitment, its payee by the market rules (an open fill needs the sender's commitment to this request
+    ///      and this proof), its receipt and `InferenceFulfilled`. `BatchFulfilled` follows, then the callbacks in
+    ///      order, each with its own gas limit; one that fails is recorded as failed and affects no other, and each
+    ///      is preceded by the gas check of `fulfill` (`CoordinatorInsufficientGasForCallback`), so a sender cannot
+    ///      starve a later callback.
+    /// @param requestIds The requests, ascending, block by block.
+    /// @param proof The proof bytes.
+    /// @param instances The proof's public instances: all inputs, block by block, then all outputs likewise.
+    function fulfillBatch(uint256[] calldata requestIds, bytes calldata proof, uint256[] calldata instances) external;
 
     /// @notice Pays the caller's whole balance (prices earned, refunds, deposits and returned collateral) to the
     ///         caller. Works while paused.

@@ -63,6 +63,28 @@ interface IModelRegistry {
     /// @param metadataURI Where the manifest and the rest of the artefacts can be fetched (may be empty).
     // An ABI argument, never stored, so field order serves readers, not packing.
     // solhint-disable-next-line gas-struct-packing
+    /// @notice A batch variant of a version, as `addVersion` takes it: the version's ONNX and weights compiled at
+    ///         batch size `batchSize`, so that one proof carries `batchSize` inferences. Its instances are blocks:
+    ///         block i's input at `i * inputCount`, its output at `batchSize * inputCount + i * outputCount` (the
+    ///         version's own layout must be one input range at 0 directly followed by one output range, which is
+    ///         the layout of every batch-1 circuit with one input and one output tensor).
+    /// @param batchSize The batch size, 2 to `MAX_BATCH_SIZE`.
+    /// @param vka The variant's VKA words, as for the version's own VKA.
+    struct Variant {
+        uint32 batchSize;
+        bytes32[] vka;
+    }
+
+    /// @notice A registered batch variant (see `Variant`).
+    /// @param batchSize Its batch size.
+    /// @param vka The contract holding its VKA.
+    /// @param vkaDigest Its VKA digest on the version's suite verifier.
+    struct VariantInfo {
+        uint32 batchSize;
+        address vka;
+        bytes32 vkaDigest;
+    }
+
     struct VersionParams {
         bytes32 modelHash;
         bytes32 settingsHash;
@@ -199,6 +221,20 @@ interface IModelRegistry {
         bool ceremonySrs,
         bytes32 vkHash,
         uint64 latestAt
+    );
+
+    /// @notice Emitted for each batch variant registered with a version (after `VersionRegistered`).
+    /// @param modelId The model.
+    /// @param version The version.
+    /// @param batchSize The variant's batch size.
+    /// @param vkaDigest Its VKA digest.
+    /// @param vka The contract holding its VKA.
+    event VariantRegistered(
+        bytes32 indexed modelId,
+        uint32 indexed version,
+        uint32 batchSize,
+        bytes32 vkaDigest,
+        address vka
     );
 
     /// @notice Emitted when the owner deprecates a version; it takes no new requests (pending ones stay valid).
@@ -353,6 +389,32 @@ interface IModelRegistry {
         uint32 outputCount
     );
 
+    /// @notice Thrown by `addVersion` for a variant whose batch size is below 2, above `MAX_BATCH_SIZE`, or not
+    ///         above the previous variant's (variants are listed by ascending batch size, one per size).
+    /// @param batchSize The variant's batch size.
+    /// @param previous The previous variant's batch size (1: the version itself).
+    /// @param maxBatchSize `MAX_BATCH_SIZE`.
+    error RegistryVariantBatchSizeInvalid(uint32 batchSize, uint32 previous, uint32 maxBatchSize);
+
+    /// @notice Thrown by `addVersion` with variants when the version's layout is not one input range at 0 directly
+    ///         followed by one output range (the block layout of `Variant` needs it).
+    /// @param inputOffset The layout's input offset (must be 0).
+    /// @param outputOffset The layout's output offset (must be the input count).
+    /// @param instanceCount The layout's instance count (must be the input count plus the output count).
+    error RegistryVariantLayoutUnsupported(uint32 inputOffset, uint32 outputOffset, uint32 instanceCount);
+
+    /// @notice Thrown by `addVersion` when a variant's VKA does not use the same SRS as the version's (one on the
+    ///         ceremony SRS, the other not): a consumer that checked `usesCeremonySrs` must get that SRS from every
+    ///         circuit that can fulfil its request.
+    /// @param batchSize The variant's batch size.
+    /// @param ceremonySrs Whether the version's own VKA uses the ceremony SRS.
+    error RegistryVariantSrsMismatch(uint32 batchSize, bool ceremonySrs);
+
+    /// @notice Thrown by `addVersion` with more than `MAX_VARIANTS` variants.
+    /// @param count The number given.
+    /// @param maxVariants `MAX_VARIANTS`.
+    error RegistryTooManyVariants(uint256 count, uint256 maxVariants);
+
     /// @notice Thrown by `addVersion` when the model already has the maximum number of versions (2^32 - 1).
     /// @param modelId The model.
     error RegistryVersionLimitReached(bytes32 modelId);
@@ -395,12 +457,16 @@ interface IModelRegistry {
     /// @param modelId The model.
     /// @param params The version's content.
     /// @param vka The VKA's words (`create_evm_vka`'s output without its 8-byte length prefix).
+    /// @param batchVariants The version's batch variants (see `Variant`), by ascending batch size; empty for none. They
+    ///        are part of the version: none can be added, changed or removed later, so a request that pinned the
+    ///        version is only ever proved with circuits that were registered with it.
     /// @param allowDuplicate Add the version even if one with the same digest exists (`--force`).
     /// @return version The new version number: the previous highest plus one, starting at 1.
     function addVersion(
         bytes32 modelId,
         VersionParams calldata params,
         bytes32[] calldata vka,
+        Variant[] calldata batchVariants,
         bool allowDuplicate
     ) external returns (uint32 version);
 
@@ -455,6 +521,12 @@ interface IModelRegistry {
     /// @notice The longest model name accepted, in bytes.
     /// @return The limit.
     function MAX_NAME_LENGTH() external view returns (uint256);
+
+    /// @notice The largest batch size a variant may have.
+    function MAX_BATCH_SIZE() external view returns (uint32);
+
+    /// @notice The most variants a version may have.
+    function MAX_VARIANTS() external view returns (uint256);
 
     /// @notice How long after `addVersion` a version can become the model's latest (fixed at deployment).
     /// @return Seconds.
@@ -512,6 +584,29 @@ interface IModelRegistry {
     /// @param vka The VKA's words.
     /// @return True for the ceremony SRS.
     function isCeremonyVka(bytes32[] calldata vka) external pure returns (bool);
+
+    /// @notice The batch variants registered with a version, by ascending batch size (empty: none, or no such
+    ///         version).
+    /// @param modelId The model.
+    /// @param version The version.
+    /// @return The variants.
+    function variants(bytes32 modelId, uint32 version) external view returns (VariantInfo[] memory);
+
+    /// @notice What a batched fulfilment of `version` at `batchSize` is checked with: the version's status, its
+    ///         suite verifier and whether that is stopped (as `fulfilmentTarget`), and the circuit's VKA store and
+    ///         digest: the version's own at batch size 1, its variant's otherwise (zero address and digest: no such
+    ///         variant).
+    /// @param modelId The model.
+    /// @param version The version.
+    /// @param batchSize The batch size.
+    function batchTarget(
+        bytes32 modelId,
+        uint32 version,
+        uint32 batchSize
+    )
+        external
+        view
+        returns (VersionStatus status, address verifier, bool verifierStopped, address vka, bytes32 vkaDigest);
 
     /// @notice The fulfilment-time facts about a version, in one call that never reverts: its status and its suite
     ///         verifier, and whether that verifier was stopped.

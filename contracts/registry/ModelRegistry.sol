@@ -46,6 +46,12 @@ contract ModelRegistry is IModelRegistry, Ownable2Step {
         0x06ecdb9f9567f59ed2eee36e1e1d58797fd13cc97fafc2910f5e8a12f202fa9a;
 
     /// @inheritdoc IModelRegistry
+    uint32 public constant override MAX_BATCH_SIZE = 64;
+
+    /// @inheritdoc IModelRegistry
+    uint256 public constant override MAX_VARIANTS = 8;
+
+    /// @inheritdoc IModelRegistry
     uint64 public immutable override LATEST_DELAY;
 
     /// @inheritdoc IModelRegistry
@@ -97,6 +103,11 @@ contract ModelRegistry is IModelRegistry, Ownable2Step {
     }
 
     /// @dev Storage form of a suite verifier; slot 0 is what fulfilment reads.
+    struct StoredVariant {
+        address vka;
+        bytes32 vkaDigest;
+    }
+
     struct StoredVerifier {
         address verifier;
         uint64 activatesAt;
@@ -112,6 +123,12 @@ contract ModelRegistry is IModelRegistry, Ownable2Step {
     mapping(bytes32 vkaDigest => address vka) private _vkaStores;
     mapping(uint32 id => StoredVerifier) private _suiteVerifiers;
     uint32 private _suiteVerifierCount;
+
+    /// @dev A version's batch variants by batch size (see `Variant`), and their sizes in registration order
+    ///      (ascending) for `variants`.
+    mapping(bytes32 modelId => mapping(uint32 version => mapping(uint32 batchSize => StoredVariant)))
+        private _variants;
+    mapping(bytes32 modelId => mapping(uint32 version => uint32[] batchSizes)) private _variantSizes;
 
     /// @param admin The suite admin (the registry's owner), who proposes and stops suite verifiers.
     /// @param verifier The first suite verifier (EZKL's reusable verifier, deployed with the suite), active at once.
@@ -181,6 +198,7 @@ contract ModelRegistry is IModelRegistry, Ownable2Step {
         bytes32 modelId,
         VersionParams calldata params,
         bytes32[] calldata vka,
+        Variant[] calldata batchVariants,
         bool allowDuplicate
     ) external override returns (uint32 version) {
         StoredModel storage model = _ownedModel(modelId);
@@ -206,6 +224,7 @@ contract ModelRegistry is IModelRegistry, Ownable2Step {
         stored.vkaDigest = digest;
         _storeParams(stored, params);
         _emitRegistered(modelId, version, stored);
+        if (batchVariants.length != 0) _addVariants(modelId, version, stored, batchVariants);
     }
 
     /// @inheritdoc IModelRegistry
@@ -386,6 +405,39 @@ contract ModelRegistry is IModelRegistry, Ownable2Step {
     }
 
     /// @inheritdoc IModelRegistry
+    function variants(bytes32 modelId, uint32 version) external view override returns (VariantInfo[] memory list) {
+        uint32[] storage sizes = _variantSizes[modelId][version];
+        list = new VariantInfo[](sizes.length);
+        for (uint256 i = 0; i < list.length; ++i) {
+            uint32 batchSize = sizes[i];
+            StoredVariant storage v = _variants[modelId][version][batchSize];
+            list[i] = VariantInfo({batchSize: batchSize, vka: v.vka, vkaDigest: v.vkaDigest});
+        }
+    }
+
+    /// @inheritdoc IModelRegistry
+    function batchTarget(
+        bytes32 modelId,
+        uint32 version,
+        uint32 batchSize
+    )
+        external
+        view
+        override
+        returns (VersionStatus status, address verifier, bool verifierStopped, address vka, bytes32 vkaDigest)
+    {
+        StoredVersion storage stored = _versions[modelId][version];
+        uint32 id;
+        (status, id, vka) = (stored.status, stored.suiteVerifierId, stored.vka); // one slot, read once
+        if (status == VersionStatus.None) return (status, address(0), false, address(0), bytes32(0));
+        StoredVerifier storage v = _suiteVerifiers[id];
+        (verifier, verifierStopped) = (v.verifier, v.stopped);
+        if (batchSize == 1) return (status, verifier, verifierStopped, vka, stored.vkaDigest);
+        StoredVariant storage variant = _variants[modelId][version][batchSize];
+        return (status, verifier, verifierStopped, variant.vka, variant.vkaDigest);
+    }
+
+    /// @inheritdoc IModelRegistry
     function verificationTarget(
         bytes32 modelId,
         uint32 version
@@ -479,10 +531,7 @@ contract ModelRegistry is IModelRegistry, Ownable2Step {
         bytes32[] calldata vka,
         bool allowDuplicate
     ) private returns (bytes32 digest, address store, uint32 verifierId) {
-        uint256 words = vka.length;
-        if (words < MIN_VKA_WORDS || words > MAX_VKA_WORDS) {
-            revert RegistryVkaLengthInvalid({words: words, minWords: MIN_VKA_WORDS, maxWords: MAX_VKA_WORDS});
-        }
+        _checkVkaLength(vka.length);
         verifierId = currentSuiteVerifier();
         if (verifierId == 0) revert RegistryNoSuiteVerifier({suiteVerifierCount: _suiteVerifierCount});
         digest = _digest(vka);
@@ -490,6 +539,16 @@ contract ModelRegistry is IModelRegistry, Ownable2Step {
         if (existing != 0 && !allowDuplicate) {
             revert RegistryVersionDuplicate({modelId: modelId, vkaDigest: digest, existingVersion: existing});
         }
+        store = _storeAndRegisterVka(vka, digest, verifierId);
+    }
+
+    /// @dev Stores `vka` once per digest (a VKA already stored is reused) and registers it with suite verifier
+    ///      `verifierId`, which must report `digest` for it; returns the store.
+    function _storeAndRegisterVka(
+        bytes32[] calldata vka,
+        bytes32 digest,
+        uint32 verifierId
+    ) private returns (address store) {
         store = _vkaStores[digest];
         if (store == address(0)) {
             store = _storeVka(vka, digest);
@@ -497,6 +556,72 @@ contract ModelRegistry is IModelRegistry, Ownable2Step {
         }
         bytes32 registered = IHalo2VerifierReusable(_suiteVerifiers[verifierId].verifier).registerVka(vka);
         if (registered != digest) revert RegistryVkaDigestMismatch({expected: digest, actual: registered});
+    }
+
+    /// @dev Registers a new version's batch variants (see `Variant`): at most `MAX_VARIANTS`, the version's layout
+    ///      of the one form the block layout needs, then each variant (see `_addVariant`) in ascending batch size.
+    function _addVariants(
+        bytes32 modelId,
+        uint32 version,
+        StoredVersion storage stored,
+        Variant[] calldata list
+    ) private {
+        if (list.length > MAX_VARIANTS) revert RegistryTooManyVariants({count: list.length, maxVariants: MAX_VARIANTS});
+        (uint32 inputOffset, uint32 inputCount, uint32 outputOffset, uint32 instanceCount) =
+            (stored.inputOffset, stored.inputCount, stored.outputOffset, stored.instanceCount);
+        // outputOffset == inputCount and instanceCount == inputCount + outputCount (uint256: no wrap-around).
+        if (
+            inputOffset != 0 ||
+            outputOffset != inputCount ||
+            uint256(instanceCount) != uint256(inputCount) + stored.outputCount
+        ) {
+            revert RegistryVariantLayoutUnsupported({
+                inputOffset: inputOffset,
+                outputOffset: outputOffset,
+                instanceCount: instanceCount
+            });
+        }
+        uint32 previous = 1;
+        for (uint256 i = 0; i < list.length; ++i) {
+            previous = _addVariant(modelId, version, stored, list[i], previous);
+        }
+    }
+
+    /// @dev Registers one variant of a batch size in (previous, MAX_BATCH_SIZE], with a VKA of a valid length on
+    ///      the version's SRS, stored and registered with the version's suite verifier; returns its batch size.
+    function _addVariant(
+        bytes32 modelId,
+        uint32 version,
+        StoredVersion storage stored,
+        Variant calldata v,
+        uint32 previous
+    ) private returns (uint32 batchSize) {
+        batchSize = v.batchSize;
+        if (batchSize <= previous || batchSize > MAX_BATCH_SIZE) {
+            revert RegistryVariantBatchSizeInvalid({
+                batchSize: batchSize,
+                previous: previous,
+                maxBatchSize: MAX_BATCH_SIZE
+            });
+        }
+        bytes32[] calldata vka = v.vka;
+        _checkVkaLength(vka.length);
+        bool ceremonySrs = stored.ceremonySrs;
+        if (isCeremonyVka(vka) != ceremonySrs) {
+            revert RegistryVariantSrsMismatch({batchSize: batchSize, ceremonySrs: ceremonySrs});
+        }
+        bytes32 digest = _digest(vka);
+        address store = _storeAndRegisterVka(vka, digest, stored.suiteVerifierId);
+        _variants[modelId][version][batchSize] = StoredVariant({vka: store, vkaDigest: digest});
+        _variantSizes[modelId][version].push(batchSize);
+        emit VariantRegistered({modelId: modelId, version: version, batchSize: batchSize, vkaDigest: digest, vka: store});
+    }
+
+    /// @dev Reverts with `RegistryVkaLengthInvalid` unless a VKA of `words` words can be stored and verified.
+    function _checkVkaLength(uint256 words) private pure {
+        if (words < MIN_VKA_WORDS || words > MAX_VKA_WORDS) {
+            revert RegistryVkaLengthInvalid({words: words, minWords: MIN_VKA_WORDS, maxWords: MAX_VKA_WORDS});
+        }
     }
 
     /// @dev Emits `VersionRegistered` for a version just stored (its slots are warm).

@@ -205,7 +205,7 @@ contract InferenceVerifierTest is RegistryFixture {
         InferenceVerifier otherRoute = new InferenceVerifier(r);
         vm.startPrank(alice);
         bytes32 id = r.registerModel("digits-mlp");
-        r.addVersion(id, _params(1), _vka(1, false), false);
+        r.addVersion(id, _params(1), _vka(1, false), _noVariants(), false);
         vm.stopPrank();
         int256[] memory input = _ints(1, 2, 3);
         uint256[] memory instances = _instances(input, _ints(4, 5));
@@ -355,7 +355,7 @@ contract InferenceVerifierTest is RegistryFixture {
             InferenceVerifier otherRoute = new InferenceVerifier(r);
             vm.startPrank(alice);
             bytes32 id = r.registerModel("digits-mlp");
-            r.addVersion(id, _params(10 + i), _vka(10 + i, false), false);
+            r.addVersion(id, _params(10 + i), _vka(10 + i, false), _noVariants(), false);
             vm.stopPrank();
             vm.expectRevert(
                 abi.encodeWithSelector(

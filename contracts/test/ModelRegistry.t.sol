@@ -182,7 +182,7 @@ contract ModelRegistryTest is RegistryFixture {
         _addVersion(alice, modelId, _params(2), vka);
 
         vm.prank(alice);
-        uint32 v2 = registry.addVersion(modelId, _params(2), vka, true);
+        uint32 v2 = registry.addVersion(modelId, _params(2), vka, _noVariants(), true);
         assertEq(uint256(v2), 2, "added with allowDuplicate");
         assertEq(registry.getVersion(modelId, 2).vka, registry.getVersion(modelId, 1).vka, "VKA stored once");
 
@@ -224,7 +224,7 @@ contract ModelRegistryTest is RegistryFixture {
         vm.expectRevert(
             abi.encodeWithSelector(IModelRegistry.RegistryVkaDigestMismatch.selector, digest, ~digest)
         );
-        r.addVersion(id, _params(1), vka, false);
+        r.addVersion(id, _params(1), vka, _noVariants(), false);
         vm.stopPrank();
     }
 

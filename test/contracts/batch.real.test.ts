@@ -45,7 +45,7 @@ describe("batch proofs through the suite verifier (Hardhat EVM, real EZKL)", fun
     await publicClient.waitForTransactionReceipt({ hash: await registry.write.registerModel(["digits-mlp-batch4"]) });
     modelId = await registry.read.computeModelId([admin.account.address, "digits-mlp-batch4"]);
     await publicClient.waitForTransactionReceipt({
-      hash: await registry.write.addVersion([modelId, versionParams(variant.manifest, ""), words, false]),
+      hash: await registry.write.addVersion([modelId, versionParams(variant.manifest, ""), words, [], false]),
     });
   });
   after(() => rmSync(scratch, { recursive: true, force: true }));

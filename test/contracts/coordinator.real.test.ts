@@ -373,7 +373,7 @@ describe("InferenceCoordinator with real EZKL proofs (Hardhat EVM)", function ()
     const cnn = await builtExample("digits-cnn");
     const { readModelVka, versionParams } = await import("../../prover/src/chain/register.js");
     await f.mined(
-      f.registry.write.addVersion([modelId, versionParams(cnn.manifest, ""), (await readModelVka(cnn)).words, false]),
+      f.registry.write.addVersion([modelId, versionParams(cnn.manifest, ""), (await readModelVka(cnn)).words, [], false]),
     );
     await f.mined(f.registry.write.deprecateVersion([modelId, 1]));
     // A proof of the same input made with version 2's circuit does not fulfil the version-1 request.

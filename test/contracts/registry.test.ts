@@ -123,7 +123,7 @@ describe("ModelRegistry (viem)", () => {
     const words = vka();
     const digest = keccak256(`0x${words.map((w) => w.slice(2)).join("")}`);
 
-    const hash = await registry.write.addVersion([modelId, params, words, false], { account: alice.account });
+    const hash = await registry.write.addVersion([modelId, params, words, [], false], { account: alice.account });
     const receipt = await publicClient.waitForTransactionReceipt({ hash });
     const stored = await registry.read.getVersion([modelId, 1]);
     const block = await publicClient.getBlock({ blockNumber: receipt.blockNumber });
@@ -170,7 +170,7 @@ describe("ModelRegistry (viem)", () => {
     const { addr, alice, bob, registry, versionParams, vka, registerAs } = await deployFixture();
     const modelId = await registerAs(alice, "digits-mlp");
     const failure = await revertOf(
-      registry.write.addVersion([modelId, await versionParams(), vka(), false], { account: bob.account }),
+      registry.write.addVersion([modelId, await versionParams(), vka(), [], false], { account: bob.account }),
     );
     expect(failure.errorName).to.equal("RegistryNotModelOwner");
     expect(failure.args).to.deep.equal([modelId, addr.bob, addr.alice]);
@@ -182,15 +182,15 @@ describe("ModelRegistry (viem)", () => {
     const modelId = await registerAs(alice, "digits-mlp");
     const words = vka();
     await publicClient.waitForTransactionReceipt({
-      hash: await registry.write.addVersion([modelId, await versionParams(), words, false], { account: alice.account }),
+      hash: await registry.write.addVersion([modelId, await versionParams(), words, [], false], { account: alice.account }),
     });
     const failure = await revertOf(
-      registry.write.addVersion([modelId, await versionParams(), words, false], { account: alice.account }),
+      registry.write.addVersion([modelId, await versionParams(), words, [], false], { account: alice.account }),
     );
     expect(failure.errorName).to.equal("RegistryVersionDuplicate");
     expect(failure.args).to.deep.equal([modelId, keccak256(`0x${words.map((w) => w.slice(2)).join("")}`), 1]);
     await publicClient.waitForTransactionReceipt({
-      hash: await registry.write.addVersion([modelId, await versionParams(), words, true], { account: alice.account }),
+      hash: await registry.write.addVersion([modelId, await versionParams(), words, [], true], { account: alice.account }),
     });
     expect(await registry.read.latestVersion([modelId])).to.equal(2);
   });
@@ -219,7 +219,7 @@ describe("ModelRegistry (viem)", () => {
     const modelId = await registerAs(alice, "digits-mlp");
     const layout = { instanceCount: 74, inputOffset: 0, inputCount: 64, outputOffset: 60, outputCount: 10 };
     const failure = await revertOf(
-      registry.write.addVersion([modelId, { ...(await versionParams()), layout }, await deployFixtureVka(), false], {
+      registry.write.addVersion([modelId, { ...(await versionParams()), layout }, await deployFixtureVka(), [], false], {
         account: alice.account,
       }),
     );
@@ -231,7 +231,7 @@ describe("ModelRegistry (viem)", () => {
     const { addr, publicClient, alice, bob, registry, versionParams, vka, registerAs } = await deployFixture();
     const modelId = await registerAs(alice, "digits-mlp");
     await publicClient.waitForTransactionReceipt({
-      hash: await registry.write.addVersion([modelId, await versionParams(), vka(), false], { account: alice.account }),
+      hash: await registry.write.addVersion([modelId, await versionParams(), vka(), [], false], { account: alice.account }),
     });
 
     const notOwner = await revertOf(registry.write.deprecateVersion([modelId, 1], { account: bob.account }));
@@ -297,7 +297,7 @@ describe("ModelRegistry (viem)", () => {
     expect(info.pendingOwner).to.equal(zeroAddress);
 
     const formerOwner = await revertOf(
-      registry.write.addVersion([modelId, await versionParams(), vka(), false], { account: alice.account }),
+      registry.write.addVersion([modelId, await versionParams(), vka(), [], false], { account: alice.account }),
     );
     expect(formerOwner).to.deep.equal({
       errorName: "RegistryNotModelOwner",

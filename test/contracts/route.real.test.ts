@@ -165,7 +165,7 @@ describe("verifier route with real EZKL proofs (Hardhat EVM)", function () {
     const { modelId, vkaDigest } = registered("digits-mlp");
     const model = await builtExample("digits-mlp");
     const vka = await readModelVka(model);
-    const r = await revertOf(f.registry.write.addVersion([modelId, versionParams(model.manifest, ""), vka.words, false]));
+    const r = await revertOf(f.registry.write.addVersion([modelId, versionParams(model.manifest, ""), vka.words, [], false]));
     expect(r.errorName).to.equal("RegistryVersionDuplicate");
     expect(r.args).to.deep.equal([modelId, vkaDigest, 1]);
   });
@@ -187,7 +187,7 @@ describe("verifier route with real EZKL proofs (Hardhat EVM)", function () {
     for (const call of [
       f.registry.write.deprecateVersion([modelId, version], asStranger),
       f.registry.write.revokeVersion([modelId, version], asStranger),
-      f.registry.write.addVersion([modelId, versionParams(model.manifest, ""), vka.words, true], asStranger),
+      f.registry.write.addVersion([modelId, versionParams(model.manifest, ""), vka.words, [], true], asStranger),
       f.registry.write.transferModelOwnership([modelId, f.stranger.account.address], asStranger),
     ]) {
       const r = await revertOf(call);

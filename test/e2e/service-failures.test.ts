@@ -326,7 +326,7 @@ describe("zkinfer serve: failures operators hit (hardhat node + real EZKL)", fun
       address: chain.registry,
       abi: modelRegistryAbi,
       functionName: "addVersion",
-      args: [badId, { ...params, outputScale: params.outputScale + 1 }, vka.words, true],
+      args: [badId, { ...params, outputScale: params.outputScale + 1 }, vka.words, [], true],
     });
     await chain.client.waitForTransactionReceipt({ hash: await chain.admin.walletClient.writeContract(add.request) });
     chain.ids["diabetes-relabelled"] = badId;

@@ -35,7 +35,7 @@ export async function deploySuite() {
     await publicClient.waitForTransactionReceipt({ hash: await registry.write.registerModel([registerAs]) });
     const modelId = await registry.read.computeModelId([admin.account.address, registerAs]);
     const receipt = await publicClient.waitForTransactionReceipt({
-      hash: await registry.write.addVersion([modelId, versionParams(model.manifest, ""), vka.words, false]),
+      hash: await registry.write.addVersion([modelId, versionParams(model.manifest, ""), vka.words, [], false]),
     });
     const v = await registry.read.getVersion([modelId, 1]);
     return {

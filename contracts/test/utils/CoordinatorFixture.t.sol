@@ -179,7 +179,7 @@ abstract contract CoordinatorFixture is RegistryFixture {
         c = new InferenceCoordinator(r, new InferenceVerifier(r), owner, guardian);
         vm.startPrank(alice);
         id = r.registerModel("digits-mlp");
-        r.addVersion(id, _params(_defaultLayout(3, 2), 1), _vka(1, false), false);
+        r.addVersion(id, _params(_defaultLayout(3, 2), 1), _vka(1, false), _noVariants(), false);
         vm.stopPrank();
     }
 

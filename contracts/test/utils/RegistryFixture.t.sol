@@ -90,6 +90,11 @@ abstract contract RegistryFixture is TestBase {
         return keccak256(abi.encode(seed, tag)) | bytes32(uint256(1));
     }
 
+    /// @dev No batch variants, for `addVersion`.
+    function _noVariants() internal pure returns (IModelRegistry.Variant[] memory) {
+        return new IModelRegistry.Variant[](0);
+    }
+
     /// @dev A 32-word VKA-shaped array: words 16..23 hold the ceremony's G2 points or a dev SRS's (the dev points of
     ///      a real dev-SRS build of digits-mlp), every other word varies with `seed`.
     function _vka(uint256 seed, bool ceremony) internal pure returns (bytes32[] memory vka) {
@@ -140,7 +145,7 @@ abstract contract RegistryFixture is TestBase {
         bytes32[] memory vka
     ) internal returns (uint32 version) {
         vm.prank(owner);
-        version = registry.addVersion(modelId, p, vka, false);
+        version = registry.addVersion(modelId, p, vka, _noVariants(), false);
     }
 
     /// @dev Hash of everything in a stored version except its mutable status.

@@ -282,6 +282,80 @@ export const modelRegistryAbi = [
   {
     "inputs": [
       {
+        "internalType": "uint256",
+        "name": "count",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "maxVariants",
+        "type": "uint256"
+      }
+    ],
+    "name": "RegistryTooManyVariants",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint32",
+        "name": "batchSize",
+        "type": "uint32"
+      },
+      {
+        "internalType": "uint32",
+        "name": "previous",
+        "type": "uint32"
+      },
+      {
+        "internalType": "uint32",
+        "name": "maxBatchSize",
+        "type": "uint32"
+      }
+    ],
+    "name": "RegistryVariantBatchSizeInvalid",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint32",
+        "name": "inputOffset",
+        "type": "uint32"
+      },
+      {
+        "internalType": "uint32",
+        "name": "outputOffset",
+        "type": "uint32"
+      },
+      {
+        "internalType": "uint32",
+        "name": "instanceCount",
+        "type": "uint32"
+      }
+    ],
+    "name": "RegistryVariantLayoutUnsupported",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint32",
+        "name": "batchSize",
+        "type": "uint32"
+      },
+      {
+        "internalType": "bool",
+        "name": "ceremonySrs",
+        "type": "bool"
+      }
+    ],
+    "name": "RegistryVariantSrsMismatch",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "bytes32",
         "name": "modelId",
         "type": "bytes32"
@@ -578,6 +652,43 @@ export const modelRegistryAbi = [
         "internalType": "uint32",
         "name": "version",
         "type": "uint32"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint32",
+        "name": "batchSize",
+        "type": "uint32"
+      },
+      {
+        "indexed": false,
+        "internalType": "bytes32",
+        "name": "vkaDigest",
+        "type": "bytes32"
+      },
+      {
+        "indexed": false,
+        "internalType": "address",
+        "name": "vka",
+        "type": "address"
+      }
+    ],
+    "name": "VariantRegistered",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "bytes32",
+        "name": "modelId",
+        "type": "bytes32"
+      },
+      {
+        "indexed": true,
+        "internalType": "uint32",
+        "name": "version",
+        "type": "uint32"
       }
     ],
     "name": "VersionDeprecated",
@@ -691,7 +802,33 @@ export const modelRegistryAbi = [
   },
   {
     "inputs": [],
+    "name": "MAX_BATCH_SIZE",
+    "outputs": [
+      {
+        "internalType": "uint32",
+        "name": "",
+        "type": "uint32"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
     "name": "MAX_NAME_LENGTH",
+    "outputs": [
+      {
+        "internalType": "uint256",
+        "name": "",
+        "type": "uint256"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "MAX_VARIANTS",
     "outputs": [
       {
         "internalType": "uint256",
@@ -837,6 +974,23 @@ export const modelRegistryAbi = [
         "type": "bytes32[]"
       },
       {
+        "components": [
+          {
+            "internalType": "uint32",
+            "name": "batchSize",
+            "type": "uint32"
+          },
+          {
+            "internalType": "bytes32[]",
+            "name": "vka",
+            "type": "bytes32[]"
+          }
+        ],
+        "internalType": "struct IModelRegistry.Variant[]",
+        "name": "batchVariants",
+        "type": "tuple[]"
+      },
+      {
         "internalType": "bool",
         "name": "allowDuplicate",
         "type": "bool"
@@ -851,6 +1005,55 @@ export const modelRegistryAbi = [
       }
     ],
     "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "bytes32",
+        "name": "modelId",
+        "type": "bytes32"
+      },
+      {
+        "internalType": "uint32",
+        "name": "version",
+        "type": "uint32"
+      },
+      {
+        "internalType": "uint32",
+        "name": "batchSize",
+        "type": "uint32"
+      }
+    ],
+    "name": "batchTarget",
+    "outputs": [
+      {
+        "internalType": "enum IModelRegistry.VersionStatus",
+        "name": "status",
+        "type": "uint8"
+      },
+      {
+        "internalType": "address",
+        "name": "verifier",
+        "type": "address"
+      },
+      {
+        "internalType": "bool",
+        "name": "verifierStopped",
+        "type": "bool"
+      },
+      {
+        "internalType": "address",
+        "name": "vka",
+        "type": "address"
+      },
+      {
+        "internalType": "bytes32",
+        "name": "vkaDigest",
+        "type": "bytes32"
+      }
+    ],
+    "stateMutability": "view",
     "type": "function"
   },
   {
@@ -1449,6 +1652,47 @@ export const modelRegistryAbi = [
         "type": "uint32"
       }
     ],
+    "name": "variants",
+    "outputs": [
+      {
+        "components": [
+          {
+            "internalType": "uint32",
+            "name": "batchSize",
+            "type": "uint32"
+          },
+          {
+            "internalType": "address",
+            "name": "vka",
+            "type": "address"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "vkaDigest",
+            "type": "bytes32"
+          }
+        ],
+        "internalType": "struct IModelRegistry.VariantInfo[]",
+        "name": "list",
+        "type": "tuple[]"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "bytes32",
+        "name": "modelId",
+        "type": "bytes32"
+      },
+      {
+        "internalType": "uint32",
+        "name": "version",
+        "type": "uint32"
+      }
+    ],
     "name": "verificationTarget",
     "outputs": [
       {
@@ -1964,6 +2208,143 @@ export const inferenceCoordinatorAbi = [
       }
     ],
     "name": "CoordinatorAlreadyCommitted",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "requestId",
+        "type": "uint256"
+      }
+    ],
+    "name": "CoordinatorBatchDuplicateRequest",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "prover",
+        "type": "address"
+      }
+    ],
+    "name": "CoordinatorBatchEmpty",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "requestId",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "previous",
+        "type": "uint256"
+      }
+    ],
+    "name": "CoordinatorBatchNotAscending",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "bytes32",
+        "name": "modelId",
+        "type": "bytes32"
+      },
+      {
+        "internalType": "uint32",
+        "name": "version",
+        "type": "uint32"
+      },
+      {
+        "internalType": "uint256",
+        "name": "instanceCount",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "blockInstanceCount",
+        "type": "uint256"
+      }
+    ],
+    "name": "CoordinatorBatchSizeUnregistered",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "requests",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "batchSize",
+        "type": "uint256"
+      }
+    ],
+    "name": "CoordinatorBatchTooLarge",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "requestId",
+        "type": "uint256"
+      },
+      {
+        "internalType": "bytes32",
+        "name": "modelId",
+        "type": "bytes32"
+      },
+      {
+        "internalType": "uint32",
+        "name": "version",
+        "type": "uint32"
+      },
+      {
+        "internalType": "bytes32",
+        "name": "batchModelId",
+        "type": "bytes32"
+      },
+      {
+        "internalType": "uint32",
+        "name": "batchVersion",
+        "type": "uint32"
+      }
+    ],
+    "name": "CoordinatorBatchVersionMismatch",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "requestId",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "blockIndex",
+        "type": "uint256"
+      },
+      {
+        "internalType": "bytes32",
+        "name": "expected",
+        "type": "bytes32"
+      },
+      {
+        "internalType": "bytes32",
+        "name": "actual",
+        "type": "bytes32"
+      }
+    ],
+    "name": "CoordinatorBlockInputMismatch",
     "type": "error"
   },
   {
@@ -2808,6 +3189,43 @@ export const inferenceCoordinatorAbi = [
     "inputs": [
       {
         "indexed": true,
+        "internalType": "bytes32",
+        "name": "proofHash",
+        "type": "bytes32"
+      },
+      {
+        "indexed": true,
+        "internalType": "bytes32",
+        "name": "modelId",
+        "type": "bytes32"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint32",
+        "name": "version",
+        "type": "uint32"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint32",
+        "name": "batchSize",
+        "type": "uint32"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256[]",
+        "name": "requestIds",
+        "type": "uint256[]"
+      }
+    ],
+    "name": "BatchFulfilled",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
         "internalType": "uint256",
         "name": "requestId",
         "type": "uint256"
@@ -3479,6 +3897,29 @@ export const inferenceCoordinatorAbi = [
       }
     ],
     "name": "fulfill",
+    "outputs": [],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256[]",
+        "name": "requestIds",
+        "type": "uint256[]"
+      },
+      {
+        "internalType": "bytes",
+        "name": "proof",
+        "type": "bytes"
+      },
+      {
+        "internalType": "uint256[]",
+        "name": "instances",
+        "type": "uint256[]"
+      }
+    ],
+    "name": "fulfillBatch",
     "outputs": [],
     "stateMutability": "nonpayable",
     "type": "function"
@@ -5133,6 +5574,143 @@ export const zkinferErrorsAbi = [
   {
     "inputs": [
       {
+        "internalType": "uint256",
+        "name": "requestId",
+        "type": "uint256"
+      }
+    ],
+    "name": "CoordinatorBatchDuplicateRequest",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "prover",
+        "type": "address"
+      }
+    ],
+    "name": "CoordinatorBatchEmpty",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "requestId",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "previous",
+        "type": "uint256"
+      }
+    ],
+    "name": "CoordinatorBatchNotAscending",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "bytes32",
+        "name": "modelId",
+        "type": "bytes32"
+      },
+      {
+        "internalType": "uint32",
+        "name": "version",
+        "type": "uint32"
+      },
+      {
+        "internalType": "uint256",
+        "name": "instanceCount",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "blockInstanceCount",
+        "type": "uint256"
+      }
+    ],
+    "name": "CoordinatorBatchSizeUnregistered",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "requests",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "batchSize",
+        "type": "uint256"
+      }
+    ],
+    "name": "CoordinatorBatchTooLarge",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "requestId",
+        "type": "uint256"
+      },
+      {
+        "internalType": "bytes32",
+        "name": "modelId",
+        "type": "bytes32"
+      },
+      {
+        "internalType": "uint32",
+        "name": "version",
+        "type": "uint32"
+      },
+      {
+        "internalType": "bytes32",
+        "name": "batchModelId",
+        "type": "bytes32"
+      },
+      {
+        "internalType": "uint32",
+        "name": "batchVersion",
+        "type": "uint32"
+      }
+    ],
+    "name": "CoordinatorBatchVersionMismatch",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "requestId",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "blockIndex",
+        "type": "uint256"
+      },
+      {
+        "internalType": "bytes32",
+        "name": "expected",
+        "type": "bytes32"
+      },
+      {
+        "internalType": "bytes32",
+        "name": "actual",
+        "type": "bytes32"
+      }
+    ],
+    "name": "CoordinatorBlockInputMismatch",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "uint32",
         "name": "callbackGasLimit",
         "type": "uint32"
@@ -6094,6 +6672,80 @@ export const zkinferErrorsAbi = [
       }
     ],
     "name": "RegistrySuiteVerifierUnknown",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "count",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "maxVariants",
+        "type": "uint256"
+      }
+    ],
+    "name": "RegistryTooManyVariants",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint32",
+        "name": "batchSize",
+        "type": "uint32"
+      },
+      {
+        "internalType": "uint32",
+        "name": "previous",
+        "type": "uint32"
+      },
+      {
+        "internalType": "uint32",
+        "name": "maxBatchSize",
+        "type": "uint32"
+      }
+    ],
+    "name": "RegistryVariantBatchSizeInvalid",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint32",
+        "name": "inputOffset",
+        "type": "uint32"
+      },
+      {
+        "internalType": "uint32",
+        "name": "outputOffset",
+        "type": "uint32"
+      },
+      {
+        "internalType": "uint32",
+        "name": "instanceCount",
+        "type": "uint32"
+      }
+    ],
+    "name": "RegistryVariantLayoutUnsupported",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint32",
+        "name": "batchSize",
+        "type": "uint32"
+      },
+      {
+        "internalType": "bool",
+        "name": "ceremonySrs",
+        "type": "bool"
+      }
+    ],
+    "name": "RegistryVariantSrsMismatch",
     "type": "error"
   },
   {

@@ -119,3 +119,29 @@ export async function lockAndFulfil(
   const f = await fulfil(wallet, client, coordinator, requestId, proof, instances, opts);
   return { ...(lock ? { lock } : {}), ...(commit ? { commit } : {}), fulfil: f };
 }
+
+/**
+ * Sends `fulfillBatch` (request `requestIds[i]` is block i of the batch proof; ids ascending) and waits for it
+ * to be mined; throws if it reverted. The requests should be locked by the wallet first (`lockRequests`), or
+ * each committed for an open fill (`commitFill` with the batch proof).
+ */
+export async function fulfilBatch(
+  wallet: Wallet,
+  client: PublicClient,
+  coordinator: Address,
+  requestIds: readonly bigint[],
+  proof: Hex,
+  instances: readonly bigint[],
+  opts: { gas?: bigint } = {},
+): Promise<TransactionReceipt> {
+  const hash = await wallet.writeContract({
+    account: wallet.account,
+    chain: wallet.chain,
+    address: coordinator,
+    abi: inferenceCoordinatorAbi,
+    functionName: "fulfillBatch",
+    args: [[...requestIds], proof, [...instances]],
+    ...(opts.gas ? { gas: opts.gas } : {}),
+  });
+  return mined(client, hash, `fulfillBatch(${requestIds.join(",")})`);
+}

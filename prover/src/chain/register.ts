@@ -4,6 +4,7 @@ import type { Manifest } from "../models/manifest.js";
 import { inputSpan, outputSpan } from "../models/tensors.js";
 import type { LoadedModel } from "../models/store.js";
 import { readCompiledVerifier } from "../models/compile-verifier.js";
+import { variantModel } from "../models/variants.js";
 import { readVka, type Vka } from "../models/vka.js";
 import { silentProgress, type Progress } from "../util/progress.js";
 import { modelRegistryAbi } from "./abis.js";
@@ -34,6 +35,8 @@ export interface RegisterResult {
   vka: Address;
   vkaDigest: Hex;
   ceremonySrs: boolean;
+  /** The batch variants registered with the version (batch size, VKA digest), ascending. */
+  variants: { batchSize: number; vkaDigest: Hex }[];
   owner: Address;
   txs: TxRecord[];
 }
@@ -96,6 +99,28 @@ export async function readModelVka(model: LoadedModel): Promise<Vka> {
   return vka;
 }
 
+/**
+ * The manifest's batch variants as `addVersion` takes them, each VKA checked against its manifest digest. The
+ * registry derives every block's place from the batch-1 layout (inputs, then outputs), which holds for one input
+ * and one output tensor; a model with more is refused here with the reason, before any transaction.
+ */
+export async function variantParams(model: LoadedModel): Promise<{ batchSize: number; vka: Hex[] }[]> {
+  const m = model.manifest;
+  if (m.variants.length === 0) return [];
+  const { inputs, outputs } = m.circuit.instanceLayout;
+  if (inputs.length !== 1 || outputs.length !== 1) {
+    throw new RegistrationRefusedError(
+      `'${m.name}' has ${inputs.length} input and ${outputs.length} output tensors; batch variants can be registered only for a model with one of each (the registry places block i of each tensor from the batch-1 layout)`,
+      { hint: `rebuild without --batch (zkinfer model build --force ${m.name}) and register the batch-1 circuit alone` },
+    );
+  }
+  const list = [];
+  for (const v of [...m.variants].sort((a, b) => a.batch - b.batch)) {
+    list.push({ batchSize: v.batch, vka: (await readModelVka(variantModel(model, v.batch))).words });
+  }
+  return list;
+}
+
 export interface RegisterOptions {
   metadataURI?: string;
   /** Register a dev-SRS build on a chain other than the local dev chain (31337). */
@@ -145,6 +170,7 @@ export async function registerModelVersion(
     );
   }
   const vka = await readModelVka(model);
+  const variants = await variantParams(model);
 
   const modelId = await publicClient.readContract({
     address: registry,
@@ -172,7 +198,9 @@ export async function registerModelVersion(
   }
   const params = versionParams(m, opts.metadataURI ?? defaultMetadataURI(m));
   const receipt = await progress.step(
-    `add the version (VKA ${vka.words.length} words, digest ${vka.digest.slice(0, 10)}…)`,
+    `add the version (VKA ${vka.words.length} words, digest ${vka.digest.slice(0, 10)}…${
+      variants.length ? `; batch variants ${variants.map((v) => v.batchSize).join(", ")}` : ""
+    })`,
     async () => {
       let request;
       try {
@@ -181,7 +209,7 @@ export async function registerModelVersion(
           address: registry,
           abi: modelRegistryAbi,
           functionName: "addVersion",
-          args: [modelId, params, vka.words, opts.force ?? false],
+          args: [modelId, params, vka.words, variants, opts.force ?? false],
         }));
       } catch (e) {
         const revert = e instanceof BaseError ? e.walk((x) => x instanceof ContractFunctionRevertedError) : null;
@@ -214,6 +242,10 @@ export async function registerModelVersion(
     vka: event.args.vka,
     vkaDigest: event.args.vkaDigest,
     ceremonySrs: event.args.ceremonySrs,
+    variants: parseEventLogs({ abi: modelRegistryAbi, logs: receipt.logs, eventName: "VariantRegistered" }).map((e) => ({
+      batchSize: Number(e.args.batchSize),
+      vkaDigest: e.args.vkaDigest,
+    })),
     owner: account.address,
     txs,
   };
