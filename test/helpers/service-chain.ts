@@ -17,7 +17,7 @@ import { suiteVerifierArtifact } from "../../prover/src/models/suite-verifier.js
 import { floatToFixed } from "../../prover/src/engine/felt.js";
 import { readJson, type Heldout } from "../../prover/src/models/source.js";
 import { DEV_KEYS, deployFromArtifact, startHardhatNode, type LocalNode } from "./chain.js";
-import { builtExample, exampleSource, type ExampleModel } from "./models.js";
+import { builtExample, builtExampleBatches, exampleSource, type ExampleModel } from "./models.js";
 
 /**
  * The contracts a prover service follows, on a `hardhat node` on 127.0.0.1: registry, route and
@@ -50,7 +50,8 @@ export interface ServiceChain {
   stop(): Promise<void>;
 }
 
-export async function startServiceChain(models: ExampleModel[]): Promise<ServiceChain> {
+/** `opts.batches`: models registered with their batch variants (`builtExampleBatches`), not batch 1 alone. */
+export async function startServiceChain(models: ExampleModel[], opts: { batches?: ExampleModel[] } = {}): Promise<ServiceChain> {
   const node = await startHardhatNode();
   try {
     const chain = { ...hardhat, rpcUrls: { default: { http: [node.url] } } };
@@ -88,7 +89,10 @@ export async function startServiceChain(models: ExampleModel[]): Promise<Service
       source: "test",
     });
     const ids: Record<string, Hex> = {};
-    for (const name of models) ids[name] = (await registerModelVersion(admin, registry, await builtExample(name))).modelId;
+    for (const name of models) {
+      const build = opts.batches?.includes(name) ? await builtExampleBatches(name) : await builtExample(name);
+      ids[name] = (await registerModelVersion(admin, registry, build)).modelId;
+    }
 
     const fee = 1_000_000_000_000_000n;
     const send = async (model: ExampleModel, input: bigint[], deadlineSec = 1200, terms: OfferTerms = {}) =>

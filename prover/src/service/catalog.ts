@@ -25,6 +25,7 @@ export interface ServedModel {
 export class ModelCatalog {
   private readonly byName = new Map<string, ServedModel>();
   private readonly onChain = new Map<string, { served: ServedModel; mismatch: string | undefined } | null>();
+  private readonly variantSizes = new Map<string, Promise<number[]>>();
 
   /** Load (building if needed) each model into `catalog` (a new one by default). */
   static async load(
@@ -92,6 +93,34 @@ export class ModelCatalog {
         model: hit.served.model.manifest.name,
       };
     return { served: hit.served };
+  }
+
+  /**
+   * The batch sizes above 1 this node can prove (modelId, version) at: registered on-chain with the version (a
+   * version's variants are immutable with it, so the answer is cached) and built here with the same VKA digest.
+   */
+  batchSizes(client: PublicClient, registry: Address, served: ServedModel, modelId: Hex, version: number): Promise<number[]> {
+    const k = `${modelId}:${version}`;
+    let hit = this.variantSizes.get(k);
+    if (!hit) {
+      hit = client
+        .readContract({ address: registry, abi: modelRegistryAbi, functionName: "variants", args: [modelId, version] })
+        .then((registered) =>
+          registered
+            .filter((r) =>
+              served.model.manifest.variants.some(
+                (v) => v.batch === Number(r.batchSize) && v.vka.digest === r.vkaDigest.toLowerCase(),
+              ),
+            )
+            .map((r) => Number(r.batchSize))
+            .filter((b) => b > 1)
+            .sort((a, b) => a - b),
+        );
+      // A failed read (RPC trouble) is not cached: the next group asks again.
+      hit.catch(() => this.variantSizes.delete(k));
+      this.variantSizes.set(k, hit);
+    }
+    return hit;
   }
 
   /** What GET /models shows: each served build, its circuit's shapes and scales, and the on-chain versions it matched. */

@@ -3,7 +3,7 @@ import { inferenceCoordinatorAbi } from "../chain/abis.js";
 import type { Logger } from "../util/logger.js";
 import type { ServiceMetrics } from "./metrics.js";
 import { RequestStatus, type JobPolicy, type ProveVerdict } from "./policy.js";
-import type { JobStore } from "./store.js";
+import type { Job, JobStore } from "./store.js";
 
 /**
  * The market side of proving (see IInferenceCoordinator's rules). Before a chain job is proved, the
@@ -63,8 +63,11 @@ const iso = (sec: bigint | number) => new Date(Number(sec) * 1000).toISOString()
 
 /** Takes locks for this prover: the one place (on the leader) that sends `lock`. */
 export interface Locker {
-  /** Lock `first` (if open and lockable) and other pending chain jobs' requests, in one transaction. */
-  lockPending(first?: bigint): Promise<void>;
+  /**
+   * Lock `first` (if open and lockable: one request, or a batch's every request, locked whatever --max-locks
+   * says, as they are about to be proved) and other pending chain jobs' requests, in one transaction.
+   */
+  lockPending(first?: bigint | readonly bigint[]): Promise<void>;
   /** A request this prover locked was settled (fulfilled, refunded): it no longer counts as a live lock. */
   released(requestId: bigint): void;
 }
@@ -104,7 +107,7 @@ export function createLocker(
     setMetric();
   };
 
-  async function lockable(ids: bigint[], first?: bigint): Promise<bigint[]> {
+  async function lockable(ids: bigint[], must: ReadonlySet<bigint>): Promise<bigint[]> {
     const [now, gasPrice, balance] = await Promise.all([
       chainNow(o.client),
       o.client.getGasPrice(),
@@ -118,8 +121,8 @@ export function createLocker(
     let left = balance;
     const out: bigint[] = [];
     for (const id of ids) {
-      // The job about to be proved is always locked; the others up to maxLocks live locks.
-      if (id !== first && held.size + out.length >= maxLocks) continue;
+      // The jobs about to be proved are always locked; the others up to maxLocks live locks.
+      if (!must.has(id) && held.size + out.length >= maxLocks) continue;
       const r = await readRequest(o, id);
       // Lockable now, with a second to spare for the next block; a price this operator proves for.
       if (Number(r.status) !== RequestStatus.Open || BigInt(r.lockDeadline) <= now + 1n) continue;
@@ -167,8 +170,9 @@ export function createLocker(
         // A lock transaction costs 21k whatever it carries: without a job that must be locked now, wait until half
         // the --max-locks are free, so that locks go out several at a time.
         prune(await chainNow(o.client));
-        const must = first !== undefined && !held.has(String(first));
-        if (!must && maxLocks - held.size < Math.ceil(maxLocks / 2)) return;
+        const firsts = first === undefined ? [] : typeof first === "bigint" ? [first] : [...first];
+        const must = new Set(firsts.filter((id) => !held.has(String(id))));
+        if (!must.size && maxLocks - held.size < Math.ceil(maxLocks / 2)) return;
         const pending = [
           ...(await o.store.list({ state: "proving", kind: "chain", limit: 50 })),
           ...(await o.store.list({ state: "queued", kind: "chain", limit: 50 })),
@@ -176,13 +180,13 @@ export function createLocker(
           // In the order workers claim them (soonest deadline first), so that the locks taken are the next proofs.
           .sort((a, b) => (a.deadline ?? Infinity) - (b.deadline ?? Infinity) || a.createdAt - b.createdAt)
           .map((j) => j.requestId)
-          .filter((id): id is string => !!id && !held.has(id) && id !== String(first));
-        const candidates = [...(must ? [first] : []), ...pending.map(BigInt)];
+          .filter((id): id is string => !!id && !held.has(id) && !must.has(BigInt(id)));
+        const candidates = [...must, ...pending.map(BigInt)];
         if (!candidates.length) return;
-        const ids = await lockable(candidates, first);
+        const ids = await lockable(candidates, must);
         if (!ids.length || (await send(ids))) return;
         // Someone locked one of them first (a lock is all or nothing): lock what is still open.
-        const again = await lockable(ids, first);
+        const again = await lockable(ids, must);
         if (again.length) await send(again);
       }),
     released(requestId) {
@@ -203,26 +207,40 @@ export function marketPolicy(base: JobPolicy, o: MarketOptions & { locker: () =>
     logger.warn({ requestId, reason }, "request refused");
     return { kind: "fail", reason, code: "rejected" };
   };
-  return {
-    ...(base.admit ? { admit: base.admit.bind(base) } : {}),
-    async beforeProve(job) {
-      const verdict = await base.beforeProve(job);
-      if (verdict.kind !== "prove" || job.kind !== "chain" || !job.requestId) return verdict;
-      const id = BigInt(job.requestId);
-      let r = await readRequest(o, id);
-      const [gasPrice, now] = await Promise.all([o.client.getGasPrice(), chainNow(o.client)]);
+
+  /** The verdicts for jobs about to be proved together: their open, lockable requests are locked in one transaction. */
+  async function beforeProveGroup(jobs: readonly Job[]): Promise<ProveVerdict[]> {
+    const verdicts: ProveVerdict[] = [];
+    for (const job of jobs) verdicts.push(await base.beforeProve(job));
+    const chainJobs = jobs
+      .map((job, i) => ({ job, i, id: job.requestId ? BigInt(job.requestId) : undefined }))
+      .filter((x): x is { job: Job; i: number; id: bigint } => x.id !== undefined && x.job.kind === "chain")
+      .filter((x) => verdicts[x.i]!.kind === "prove");
+    if (!chainJobs.length) return verdicts;
+    const [gasPrice, now] = await Promise.all([o.client.getGasPrice(), chainNow(o.client)]);
+    const requests = new Map<number, OnChainRequest>();
+    const toLock: bigint[] = [];
+    for (const { job, i, id } of chainJobs) {
+      const r = await readRequest(o, id);
       const open = Number(r.status) === RequestStatus.Open;
       const problem = priceProblem(r, gasPrice, o.minPriceWei, open ? await priceNow(o, id, now) : r.fee);
       if (problem) {
         // An auction that has not risen far enough yet, but will pay at its maximum: come back in a while.
         if (open && !priceProblem(r, gasPrice, o.minPriceWei) && BigInt(r.lockDeadline) > now + 10n)
-          return { kind: "wait", reason: `${problem}; the price is still rising`, delayMs: 10_000 };
-        return refuse(job.requestId, problem);
+          verdicts[i] = { kind: "wait", reason: `${problem}; the price is still rising`, delayMs: 10_000 };
+        else verdicts[i] = refuse(job.requestId!, problem);
+        continue;
       }
-      if (open && BigInt(r.lockDeadline) > now + 1n) {
-        await o.locker()?.lockPending(id);
-        r = await readRequest(o, id);
-      }
+      requests.set(i, r);
+      if (open && BigInt(r.lockDeadline) > now + 1n) toLock.push(id);
+    }
+    if (toLock.length) {
+      await o.locker()?.lockPending(toLock);
+      for (const { i, id } of chainJobs) if (requests.has(i) && toLock.includes(id)) requests.set(i, await readRequest(o, id));
+    }
+    for (const { job, i } of chainJobs) {
+      const r = requests.get(i);
+      if (!r) continue;
       if (Number(r.status) === RequestStatus.Locked && r.locker.toLowerCase() !== me && BigInt(r.lockDeadline) >= now) {
         // Another prover's live lock: proving now would only race it. Come back once it lapses.
         const delayMs = (Number(BigInt(r.lockDeadline) - now) + 2) * 1000;
@@ -230,11 +248,16 @@ export function marketPolicy(base: JobPolicy, o: MarketOptions & { locker: () =>
           { requestId: job.requestId, locker: r.locker, lockDeadline: iso(r.lockDeadline) },
           "locked by another prover: waiting for its lock to lapse",
         );
-        return { kind: "wait", reason: `locked by ${r.locker} until ${iso(r.lockDeadline)}`, delayMs };
-      }
-      if (Number(r.status) === RequestStatus.Locked && r.locker.toLowerCase() !== me)
+        verdicts[i] = { kind: "wait", reason: `locked by ${r.locker} until ${iso(r.lockDeadline)}`, delayMs };
+      } else if (Number(r.status) === RequestStatus.Locked && r.locker.toLowerCase() !== me)
         logger.info({ requestId: job.requestId, locker: r.locker }, "lock lapsed: proving for an open fill");
-      return verdict;
-    },
+    }
+    return verdicts;
+  }
+
+  return {
+    ...(base.admit ? { admit: base.admit.bind(base) } : {}),
+    beforeProve: async (job) => (await beforeProveGroup([job]))[0]!,
+    beforeProveGroup,
   };
 }

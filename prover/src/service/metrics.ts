@@ -125,6 +125,12 @@ export interface ServiceMetrics {
   servedModels: Gauge;
   buildInfo: Gauge;
   isLeader: Gauge;
+  /** Batched fulfilments (fulfillBatch) mined, by model and circuit batch size. */
+  batchesTotal: Counter;
+  /** Requests each batched fulfilment settled. */
+  batchRequests: Histogram;
+  /** The last batched fulfilment's gas per request, by model and batch size. */
+  batchGasPerRequest: Gauge;
 }
 
 export function createMetrics(jobCounts: () => Promise<Record<string, number>>): ServiceMetrics {
@@ -157,5 +163,14 @@ export function createMetrics(jobCounts: () => Promise<Record<string, number>>):
     servedModels: registry.add(new Gauge("zkinfer_served_model_info", "A model build this node serves (value 1)")),
     buildInfo: registry.add(new Gauge("zkinfer_build_info", "This node's zkinfer, Node and store backend (value 1)")),
     isLeader: registry.add(new Gauge("zkinfer_leader", "1 while this node leads the fleet (watches and sends), else 0")),
+    batchesTotal: registry.add(
+      new Counter("zkinfer_batches_total", "Batched fulfilments (one proof, several requests) mined, by model and batch size"),
+    ),
+    batchRequests: registry.add(
+      new Histogram("zkinfer_batch_requests", "Requests settled by each batched fulfilment", [1, 2, 4, 8, 16, 32, 64]),
+    ),
+    batchGasPerRequest: registry.add(
+      new Gauge("zkinfer_batch_gas_per_request", "Gas per request of the last batched fulfilment, by model and batch size"),
+    ),
   };
 }

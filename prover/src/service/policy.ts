@@ -23,6 +23,11 @@ export interface JobPolicy {
    */
   admit?(job: NewJob): Promise<NewJob>;
   beforeProve(job: Job): Promise<ProveVerdict>;
+  /**
+   * The same for jobs about to be proved together (one batch), one verdict per job in order; the market locks
+   * their requests in one transaction. Without it, each job is asked `beforeProve` in turn.
+   */
+  beforeProveGroup?(jobs: readonly Job[]): Promise<ProveVerdict[]>;
 }
 
 export const proveEverything: JobPolicy = { beforeProve: async () => ({ kind: "prove" }) };

@@ -64,18 +64,21 @@ export function createSender(ctx: SenderContext) {
   const serial = ctx.serial ?? (<T>(fn: () => Promise<T>) => fn());
   const released = (job: Job) => job.requestId && ctx.locker?.released(BigInt(job.requestId));
 
-  const revertName = (e: unknown): string | undefined => {
+  const revertOf = (e: unknown): { name: string; args: readonly unknown[] } | undefined => {
     if (!(e instanceof BaseError)) return undefined;
     const r = e.walk((x) => x instanceof ContractFunctionRevertedError);
     if (!(r instanceof ContractFunctionRevertedError)) return undefined;
-    if (r.data) return r.data.errorName;
+    if (r.data) return { name: r.data.errorName, args: r.data.args ?? [] };
     // An error that bubbled up from the route or the registry is not in the coordinator's ABI.
     try {
-      return r.raw ? decodeErrorResult({ abi: zkinferErrorsAbi, data: r.raw }).errorName : "unknown revert";
+      if (!r.raw) return { name: "unknown revert", args: [] };
+      const d = decodeErrorResult({ abi: zkinferErrorsAbi, data: r.raw });
+      return { name: d.errorName, args: d.args ?? [] };
     } catch {
-      return `unknown revert ${r.raw?.slice(0, 10)}`;
+      return { name: `unknown revert ${r.raw?.slice(0, 10)}`, args: [] };
     }
   };
+  const revertName = (e: unknown): string | undefined => revertOf(e)?.name;
 
   async function judge(job: Job, committed = false): Promise<Verdict> {
     const r = job.result!;
@@ -129,26 +132,47 @@ export function createSender(ctx: SenderContext) {
   }
 
   async function submit(job: Job, gas: bigint): Promise<void> {
-    let nonce = -1;
-    let fees = await ctx.client.estimateFeesPerGas();
     const data = encodeFunctionData({
       abi: inferenceCoordinatorAbi,
       functionName: "fulfill",
       args: [BigInt(job.requestId!), job.result!.proof, job.result!.instances.map(BigInt)],
     });
+    return send([job], gas, data, (hash, receipt) =>
+      logger.info({ job: job.id, requestId: job.requestId, hash, gasUsed: String(receipt.gasUsed) }, "request fulfilled"),
+    );
+  }
+
+  /**
+   * Signs and sends one fulfilment (`data`) that settles `jobs` (one, or a batch's), stores its hash on each job
+   * before it is broadcast, replaces it with higher fees while it is not mined, and settles every job from the
+   * receipt: each fulfilled exactly once, or all back to 'proved' to be judged again if it reverted.
+   */
+  async function send(
+    jobs: readonly Job[],
+    gas: bigint,
+    data: Hex,
+    onSuccess: (hash: Hex, receipt: { gasUsed: bigint }) => void,
+  ): Promise<void> {
+    const first = jobs[0]!;
+    let nonce = -1;
+    let fees = await ctx.client.estimateFeesPerGas();
     const gasLimit = (gas * 12n) / 10n;
     const sent: Hex[] = [];
+    const ids = jobs.map((j) => j.requestId);
     const finish = async (hash: Hex, receipt: { status: string; gasUsed: bigint }) => {
       if (receipt.status === "success") {
-        await ctx.store.fulfilled(job.id, hash);
-        released(job);
-        ctx.metrics.feesEarnedWei.inc({}, Number(job.fee ?? 0));
+        for (const job of jobs) {
+          await ctx.store.fulfilled(job.id, hash);
+          released(job);
+          ctx.metrics.feesEarnedWei.inc({}, Number(job.fee ?? 0));
+          ctx.metrics.requestToFulfilledSeconds.observe({ model: job.model }, (Date.now() - job.createdAt) / 1000);
+        }
         ctx.metrics.fulfilTxs.inc({ result: "success" });
-        ctx.metrics.requestToFulfilledSeconds.observe({ model: job.model }, (Date.now() - job.createdAt) / 1000);
-        logger.info({ job: job.id, requestId: job.requestId, hash, gasUsed: String(receipt.gasUsed) }, "request fulfilled");
+        onSuccess(hash, receipt);
       } else {
         ctx.metrics.fulfilTxs.inc({ result: "reverted" });
-        await ctx.store.requeueProved(job.id, `fulfilment ${hash} reverted`);
+        for (const job of jobs) await ctx.store.requeueProved(job.id, `fulfilment ${hash} reverted`);
+        logger.warn({ requestIds: ids, hash }, "fulfilment reverted; it is judged again");
       }
     };
     for (let attempt = 0; !ctx.signal.aborted; attempt++) {
@@ -167,19 +191,24 @@ export function createSender(ctx: SenderContext) {
           maxPriorityFeePerGas: fees.maxPriorityFeePerGas,
         });
         const hash = keccak256(signed);
-        await ctx.store.submitting(job.id, hash, nonce);
+        for (const job of jobs) await ctx.store.submitting(job.id, hash, nonce);
         sent.push(hash);
         try {
           await ctx.client.sendRawTransaction({ serializedTransaction: signed });
         } catch (e) {
           const msg = (e as Error).message ?? "";
           if (!/already known|nonce too low|replacement/i.test(msg)) throw e;
-          logger.debug({ job: job.id, msg: msg.split("\n")[0] }, "broadcast answered; checking the chain");
+          logger.debug({ job: first.id, msg: msg.split("\n")[0] }, "broadcast answered; checking the chain");
         }
         return hash;
       };
       const hash = attempt === 0 ? await serial(broadcast) : await broadcast();
-      logger.info({ job: job.id, requestId: job.requestId, hash, nonce, attempt }, "fulfilment sent");
+      logger.info(
+        jobs.length === 1 && !first.batchId
+          ? { job: first.id, requestId: first.requestId, hash, nonce, attempt }
+          : { batch: first.batchId, requestIds: ids, hash, nonce, attempt },
+        "fulfilment sent",
+      );
       const receipt = await ctx.client
         .waitForTransactionReceipt({ hash, timeout: ctx.replaceAfterMs, pollingInterval: 250 })
         .catch(() => undefined);
@@ -191,15 +220,164 @@ export function createSender(ctx: SenderContext) {
           const r = await ctx.client.getTransactionReceipt({ hash: h }).catch(() => undefined);
           if (r) return finish(h, r);
         }
-        await ctx.store.requeueProved(job.id, `nonce ${nonce} was used by another transaction`);
+        for (const job of jobs) await ctx.store.requeueProved(job.id, `nonce ${nonce} was used by another transaction`);
         return;
       }
       // Still pending: replace it (same nonce) with fees raised by 25% (nodes need >= 10%).
       const bump = (v: bigint | undefined) => ((v ?? 0n) * 125n) / 100n + 1n;
       fees = { maxFeePerGas: bump(fees.maxFeePerGas), maxPriorityFeePerGas: bump(fees.maxPriorityFeePerGas) } as typeof fees;
       ctx.metrics.fulfilTxs.inc({ result: "replaced" });
-      logger.warn({ job: job.id, hash, nonce }, "fulfilment not mined in time; replacing it with higher fees");
+      logger.warn({ requestIds: ids, hash, nonce }, "fulfilment not mined in time; replacing it with higher fees");
     }
+  }
+
+  /**
+   * A batch's proved jobs (see worker.ts): each request checked on-chain first — settled or expired ones leave the
+   * batch, one locked by another prover waits for its lock — then `fulfillBatch` for the requests left, with the
+   * same proof while they are the first blocks (the blocks after them become padding), else the requests left are
+   * proved again in a new batch. A revert naming one request (estimated before sending) drops that request the
+   * same way; the rest are never lost.
+   */
+  async function sendBatch(batchId: string): Promise<void> {
+    const committed = new Set<string>();
+    for (let round = 0; round < 70 && !ctx.signal.aborted; round++) {
+      const jobs = (await ctx.store.byBatch(batchId)).filter((j) => j.state === "proved" && j.result?.batch?.id === batchId);
+      if (!jobs.length) return;
+      const batch = jobs[0]!.result!.batch!;
+      // Which of them still go: the coordinator's view of each request.
+      const going: Job[] = [];
+      for (const job of jobs) {
+        const verdict = await requestVerdict(job);
+        if (verdict === "go") going.push(job);
+      }
+      if (!going.length) return;
+      // fulfillBatch's request i is block i: the same proof serves the requests left only if they are its first blocks.
+      if (going.some((j, i) => j.result!.batch!.index !== i)) {
+        for (const job of going) await ctx.store.reprove(job.id, "a batch-mate dropped out; proving it again");
+        logger.info({ batch: batchId, requestIds: going.map((j) => j.requestId) }, "batch broken up: proving the rest again");
+        ctx.wake.dispatchEvent(new Event("job"));
+        return;
+      }
+      const ids = going.map((j) => BigInt(j.requestId!));
+      const { proof, instances } = jobs[0]!.result!;
+      await ctx.locker?.lockPending(ids);
+      let gas: bigint;
+      try {
+        gas = await ctx.client.estimateContractGas({
+          account,
+          address: ctx.coordinator,
+          abi: inferenceCoordinatorAbi,
+          functionName: "fulfillBatch",
+          args: [ids, proof, instances.map(BigInt)],
+          blockTag: "pending",
+        });
+      } catch (e) {
+        const r = revertOf(e);
+        if (r === undefined) throw e; // RPC trouble: retry later
+        if (r.name === "CoordinatorCommitmentTooRecent") throw new Error("commitment mined in this block; retry in the next");
+        const culprit = going.find((j) => typeof r.args[0] === "bigint" && BigInt(j.requestId!) === r.args[0]);
+        if (r.name === "CoordinatorFillNotCommitted" && culprit && !committed.has(culprit.id)) {
+          // An open fill (no lock, or a lapsed one) of this request: commit to it with the batch proof, a block ahead.
+          committed.add(culprit.id);
+          await commitFill(culprit);
+          continue;
+        }
+        if (!culprit) {
+          // Nothing names one request (e.g. the batch size is not registered): the batch as a whole is refused.
+          for (const job of going) {
+            ctx.metrics.jobsFailed.inc({ reason: "rejected" });
+            await ctx.store.fail(job.id, `the coordinator rejects the batched fulfilment: ${r.name}`, "rejected");
+            released(job);
+          }
+          logger.warn({ batch: batchId, requestIds: ids.map(String), reason: r.name }, "batched fulfilment rejected");
+          return;
+        }
+        if (/AlreadyFulfilled/.test(r.name)) await ctx.store.fulfilled(culprit.id, null, "already fulfilled on-chain");
+        else {
+          ctx.metrics.jobsFailed.inc({ reason: "rejected" });
+          await ctx.store.fail(culprit.id, `the coordinator rejects its block of the batch: ${r.name}`, "rejected");
+        }
+        released(culprit);
+        logger.warn(
+          { batch: batchId, requestId: culprit.requestId, reason: r.name },
+          "a request dropped out of its batch; sending the rest",
+        );
+        continue;
+      }
+      lastGas = gas;
+      if (!(await checkFunds(true))) return;
+      const data = encodeFunctionData({
+        abi: inferenceCoordinatorAbi,
+        functionName: "fulfillBatch",
+        args: [ids, proof, instances.map(BigInt)],
+      });
+      return send(going, gas, data, (hash, receipt) => {
+        const model = going[0]!.model;
+        const perRequest = Number(receipt.gasUsed) / going.length;
+        ctx.metrics.batchesTotal.inc({ model, size: String(batch.size) });
+        ctx.metrics.batchRequests.observe({ model }, going.length);
+        ctx.metrics.batchGasPerRequest.set({ model, size: String(batch.size) }, Math.round(perRequest));
+        logger.info(
+          {
+            batch: batchId,
+            model,
+            variant: batch.size,
+            batchSize: going.length,
+            requestIds: ids.map(String),
+            hash,
+            gasUsed: String(receipt.gasUsed),
+            gasPerRequest: Math.round(perRequest),
+          },
+          "batch fulfilled",
+        );
+      });
+    }
+  }
+
+  /** Whether a batch job's request still goes in the batch; otherwise the job is settled or set aside here. */
+  async function requestVerdict(job: Job): Promise<"go" | "out"> {
+    const [r, head] = await Promise.all([
+      ctx.client.readContract({
+        address: ctx.coordinator,
+        abi: inferenceCoordinatorAbi,
+        functionName: "request",
+        args: [BigInt(job.requestId!)],
+      }),
+      ctx.client.getBlock({ blockTag: "latest" }),
+    ]);
+    const now = Math.max(Number(head.timestamp), Math.floor(Date.now() / 1000));
+    const status = Number(r.status);
+    const out = async (how: () => Promise<void>, note: string) => {
+      await how();
+      released(job);
+      logger.info({ job: job.id, requestId: job.requestId, batch: job.batchId, note }, "request left its batch");
+      return "out" as const;
+    };
+    if (status === RequestStatus.Fulfilled)
+      return out(() => ctx.store.fulfilled(job.id, null, "already fulfilled on-chain"), "already fulfilled on-chain");
+    if (status === RequestStatus.Refunded || status === RequestStatus.Cancelled || Number(r.deadline) < now) {
+      const reason =
+        status === RequestStatus.Cancelled
+          ? "the requester cancelled the request"
+          : status === RequestStatus.Refunded
+            ? "the request was refunded on-chain"
+            : "the request's deadline passed before its batch was sent";
+      ctx.metrics.jobsFailed.inc({ reason: "expired" });
+      return out(() => ctx.store.fail(job.id, reason, "expired"), reason);
+    }
+    if (
+      status === RequestStatus.Locked &&
+      r.locker.toLowerCase() !== account.address.toLowerCase() &&
+      Number(r.lockDeadline) >= now
+    ) {
+      // Another prover's live lock: fulfilling it now would pay that prover. Proved again once its lock lapses.
+      const delayMs = (Number(r.lockDeadline) - now + 2) * 1000;
+      return out(
+        () => ctx.store.reprove(job.id, `locked by ${r.locker}; waiting for the lock to lapse`, delayMs),
+        `locked by ${r.locker}`,
+      );
+    }
+    return "go";
   }
 
   /** After a restart: a job left 'submitting' is resolved from the chain, never blindly re-sent. */
@@ -265,6 +443,14 @@ export function createSender(ctx: SenderContext) {
       return pending.length > 0;
     }
     if (!(await checkFunds())) return false;
+    if (next.batchId && next.result?.batch?.id === next.batchId) {
+      try {
+        await sendBatch(next.batchId);
+      } catch (e) {
+        await sendFailed(await ctx.store.byBatch(next.batchId), e);
+      }
+      return true;
+    }
     try {
       // A job a follower proved before any lock: lock it now if it still can be (else judge commits an open fill).
       await ctx.locker?.lockPending(BigInt(next.requestId!));
@@ -296,27 +482,41 @@ export function createSender(ctx: SenderContext) {
         await submit(next, verdict.gas);
       }
     } catch (e) {
-      // No verdict for this job (RPC trouble, a node's odd answer): it waits with a backoff and the
-      // jobs behind it go on; after maxSendAttempts it fails with the last error.
-      ctx.metrics.rpcErrors.inc({ component: "sender" });
-      const err = (e as Error).message?.split("\n")[0] ?? String(e);
-      const current = await ctx.store.get(next.id);
-      if (current?.state !== "proved") throw e; // in flight: settle() resolves it from the chain
+      await sendFailed([next], e);
+    }
+    return true;
+  }
+
+  /**
+   * No verdict for these jobs (one, or a batch's: RPC trouble, a node's odd answer): they wait with a backoff and
+   * the jobs behind them go on; after maxSendAttempts they fail with the last error.
+   */
+  async function sendFailed(jobs: readonly Job[], e: unknown): Promise<void> {
+    ctx.metrics.rpcErrors.inc({ component: "sender" });
+    const err = (e as Error).message?.split("\n")[0] ?? String(e);
+    let inFlight = false;
+    let waiting = 0;
+    for (const job of jobs) {
+      const current = await ctx.store.get(job.id);
+      if (current?.state === "submitting") inFlight = true;
+      if (current?.state !== "proved") continue;
+      waiting += 1;
       const attempts = current.sendAttempts + 1;
       if (attempts >= ctx.maxSendAttempts) {
         ctx.metrics.jobsFailed.inc({ reason: "send" });
-        await ctx.store.fail(next.id, `fulfilment failed ${attempts} times; last error: ${err}`, "send");
-        logger.warn({ job: next.id, requestId: next.requestId, attempts, err }, "fulfilment given up");
+        await ctx.store.fail(job.id, `fulfilment failed ${attempts} times; last error: ${err}`, "send");
+        logger.warn({ job: job.id, requestId: job.requestId, attempts, err }, "fulfilment given up");
       } else {
         const delayMs = Math.min(60_000, 1000 * 2 ** attempts);
-        await ctx.store.requeueProved(next.id, err, { delayMs, countAttempt: true });
+        await ctx.store.requeueProved(job.id, err, { delayMs, countAttempt: true });
         logger.warn(
-          { job: next.id, requestId: next.requestId, attempts, retryInMs: delayMs, err },
+          { job: job.id, requestId: job.requestId, batch: job.batchId, attempts, retryInMs: delayMs, err },
           "fulfilment failed; retrying later",
         );
       }
     }
-    return true;
+    // In flight: settle() resolves it from the chain. None left to retry: the loop logs the error and backs off.
+    if (inFlight || waiting === 0) throw e;
   }
 
   async function loop(): Promise<void> {

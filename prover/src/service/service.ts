@@ -3,7 +3,7 @@ import { hostname } from "node:os";
 import type { Server } from "node:http";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
-import type { Address } from "viem";
+import type { Address, Hex } from "viem";
 import { inferenceCoordinatorAbi } from "../chain/abis.js";
 import { connectChain, type ChainClients } from "../chain/clients.js";
 import type { ChainConfig } from "../chain/config.js";
@@ -20,7 +20,7 @@ import { createSender } from "./sender.js";
 import { checkExposure, createHttpServer, HTTP_DEFAULTS, listen, type HttpLimits } from "./server.js";
 import { JobStore } from "./store.js";
 import { createWatcher, sleep } from "./watcher.js";
-import { createWorker } from "./worker.js";
+import { createWorker, type BatchingContext } from "./worker.js";
 
 export interface ServiceConfig {
   /** Model references: artifact dirs, model dirs / .onnx (built if needed), or built names. */
@@ -57,6 +57,10 @@ export interface ServiceConfig {
     minPriceWei?: bigint;
     /** Live on-chain locks this prover holds at most (`zkinfer serve --max-locks`); default 4. */
     maxLocks?: number;
+    /** How long a group's first pending request waits for more of its (model, version) (`--batch-window-ms`); default 0. */
+    batchWindowMs?: number;
+    /** Requests per batched fulfilment at most (`--max-batch`); default: the largest registered variant; 1: no batching. */
+    maxBatch?: number;
   };
 }
 
@@ -242,7 +246,31 @@ export async function startService(config: ServiceConfig, logger: Logger): Promi
             ...(config.chain.minPriceWei !== undefined ? { minPriceWei: config.chain.minPriceWei } : {}),
           })
         : proveEverything;
-    const policy = config.policy ? config.policy(basePolicy) : basePolicy;
+    let policy = config.policy ? config.policy(basePolicy) : basePolicy;
+    // A wrapper that replaced beforeProve but kept the base's group hook would be bypassed for batches: ask it per job.
+    if (
+      policy !== basePolicy &&
+      policy.beforeProve !== basePolicy.beforeProve &&
+      policy.beforeProveGroup === basePolicy.beforeProveGroup
+    ) {
+      const { beforeProveGroup: _bypassed, ...perJob } = policy;
+      void _bypassed;
+      policy = perJob;
+    }
+    const batching: BatchingContext | undefined =
+      chain && config.chain && config.chain.maxBatch !== 1
+        ? {
+            windowMs: config.chain.batchWindowMs ?? 0,
+            ...(config.chain.maxBatch !== undefined ? { maxBatch: config.chain.maxBatch } : {}),
+            sendMarginSec: 15,
+            sizes: (served, job) =>
+              catalog.batchSizes(chain.clients.publicClient, chain.registry, served, job.modelId as Hex, job.version!),
+            chainNow: async () => {
+              const head = await chain.clients.publicClient.getBlock({ blockTag: "latest" });
+              return Math.max(Number(head.timestamp), Math.floor(Date.now() / 1000));
+            },
+          }
+        : undefined;
     const workers = Array.from({ length: config.workers }, (_, i) =>
       createWorker(
         {
@@ -258,6 +286,7 @@ export async function startService(config: ServiceConfig, logger: Logger): Promi
           nodeId,
           leaseMs,
           policy,
+          ...(batching ? { batching } : {}),
           proveTimeoutMs: (model) => {
             const measured = proofTimes.get(model);
             return measured === undefined ? cap : Math.min(cap, Math.max(30_000, 10 * measured));

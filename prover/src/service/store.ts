@@ -26,6 +26,19 @@ export interface JobResult {
   proof: `0x${string}`;
   instances: string[];
   proveMs: number;
+  /** Set when the job was proved in a batch: the batch, its circuit's size, this job's block and every block's request. */
+  batch?: BatchInfo;
+}
+
+/** One batch proof of several chain requests of one (model, version): request `requestIds[i]` is block i. */
+export interface BatchInfo {
+  id: string;
+  /** The batch size of the circuit proved (a registered variant of the version). */
+  size: number;
+  /** This job's block. */
+  index: number;
+  /** Every claimed block's request, in block order (ascending ids, as fulfillBatch takes them). */
+  requestIds: string[];
 }
 
 export interface Job {
@@ -60,6 +73,8 @@ export interface Job {
   updatedAt: number;
   provedAt: number | null;
   finishedAt: number | null;
+  /** The batch this job was (last) proved in, or null: proved alone (or not yet). */
+  batchId: string | null;
 }
 
 type DbRow = Record<string, unknown>;
@@ -91,6 +106,7 @@ const toJob = (r: DbRow): Job => ({
   updatedAt: Number(r.updated_at),
   provedAt: num(r.proved_at),
   finishedAt: num(r.finished_at),
+  batchId: (r.batch_id as string | null) ?? null,
 });
 
 export interface NewJob {
@@ -140,6 +156,7 @@ const ADDED_COLUMNS: [string, string][] = [
   ["lease_owner", "TEXT"],
   ["lease_until", "BIGINT"],
   ["not_before", "BIGINT NOT NULL DEFAULT 0"],
+  ["batch_id", "TEXT"],
 ];
 
 /** Queued (or lease-lapsed) jobs in the order they are proved: paid chain jobs first, soonest deadline first. */
@@ -285,6 +302,49 @@ export class JobStore {
     return r ? toJob(r) : undefined;
   }
 
+  /**
+   * The job claimNext would take now (without taking it), how many claimable chain jobs share its (model, version),
+   * and how long ago (ms, on the database's clock) the group's first one was queued: the worker's batching window.
+   */
+  async peekNext(models: string[]): Promise<{ job: Job; group: number; ageMs: number } | undefined> {
+    if (!models.length) return undefined;
+    const list = models.map((_, i) => `$${i + 1}`).join(",");
+    const [r] = await this.db.query(
+      `SELECT *, NOW_MS - created_at AS age_ms FROM jobs WHERE ${CLAIMABLE} AND model IN (${list}) ORDER BY ${CLAIM_ORDER} LIMIT 1`,
+      models,
+    );
+    if (!r) return undefined;
+    const job = toJob(r);
+    if (job.kind !== "chain" || job.modelId === null || job.version === null) return { job, group: 1, ageMs: Number(r.age_ms) };
+    const [g] = await this.db.query<{ n: unknown; age: unknown }>(
+      `SELECT COUNT(*) AS n, MAX(NOW_MS - created_at) AS age FROM jobs
+       WHERE ${CLAIMABLE} AND kind = 'chain' AND model = $1 AND model_id = $2 AND version = $3`,
+      [job.model, job.modelId, job.version],
+    );
+    return { job, group: Number(g?.n ?? 1), ageMs: Number(g?.age ?? r.age_ms) };
+  }
+
+  /**
+   * Atomically take up to `max` claimable chain jobs of `like`'s (model, version), in claim order (soonest
+   * deadline first), and lease them to `owner`: a batch's claim. Jobs other claimers hold are passed over.
+   */
+  async claimGroup(
+    owner: string,
+    leaseMs: number,
+    like: Pick<Job, "model" | "modelId" | "version">,
+    max: number,
+  ): Promise<Job[]> {
+    const rows = await this.db.query(
+      `UPDATE jobs SET state = 'proving', attempts = attempts + 1, lease_owner = $1, lease_until = NOW_MS + $2, updated_at = NOW_MS
+       WHERE id IN (SELECT id FROM jobs WHERE ${CLAIMABLE} AND kind = 'chain' AND model = $3 AND model_id = $4 AND version = $5
+                    ORDER BY ${CLAIM_ORDER} LIMIT $6 SKIP_LOCKED)
+         AND ${CLAIMABLE}
+       RETURNING *`,
+      [owner, leaseMs, like.model, like.modelId, like.version, max],
+    );
+    return rows.map(toJob).sort((a, b) => (a.deadline ?? Infinity) - (b.deadline ?? Infinity) || a.createdAt - b.createdAt);
+  }
+
   /** Renew a proving job's lease; false when `owner` no longer holds it (it lapsed and another node took it). */
   async heartbeat(id: string, owner: string, leaseMs: number): Promise<boolean> {
     const rows = await this.db.query(
@@ -308,14 +368,57 @@ export class JobStore {
   }
 
   /** Store a proof; false (and nothing written) when `owner` lost the job's lease meanwhile. */
-  async proved(id: string, owner: string, result: JobResult, finalState: "proved" | "done"): Promise<boolean> {
-    const rows = await this.db.query(
+  async proved(
+    id: string,
+    owner: string,
+    result: JobResult,
+    finalState: "proved" | "done",
+    sql: Sql = this.db,
+  ): Promise<boolean> {
+    const rows = await sql.query(
       `UPDATE jobs SET state = $3, result = $4, error = NULL, lease_owner = NULL, lease_until = NULL, not_before = 0,
-              proved_at = NOW_MS, updated_at = NOW_MS, finished_at = CASE WHEN $3 = 'done' THEN NOW_MS ELSE NULL END
+              proved_at = NOW_MS, updated_at = NOW_MS, finished_at = CASE WHEN $3 = 'done' THEN NOW_MS ELSE NULL END,
+              batch_id = $5
        WHERE id = $1 AND state = 'proving' AND lease_owner = $2 RETURNING id`,
-      [id, owner, finalState, JSON.stringify(result)],
+      [id, owner, finalState, JSON.stringify(result), result.batch?.id ?? null],
     );
     return rows.length === 1;
+  }
+
+  /**
+   * Store one batch proof's results, each job's with its block: all or nothing. False (and nothing written) when
+   * `owner` lost the lease of any of them meanwhile (another node may be proving that one: the batch is void).
+   */
+  async provedBatch(owner: string, results: { id: string; result: JobResult }[]): Promise<boolean> {
+    class LeaseLost extends Error {}
+    try {
+      return await this.db.transaction(async (tx) => {
+        for (const r of results) if (!(await this.proved(r.id, owner, r.result, "proved", tx))) throw new LeaseLost();
+        return true;
+      });
+    } catch (e) {
+      if (e instanceof LeaseLost) return false;
+      throw e;
+    }
+  }
+
+  /** The jobs of one batch, in block order. */
+  async byBatch(batchId: string): Promise<Job[]> {
+    const jobs = (await this.db.query("SELECT * FROM jobs WHERE batch_id = $1", [batchId])).map(toJob);
+    return jobs.sort((a, b) => (a.result?.batch?.index ?? 0) - (b.result?.batch?.index ?? 0));
+  }
+
+  /**
+   * A proved job whose batch cannot be sent as proved (another block's request dropped out of it): back to the
+   * queue to be proved again, after `delayMs`, without its proof; the dropped claim does not count as an attempt.
+   */
+  async reprove(id: string, note: string, delayMs = 0): Promise<void> {
+    await this.db.query(
+      `UPDATE jobs SET state = 'queued', error = $2, result = NULL, batch_id = NULL, tx_hash = NULL, tx_nonce = NULL,
+              attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END, not_before = NOW_MS + $3, proved_at = NULL,
+              updated_at = NOW_MS WHERE id = $1 AND state = 'proved'`,
+      [id, note, delayMs],
+    );
   }
 
   /** Record a signed fulfilment transaction before it is broadcast, so a restart (or a new leader) knows about it. */

@@ -1,13 +1,15 @@
+import { randomUUID } from "node:crypto";
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { EzklEngine } from "../engine/engine.js";
 import { fixedToFloat } from "../engine/felt.js";
 import { isZkinferError } from "../errors.js";
-import { proveInference } from "../models/inference.js";
+import { proveBatch, proveInference } from "../models/inference.js";
+import { chooseBatch, estimateProveMs, proofTimeKey } from "./batching.js";
 import type { Logger } from "../util/logger.js";
-import type { ModelCatalog } from "./catalog.js";
+import type { ModelCatalog, ServedModel } from "./catalog.js";
 import type { ServiceMetrics } from "./metrics.js";
-import type { JobPolicy } from "./policy.js";
+import type { JobPolicy, ProveVerdict } from "./policy.js";
 import type { Job, JobStore } from "./store.js";
 
 export interface WorkerContext {
@@ -31,6 +33,21 @@ export interface WorkerContext {
   proveTimeoutMs: (model: string) => number;
   /** Decides, just before proving, whether the job is still worth a proof. */
   policy: JobPolicy;
+  /** Batching of chain requests (on-chain mode); undefined: every job is proved alone. */
+  batching?: BatchingContext;
+}
+
+export interface BatchingContext {
+  /** How long (ms) a group's first pending request waits for more to arrive before the group is proved. */
+  windowMs: number;
+  /** Requests per batch at most (`--max-batch`); undefined: the largest usable variant. */
+  maxBatch?: number;
+  /** The batch sizes above 1 usable for a job's (model, version): registered on-chain and built here. */
+  sizes(served: ServedModel, job: Job): Promise<number[]>;
+  /** Seconds a fulfilment needs after its proof (sending, mining), kept free before a request's deadline. */
+  sendMarginSec: number;
+  /** The chain's clock (unix seconds): the later of the head block's timestamp and this machine's. */
+  chainNow(): Promise<number>;
 }
 
 /** Backoff before a failed proof is tried again: 2 s, 4 s, 8 s ... at most 1 min. */
@@ -62,43 +79,67 @@ export function createWorker(ctx: WorkerContext, index: number) {
     });
   }
 
-  async function prove(job: Job): Promise<void> {
-    const served = ctx.catalog.get(job.model);
-    if (!served) return ctx.store.fail(job.id, `model '${job.model}' is not served here`, "not_served");
-    const verdict = await ctx.policy.beforeProve(job);
+  /** Carries out a verdict other than "prove"; true when the job is to be proved. */
+  async function apply(job: Job, verdict: ProveVerdict): Promise<boolean> {
     if (verdict.kind === "fulfilled") {
       logger.info({ job: job.id, requestId: job.requestId, note: verdict.note }, "not proving: already settled on-chain");
-      return ctx.store.fulfilled(job.id, null, verdict.note);
+      await ctx.store.fulfilled(job.id, null, verdict.note);
+      return false;
     }
     if (verdict.kind === "wait") {
       await ctx.store.requeue(job.id, owner, verdict.reason, verdict.delayMs, { uncount: true });
-      return;
+      return false;
     }
     if (verdict.kind === "fail") {
       logger.info({ job: job.id, requestId: job.requestId, reason: verdict.reason }, "not proving");
       ctx.metrics.jobsFailed.inc({ reason: verdict.code });
-      return ctx.store.fail(job.id, verdict.reason, verdict.code);
+      await ctx.store.fail(job.id, verdict.reason, verdict.code);
+      return false;
     }
+    return true;
+  }
+
+  /** The heartbeat keeps the jobs' leases while EZKL works; a node that stops (SIGKILL, power) stops renewing. */
+  function keepLeases(jobs: readonly Job[]): () => void {
+    const lost = new Set<string>();
+    const beat = setInterval(
+      () => {
+        for (const job of jobs)
+          ctx.store.heartbeat(job.id, owner, ctx.leaseMs).then(
+            (held) => {
+              if (!held && !lost.has(job.id)) {
+                lost.add(job.id);
+                logger.warn(
+                  { job: job.id, requestId: job.requestId },
+                  "lost the job's lease (another node took it); its result will be discarded",
+                );
+              }
+            },
+            (e: Error) => logger.warn({ job: job.id, err: e.message }, "heartbeat failed"),
+          );
+      },
+      Math.max(200, Math.floor(ctx.leaseMs / 3)),
+    );
+    return () => clearInterval(beat);
+  }
+
+  const recordTime = (key: string, ms: number) => {
+    const prev = ctx.proofTimes.get(key);
+    ctx.proofTimes.set(key, prev === undefined ? ms : 0.7 * prev + 0.3 * ms);
+  };
+
+  async function prove(job: Job): Promise<void> {
+    const served = ctx.catalog.get(job.model);
+    if (!served) return ctx.store.fail(job.id, `model '${job.model}' is not served here`, "not_served");
+    if (await apply(job, await ctx.policy.beforeProve(job))) await proveOne(job, served);
+  }
+
+  async function proveOne(job: Job, served: ServedModel): Promise<void> {
     const scale = served.model.manifest.circuit.inputScale;
     const fixed = job.inputFixed.map(BigInt);
     const values = fixed.map((v) => fixedToFloat(v, scale));
     const out = join(ctx.proofsDir, `${job.id}.proof.json`);
-    // The heartbeat keeps the lease while EZKL works; a node that stops (SIGKILL, power) stops renewing.
-    let leaseLost = false;
-    const beat = setInterval(
-      () => {
-        ctx.store.heartbeat(job.id, owner, ctx.leaseMs).then(
-          (held) => {
-            if (!held && !leaseLost) {
-              leaseLost = true;
-              logger.warn({ job: job.id }, "lost the job's lease (another node took it); its result will be discarded");
-            }
-          },
-          (e: Error) => logger.warn({ job: job.id, err: e.message }, "heartbeat failed"),
-        );
-      },
-      Math.max(200, Math.floor(ctx.leaseMs / 3)),
-    );
+    const stopBeat = keepLeases([job]);
     const t0 = performance.now();
     engine.timeoutMs = ctx.proveTimeoutMs(job.model);
     try {
@@ -106,8 +147,7 @@ export function createWorker(ctx: WorkerContext, index: number) {
       const ms = performance.now() - t0;
       ctx.metrics.proofSeconds.observe({ model: job.model }, ms / 1000);
       ctx.metrics.proofsMade.inc({ model: job.model });
-      const prev = ctx.proofTimes.get(job.model);
-      ctx.proofTimes.set(job.model, prev === undefined ? ms : 0.7 * prev + 0.3 * ms);
+      recordTime(job.model, ms);
       const stored = await ctx.store.proved(
         job.id,
         owner,
@@ -130,25 +170,142 @@ export function createWorker(ctx: WorkerContext, index: number) {
       logger.info({ job: job.id, requestId: job.requestId, model: job.model, ms: Math.round(ms) }, "proved");
       ctx.wake.dispatchEvent(new Event("proved"));
     } finally {
-      clearInterval(beat);
+      stopBeat();
       rmSync(out, { force: true });
     }
   }
 
-  async function loop(): Promise<void> {
-    while (!ctx.signal.aborted) {
-      let job: Job | undefined;
-      try {
-        job = await ctx.store.claimNext(owner, ctx.leaseMs, ctx.catalog.names());
-      } catch (e) {
-        logger.warn({ err: (e as Error).message }, "cannot claim a job from the store; retrying");
-        await idle();
-        continue;
+  /**
+   * A claimed group of chain jobs of one (model, version): the policy's verdicts (their requests locked in one
+   * transaction), then the batch chosen for those still to prove (batching.ts); jobs the batch does not take go
+   * back to the queue at once, uncounted. A batch of one is proved alone (the `fulfill` path).
+   */
+  async function proveGroup(jobs: Job[], served: ServedModel, sizes: number[]): Promise<void> {
+    const verdicts = ctx.policy.beforeProveGroup
+      ? await ctx.policy.beforeProveGroup(jobs)
+      : await jobs.reduce<Promise<ProveVerdict[]>>(
+          async (acc, job) => [...(await acc), await ctx.policy.beforeProve(job)],
+          Promise.resolve([]),
+        );
+    const live: Job[] = [];
+    for (const [i, job] of jobs.entries()) if (await apply(job, verdicts[i]!)) live.push(job);
+    if (!live.length) return;
+    const b = ctx.batching!;
+    const m = served.model.manifest;
+    const job0 = live[0]!;
+    const urgent = Math.min(...live.map((j) => j.deadline ?? Infinity));
+    const choice = chooseBatch({
+      pending: live.length,
+      sizes,
+      instancesPerInference: m.circuit.numInstances,
+      estimateMs: (size) => estimateProveMs(ctx.proofTimes, job0.model, size),
+      secondsLeft: urgent - (await b.chainNow()) - b.sendMarginSec,
+    });
+    const taken = live.slice(0, choice.take);
+    for (const job of live.slice(choice.take))
+      await ctx.store.requeue(job.id, owner, "left for the next batch", 0, { uncount: true });
+    if (choice.take < live.length) ctx.wake.dispatchEvent(new Event("job"));
+    logger.info(
+      {
+        model: job0.model,
+        version: job0.version,
+        pending: live.length,
+        variant: choice.size,
+        requests: taken.map((j) => j.requestId),
+        gasPerRequest: choice.gasPerRequest,
+        plan: choice.plan.map((p) => `${p.take}/${p.size}`).join(" + "),
+        ...(choice.tooSlow.length ? { tooSlowForDeadline: choice.tooSlow } : {}),
+      },
+      "batch chosen",
+    );
+    if (choice.size === 1) {
+      for (const job of taken) await runGuarded(job, () => proveOne(job, served));
+      return;
+    }
+    await proveBatchOf(taken, served, choice.size);
+  }
+
+  async function proveBatchOf(jobs: Job[], served: ServedModel, size: number): Promise<void> {
+    // Block i is the i-th request in ascending id order, the order fulfillBatch takes them in.
+    const sorted = [...jobs].sort((x, y) => (BigInt(x.requestId!) < BigInt(y.requestId!) ? -1 : 1));
+    const batchId = randomUUID();
+    const scale = served.model.manifest.circuit.inputScale;
+    const inputs = sorted.map((job) => {
+      const fixed = job.inputFixed.map(BigInt);
+      return { fixed, values: fixed.map((v) => fixedToFloat(v, scale)) };
+    });
+    const out = join(ctx.proofsDir, `${batchId}.proof.json`);
+    const stopBeat = keepLeases(sorted);
+    const t0 = performance.now();
+    const key = proofTimeKey(served.model.manifest.name, size);
+    engine.timeoutMs = ctx.proveTimeoutMs(key);
+    try {
+      const r = await proveBatch(engine, served.model, size, inputs, { out });
+      const ms = performance.now() - t0;
+      ctx.metrics.proofSeconds.observe({ model: key }, ms / 1000);
+      ctx.metrics.proofsMade.inc({ model: key });
+      recordTime(key, ms);
+      const requestIds = sorted.map((j) => j.requestId!);
+      const stored = await ctx.store.provedBatch(
+        owner,
+        sorted.map((job, index) => ({
+          id: job.id,
+          result: {
+            outputsFixed: r.blocks[index]!.fixed.map(String),
+            outputsFloat: r.blocks[index]!.float,
+            proof: r.proof,
+            instances: r.instances.map(String),
+            proveMs: Math.round(ms),
+            batch: { id: batchId, size, index, requestIds },
+          },
+        })),
+      );
+      if (!stored) {
+        // Another node holds one of the requests now: this proof cannot be sent; the others are proved again.
+        for (const job of sorted) await ctx.store.requeue(job.id, owner, "a batch-mate's lease was lost", 0, { uncount: true });
+        logger.warn({ batch: batchId, requestIds }, "proved a batch, but a lease had passed to another node: result discarded");
+        return;
       }
-      if (!job) {
-        await idle();
-        continue;
+      logger.info(
+        { batch: batchId, model: served.model.manifest.name, variant: size, requests: requestIds, ms: Math.round(ms) },
+        "proved a batch",
+      );
+      ctx.wake.dispatchEvent(new Event("proved"));
+    } finally {
+      stopBeat();
+      rmSync(out, { force: true });
+    }
+  }
+
+  /** Runs one job's work; a failure is recorded on the job (retried with a backoff, or failed), never lost. */
+  async function runGuarded(job: Job, work: () => Promise<void>): Promise<void> {
+    try {
+      await work();
+    } catch (e) {
+      await onProveError(job, e);
+    }
+  }
+
+  async function onProveError(job: Job, e: unknown): Promise<void> {
+    const reason = isZkinferError(e) ? e.shortMessage : String((e as Error)?.message ?? e);
+    const retry = !isZkinferError(e) || e.retryable ? job.attempts < ctx.maxAttempts : false;
+    logger.warn({ job: job.id, requestId: job.requestId, attempt: job.attempts, retry, err: reason }, "proof failed");
+    try {
+      if (retry) await ctx.store.requeue(job.id, owner, reason, retryDelayMs(job.attempts));
+      else {
+        ctx.metrics.jobsFailed.inc({ reason: "prove" });
+        await ctx.store.fail(job.id, describeProveError(reason), "prove");
       }
+    } catch (storeErr) {
+      // The lease lapses and another claim retries the job.
+      logger.warn({ job: job.id, err: (storeErr as Error).message }, "cannot record the failure in the store");
+    }
+  }
+
+  /** Jobs claimed again too often fail here; the rest are returned. */
+  async function admitAttempts(jobs: Job[]): Promise<Job[]> {
+    const ok: Job[] = [];
+    for (const job of jobs) {
       if (job.attempts > 1)
         logger.warn(
           { job: job.id, requestId: job.requestId, attempt: job.attempts },
@@ -161,25 +318,73 @@ export function createWorker(ctx: WorkerContext, index: number) {
           `proving was attempted ${job.attempts - 1} times without a result (${job.error ?? "the prover stopped"})`,
           "prove",
         );
+      } else ok.push(job);
+    }
+    return ok;
+  }
+
+  /**
+   * With batching: the next job's group, claimed once its window has passed (or it is full, or its most urgent
+   * request cannot wait); "wait" while the window is open; undefined when the next job is not batchable.
+   */
+  async function claimBatchable(): Promise<{ jobs: Job[]; served: ServedModel; sizes: number[] } | "wait" | undefined> {
+    const b = ctx.batching;
+    if (!b) return undefined;
+    const next = await ctx.store.peekNext(ctx.catalog.names());
+    if (!next || next.job.kind !== "chain") return undefined;
+    const served = ctx.catalog.get(next.job.model);
+    if (!served) return undefined;
+    const sizes = (await b.sizes(served, next.job)).filter((s) => b.maxBatch === undefined || s <= b.maxBatch);
+    if (!sizes.length) return undefined;
+    const max = sizes.at(-1)!;
+    const secondsLeft = (next.job.deadline ?? Infinity) - (await b.chainNow()) - b.sendMarginSec;
+    // The window closes early when waiting longer would make the largest batch too late for the most urgent request.
+    const slack = secondsLeft * 1000 - estimateProveMs(ctx.proofTimes, next.job.model, max);
+    const waitMs = Math.min(b.windowMs - next.ageMs, slack);
+    if (next.group < max && waitMs > 0) return "wait";
+    const jobs = await admitAttempts(await ctx.store.claimGroup(owner, ctx.leaseMs, next.job, max));
+    return { jobs, served, sizes };
+  }
+
+  async function loop(): Promise<void> {
+    while (!ctx.signal.aborted) {
+      let job: Job | undefined;
+      try {
+        const group = await claimBatchable();
+        if (group === "wait") {
+          await idle();
+          continue;
+        }
+        if (group) {
+          if (group.jobs.length > 1) {
+            await proveGroup(group.jobs, group.served, group.sizes).catch((e: unknown) => onGroupError(group.jobs, e));
+            continue;
+          }
+          job = group.jobs[0];
+          if (!job) continue; // taken by another claimer, or failed for its attempts
+        } else {
+          job = await ctx.store.claimNext(owner, ctx.leaseMs, ctx.catalog.names());
+          if (job) job = (await admitAttempts([job]))[0];
+          else {
+            await idle();
+            continue;
+          }
+          if (!job) continue;
+        }
+      } catch (e) {
+        logger.warn({ err: (e as Error).message }, "cannot claim a job from the store; retrying");
+        await idle();
         continue;
       }
-      try {
-        await prove(job);
-      } catch (e) {
-        const reason = isZkinferError(e) ? e.shortMessage : String((e as Error)?.message ?? e);
-        const retry = !isZkinferError(e) || e.retryable ? job.attempts < ctx.maxAttempts : false;
-        logger.warn({ job: job.id, requestId: job.requestId, attempt: job.attempts, retry, err: reason }, "proof failed");
-        try {
-          if (retry) await ctx.store.requeue(job.id, owner, reason, retryDelayMs(job.attempts));
-          else {
-            ctx.metrics.jobsFailed.inc({ reason: "prove" });
-            await ctx.store.fail(job.id, describeProveError(reason), "prove");
-          }
-        } catch (storeErr) {
-          // The lease lapses and another claim retries the job.
-          logger.warn({ job: job.id, err: (storeErr as Error).message }, "cannot record the failure in the store");
-        }
-      }
+      await runGuarded(job, () => prove(job));
+    }
+  }
+
+  /** A group's work failed: each of its jobs this worker still holds is retried or failed as a single proof would be. */
+  async function onGroupError(jobs: readonly Job[], e: unknown): Promise<void> {
+    for (const job of jobs) {
+      const now = await ctx.store.get(job.id);
+      if (now?.state === "proving" && now.leaseOwner === owner) await onProveError(job, e);
     }
   }
 

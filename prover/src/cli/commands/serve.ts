@@ -7,6 +7,7 @@ import { loadChainConfig } from "../../chain/config.js";
 import { withDeployment } from "../../chain/deployments.js";
 import { ConfigError, UserInputError } from "../../errors.js";
 import { createLogger } from "../../util/logger.js";
+import { MAX_BATCH } from "../../models/variants.js";
 import { isPostgresUrl, SERVICE_DEFAULTS } from "../../service/defaults.js";
 import type { ServiceConfig } from "../../service/service.js";
 import type { CliContext } from "../context.js";
@@ -14,6 +15,14 @@ import type { CliContext } from "../context.js";
 const int = (name: string, min: number) => (v: string) => {
   const n = Number(v);
   if (!Number.isInteger(n) || n < min) throw new UserInputError(`${name} must be an integer >= ${min}, not '${v}'`);
+  return n;
+};
+
+/** An integer flag from `min` to `max`, or one error line and a hint with an example. */
+const bounded = (name: string, min: number, max: number, example: string) => (v: string) => {
+  const n = Number(v);
+  if (!/^\d+$/.test(v.trim()) || !Number.isInteger(n) || n < min || n > max)
+    throw new UserInputError(`${name} must be an integer from ${min} to ${max}, not '${v}'`, { hint: `e.g. ${name} ${example}` });
   return n;
 };
 
@@ -47,6 +56,18 @@ export function registerServe(program: Command, _ctx: CliContext): void {
       "on-chain locks (with collateral) this prover holds at most at once; pending requests beyond it are left to other provers",
       int("--max-locks", 1),
       4,
+    )
+    .option(
+      "--batch-window-ms <ms>",
+      "how long the first pending request of a (model, version) waits for more before they are proved as one batch " +
+        "(cut short when a request's deadline needs it; 0 = batch only what is already pending)",
+      bounded("--batch-window-ms", 0, 600_000, "3000"),
+      0,
+    )
+    .addOption(
+      new Option("--max-batch <n>", "requests one batched fulfilment (fulfillBatch) settles at most; 1 turns batching off")
+        .argParser(bounded("--max-batch", 1, MAX_BATCH, "8"))
+        .default(undefined, "the largest batch variant registered for the version and built here"),
     )
     .option("--confirmations <n>", "blocks a request must be buried under before it is proved", int("--confirmations", 0), 1)
     .addOption(
@@ -143,6 +164,8 @@ export function registerServe(program: Command, _ctx: CliContext): void {
           replaceAfterMs: opts.replaceAfterMs as number,
           minPriceWei: minPriceWei(String(opts.minPrice)),
           maxLocks: opts.maxLocks as number,
+          batchWindowMs: opts.batchWindowMs as number,
+          ...(opts.maxBatch !== undefined ? { maxBatch: opts.maxBatch as number } : {}),
         };
       }
       // Loaded only when `serve` runs, so other commands start without it.

@@ -1,0 +1,197 @@
+import { expect } from "chai";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseEther, type Abi, type Address, type Hex } from "viem";
+import { privateKeyToAccount } from "viem/accounts";
+import { inferenceCoordinatorAbi } from "../../prover/src/chain/abis.js";
+import { feltToInt, floatToFixed } from "../../prover/src/engine/felt.js";
+import { readJson, type Heldout } from "../../prover/src/models/source.js";
+import type { LoadedModel } from "../../prover/src/models/store.js";
+import { artifactAbi, DEV_KEYS, deployFromArtifact } from "../helpers/chain.js";
+import { builtExampleBatches, exampleSource, sharedEngine } from "../helpers/models.js";
+import { startServiceChain, type ServiceChain } from "../helpers/service-chain.js";
+import { startServiceProcess, type ServiceProcess } from "../helpers/service-process.js";
+import { waitFor } from "../helpers/wait.js";
+
+const REQUESTS = 16;
+const WAIT_MS = 150_000;
+
+/**
+ * Batching in the service (issue 14): digits-mlp registered with its batch-4 and batch-8 variants, 16 requests
+ * from 16 consumer contracts arriving together, `zkinfer serve --batch-window-ms` as its own process on a
+ * `hardhat node` with real EZKL proofs. The requests are settled by at most two `fulfillBatch` transactions, each
+ * exactly once, and every consumer's callback receives the outputs of its own input (what batch 1 computes for it).
+ */
+describe("zkinfer serve: batched fulfilments (hardhat node + real EZKL)", function () {
+  this.timeout(WAIT_MS + 240_000);
+  let chain: ServiceChain;
+  let model: LoadedModel;
+  let dir: string;
+  let svc: ServiceProcess;
+  let consumerAbi: Abi;
+  const consumers: Address[] = [];
+  const inputs: bigint[][] = [];
+  const expected: bigint[][] = [];
+  const prover = privateKeyToAccount(DEV_KEYS[1]!);
+  const stats: Record<string, unknown> = {};
+  let ids: bigint[] = [];
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), "zkinfer-batch-e2e-"));
+    model = await builtExampleBatches("digits-mlp");
+    chain = await startServiceChain(["digits-mlp"], { batches: ["digits-mlp"] });
+    consumerAbi = artifactAbi("test/MockConsumers.sol/RecordingConsumer");
+    for (let i = 0; i < REQUESTS; i++)
+      consumers.push(
+        await deployFromArtifact(chain.admin.walletClient, chain.client, "test/MockConsumers.sol/RecordingConsumer", [
+          chain.coordinator,
+        ]),
+      );
+    // What each input gives at batch 1, computed apart from the service: the outputs its consumer must receive.
+    const heldout = await readJson<Heldout>((await exampleSource("digits-mlp")).heldout!, "heldout.json");
+    const rows = heldout.inputs.slice(0, REQUESTS);
+    for (const row of rows) inputs.push(row.map((v) => floatToFixed(v, model.manifest.circuit.inputScale)));
+    const witnesses = await sharedEngine().witnessBatch({
+      inputs: rows,
+      compiled: model.file("circuit"),
+      scratch: join(dir, "witness"),
+    });
+    for (const w of witnesses) expected.push(w.outputs.flat().map(feltToInt));
+    // Distinct inputs with distinct outputs, so that a request handed another's block cannot pass.
+    expect(new Set(expected.map((e) => e.join(","))).size).to.equal(REQUESTS);
+    svc = await startServiceProcess(
+      [
+        "-m",
+        model.dir,
+        "--db",
+        join(dir, "jobs.sqlite"),
+        "--confirmations",
+        "0",
+        "--poll-ms",
+        "200",
+        "--batch-window-ms",
+        "5000",
+      ],
+      { ZKINFER_RPC_URL: chain.node.url, ZKINFER_PRIVATE_KEY: DEV_KEYS[1]!, ZKINFER_COORDINATOR: chain.coordinator },
+    );
+  });
+
+  after(async () => {
+    await svc?.stop();
+    await chain?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+    if (Object.keys(stats).length) console.log("      batch figures:", JSON.stringify(stats));
+  });
+
+  const events = <E extends "BatchFulfilled" | "InferenceFulfilled" | "RequestLocked">(eventName: E) =>
+    chain.client.getContractEvents({
+      address: chain.coordinator,
+      abi: inferenceCoordinatorAbi,
+      eventName,
+      fromBlock: 0n,
+      strict: true,
+    });
+  const read = (address: Address, functionName: string) => chain.client.readContract({ address, abi: consumerAbi, functionName });
+
+  it("fulfils 16 requests arriving together in at most 2 batched transactions, each consumer with exactly its own outputs", async () => {
+    const t0 = Date.now();
+    const deadline = (await chain.client.getBlock()).timestamp + 900n;
+    const hashes: Hex[] = [];
+    for (const [i, consumer] of consumers.entries())
+      hashes.push(
+        await chain.admin.walletClient.writeContract({
+          address: consumer,
+          abi: consumerAbi,
+          functionName: "request",
+          args: [chain.ids["digits-mlp"]!, 1, inputs[i]!, 500_000, deadline],
+          value: parseEther("0.005"),
+        }),
+      );
+    ids = [];
+    for (const hash of hashes) {
+      const receipt = await chain.client.waitForTransactionReceipt({ hash });
+      expect(receipt.status).to.equal("success");
+      const log = receipt.logs.find((l) => l.address.toLowerCase() === chain.coordinator.toLowerCase())!;
+      ids.push(BigInt(log.topics[1]!));
+    }
+    await waitFor(
+      "every consumer's callback",
+      async () => (await Promise.all(consumers.map((c) => read(c, "calls")))).every((n) => n === 1n),
+      WAIT_MS,
+      svc.log,
+    );
+    stats.requestsToLastCallbackMs = Date.now() - t0;
+
+    // Each consumer: called once, for its own request, with its own input's outputs.
+    for (const [i, consumer] of consumers.entries()) {
+      expect(await read(consumer, "calls"), `consumer ${i} calls`).to.equal(1n);
+      expect(await read(consumer, "lastRequestId"), `consumer ${i} request`).to.equal(ids[i]);
+      expect(await read(consumer, "lastOutputs"), `consumer ${i} outputs`).to.deep.equal(expected[i]);
+    }
+
+    // Each request fulfilled exactly once, by this prover, with its receipt; at most two batched transactions.
+    const fulfilled = (await events("InferenceFulfilled")).filter((e) => ids.includes(e.args.requestId));
+    expect(fulfilled).to.have.length(REQUESTS);
+    expect(new Set(fulfilled.map((e) => e.args.requestId)).size).to.equal(REQUESTS);
+    for (const [i, id] of ids.entries()) {
+      const e = fulfilled.find((f) => f.args.requestId === id)!;
+      expect(e.args.fulfiller).to.equal(prover.address);
+      expect(e.args.outputs, `request ${id} event outputs`).to.deep.equal(expected[i]);
+      const receipt = await chain.client.readContract({
+        address: chain.coordinator,
+        abi: inferenceCoordinatorAbi,
+        functionName: "receipt",
+        args: [id],
+      });
+      expect(receipt.fulfiller, `request ${id} receipt`).to.equal(prover.address);
+    }
+    const txs = [...new Set(fulfilled.map((e) => e.transactionHash))];
+    const batches = await events("BatchFulfilled");
+    expect(txs.length, "fulfilment transactions").to.be.at.most(2);
+    expect(batches.length, "BatchFulfilled events").to.equal(txs.length);
+    expect(new Set(batches.map((b) => b.transactionHash))).to.deep.equal(new Set(txs));
+    // The batches partition the requests, each in ascending id order, each on a registered variant.
+    const batched = batches.flatMap((b) => [...b.args.requestIds]);
+    expect([...batched].sort((a, b) => (a < b ? -1 : 1))).to.deep.equal(ids);
+    for (const b of batches) {
+      expect([4, 8]).to.include(b.args.batchSize);
+      expect([...b.args.requestIds]).to.deep.equal([...b.args.requestIds].sort((x, y) => (x < y ? -1 : 1)));
+    }
+    // Every request was locked by this prover before it was fulfilled.
+    const locks = (await events("RequestLocked")).filter((e) => ids.includes(e.args.requestId));
+    expect(new Set(locks.map((e) => e.args.requestId)).size).to.equal(REQUESTS);
+    for (const l of locks) expect(l.args.locker).to.equal(prover.address);
+
+    const gas = await Promise.all(txs.map(async (hash) => Number((await chain.client.getTransactionReceipt({ hash })).gasUsed)));
+    stats.transactions = txs.length;
+    stats.batchSizes = batches.map((b) => `${b.args.requestIds.length}/${b.args.batchSize}`);
+    stats.gasPerTx = gas;
+    stats.gasPerRequest = Math.round(gas.reduce((a, b) => a + b, 0) / REQUESTS);
+  });
+
+  it("shows each job's batch in /jobs and counts the batches in /metrics", async () => {
+    const jobs = (await (await fetch(`${svc.url}/jobs?kind=chain&state=fulfilled`)).json()) as {
+      requestId: string;
+      batchId: string | null;
+      txHash: string;
+      result: { batch?: { id: string; size: number; index: number; requestIds: string[] } };
+    }[];
+    const ours = jobs.filter((j) => ids.includes(BigInt(j.requestId)));
+    expect(ours).to.have.length(REQUESTS);
+    for (const j of ours) {
+      expect(j.batchId, `request ${j.requestId}`).to.be.a("string");
+      const b = j.result.batch!;
+      expect(b.id).to.equal(j.batchId);
+      expect(b.requestIds[b.index]).to.equal(j.requestId);
+    }
+    // Jobs of one batch share its transaction.
+    const byBatch = new Map<string, Set<string>>();
+    for (const j of ours) byBatch.set(j.batchId!, (byBatch.get(j.batchId!) ?? new Set()).add(j.txHash));
+    for (const hashes of byBatch.values()) expect(hashes.size).to.equal(1);
+    const metrics = await (await fetch(`${svc.url}/metrics`)).text();
+    const counted = [...metrics.matchAll(/^zkinfer_batches_total\{[^}]*\} (\d+)$/gm)].reduce((a, m) => a + Number(m[1]), 0);
+    expect(counted).to.equal(byBatch.size);
+    expect(metrics).to.match(/^zkinfer_batch_requests_count\{model="digits-mlp"\} \d+$/m);
+  });
+});
