@@ -8,8 +8,11 @@ import { inferenceCoordinatorAbi } from "../../prover/src/chain/abis.js";
 import { feltToInt, floatToFixed } from "../../prover/src/engine/felt.js";
 import { readJson, type Heldout } from "../../prover/src/models/source.js";
 import type { LoadedModel } from "../../prover/src/models/store.js";
+import { batchGas, chooseBatch, estimateProveMs, UNMEASURED_PROVE_MS } from "../../prover/src/service/batching.js";
+import { JobStore, type BatchInfo, type JobResult, type NewJob } from "../../prover/src/service/store.js";
 import { artifactAbi, DEV_KEYS, deployFromArtifact } from "../helpers/chain.js";
 import { builtExampleBatches, exampleSource, sharedEngine } from "../helpers/models.js";
+import { sharedPostgresDatabase } from "../helpers/postgres.js";
 import { startServiceChain, type ServiceChain } from "../helpers/service-chain.js";
 import { startServiceProcess, type ServiceProcess } from "../helpers/service-process.js";
 import { waitFor } from "../helpers/wait.js";
@@ -193,5 +196,133 @@ describe("zkinfer serve: batched fulfilments (hardhat node + real EZKL)", functi
     const counted = [...metrics.matchAll(/^zkinfer_batches_total\{[^}]*\} (\d+)$/gm)].reduce((a, m) => a + Number(m[1]), 0);
     expect(counted).to.equal(byBatch.size);
     expect(metrics).to.match(/^zkinfer_batch_requests_count\{model="digits-mlp"\} \d+$/m);
+  });
+});
+
+const storeJob = (requestId: number, version = 1, deadline = 4_000_000_000): NewJob => ({
+  kind: "chain",
+  requestId: String(requestId),
+  model: "m",
+  modelId: "0xabc",
+  version,
+  inputFixed: ["1"],
+  deadline,
+  fee: "10",
+});
+const result = (batch: BatchInfo): JobResult => ({
+  outputsFixed: [String(batch.index)],
+  outputsFloat: [batch.index],
+  proof: "0x01",
+  instances: ["1"],
+  proveMs: 1,
+  batch,
+});
+
+/** The batch claim and the batch's results in the job store, on both backends (two handles: two nodes). */
+for (const backend of ["sqlite", "postgres"] as const) {
+  describe(`batches in the job store on ${backend}`, function () {
+    let dir: string;
+    let a: JobStore;
+    let b: JobStore;
+    beforeEach(async () => {
+      dir = mkdtempSync(join(tmpdir(), "zkinfer-batch-store-"));
+      const where = backend === "sqlite" ? join(dir, "jobs.sqlite") : await sharedPostgresDatabase();
+      a = await JobStore.open(where);
+      b = await JobStore.open(where);
+    });
+    afterEach(async () => {
+      await a?.close();
+      await b?.close();
+      rmSync(dir, { recursive: true, force: true });
+    });
+
+    it("claims a group of one (model, version) at most once across nodes, soonest deadline first", async () => {
+      for (let i = 1; i <= 6; i++) await a.insert(storeJob(i, 1, 4_000_000_000 - i));
+      await a.insert(storeJob(7, 2));
+      const peek = (await a.peekNext(["m"]))!;
+      expect(peek.job.requestId).to.equal("6");
+      expect(peek.group).to.equal(6);
+      const [x, y] = await Promise.all([a.claimGroup("n1", 10_000, peek.job, 4), b.claimGroup("n2", 10_000, peek.job, 4)]);
+      const claimed = [...x, ...y].map((j) => j.requestId);
+      expect(new Set(claimed).size, "no job claimed twice").to.equal(claimed.length);
+      expect(claimed.sort()).to.deep.equal(["1", "2", "3", "4", "5", "6"]);
+      const first = x.length === 4 ? x : y;
+      expect(first.map((j) => j.requestId)).to.deep.equal(["6", "5", "4", "3"]);
+      expect((await a.peekNext(["m"]))!.job.requestId, "the other version is not in the group").to.equal("7");
+    });
+
+    it("stores a batch's results all or none, and sends a job back to be proved again without its proof", async () => {
+      for (let i = 1; i <= 3; i++) await a.insert(storeJob(i));
+      const jobs = await a.claimGroup("n1", 10_000, (await a.peekNext(["m"]))!.job, 3);
+      const info = (index: number): BatchInfo => ({ id: "batch-1", size: 4, index, requestIds: ["1", "2", "3"] });
+      // Job 3's lease passed to another node: nothing of the batch is stored.
+      await a.requeue(jobs[2]!.id, "n1", "test");
+      await b.claimNext("n2", 10_000, ["m"]);
+      expect(
+        await a.provedBatch(
+          "n1",
+          jobs.map((j, i) => ({ id: j.id, result: result(info(i)) })),
+        ),
+      ).to.equal(false);
+      expect((await a.get(jobs[0]!.id))!.state).to.equal("proving");
+      // With every lease held, every job is stored with its block.
+      const held = jobs.slice(0, 2);
+      expect(
+        await a.provedBatch(
+          "n1",
+          held.map((j, i) => ({ id: j.id, result: result(info(i)) })),
+        ),
+      ).to.equal(true);
+      const batch = await a.byBatch("batch-1");
+      expect(batch.map((j) => [j.state, j.batchId, j.result!.batch!.index])).to.deep.equal([
+        ["proved", "batch-1", 0],
+        ["proved", "batch-1", 1],
+      ]);
+      await a.reprove(batch[1]!.id, "a batch-mate dropped out");
+      const again = (await a.get(batch[1]!.id))!;
+      expect([again.state, again.result, again.batchId, again.attempts]).to.deep.equal(["queued", null, null, 0]);
+    });
+  });
+}
+
+describe("choosing a batch (the gas model in batching.ts)", () => {
+  const choose = (pending: number, sizes = [4, 8], secondsLeft = 600) =>
+    chooseBatch({ pending, sizes, instancesPerInference: 74, estimateMs: (b) => b * 2000, secondsLeft });
+
+  it("fills the largest variant when there are enough requests, and splits what is left", () => {
+    expect(choose(16)).to.include({ size: 8, take: 8 });
+    expect(choose(16).plan).to.deep.equal([
+      { size: 8, take: 8 },
+      { size: 8, take: 8 },
+    ]);
+    expect(choose(12).plan).to.deep.equal([
+      { size: 8, take: 8 },
+      { size: 4, take: 4 },
+    ]);
+  });
+
+  it("pads a batch when that is cheaper than a smaller batch and singles, and keeps one request on batch 1", () => {
+    expect(choose(5)).to.include({ size: 8, take: 5 });
+    expect(choose(3)).to.include({ size: 4, take: 3 });
+    expect(choose(1)).to.include({ size: 1, take: 1 });
+    expect(batchGas(8, 5, 74) / 5).to.be.below((batchGas(4, 4, 74) + batchGas(1, 1, 74)) / 5);
+  });
+
+  it("leaves out a size whose proof would end after the most urgent deadline", () => {
+    const c = choose(8, [4, 8], 10); // batch 8 takes an estimated 16 s, batch 4 8 s
+    expect(c.tooSlow).to.deep.equal([8]);
+    expect(c.plan).to.deep.equal([
+      { size: 4, take: 4 },
+      { size: 4, take: 4 },
+    ]);
+    expect(choose(8, [4, 8], 1)).to.include({ size: 1, take: 1 });
+  });
+
+  it("estimates an unmeasured batch from batch 1's measured proof time, conservatively", () => {
+    const times = new Map([["m", 1500]]);
+    expect(estimateProveMs(times, "m", 8)).to.equal(12_000);
+    times.set("m@batch-8", 5700);
+    expect(estimateProveMs(times, "m", 8)).to.equal(5700);
+    expect(estimateProveMs(new Map(), "m", 4)).to.equal(4 * UNMEASURED_PROVE_MS);
   });
 });

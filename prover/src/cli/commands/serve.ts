@@ -64,10 +64,11 @@ export function registerServe(program: Command, _ctx: CliContext): void {
       bounded("--batch-window-ms", 0, 600_000, "3000"),
       0,
     )
-    .addOption(
-      new Option("--max-batch <n>", "requests one batched fulfilment (fulfillBatch) settles at most; 1 turns batching off")
-        .argParser(bounded("--max-batch", 1, MAX_BATCH, "8"))
-        .default(undefined, "the largest batch variant registered for the version and built here"),
+    .option(
+      "--max-batch <n>",
+      "requests one batched fulfilment (fulfillBatch) settles at most; 1 turns batching off " +
+        "(default: the largest batch variant registered for the version and built here)",
+      bounded("--max-batch", 1, MAX_BATCH, "8"),
     )
     .option("--confirmations <n>", "blocks a request must be buried under before it is proved", int("--confirmations", 0), 1)
     .addOption(
