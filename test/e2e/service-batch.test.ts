@@ -5,7 +5,10 @@ import { join } from "node:path";
 import { parseEther, type Abi, type Address, type Hex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { inferenceCoordinatorAbi } from "../../prover/src/chain/abis.js";
+import { fulfil } from "../../prover/src/chain/fulfil.js";
 import { feltToInt, floatToFixed } from "../../prover/src/engine/felt.js";
+import { proveInference } from "../../prover/src/models/inference.js";
+import { parseInput } from "../../prover/src/models/input.js";
 import { readJson, type Heldout } from "../../prover/src/models/source.js";
 import type { LoadedModel } from "../../prover/src/models/store.js";
 import { batchGas, chooseBatch, estimateProveMs, UNMEASURED_PROVE_MS } from "../../prover/src/service/batching.js";
@@ -18,6 +21,8 @@ import { startServiceProcess, type ServiceProcess } from "../helpers/service-pro
 import { waitFor } from "../helpers/wait.js";
 
 const REQUESTS = 16;
+/** The third test's requests, one of which another party fulfils while their batch is proved. */
+const EXTRA = 4;
 const WAIT_MS = 150_000;
 
 /**
@@ -45,7 +50,7 @@ describe("zkinfer serve: batched fulfilments (hardhat node + real EZKL)", functi
     model = await builtExampleBatches("digits-mlp");
     chain = await startServiceChain(["digits-mlp"], { batches: ["digits-mlp"] });
     consumerAbi = artifactAbi("test/MockConsumers.sol/RecordingConsumer");
-    for (let i = 0; i < REQUESTS; i++)
+    for (let i = 0; i < REQUESTS + EXTRA; i++)
       consumers.push(
         await deployFromArtifact(chain.admin.walletClient, chain.client, "test/MockConsumers.sol/RecordingConsumer", [
           chain.coordinator,
@@ -53,7 +58,7 @@ describe("zkinfer serve: batched fulfilments (hardhat node + real EZKL)", functi
       );
     // What each input gives at batch 1, computed apart from the service: the outputs its consumer must receive.
     const heldout = await readJson<Heldout>((await exampleSource("digits-mlp")).heldout!, "heldout.json");
-    const rows = heldout.inputs.slice(0, REQUESTS);
+    const rows = heldout.inputs.slice(0, REQUESTS + EXTRA);
     for (const row of rows) inputs.push(row.map((v) => floatToFixed(v, model.manifest.circuit.inputScale)));
     const witnesses = await sharedEngine().witnessBatch({
       inputs: rows,
@@ -62,7 +67,7 @@ describe("zkinfer serve: batched fulfilments (hardhat node + real EZKL)", functi
     });
     for (const w of witnesses) expected.push(w.outputs.flat().map(feltToInt));
     // Distinct inputs with distinct outputs, so that a request handed another's block cannot pass.
-    expect(new Set(expected.map((e) => e.join(","))).size).to.equal(REQUESTS);
+    expect(new Set(expected.map((e) => e.join(","))).size).to.equal(REQUESTS + EXTRA);
     svc = await startServiceProcess(
       [
         "-m",
@@ -95,13 +100,27 @@ describe("zkinfer serve: batched fulfilments (hardhat node + real EZKL)", functi
       fromBlock: 0n,
       strict: true,
     });
+  const batchProofs = async (size: number) =>
+    Number(
+      new RegExp(`^zkinfer_proofs_total\\{model="digits-mlp@batch-${size}"\\} (\\d+)$`, "m").exec(
+        await (await fetch(`${svc.url}/metrics`)).text(),
+      )?.[1] ?? 0,
+    );
+  const jobOf = async (requestId: bigint) =>
+    (
+      (await (await fetch(`${svc.url}/jobs?kind=chain&limit=1000`)).json()) as {
+        requestId: string;
+        state: string;
+        error: string | null;
+      }[]
+    ).find((j) => j.requestId === String(requestId));
   const read = (address: Address, functionName: string) => chain.client.readContract({ address, abi: consumerAbi, functionName });
 
   it("fulfils 16 requests arriving together in at most 2 batched transactions, each consumer with exactly its own outputs", async () => {
     const t0 = Date.now();
     const deadline = (await chain.client.getBlock()).timestamp + 900n;
     const hashes: Hex[] = [];
-    for (const [i, consumer] of consumers.entries())
+    for (const [i, consumer] of consumers.slice(0, REQUESTS).entries())
       hashes.push(
         await chain.admin.walletClient.writeContract({
           address: consumer,
@@ -120,14 +139,14 @@ describe("zkinfer serve: batched fulfilments (hardhat node + real EZKL)", functi
     }
     await waitFor(
       "every consumer's callback",
-      async () => (await Promise.all(consumers.map((c) => read(c, "calls")))).every((n) => n === 1n),
+      async () => (await Promise.all(consumers.slice(0, REQUESTS).map((c) => read(c, "calls")))).every((n) => n === 1n),
       WAIT_MS,
       svc.log,
     );
     stats.requestsToLastCallbackMs = Date.now() - t0;
 
     // Each consumer: called once, for its own request, with its own input's outputs.
-    for (const [i, consumer] of consumers.entries()) {
+    for (const [i, consumer] of consumers.slice(0, REQUESTS).entries()) {
       expect(await read(consumer, "calls"), `consumer ${i} calls`).to.equal(1n);
       expect(await read(consumer, "lastRequestId"), `consumer ${i} request`).to.equal(ids[i]);
       expect(await read(consumer, "lastOutputs"), `consumer ${i} outputs`).to.deep.equal(expected[i]);
@@ -150,7 +169,7 @@ describe("zkinfer serve: batched fulfilments (hardhat node + real EZKL)", functi
       expect(receipt.fulfiller, `request ${id} receipt`).to.equal(prover.address);
     }
     const txs = [...new Set(fulfilled.map((e) => e.transactionHash))];
-    const batches = await events("BatchFulfilled");
+    const batches = (await events("BatchFulfilled")).filter((b) => b.args.requestIds.some((id) => ids.includes(id)));
     expect(txs.length, "fulfilment transactions").to.be.at.most(2);
     expect(batches.length, "BatchFulfilled events").to.equal(txs.length);
     expect(new Set(batches.map((b) => b.transactionHash))).to.deep.equal(new Set(txs));
@@ -196,6 +215,85 @@ describe("zkinfer serve: batched fulfilments (hardhat node + real EZKL)", functi
     const counted = [...metrics.matchAll(/^zkinfer_batches_total\{[^}]*\} (\d+)$/gm)].reduce((a, m) => a + Number(m[1]), 0);
     expect(counted).to.equal(byBatch.size);
     expect(metrics).to.match(/^zkinfer_batch_requests_count\{model="digits-mlp"\} \d+$/m);
+  });
+
+  it("drops a request fulfilled by someone else while its batch is proved, and fulfils the rest in a new batch", async () => {
+    const heldout = await readJson<Heldout>((await exampleSource("digits-mlp")).heldout!, "heldout.json");
+    const dropped = 1; // a middle block: the rest are not the proof's first blocks, so they are proved again
+    const own = await proveInference(sharedEngine(), model, parseInput(heldout.inputs[REQUESTS + dropped]!, model.manifest), {
+      out: join(dir, "dropped.proof.json"),
+    });
+    const proofsBefore = await batchProofs(4);
+    const deadline = (await chain.client.getBlock()).timestamp + 900n;
+    const extra: bigint[] = [];
+    for (let i = REQUESTS; i < REQUESTS + EXTRA; i++) {
+      const hash = await chain.admin.walletClient.writeContract({
+        address: consumers[i]!,
+        abi: consumerAbi,
+        functionName: "request",
+        args: [chain.ids["digits-mlp"]!, 1, inputs[i]!, 500_000, deadline],
+        value: parseEther("0.005"),
+      });
+      const receipt = await chain.client.waitForTransactionReceipt({ hash });
+      extra.push(BigInt(receipt.logs.find((l) => l.address.toLowerCase() === chain.coordinator.toLowerCase())!.topics[1]!));
+    }
+    // Once the service has chosen the batch (the four locked, their verdicts taken, the proof about to start),
+    // another party fulfils one of them (within the service's lock: the service is paid, as the market rules say).
+    await waitFor(
+      "the batch of the four chosen",
+      async () =>
+        svc
+          .log()
+          .split("\n")
+          .some((line) => {
+            if (!line.includes('"batch chosen"')) return false;
+            const entry = JSON.parse(line) as { requests?: string[] };
+            return extra.every((id) => entry.requests?.includes(String(id)));
+          }),
+      WAIT_MS,
+      svc.log,
+    );
+    const byOther = await fulfil(
+      chain.admin.walletClient,
+      chain.client,
+      chain.coordinator,
+      extra[dropped]!,
+      own.proof,
+      own.instances,
+    );
+    await waitFor(
+      "the four callbacks",
+      async () =>
+        (await Promise.all(consumers.slice(REQUESTS).map((c) => read(c, "calls")))).every((n) => n === 1n) &&
+        (await Promise.all(extra.map((id) => jobOf(id)))).every((j) => j?.state === "fulfilled"),
+      WAIT_MS,
+      svc.log,
+    );
+    for (let i = 0; i < EXTRA; i++) {
+      const consumer = consumers[REQUESTS + i]!;
+      expect(await read(consumer, "calls")).to.equal(1n);
+      expect(await read(consumer, "lastRequestId")).to.equal(extra[i]);
+      expect(await read(consumer, "lastOutputs"), `consumer ${REQUESTS + i} outputs`).to.deep.equal(expected[REQUESTS + i]);
+    }
+    const fulfilled = (await events("InferenceFulfilled")).filter((e) => extra.includes(e.args.requestId));
+    expect(fulfilled).to.have.length(EXTRA);
+    const locks = (await events("RequestLocked")).filter((e) => extra.includes(e.args.requestId));
+    expect(locks.map((l) => l.args.locker)).to.deep.equal(new Array(EXTRA).fill(prover.address));
+    expect(fulfilled.find((e) => e.args.requestId === extra[dropped])!.transactionHash).to.equal(byOther.transactionHash);
+    // The other three: one batch proved again without the dropped request, one fulfillBatch.
+    const rest = extra.filter((_, i) => i !== dropped);
+    const batches = (await events("BatchFulfilled")).filter((b) => b.args.requestIds.some((id) => extra.includes(id)));
+    expect(batches).to.have.length(1);
+    expect([...batches[0]!.args.requestIds]).to.deep.equal(rest);
+    expect(batches[0]!.args.batchSize).to.equal(4);
+    for (const id of rest)
+      expect(fulfilled.find((e) => e.args.requestId === id)!.transactionHash).to.equal(batches[0]!.transactionHash);
+    expect(await batchProofs(4), "batch-4 proofs: the first, and the rest's").to.equal(proofsBefore + 2);
+    const job = (await jobOf(extra[dropped]!))!;
+    expect(job.error).to.equal("already fulfilled on-chain");
+    stats.dropTest = {
+      batchGas: Number((await chain.client.getTransactionReceipt({ hash: batches[0]!.transactionHash })).gasUsed),
+    };
   });
 });
 
