@@ -50,7 +50,10 @@ export interface ServiceChain {
   stop(): Promise<void>;
 }
 
-/** `opts.batches`: models registered with their batch variants (`builtExampleBatches`), not batch 1 alone. */
+/**
+ * `opts.batches`: models registered with their batch variants (`builtExampleBatches`); the others are registered
+ * with batch 1 alone, whatever variants their cached build has (so the service proves their requests one by one).
+ */
 export async function startServiceChain(models: ExampleModel[], opts: { batches?: ExampleModel[] } = {}): Promise<ServiceChain> {
   const node = await startHardhatNode();
   try {
@@ -90,7 +93,10 @@ export async function startServiceChain(models: ExampleModel[], opts: { batches?
     });
     const ids: Record<string, Hex> = {};
     for (const name of models) {
-      const build = opts.batches?.includes(name) ? await builtExampleBatches(name) : await builtExample(name);
+      // Batch 1 alone unless asked: a build cached with variants by another suite must not turn batching on here.
+      const build = opts.batches?.includes(name)
+        ? await builtExampleBatches(name)
+        : await builtExample(name).then((b) => ({ ...b, manifest: { ...b.manifest, variants: [] } }));
       ids[name] = (await registerModelVersion(admin, registry, build)).modelId;
     }
 
