@@ -14,6 +14,7 @@ import type { LoadedModel } from "../../prover/src/models/store.js";
 import { batchGas, chooseBatch, estimateProveMs, UNMEASURED_PROVE_MS } from "../../prover/src/service/batching.js";
 import { JobStore, type BatchInfo, type JobResult, type NewJob } from "../../prover/src/service/store.js";
 import { artifactAbi, DEV_KEYS, deployFromArtifact } from "../helpers/chain.js";
+import { zkinfer } from "../helpers/cli.js";
 import { builtExampleBatches, exampleSource, sharedEngine } from "../helpers/models.js";
 import { sharedPostgresDatabase } from "../helpers/postgres.js";
 import { startServiceChain, type ServiceChain } from "../helpers/service-chain.js";
@@ -423,4 +424,22 @@ describe("choosing a batch (the gas model in batching.ts)", () => {
     expect(estimateProveMs(times, "m", 8)).to.equal(5700);
     expect(estimateProveMs(new Map(), "m", 4)).to.equal(4 * UNMEASURED_PROVE_MS);
   });
+});
+
+describe("zkinfer serve's batching flags", () => {
+  for (const [flag, value, range, example] of [
+    ["--max-batch", "0", "1 to 64", "8"],
+    ["--max-batch", "65", "1 to 64", "8"],
+    ["--batch-window-ms", "-1", "0 to 600000", "3000"],
+    ["--batch-window-ms", "soon", "0 to 600000", "3000"],
+  ] as const) {
+    it(`refuses ${flag} ${value} with one error line and a hint`, async () => {
+      const r = await zkinfer(["serve", "-m", "digits-mlp", flag, value], {});
+      expect(r.status).to.equal(1);
+      expect(r.stderr.trim().split("\n")).to.deep.equal([
+        `error: ${flag} must be an integer from ${range}, not '${value}'`,
+        `hint: e.g. ${flag} ${example}`,
+      ]);
+    });
+  }
 });
