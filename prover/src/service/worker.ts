@@ -372,7 +372,10 @@ export function createWorker(ctx: WorkerContext, index: number) {
           if (!job) continue;
         }
       } catch (e) {
-        logger.warn({ err: (e as Error).message }, "cannot claim a job from the store; retrying");
+        logger.warn(
+          { err: (e as Error).message },
+          "cannot claim a job (the store, or the chain for a batch's sizes and deadlines); retrying",
+        );
         await idle();
         continue;
       }
