@@ -59,7 +59,7 @@ export interface ServiceConfig {
     maxLocks?: number;
     /** How long a group's first pending request waits for more of its (model, version) (`--batch-window-ms`); default 0. */
     batchWindowMs?: number;
-    /** Requests per batched fulfilment at most (`--max-batch`); default: the largest registered variant; 1: no batching. */
+    /** The largest batch variant used (`--max-batch`), so the most requests one fulfillBatch settles; default: the largest registered; 1: no batching. */
     maxBatch?: number;
   };
 }

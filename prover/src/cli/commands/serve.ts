@@ -66,7 +66,7 @@ export function registerServe(program: Command, _ctx: CliContext): void {
     )
     .option(
       "--max-batch <n>",
-      "requests one batched fulfilment (fulfillBatch) settles at most; 1 turns batching off " +
+      "the largest batch variant used, so the most requests one fulfillBatch settles; 1 turns batching off " +
         "(default: the largest batch variant registered for the version and built here)",
       bounded("--max-batch", 1, MAX_BATCH, "8"),
     )
