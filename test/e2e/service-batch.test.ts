@@ -443,3 +443,64 @@ describe("zkinfer serve's batching flags", () => {
     });
   }
 });
+
+/**
+ * Batching in a fleet: two `zkinfer serve` processes on one PostgreSQL store and one key. Their workers claim groups
+ * from the same queue; no request is proved by both, and each is fulfilled once.
+ */
+describe("zkinfer serve fleet with batching: two processes on one PostgreSQL store (hardhat node + real EZKL)", function () {
+  this.timeout(WAIT_MS + 240_000);
+  let chain: ServiceChain;
+  const procs: ServiceProcess[] = [];
+  const stats: Record<string, unknown> = {};
+
+  before(async () => {
+    const model = await builtExampleBatches("digits-mlp");
+    chain = await startServiceChain(["digits-mlp"], { batches: ["digits-mlp"] });
+    const db = await sharedPostgresDatabase();
+    const args = ["-m", model.dir, "--db", db, "--confirmations", "0", "--poll-ms", "200", "--batch-window-ms", "3000"];
+    const env = { ZKINFER_RPC_URL: chain.node.url, ZKINFER_PRIVATE_KEY: DEV_KEYS[1]!, ZKINFER_COORDINATOR: chain.coordinator };
+    procs.push(...(await Promise.all([0, 1].map(() => startServiceProcess(args, env)))));
+  });
+  after(async () => {
+    for (const p of procs) await p.stop();
+    await chain?.stop();
+    if (Object.keys(stats).length) console.log("      fleet batch figures:", JSON.stringify(stats));
+  });
+  const logs = () => procs.map((p, i) => `--- node ${i} ---\n${p.log().slice(-2500)}`).join("\n");
+
+  it("proves each of 16 requests once across the fleet and fulfils each once", async () => {
+    const hashes: Hex[] = [];
+    for (let i = 0; i < REQUESTS; i++)
+      hashes.push(await chain.send("digits-mlp", await chain.heldoutInput("digits-mlp", 20 + i), 900));
+    const ids = await Promise.all(hashes.map((h) => chain.mined(h)));
+    await waitFor(
+      "all 16 fulfilments",
+      async () => (await Promise.all(ids.map(chain.fulfilments))).every((f) => f.length === 1),
+      WAIT_MS,
+      logs,
+    );
+    // What each node proved, from its own log: every request once in all.
+    const proved = procs.map((p) =>
+      p
+        .log()
+        .split("\n")
+        .filter((line) => line.startsWith("{"))
+        .map((line) => JSON.parse(line) as { msg?: string; requests?: string[]; requestId?: string })
+        .flatMap((e) => (e.msg === "proved a batch" ? e.requests! : e.msg === "proved" && e.requestId ? [e.requestId] : [])),
+    );
+    stats.provedPerNode = proved.map((p) => p.length);
+    const all = proved.flat();
+    expect([...all].sort()).to.deep.equal(ids.map(String).sort());
+    for (const id of ids) expect(await chain.fulfilments(id)).to.have.length(1);
+    const batches = await chain.client.getContractEvents({
+      address: chain.coordinator,
+      abi: inferenceCoordinatorAbi,
+      eventName: "BatchFulfilled",
+      fromBlock: 0n,
+      strict: true,
+    });
+    stats.batches = batches.map((b) => `${b.args.requestIds.length}/${b.args.batchSize}`);
+    expect(batches.length, "16 requests, batches of at most 8").to.be.at.least(2);
+  });
+});
