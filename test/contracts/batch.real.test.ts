@@ -10,6 +10,7 @@ import {
   parseEventLogs,
   sliceHex,
   type Hex,
+  type PublicClient,
   type TransactionReceipt,
 } from "viem";
 import { halo2VerifierReusableAbi, inferenceCoordinatorAbi } from "../../prover/src/chain/abis.js";
@@ -20,6 +21,8 @@ import { parseInput, type ModelInput } from "../../prover/src/models/input.js";
 import { readJson, type Heldout } from "../../prover/src/models/source.js";
 import { variantModel } from "../../prover/src/models/variants.js";
 import { readVka } from "../../prover/src/models/vka.js";
+import { verifyReceipt } from "../../prover/src/sdk/receipt.js";
+import { verifyReceiptLocally } from "../../prover/src/sdk/verify-local.js";
 import { projectRoot } from "../../prover/src/util/paths.js";
 import { checkGasSnapshot, type GasFigures } from "../helpers/gas.js";
 import { builtExampleBatches, exampleSource, sharedEngine } from "../helpers/models.js";
@@ -203,6 +206,23 @@ describe("batched fulfilment with real EZKL batch proofs (Hardhat EVM)", functio
     const r = await mined(fulfilBatch(ids, b4.proof, b4.instances));
     await expectFulfilled(r, b4, ids, consumers);
     gas["digits-mlp"]!.fulfillBatch4Of4 = Number(r.gasUsed);
+
+    // The SDK re-checks a batched receipt from the chain alone, and with EZKL against the local variant.
+    const client = suite.publicClient as unknown as PublicClient;
+    const checked = await verifyReceipt(client, { coordinator: suite.coordinator.address, requestId: ids[2]! });
+    expect(checked.checks.filter((c) => !c.ok)).to.deep.equal([]);
+    expect(checked.valid).to.equal(true);
+    expect(checked.fulfilment.batch).to.deep.equal({ size: 4, index: 2 });
+    expect(checked.input).to.deep.equal(fixed[2]);
+    const local = await verifyReceiptLocally(sharedEngine(), await builtExampleBatches("digits-mlp"), checked.fulfilment, {
+      client,
+      registry: suite.registry.address,
+    });
+    expect(local.checks.map((c) => [c.name, c.ok])).to.deep.equal([
+      ["verifying key", true],
+      ["batch-4 variant", true],
+      ["proof (EZKL)", true],
+    ]);
   });
 
   it("fulfils 8 requests with one batch-8 proof", async () => {
