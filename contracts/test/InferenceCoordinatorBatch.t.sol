@@ -21,6 +21,8 @@ contract InferenceCoordinatorBatchTest is CoordinatorFixture {
     uint32 internal constant BATCHED = 2;
     uint32 internal constant CALLBACK_GAS = 200_000;
 
+    error StarvedCallbackNotReverted();
+
     function setUp() public override {
         super.setUp();
         IModelRegistry.Variant[] memory variants = new IModelRegistry.Variant[](2);
@@ -55,7 +57,8 @@ contract InferenceCoordinatorBatchTest is CoordinatorFixture {
         xs = new uint256[](batchSize * 5);
         for (uint256 b = 0; b < inputs.length; ++b) {
             for (uint256 j = 0; j < 3; ++j) xs[b * 3 + j] = FieldElement.encode(inputs[b][j]);
-            for (uint256 j = 0; j < 2; ++j) xs[batchSize * 3 + b * 2 + j] = FieldElement.encode(outputs[b][j]);
+            for (uint256 j = 0; j < 2; ++j)
+                xs[batchSize * 3 + b * 2 + j] = FieldElement.encode(outputs[b][j]);
         }
         for (uint256 b = inputs.length; b < batchSize; ++b) xs[batchSize * 3 + b * 2] = 99; // padding's output
     }
@@ -98,7 +101,11 @@ contract InferenceCoordinatorBatchTest is CoordinatorFixture {
         coordinator.fulfillBatch(ids, _proof(instances), instances);
     }
 
-    function _expectBatchRevert(uint256[] memory ids, uint256[] memory instances, bytes memory reason) internal {
+    function _expectBatchRevert(
+        uint256[] memory ids,
+        uint256[] memory instances,
+        bytes memory reason
+    ) internal {
         bytes memory proof = _proof(instances);
         vm.prank(prover);
         vm.expectRevert(reason);
@@ -124,7 +131,11 @@ contract InferenceCoordinatorBatchTest is CoordinatorFixture {
         assertEq(registry.variants(modelId, 1).length, 0, "version 1 has none");
 
         (, , , address vka1, bytes32 digest1) = registry.batchTarget(modelId, BATCHED, 1);
-        assertEq(vka1, registry.verificationTarget(modelId, BATCHED).vka, "batch size 1: the version's own VKA");
+        assertEq(
+            vka1,
+            registry.verificationTarget(modelId, BATCHED).vka,
+            "batch size 1: the version's own VKA"
+        );
         assertEq(digest1, registry.verificationTarget(modelId, BATCHED).vkaDigest, "and its digest");
         (, , , address vka4, bytes32 digest4) = registry.batchTarget(modelId, BATCHED, 4);
         assertEq(vka4, list[1].vka, "batch size 4: the variant's VKA");
@@ -139,7 +150,13 @@ contract InferenceCoordinatorBatchTest is CoordinatorFixture {
         variants[0] = IModelRegistry.Variant({batchSize: 8, vka: _vka(2008, false)});
         vm.recordLogs();
         vm.prank(alice);
-        uint32 version = registry.addVersion(modelId, _params(_defaultLayout(3, 2), 3), _vka(2000, false), variants, false);
+        uint32 version = registry.addVersion(
+            modelId,
+            _params(_defaultLayout(3, 2), 3),
+            _vka(2000, false),
+            variants,
+            false
+        );
         Vm.Log[] memory logs = vm.getRecordedLogs();
         bytes32 topic = keccak256("VariantRegistered(bytes32,uint32,uint32,bytes32,address)");
         uint256 seen;
@@ -173,7 +190,12 @@ contract InferenceCoordinatorBatchTest is CoordinatorFixture {
             uint32 max = registry.MAX_BATCH_SIZE();
             vm.prank(alice);
             vm.expectRevert(
-                abi.encodeWithSelector(IModelRegistry.RegistryVariantBatchSizeInvalid.selector, bad, previous, max)
+                abi.encodeWithSelector(
+                    IModelRegistry.RegistryVariantBatchSizeInvalid.selector,
+                    bad,
+                    previous,
+                    max
+                )
             );
             registry.addVersion(modelId, p, vka, variants, false);
         }
@@ -225,7 +247,9 @@ contract InferenceCoordinatorBatchTest is CoordinatorFixture {
         IModelRegistry.VersionParams memory p = _params(_defaultLayout(3, 2), 60);
         bytes32[] memory vka = _vka(6100, false);
         vm.prank(alice);
-        vm.expectRevert(abi.encodeWithSelector(IModelRegistry.RegistryTooManyVariants.selector, max + 1, max));
+        vm.expectRevert(
+            abi.encodeWithSelector(IModelRegistry.RegistryTooManyVariants.selector, max + 1, max)
+        );
         registry.addVersion(modelId, p, vka, many, false);
 
         IModelRegistry.Variant[] memory short = new IModelRegistry.Variant[](1);
@@ -273,7 +297,11 @@ contract InferenceCoordinatorBatchTest is CoordinatorFixture {
                 );
                 assertEq(uint256(version), uint256(BATCHED), "BatchFulfilled: version");
                 assertEq(uint256(batchSize), 4, "BatchFulfilled: batch size");
-                assertEq(keccak256(abi.encode(listed)), keccak256(abi.encode(ids)), "BatchFulfilled: the requests");
+                assertEq(
+                    keccak256(abi.encode(listed)),
+                    keccak256(abi.encode(ids)),
+                    "BatchFulfilled: the requests"
+                );
                 ++batches;
             }
         }
@@ -285,8 +313,16 @@ contract InferenceCoordinatorBatchTest is CoordinatorFixture {
         uint256[] memory ids = _requests(3);
         _fulfilBatch(ids, _blocks(0, 3, 4));
         for (uint256 k = 0; k < 3; ++k) {
-            assertEq(uint256(_status(ids[k])), uint256(IInferenceCoordinator.RequestStatus.Fulfilled), "fulfilled");
-            assertEq(coordinator.receipt(ids[k]).outputsHash, keccak256(abi.encode(_outputOf(k))), "own outputs");
+            assertEq(
+                uint256(_status(ids[k])),
+                uint256(IInferenceCoordinator.RequestStatus.Fulfilled),
+                "fulfilled"
+            );
+            assertEq(
+                coordinator.receipt(ids[k]).outputsHash,
+                keccak256(abi.encode(_outputOf(k))),
+                "own outputs"
+            );
         }
     }
 
@@ -340,9 +376,21 @@ contract InferenceCoordinatorBatchTest is CoordinatorFixture {
         RecordingConsumer later = new RecordingConsumer(coordinator);
         uint256[] memory ids = new uint256[](2);
         vm.prank(requester);
-        ids[0] = burner.request{value: FEE}(modelId, BATCHED, _inputOf(0), 1_000_000, uint64(block.timestamp) + TTL);
+        ids[0] = burner.request{value: FEE}(
+            modelId,
+            BATCHED,
+            _inputOf(0),
+            1_000_000,
+            uint64(block.timestamp) + TTL
+        );
         vm.prank(requester);
-        ids[1] = later.request{value: FEE}(modelId, BATCHED, _inputOf(1), 1_000_000, uint64(block.timestamp) + TTL);
+        ids[1] = later.request{value: FEE}(
+            modelId,
+            BATCHED,
+            _inputOf(1),
+            1_000_000,
+            uint64(block.timestamp) + TTL
+        );
         _lock(prover, ids[0]);
         _lock(prover, ids[1]);
         uint256[] memory instances = _blocks(0, 2, 2);
@@ -350,7 +398,7 @@ contract InferenceCoordinatorBatchTest is CoordinatorFixture {
         // Enough for the batch and the first callback's full limit, not for the second's.
         vm.prank(prover);
         try coordinator.fulfillBatch{gas: 1_600_000}(ids, proof, instances) {
-            revert("a starved second callback must revert the batch");
+            revert StarvedCallbackNotReverted();
         } catch (bytes memory reason) {
             assertEq(
                 bytes4(reason),
@@ -360,7 +408,11 @@ contract InferenceCoordinatorBatchTest is CoordinatorFixture {
             (uint256 requestId, , ) = abi.decode(_args(reason), (uint256, uint256, uint256));
             assertEq(requestId, ids[1], "the second request's callback");
         }
-        assertEq(uint256(_status(ids[0])), uint256(IInferenceCoordinator.RequestStatus.Locked), "nothing fulfilled");
+        assertEq(
+            uint256(_status(ids[0])),
+            uint256(IInferenceCoordinator.RequestStatus.Locked),
+            "nothing fulfilled"
+        );
         vm.prank(prover);
         coordinator.fulfillBatch{gas: 3_000_000}(ids, proof, instances);
         assertEq(later.calls(), 1, "with enough gas the second is called back");
@@ -387,7 +439,12 @@ contract InferenceCoordinatorBatchTest is CoordinatorFixture {
         _expectBatchRevert(
             ids,
             instances,
-            abi.encodeWithSelector(IInferenceCoordinator.CoordinatorFillNotCommitted.selector, open, prover, needed)
+            abi.encodeWithSelector(
+                IInferenceCoordinator.CoordinatorFillNotCommitted.selector,
+                open,
+                prover,
+                needed
+            )
         );
         _commitFill(prover, open, proof);
         _fulfilBatch(ids, instances);
@@ -515,7 +572,13 @@ contract InferenceCoordinatorBatchTest is CoordinatorFixture {
         _expectBatchRevert(
             one,
             _blocks(0, 2, 2),
-            abi.encodeWithSelector(IInferenceCoordinator.CoordinatorBatchSizeUnregistered.selector, modelId, 1, 10, 5)
+            abi.encodeWithSelector(
+                IInferenceCoordinator.CoordinatorBatchSizeUnregistered.selector,
+                modelId,
+                1,
+                10,
+                5
+            )
         );
     }
 
@@ -556,7 +619,11 @@ contract InferenceCoordinatorBatchTest is CoordinatorFixture {
         _expectBatchRevert(
             ids,
             instances,
-            abi.encodeWithSelector(IInferenceCoordinator.CoordinatorRequestAlreadyFulfilled.selector, ids[0], prover)
+            abi.encodeWithSelector(
+                IInferenceCoordinator.CoordinatorRequestAlreadyFulfilled.selector,
+                ids[0],
+                prover
+            )
         );
         uint256[] memory more = _ids(_requestFor(BATCHED, 0), _requestFor(BATCHED, 1));
         vm.prank(alice);

@@ -307,7 +307,13 @@ describe("batched fulfilment with real EZKL batch proofs (Hardhat EVM)", functio
       // Version 2: the same build added again (--force), without variants.
       const model = await builtExampleBatches("digits-mlp");
       await mined(
-        suite.registry.write.addVersion([modelId, versionParams(model.manifest, ""), (await readModelVka(model)).words, [], true]),
+        suite.registry.write.addVersion([
+          modelId,
+          versionParams(model.manifest, ""),
+          (await readModelVka(model)).words,
+          [],
+          true,
+        ]),
       );
       const onOne = await requests(fixed.slice(0, 1));
       const onTwo = await requests(fixed.slice(1, 2), 2);

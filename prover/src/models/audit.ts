@@ -158,7 +158,12 @@ export async function auditVariants(
       const onChain = registered?.find((r) => r.batchSize === v.batch);
       if (onChain) {
         compare(`${tag}VKA digest registered with the version`, onChain.vkaDigest, rebuilt.vka.digest);
-        compare(`${tag}VKA stored on-chain (keccak256)`, onChain.vkaDigest, onChain.storedVkaDigest, "the code of the registry's VKA store");
+        compare(
+          `${tag}VKA stored on-chain (keccak256)`,
+          onChain.vkaDigest,
+          onChain.storedVkaDigest,
+          "the code of the registry's VKA store",
+        );
       }
     } finally {
       rmSync(dir, { recursive: true, force: true });

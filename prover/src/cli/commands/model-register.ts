@@ -59,7 +59,9 @@ export function registerModelRegister(model: Command, ctx: CliContext): void {
           ["SRS", r.ceremonySrs ? "ceremony" : "dev (generated on the build machine: not for production)"],
           [
             "batch variants",
-            r.variants.length ? r.variants.map((v) => `batch ${v.batchSize} (VKA ${v.vkaDigest.slice(0, 10)}…)`).join(", ") : "none",
+            r.variants.length
+              ? r.variants.map((v) => `batch ${v.batchSize} (VKA ${v.vkaDigest.slice(0, 10)}…)`).join(", ")
+              : "none",
           ],
           ["owner", r.owner],
           ...r.txs.map((t): [string, string] => [`gas: ${t.label}`, `${t.gasUsed} (tx ${t.hash})`]),
