@@ -99,7 +99,12 @@ const program = new Command("npm run bench --")
     positive("--fleet-burst"),
   )
   .option("--no-fleet", "skip the fleet figures (PostgreSQL queue cost, throughput with 1 and 3 processes)")
-  .option("--batches <list>", "batch sizes to build, prove and verify through the suite verifier", "1,4,8,16")
+  .option(
+    "--batches <list>",
+    "batch sizes to build, prove and verify through the suite verifier and (with a chain) to fulfil end to end: " +
+      "N requests, one lock, one proof, fulfillBatch; all-in gas per verified inference",
+    "1,4,8,16",
+  )
   .option("--batch-model <name>", "the example model of the batch figures", "digits-mlp")
   .option("--no-batch", "skip the batch figures")
   .option(
@@ -172,7 +177,8 @@ async function main(): Promise<void> {
     M +
     M +
     (o.chain ? 2 + M + M + workerCounts.reduce((s, w, i) => s + 2 + M + (i === 0 ? M : 0), 0) : 0) +
-    (o.chain && o.fleet ? 6 : 0); // PostgreSQL, the queue cost, then start + burst for 1 and for 3 processes
+    (o.chain && o.fleet ? 6 : 0) + // PostgreSQL, the queue cost, then start + burst for 1 and for 3 processes
+    (o.chain && o.batch && models.includes(o.batchModel) ? batchSteps(batchSizes, runs, true) : 0);
   const progress = consoleProgress("bench", steps);
   progress.note(
     `models ${models.join(", ")}; ${runs} runs; ${cold ? `cold builds in ${process.env.ZKINFER_CACHE_DIR}` : "cached builds"}` +
@@ -544,6 +550,12 @@ async function measureBatchFigures(
   }
 }
 
+/** The progress steps of `measureBatchFigures` (see there and in batch.ts / batch-fulfil.ts). */
+function batchSteps(batches: number[], runs: number, chain: boolean): number {
+  const proving = 1 + runs + 1 + (batches.includes(8) ? 1 : 0); // build, warm-up + rounds, the alternative layout
+  return proving + (chain ? 1 + 1 + (batches.includes(1) ? 1 : 0) + batches.length : 0); // suites, first fulfilment
+}
+
 /** `--batch-only`: the batch figures alone, on their own `hardhat node`, in <out>/<date>-batch.json and .md. */
 async function batchOnly(
   o: Options,
@@ -553,7 +565,7 @@ async function batchOnly(
   started: Date,
   stopLoad: ReturnType<typeof sampleLoad>,
 ): Promise<void> {
-  const progress = consoleProgress("bench");
+  const progress = consoleProgress("bench", (o.chain ? 1 : 0) + batchSteps(batches, runs, o.chain));
   const work = mkdtempSync(join(tmpdir(), "zkinfer-bench-batch-"));
   const engine = new EzklEngine();
   const info = await engine.info();
