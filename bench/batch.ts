@@ -11,7 +11,8 @@ import { loadArtifact, type LoadedModel } from "../prover/src/models/store.js";
 import { buildVariants, variantModel } from "../prover/src/models/variants.js";
 import { readVka } from "../prover/src/models/vka.js";
 import type { Progress } from "../prover/src/util/progress.js";
-import { summarize, type Summary } from "./stats.js";
+import type { BatchFulfilFigures } from "./batch-fulfil.js";
+import { leastSquares, summarize, type Summary } from "./stats.js";
 
 /** One batch size of a model: its circuit, its prove time and the gas of verifying one proof of it. */
 export interface BatchPoint {
@@ -45,6 +46,8 @@ export interface BatchFigures {
   fit: { fixed: number; perInstance: number; calldataPerInstance: number; points: number } | null;
   /** The variant at batch `batch` built with 2 inner columns instead (fewer rows): derived vs searched layout. */
   alternative: (BatchPoint & { objective: string; ownProve: Summary }) | null;
+  /** Registered with the version and fulfilled end to end through the coordinator (on a chain only). */
+  fulfilment?: BatchFulfilFigures | null;
 }
 
 /**
@@ -109,12 +112,7 @@ async function point(
   chain: { clients: ChainClients; suiteVerifier: Address } | undefined,
 ): Promise<BatchPoint> {
   const words = (await readVka(v.file("vka"))).words;
-  const data = encodeFunctionData({
-    abi: halo2VerifierReusableAbi,
-    functionName: "verifyProof",
-    args: [proof.proof, [...proof.instances], words],
-  });
-  const bytes = hexToBytes(data);
+  const data = verifyProofData(proof.proof, proof.instances, words);
   const verifyGas = chain ? await suiteVerifyGas(chain.clients, chain.suiteVerifier, words, data) : null;
   const layout = JSON.parse(readFileSync(v.file("settings"), "utf8")) as { run_args: { num_inner_cols: number } };
   return {
@@ -130,13 +128,27 @@ async function point(
     provePerInferenceMs: Math.round((prove.median / batch) * 10) / 10,
     verifyGas,
     verifyGasPerInference: verifyGas === null ? null : Math.round(verifyGas / batch),
-    calldataBytes: bytes.length,
-    calldataGas: bytes.reduce((g, b) => g + (b === 0 ? 4 : 16), 0),
+    calldataBytes: (data.length - 2) / 2,
+    calldataGas: calldataGas(data),
   };
 }
 
+/** The calldata gas of a transaction's data: 16 a non-zero byte, 4 a zero byte (EIP-2028). */
+export function calldataGas(data: Hex): number {
+  return hexToBytes(data).reduce((g, b) => g + (b === 0 ? 4 : 16), 0);
+}
+
+/** `verifyProof(proof, instances, vka)` of the suite verifier, as calldata. */
+export function verifyProofData(proof: Hex, instances: readonly bigint[], vka: readonly Hex[]): Hex {
+  return encodeFunctionData({
+    abi: halo2VerifierReusableAbi,
+    functionName: "verifyProof",
+    args: [proof, [...instances], [...vka]],
+  });
+}
+
 /** Register the VKA with the suite verifier (anyone may), then send verifyProof as a transaction: its gasUsed. */
-async function suiteVerifyGas(clients: ChainClients, verifier: Address, words: Hex[], data: Hex): Promise<number> {
+export async function suiteVerifyGas(clients: ChainClients, verifier: Address, words: Hex[], data: Hex): Promise<number> {
   const send = async (d: Hex, what: string) => {
     const hash = await clients.walletClient.sendTransaction({
       to: verifier,
@@ -157,13 +169,11 @@ async function suiteVerifyGas(clients: ChainClients, verifier: Address, words: H
 function fit(points: BatchPoint[]): BatchFigures["fit"] {
   const pts = points.filter((p) => p.verifyGas !== null);
   if (pts.length < 2 || new Set(pts.map((p) => `${p.vkaWords}/${p.numInnerCols}`)).size > 1) return null;
-  const line = (ys: number[]) => {
-    const xs = pts.map((p) => p.instances);
-    const mx = xs.reduce((s, x) => s + x, 0) / xs.length;
-    const my = ys.reduce((s, y) => s + y, 0) / ys.length;
-    const slope = xs.reduce((s, x, i) => s + (x - mx) * (ys[i]! - my), 0) / xs.reduce((s, x) => s + (x - mx) ** 2, 0);
-    return { slope, intercept: my - slope * mx };
-  };
+  const line = (ys: number[]) =>
+    leastSquares(
+      pts.map((p) => p.instances),
+      ys,
+    );
   const gas = line(pts.map((p) => p.verifyGas!));
   const cd = line(pts.map((p) => p.calldataGas));
   return {

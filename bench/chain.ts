@@ -2,7 +2,7 @@ import { offerFor } from "../prover/src/sdk/inference.js";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { encodeFunctionData, parseEventLogs, type Address, type Hex } from "viem";
+import { encodeFunctionData, parseEventLogs, type Address, type Hex, type TransactionReceipt } from "viem";
 import { deployZkinfer } from "../deploy/index.js";
 import { halo2VerifierReusableAbi, inferenceCoordinatorAbi, inferenceVerifierAbi } from "../prover/src/chain/abis.js";
 import { commitFill, fulfil as fulfilOnChain, lockRequests } from "../prover/src/chain/fulfil.js";
@@ -139,21 +139,7 @@ export async function measureGas(
     ),
     "route verify",
   );
-  const deadline = (await requester.publicClient.getBlock()).timestamp + 3600n;
-  const request = async () =>
-    mined(
-      await requester.walletClient.writeContract({
-        address: suite.coordinator,
-        abi: inferenceCoordinatorAbi,
-        functionName: "requestInference",
-        args: [reg.modelId, reg.version, input, offerFor(deadline, { fee: FEE }, deadline - 3600n)],
-        value: FEE,
-        gas: 3_000_000n,
-        account: requester.account,
-        chain: requester.chain,
-      }),
-      "requestInference",
-    );
+  const request = () => sendRequest(requester, suite.coordinator, reg, input);
   const req = await request();
   const requestId = requestIdOf(req.logs);
   const fulfilData = encodeFunctionData({
@@ -186,6 +172,32 @@ export async function measureGas(
     fulfilOverBare: ratio(n(fulfil.gasUsed), n(bare.gasUsed)),
     fulfilCalldataBytes: (fulfilData.length - 2) / 2,
   };
+}
+
+/**
+ * `requestInference` of `input` from an EOA (no callback) for the pinned version at a fixed price of FEE, lockable
+ * for 20 minutes of its hour; waits for it to be mined and throws if it reverted.
+ */
+export async function sendRequest(
+  requester: ChainClients,
+  coordinator: Address,
+  reg: Pick<Registered, "modelId" | "version">,
+  input: readonly bigint[],
+): Promise<TransactionReceipt> {
+  const deadline = (await requester.publicClient.getBlock()).timestamp + 3600n;
+  const hash = await requester.walletClient.writeContract({
+    address: coordinator,
+    abi: inferenceCoordinatorAbi,
+    functionName: "requestInference",
+    args: [reg.modelId, reg.version, [...input], offerFor(deadline, { fee: FEE }, deadline - 3600n)],
+    value: FEE,
+    gas: 3_000_000n,
+    account: requester.account,
+    chain: requester.chain,
+  });
+  const r = await requester.publicClient.waitForTransactionReceipt({ hash });
+  if (r.status !== "success") throw new Error(`requestInference reverted (${hash})`);
+  return r;
 }
 
 export function requestIdOf(logs: Parameters<typeof parseEventLogs>[0]["logs"]): bigint {

@@ -1,4 +1,6 @@
 import type { BatchFigures } from "./batch.js";
+import type { BatchFulfilFigures, FulfilPoint, SingleFulfil } from "./batch-fulfil.js";
+import type { GasBreakdown } from "./trace.js";
 import type { BuildFigures } from "./build.js";
 import type { GasFigures } from "./chain.js";
 import type { MachineInfo } from "./machine.js";
@@ -59,6 +61,7 @@ const ms = (x: number): string =>
 const spread = (s: Summary): string => (s.n > 1 ? `${ms(s.median)} (${ms(s.min)}–${ms(s.max)})` : ms(s.median));
 const int = (x: number): string => x.toLocaleString("en-US");
 const x = (r: number): string => `${r.toFixed(3)}×`;
+const x_ = x;
 const size = (bytes: number): string =>
   bytes >= 2 ** 20
     ? `${(bytes / 2 ** 20).toFixed(1)} MiB`
@@ -71,6 +74,292 @@ const size = (bytes: number): string =>
  * no lock): the anchor issue 12's target is measured against.
  */
 const PRE_MARKET_FULFIL: Record<string, number> = { "digits-mlp": 634_048, "diabetes-mlp": 698_026 };
+
+/** Issue 14's targets for the gas of one verified inference, and its anchor (request + fulfil at batch 1 before batching). */
+export const BATCH_TARGETS = { allIn: { 8: 300_000, 16: 250_000 } as Record<number, number>, request: 100_000, anchor: 878_000 };
+
+/** The batch fulfilment section: the gas of one verified inference at each batch size, and where it goes. */
+export function renderFulfilMarkdown(f: BatchFulfilFigures, b: BatchFigures): string {
+  const pts = f.points;
+  const one = pts.find((p) => p.batch === 1);
+  const row = (label: string, cells: string[]) => `| ${label} | ${cells.join(" | ")} |`;
+  const cols = (cell: (p: FulfilPoint) => string) => pts.map(cell);
+  const withSingle = (s: (x: SingleFulfil) => string, cell: (p: FulfilPoint) => string) =>
+    f.single ? [s(f.single), ...cols(cell)] : cols(cell);
+  const header = [...(f.single ? ["batch 1, `fulfill`"] : []), ...pts.map((p) => `batch ${p.batch}, \`fulfillBatch\``)];
+  const target = (p: FulfilPoint) => BATCH_TARGETS.allIn[p.batch];
+  const verdict = (value: number, limit: number) =>
+    `${value <= limit ? "met" : "**not met**"} (${int(value)} vs ≤ ${int(limit)})`;
+  const spreadGas = (xs: number[]) => {
+    const s = [...xs].sort((x, y) => x - y);
+    const med = s.length % 2 ? s[(s.length - 1) / 2]! : Math.round((s[s.length / 2 - 1]! + s[s.length / 2]!) / 2);
+    return s.length > 1 ? `${int(med)} (${int(s[0]!)}–${int(s.at(-1)!)}), n=${s.length}` : int(med);
+  };
+  const proveOf = (batch: number) => b.points.find((q) => q.batch === batch);
+  const lines = [
+    `### Batched fulfilment of \`${f.model}\` through the coordinator: N requests, one lock, one proof, one \`fulfillBatch\``,
+    "",
+    `Version ${f.version}, registered with variants ${f.registration.withVariants.variants.join(", ")}; ${f.instancesPerInference} public instances per inference. Gas per verified inference (mined gasUsed; n=1 transaction of each kind per batch size, the N requests each):`,
+    "",
+    `| per verified inference | ${header.join(" | ")} |`,
+    `| --- | ${header.map(() => "---").join(" | ")} |`,
+    row(
+      "request (`requestInference`; mean over the N)",
+      withSingle(
+        (x) => int(x.requestGas),
+        (p) => int(p.perRequest.request),
+      ),
+    ),
+    row(
+      "lock share (one `lock` of the N, / N)",
+      withSingle(
+        (x) => int(x.lockGas),
+        (p) => int(p.perRequest.lockShare),
+      ),
+    ),
+    row(
+      "fulfil share (the fulfilment / N)",
+      withSingle(
+        (x) => int(x.fulfilGas),
+        (p) => int(p.perRequest.fulfilShare),
+      ),
+    ),
+    row(
+      "**all-in** = request + lock share + fulfil share",
+      withSingle(
+        (x) => `**${int(x.allIn)}**`,
+        (p) => `**${int(p.perRequest.allIn)}**`,
+      ),
+    ),
+    row(
+      `… vs the anchor (~${int(BATCH_TARGETS.anchor)}, batch 1 before batching)`,
+      withSingle(
+        (x) => x_(x.allIn / BATCH_TARGETS.anchor),
+        (p) => x_(p.perRequest.allIn / BATCH_TARGETS.anchor),
+      ),
+    ),
+    row(
+      "… vs this run's batch 1 `fulfill` all-in",
+      withSingle(
+        () => x_(1),
+        (p) => (f.single ? x_(p.perRequest.allIn / f.single.allIn) : "—"),
+      ),
+    ),
+    row(
+      "target (all-in ≤ 300k at batch 8, ≤ 250k at batch 16)",
+      withSingle(
+        () => "—",
+        (p) => (target(p) ? verdict(p.perRequest.allIn, target(p)!) : "—"),
+      ),
+    ),
+    row(
+      `target: request ≤ ${int(BATCH_TARGETS.request)}`,
+      withSingle(
+        (x) => verdict(x.requestGas, BATCH_TARGETS.request),
+        (p) => verdict(p.perRequest.request, BATCH_TARGETS.request),
+      ),
+    ),
+    row(
+      `prove per inference (median / N, n=${b.runs}, interleaved, from the table above)`,
+      withSingle(
+        () => (proveOf(1) ? ms(proveOf(1)!.provePerInferenceMs) : "—"),
+        (p) => (proveOf(p.batch) ? ms(proveOf(p.batch)!.provePerInferenceMs) : "—"),
+      ),
+    ),
+    row(
+      "latency the batching window adds",
+      withSingle(
+        () => "measured by the service bench (see README)",
+        () => "measured by the service bench (see README)",
+      ),
+    ),
+    "",
+    "The transactions:",
+    "",
+    `| | ${pts.map((p) => `batch ${p.batch}`).join(" | ")} |`,
+    `| --- | ${pts.map(() => "---").join(" | ")} |`,
+    row(
+      "`requestInference` gas, median (min–max) over the N",
+      cols((p) => spreadGas(p.requestGas)),
+    ),
+    row(
+      "… of which the input's calldata (median)",
+      cols((p) => spreadGas(p.requestCalldataGas).split(" ")[0]!),
+    ),
+    row(
+      "`lock` of the N requests, one transaction",
+      cols((p) => int(p.lockGas)),
+    ),
+    row(
+      "`fulfillBatch` (calldata bytes)",
+      cols((p) => `${int(p.fulfilBatchGas)} (${int(p.fulfilBatchCalldataBytes)} B)`),
+    ),
+    row(
+      "bare suite verifier `verifyProof` of the same proof, VKA in calldata",
+      cols((p) => int(p.verifyGas)),
+    ),
+    row(
+      "calldata gas: `fulfillBatch` / bare `verifyProof`",
+      cols((p) => `${int(p.fulfilBatchCalldataGas)} / ${int(p.verifyCalldataGas)}`),
+    ),
+    row(
+      "`fulfillBatch` − bare `verifyProof`: what the coordinator adds",
+      cols((p) => `${int(p.fulfilBatchGas - p.verifyGas)} (${int(p.perRequest.coordinator)} per request)`),
+    ),
+    row(
+      "receipts checked against the proof's blocks",
+      cols((p) => `${p.receiptsChecked} / ${p.batch}`),
+    ),
+    row(
+      "this proof (n=1)",
+      cols((p) => ms(p.proveMs)),
+    ),
+    "",
+  ];
+  if (f.single && one) {
+    lines.push(
+      `At batch 1, \`fulfill\` costs ${int(f.single.fulfilGas)} and \`fulfillBatch\` of one request ${int(one.fulfilBatchGas)} ` +
+        `(${one.fulfilBatchGas - f.single.fulfilGas >= 0 ? "+" : ""}${int(one.fulfilBatchGas - f.single.fulfilGas)}).`,
+      "",
+    );
+  }
+  const fit = f.fits;
+  if (fit) {
+    lines.push(
+      `Where one inference's gas goes (least squares through the ${pts.length} batch sizes: bare \`verifyProof\` ≈ ` +
+        (fit.verifier ? `${int(fit.verifier.fixed)} + ${fit.verifier.perInstance} × instances` : "— (VKA shapes differ)") +
+        `; \`fulfillBatch\` − \`verifyProof\` ≈ ${int(fit.coordinator.fixed)} + ${int(fit.coordinator.perRequest)} × N; ` +
+        `\`lock\` ≈ ${int(fit.lock.fixed)} + ${int(fit.lock.perRequest)} × N):`,
+      "",
+      `| per verified inference | ${pts.map((p) => `batch ${p.batch}`).join(" | ")} |`,
+      `| --- | ${pts.map(() => "---").join(" | ")} |`,
+    );
+    const parts = (p: FulfilPoint) => {
+      const n = p.batch;
+      const v = fit.verifier;
+      return {
+        request: p.perRequest.request,
+        lockFixed: fit.lock.fixed / n,
+        lockPer: fit.lock.perRequest,
+        verifierFixed: v ? v.fixed / n : NaN,
+        verifierInstances: v ? v.perInstance * f.instancesPerInference : NaN,
+        coordinatorFixed: fit.coordinator.fixed / n,
+        coordinatorPer: fit.coordinator.perRequest,
+      };
+    };
+    const part = (label: string, get: (x: ReturnType<typeof parts>) => number) =>
+      lines.push(
+        row(
+          label,
+          cols((p) => (Number.isNaN(get(parts(p))) ? "—" : int(Math.round(get(parts(p)))))),
+        ),
+      );
+    part("request (measured)", (x) => x.request);
+    part("lock: the transaction's fixed cost / N", (x) => x.lockFixed);
+    part("lock: per request", (x) => x.lockPer);
+    part("verifier: fixed cost (pairing, proof, VKA, intrinsic) / N", (x) => x.verifierFixed);
+    part(`verifier: per public instance × ${f.instancesPerInference}`, (x) => x.verifierInstances);
+    part(
+      "coordinator: fixed cost of the batch / N, net of the VKA calldata the bare call pays (the coordinator reads it from its store)",
+      (x) => x.coordinatorFixed,
+    );
+    part("coordinator: per request (block checks, receipt, payment, event)", (x) => x.coordinatorPer);
+    lines.push(
+      row(
+        "fit residual",
+        cols((p) => {
+          const x = parts(p);
+          const sum =
+            x.request + x.lockFixed + x.lockPer + x.verifierFixed + x.verifierInstances + x.coordinatorFixed + x.coordinatorPer;
+          return Number.isNaN(sum) ? "—" : int(Math.round(p.perRequest.allIn - sum));
+        }),
+      ),
+      row(
+        "**all-in (measured)**",
+        cols((p) => `**${int(p.perRequest.allIn)}**`),
+      ),
+      "",
+    );
+  }
+  lines.push(
+    "Traced (`debug_traceTransaction`, every frame; storage writes and events are the SSTORE and LOG opcodes' own gas; " +
+      "the rest is execution — storage reads, hashing, calls, the verifier's arithmetic — net of refunds):",
+    "",
+    `| | ${pts.map((p) => `batch ${p.batch}`).join(" | ")} |`,
+    `| --- | ${pts.map(() => "---").join(" | ")} |`,
+  );
+  const traced = (label: string, get: (t: FulfilPoint["traced"]) => GasBreakdown, what: (g: GasBreakdown, n: number) => string) =>
+    lines.push(
+      row(
+        label,
+        cols((p) => what(get(p.traced), p.batch)),
+      ),
+    );
+  const writes = (g: GasBreakdown, n: number) =>
+    `${int(Math.round(g.sstore.gas / n))} (${+(g.sstore.count / n).toFixed(1)} SSTORE)`;
+  const each = (x: number, n: number) => int(Math.round(x / n));
+  traced(
+    "one request: gasUsed",
+    (t) => t.request,
+    (g) => int(g.gasUsed),
+  );
+  traced(
+    "… intrinsic + calldata (its input)",
+    (t) => t.request,
+    (g) => `${int(g.intrinsic)} + ${int(g.calldata)}`,
+  );
+  traced(
+    "… storage writes",
+    (t) => t.request,
+    (g) => writes(g, 1),
+  );
+  traced(
+    "… events",
+    (t) => t.request,
+    (g) => int(g.log.gas),
+  );
+  traced(
+    "… rest",
+    (t) => t.request,
+    (g) => int(g.rest),
+  );
+  traced("`lock` / N: storage writes", (t) => t.lock, writes);
+  traced(
+    "… events",
+    (t) => t.lock,
+    (g, n) => each(g.log.gas, n),
+  );
+  traced(
+    "… intrinsic + calldata + rest",
+    (t) => t.lock,
+    (g, n) => each(g.intrinsic + g.calldata + g.rest, n),
+  );
+  traced("`fulfillBatch` / N: storage writes", (t) => t.fulfilBatch, writes);
+  traced(
+    "… events",
+    (t) => t.fulfilBatch,
+    (g, n) => each(g.log.gas, n),
+  );
+  traced(
+    "… intrinsic + calldata (proof, instances, ids)",
+    (t) => t.fulfilBatch,
+    (g, n) => each(g.intrinsic + g.calldata, n),
+  );
+  traced(
+    "… rest (mostly the verifier)",
+    (t) => t.fulfilBatch,
+    (g, n) => each(g.rest, n),
+  );
+  lines.push("");
+  const r = f.registration;
+  lines.push(
+    `Registration of the version, each on a fresh suite (registerModel + addVersion): without variants ${int(r.withoutVariants.total)} ` +
+      `(addVersion ${int(r.withoutVariants.addVersion)}); with variants ${r.withVariants.variants.join(", ")} ${int(r.withVariants.total)} ` +
+      `(addVersion ${int(r.withVariants.addVersion)}): +${int(r.withVariants.total - r.withoutVariants.total)} for the variants.`,
+    "",
+  );
+  return lines.join("\n");
+}
 
 /** The batch section: one column per batch size. */
 export function renderBatchMarkdown(b: BatchFigures): string {
@@ -119,6 +408,7 @@ export function renderBatchMarkdown(b: BatchFigures): string {
       "",
     );
   }
+  if (b.fulfilment) lines.push(renderFulfilMarkdown(b.fulfilment, b));
   return lines.join("\n");
 }
 
@@ -312,6 +602,7 @@ export function renderMarkdown(r: BenchResults): string {
     ...(r.options.chain ? [] : ["gas", "latency", "throughput"]),
     ...(r.fleet ? [] : ["fleet"]),
     ...(r.batch ? [] : ["batch"]),
+    ...(r.batch?.fulfilment ? [] : ["batchFulfilment"]),
     ...(names.length ? [] : ["tuning", "build", "proving", "rss", "gas", "latency", "throughput"]),
   ]);
   lines.push(...Object.entries(r.method).flatMap(([k, s]) => (skip.has(k) ? [] : [`- ${s}`])), "");

@@ -19,6 +19,7 @@ import { consoleProgress, type Progress } from "../prover/src/util/progress.js";
 import { buildModel } from "../prover/src/models/build.js";
 import { parseBatchList } from "../prover/src/models/variants.js";
 import { measureBatches } from "./batch.js";
+import { measureBatchFulfilment, setUpBatchSuite } from "./batch-fulfil.js";
 import { buildExample, exampleDir, type BuildFigures } from "./build.js";
 import { deploySuite, measureGas, type GasFigures, type Registered, type Suite } from "./chain.js";
 import { registerModelVersion } from "../prover/src/chain/register.js";
@@ -98,7 +99,12 @@ const program = new Command("npm run bench --")
     positive("--fleet-burst"),
   )
   .option("--no-fleet", "skip the fleet figures (PostgreSQL queue cost, throughput with 1 and 3 processes)")
-  .option("--batches <list>", "batch sizes to build, prove and verify through the suite verifier", "1,4,8,16")
+  .option(
+    "--batches <list>",
+    "batch sizes to build, prove and verify through the suite verifier and (with a chain) to fulfil end to end: " +
+      "N requests, one lock, one proof, fulfillBatch; all-in gas per verified inference",
+    "1,4,8,16",
+  )
   .option("--batch-model <name>", "the example model of the batch figures", "digits-mlp")
   .option("--no-batch", "skip the batch figures")
   .option(
@@ -171,7 +177,8 @@ async function main(): Promise<void> {
     M +
     M +
     (o.chain ? 2 + M + M + workerCounts.reduce((s, w, i) => s + 2 + M + (i === 0 ? M : 0), 0) : 0) +
-    (o.chain && o.fleet ? 6 : 0); // PostgreSQL, the queue cost, then start + burst for 1 and for 3 processes
+    (o.chain && o.fleet ? 6 : 0) + // PostgreSQL, the queue cost, then start + burst for 1 and for 3 processes
+    (o.chain && o.batch && models.includes(o.batchModel) ? batchSteps(batchSizes, runs, true) : 0);
   const progress = consoleProgress("bench", steps);
   progress.note(
     `models ${models.join(", ")}; ${runs} runs; ${cold ? `cold builds in ${process.env.ZKINFER_CACHE_DIR}` : "cached builds"}` +
@@ -296,8 +303,8 @@ async function main(): Promise<void> {
       // 3b. Batch variants through the suite verifier.
       if (o.batch && models.includes(o.batchModel)) {
         batchResults = await measureBatchFigures(o.batchModel, batchSizes, runs, join(work, "batch"), progress, {
-          clients: admin,
-          suiteVerifier: suite.suiteVerifier,
+          rpcUrl: node!.url,
+          connect: (key) => clients(key),
         });
       }
 
@@ -473,14 +480,24 @@ function writeResults(report: BenchResults, wanted: string, progress: Progress):
   process.stdout.write(markdown);
 }
 
-/** The batch figures: the model's variants built (cached when they exist), proved round-robin, verified on-chain. */
+/** The accounts and chain the batch figures run on: fresh suites deployed there (see `setUpBatchSuite`). */
+interface BatchChain {
+  rpcUrl: string;
+  connect: (key: `0x${string}`) => Promise<ChainClients>;
+}
+
+/**
+ * The batch figures: the model's variants built (cached when they exist), proved round-robin and verified through
+ * the suite verifier; on a chain also registered with the version through the real registry and fulfilled end to end
+ * (requests, one lock, one proof, fulfillBatch) at every batch size.
+ */
 async function measureBatchFigures(
   name: string,
   batches: number[],
   runs: number,
   work: string,
   progress: Progress,
-  chain: { clients: ChainClients; suiteVerifier: `0x${string}` } | undefined,
+  chain: BatchChain | undefined,
 ): Promise<NonNullable<BenchResults["batch"]>> {
   const engine = new EzklEngine();
   try {
@@ -490,7 +507,21 @@ async function measureBatchFigures(
     );
     const heldout = (await readJson<Heldout>(source.heldout!, "heldout.json")).inputs;
     const alternativeAt = batches.includes(8) ? 8 : undefined;
-    return await measureBatches({
+    const accounts = chain
+      ? {
+          owner: await chain.connect(DEV_KEYS[0]!),
+          prover: await chain.connect(DEV_KEYS[1]!),
+          requester: await chain.connect(DEV_KEYS[2]!),
+        }
+      : undefined;
+    const setUp =
+      chain && accounts
+        ? await progress.step(
+            `two fresh suites; ${name} registered with variants ${model.manifest.variants.map((v) => v.batch).join(", ")} on one, without on the other`,
+            () => setUpBatchSuite({ rpcUrl: chain.rpcUrl, deployerKey: DEV_KEYS[0]!, owner: accounts.owner, model }),
+          )
+        : undefined;
+    const figures = await measureBatches({
       engine,
       model,
       heldout,
@@ -498,12 +529,31 @@ async function measureBatchFigures(
       runs,
       work,
       progress,
-      ...(chain ? { chain } : {}),
+      ...(setUp && accounts ? { chain: { clients: accounts.owner, suiteVerifier: setUp.suite.suiteVerifier } } : {}),
       ...(alternativeAt ? { alternativeAt } : {}),
     });
+    if (setUp && accounts) {
+      figures.fulfilment = await measureBatchFulfilment({
+        engine,
+        model,
+        heldout,
+        batches,
+        setUp,
+        ...accounts,
+        work: join(work, "fulfil"),
+        progress,
+      });
+    }
+    return figures;
   } finally {
     await engine.close();
   }
+}
+
+/** The progress steps of `measureBatchFigures` (see there and in batch.ts / batch-fulfil.ts). */
+function batchSteps(batches: number[], runs: number, chain: boolean): number {
+  const proving = 1 + runs + 1 + (batches.includes(8) ? 1 : 0); // build, warm-up + rounds, the alternative layout
+  return proving + (chain ? 1 + 1 + (batches.includes(1) ? 1 : 0) + batches.length : 0); // suites, first fulfilment
 }
 
 /** `--batch-only`: the batch figures alone, on their own `hardhat node`, in <out>/<date>-batch.json and .md. */
@@ -515,7 +565,7 @@ async function batchOnly(
   started: Date,
   stopLoad: ReturnType<typeof sampleLoad>,
 ): Promise<void> {
-  const progress = consoleProgress("bench");
+  const progress = consoleProgress("bench", (o.chain ? 1 : 0) + batchSteps(batches, runs, o.chain));
   const work = mkdtempSync(join(tmpdir(), "zkinfer-bench-batch-"));
   const engine = new EzklEngine();
   const info = await engine.info();
@@ -525,18 +575,20 @@ async function batchOnly(
   let batch: NonNullable<BenchResults["batch"]>;
   try {
     const chain = o.chain
-      ? await progress.step("hardhat node on 127.0.0.1, deploy the suite (Ignition)", async () => {
-          node = await startLocalNode();
-          const suite = await deploySuite(node.url, DEV_KEYS[0]!);
-          const clients = await connectChain({
-            rpcUrl: node.url,
-            privateKey: DEV_KEYS[0]!,
-            registry: suite.registry,
-            verifierRoute: suite.verifierRoute,
-            coordinator: suite.coordinator,
-            source: "bench",
-          });
-          return { clients, suiteVerifier: suite.suiteVerifier };
+      ? await progress.step("hardhat node on 127.0.0.1", async () => {
+          const url = (node = await startLocalNode()).url;
+          return {
+            rpcUrl: url,
+            connect: (key: `0x${string}`) =>
+              connectChain({
+                rpcUrl: url,
+                privateKey: key,
+                registry: undefined,
+                verifierRoute: undefined,
+                coordinator: undefined,
+                source: "bench",
+              }),
+          };
         })
       : undefined;
     batch = await measureBatchFigures(o.batchModel, batches, runs, work, progress, chain);
@@ -556,7 +608,7 @@ async function batchOnly(
     command: `npm run bench -- ${process.argv.slice(2).join(" ")}`,
     options: { models: [], runs, requests: 0, burst: 0, workers: [], coldBuilds: false, chain: o.chain },
     machine,
-    method: { batch: METHOD.batch! },
+    method: { batch: METHOD.batch!, ...(o.chain ? { batchFulfilment: METHOD.batchFulfilment! } : {}) },
     models: {},
     service: null,
     fleet: null,
@@ -620,6 +672,8 @@ const METHOD: Record<string, string> = {
     "Throughput: a burst of k requests sent back to back; k divided by the time from the first send until the last request is seen fulfilled.",
   batch:
     "Batch variants: the model built with `--batches` (each variant derived from the batch-1 build: batch 1's run arguments with EZKL's batch_size = N, the inner columns chosen by the build's objective, logrows from the rows). Prove: `proveBatch` of N held-out inputs (`proveInference` at batch 1), one warm-up round, then n rounds over every batch size round-robin (the order reversed every other round), so all sizes see the same load; per inference = median / N. Gas: the variant's VKA registered with the suite verifier (`registerVka`, not counted), then `verifyProof(proof, instances, vka)` sent as a mined transaction on `hardhat node` (gasUsed, the 21,000 intrinsic included). The fit is least squares over the variants with batch > 1 (one VKA shape). The alternative: the same batch size built in a copy of the artifact directory with 2 inner columns (about half the rows, one logrows less: what a settings search at batch N would try first), proved n times interleaved with the build's own variant.",
+  batchFulfilment:
+    "Batched fulfilment: two fresh suites deployed with Ignition on the same `hardhat node`; the model registered through the real registry (`registerModelVersion`: registerModel + addVersion) with every variant of its manifest in one version on the first, and the same build without variants on the second (each the first registration of its VKAs, so the two compare). Then, on the first suite, from one requester EOA (no callback, fixed price 0.001 ETH, no collateral) and one prover account: one request fulfilled first and not counted (the prover's credit slot then exists); at batch 1 a request locked and fulfilled with `fulfill`; at each batch size N, N `requestInference` of held-out inputs, one `lock` of all N, one `proveBatch` of those inputs (`proveInference` at batch 1), one `fulfillBatch`; every request's receipt (model, version, input commitment, outputs hash, fulfiller), its `InferenceFulfilled` outputs and the `BatchFulfilled` list are checked against the proof's blocks; then the same proof sent to the suite verifier's `verifyProof` directly (VKA in calldata). All-in per inference = (the N requests + the lock + the fulfilment) / N, mined gasUsed. The split: least-squares lines through the batch sizes of the bare verifier's gas against its public instances, of fulfillBatch − verifyProof against N and of the lock against N; the residual is what the lines miss. The latency a service's batching window adds is not measured here.",
   fleet:
     "Fleet: `startService` processes (1 worker each) sharing one PostgreSQL job store (a temporary cluster on 127.0.0.1, fsync off), the smallest model, a burst of k requests as for throughput; first 1 process, then 3. On 2 cores three processes cannot prove faster than the cores allow: the gain is bounded by the cores, not the queue. Queue cost: per job, `claimNext` (with its lease) + one `heartbeat` + `proved` on one connection, no proving, 200 jobs x 2 rounds per backend, SQLite and PostgreSQL interleaved round by round.",
 };

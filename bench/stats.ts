@@ -25,3 +25,12 @@ export function summarize(values: readonly number[]): Summary {
 
 /** a / b rounded to 3 decimals (a ratio like zkinfer/bare or fulfil/bare gas). */
 export const ratio = (a: number, b: number): number => Math.round((a / b) * 1000) / 1000;
+
+/** The least-squares line y = intercept + slope * x through the points (at least two distinct xs). */
+export function leastSquares(xs: readonly number[], ys: readonly number[]): { intercept: number; slope: number } {
+  if (xs.length !== ys.length || new Set(xs).size < 2) throw new Error("leastSquares: needs two or more distinct xs");
+  const mx = xs.reduce((s, x) => s + x, 0) / xs.length;
+  const my = ys.reduce((s, y) => s + y, 0) / ys.length;
+  const slope = xs.reduce((s, x, i) => s + (x - mx) * (ys[i]! - my), 0) / xs.reduce((s, x) => s + (x - mx) ** 2, 0);
+  return { slope, intercept: my - slope * mx };
+}

@@ -390,7 +390,8 @@ contract InferenceCoordinator is IInferenceCoordinator, Ownable2Step {
 
         _pay(requestId, r, terms, party, payee, held);
 
-        if (callBack) _callBackOrRecordFailure(requestId, party.requester, terms.callbackGasLimit, callbackData);
+        if (callBack)
+            _callBackOrRecordFailure(requestId, party.requester, terms.callbackGasLimit, callbackData);
     }
 
     /// @inheritdoc IInferenceCoordinator
@@ -409,7 +410,7 @@ contract InferenceCoordinator is IInferenceCoordinator, Ownable2Step {
         uint256 previous;
         for (uint256 i = 0; i < count; ++i) {
             uint256 requestId = requestIds[i];
-            if (i != 0 && requestId <= previous) {
+            if (i != 0 && requestId < previous + 1) {
                 if (requestId == previous) revert CoordinatorBatchDuplicateRequest({requestId: requestId});
                 revert CoordinatorBatchNotAscending({requestId: requestId, previous: previous});
             }
@@ -1004,7 +1005,8 @@ contract InferenceCoordinator is IInferenceCoordinator, Ownable2Step {
     ) private view returns (Batch memory batch) {
         OpenRequest storage r = _requests[firstId];
         Terms memory terms = r.terms;
-        if (terms.status != RequestStatus.Open && terms.status != RequestStatus.Locked) _revertNotOpen(firstId, r);
+        if (terms.status != RequestStatus.Open && terms.status != RequestStatus.Locked)
+            _revertNotOpen(firstId, r);
         batch.modelId = r.modelId;
         batch.version = terms.version;
         Target memory target = r.target;
@@ -1031,7 +1033,11 @@ contract InferenceCoordinator is IInferenceCoordinator, Ownable2Step {
         bytes calldata proof,
         uint256[] calldata instances
     ) private view returns (bytes32 proofHash) {
-        (address verifier, address vka, bytes32 vkaDigest) = _batchCircuit(batch.modelId, batch.version, batch.size);
+        (address verifier, address vka, bytes32 vkaDigest) = _batchCircuit(
+            batch.modelId,
+            batch.version,
+            batch.size
+        );
         if (vka == address(0)) _revertBatchSizeUnregistered(batch, instances.length, perBlock);
         bytes32 digest;
         (digest, proofHash) = InferenceProof.verifyProofAndHash(
@@ -1091,7 +1097,14 @@ contract InferenceCoordinator is IInferenceCoordinator, Ownable2Step {
     ) private returns (Callback memory cb) {
         OpenRequest storage r = _requests[requestId];
         Terms memory terms = r.terms;
-        IModelRegistry.InstanceLayout memory block_ = _checkBlock(r, requestId, index, terms, batch, instances);
+        IModelRegistry.InstanceLayout memory block_ = _checkBlock(
+            r,
+            requestId,
+            index,
+            terms,
+            batch,
+            instances
+        );
         return _settleBlock(requestId, r, terms, batch, InferenceProof.decodeOutputs(block_, instances));
     }
 

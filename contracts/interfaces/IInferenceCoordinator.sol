@@ -573,7 +573,12 @@ interface IInferenceCoordinator {
     /// @param blockIndex Its block (its position in the list).
     /// @param expected The request's input commitment.
     /// @param actual The hash of the block's input range.
-    error CoordinatorBlockInputMismatch(uint256 requestId, uint256 blockIndex, bytes32 expected, bytes32 actual);
+    error CoordinatorBlockInputMismatch(
+        uint256 requestId,
+        uint256 blockIndex,
+        bytes32 expected,
+        bytes32 actual
+    );
 
     /// @notice Thrown by `fulfill` when too little gas is left to give the callback its full gas limit (the
     ///         63/64 rule would cut it short). Nothing is fulfilled; resend with a higher gas limit.
@@ -698,7 +703,11 @@ interface IInferenceCoordinator {
     /// @param requestIds The requests, ascending, block by block.
     /// @param proof The proof bytes.
     /// @param instances The proof's public instances: all inputs, block by block, then all outputs likewise.
-    function fulfillBatch(uint256[] calldata requestIds, bytes calldata proof, uint256[] calldata instances) external;
+    function fulfillBatch(
+        uint256[] calldata requestIds,
+        bytes calldata proof,
+        uint256[] calldata instances
+    ) external;
 
     /// @notice Pays the caller's whole balance (prices earned, refunds, deposits and returned collateral) to the
     ///         caller. Works while paused.

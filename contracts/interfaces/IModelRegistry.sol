@@ -62,7 +62,6 @@ interface IModelRegistry {
     /// @param circuitMetricBps The same metric in basis points, run through the quantised circuit.
     /// @param metadataURI Where the manifest and the rest of the artefacts can be fetched (may be empty).
     // An ABI argument, never stored, so field order serves readers, not packing.
-    // solhint-disable-next-line gas-struct-packing
     /// @notice A batch variant of a version, as `addVersion` takes it: the version's ONNX and weights compiled at
     ///         batch size `batchSize`, so that one proof carries `batchSize` inferences. Its instances are blocks:
     ///         block i's input at `i * inputCount`, its output at `batchSize * inputCount + i * outputCount` (the
@@ -85,6 +84,7 @@ interface IModelRegistry {
         bytes32 vkaDigest;
     }
 
+    // solhint-disable-next-line gas-struct-packing
     struct VersionParams {
         bytes32 modelHash;
         bytes32 settingsHash;
@@ -606,7 +606,13 @@ interface IModelRegistry {
     )
         external
         view
-        returns (VersionStatus status, address verifier, bool verifierStopped, address vka, bytes32 vkaDigest);
+        returns (
+            VersionStatus status,
+            address verifier,
+            bool verifierStopped,
+            address vka,
+            bytes32 vkaDigest
+        );
 
     /// @notice The fulfilment-time facts about a version, in one call that never reverts: its status and its suite
     ///         verifier, and whether that verifier was stopped.

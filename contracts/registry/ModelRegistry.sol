@@ -405,7 +405,10 @@ contract ModelRegistry is IModelRegistry, Ownable2Step {
     }
 
     /// @inheritdoc IModelRegistry
-    function variants(bytes32 modelId, uint32 version) external view override returns (VariantInfo[] memory list) {
+    function variants(
+        bytes32 modelId,
+        uint32 version
+    ) external view override returns (VariantInfo[] memory list) {
         uint32[] storage sizes = _variantSizes[modelId][version];
         list = new VariantInfo[](sizes.length);
         for (uint256 i = 0; i < list.length; ++i) {
@@ -566,9 +569,14 @@ contract ModelRegistry is IModelRegistry, Ownable2Step {
         StoredVersion storage stored,
         Variant[] calldata list
     ) private {
-        if (list.length > MAX_VARIANTS) revert RegistryTooManyVariants({count: list.length, maxVariants: MAX_VARIANTS});
-        (uint32 inputOffset, uint32 inputCount, uint32 outputOffset, uint32 instanceCount) =
-            (stored.inputOffset, stored.inputCount, stored.outputOffset, stored.instanceCount);
+        if (list.length > MAX_VARIANTS)
+            revert RegistryTooManyVariants({count: list.length, maxVariants: MAX_VARIANTS});
+        (uint32 inputOffset, uint32 inputCount, uint32 outputOffset, uint32 instanceCount) = (
+            stored.inputOffset,
+            stored.inputCount,
+            stored.outputOffset,
+            stored.instanceCount
+        );
         // outputOffset == inputCount and instanceCount == inputCount + outputCount (uint256: no wrap-around).
         if (
             inputOffset != 0 ||
@@ -597,7 +605,7 @@ contract ModelRegistry is IModelRegistry, Ownable2Step {
         uint32 previous
     ) private returns (uint32 batchSize) {
         batchSize = v.batchSize;
-        if (batchSize <= previous || batchSize > MAX_BATCH_SIZE) {
+        if (batchSize < previous + 1 || batchSize > MAX_BATCH_SIZE) {
             revert RegistryVariantBatchSizeInvalid({
                 batchSize: batchSize,
                 previous: previous,
@@ -614,7 +622,13 @@ contract ModelRegistry is IModelRegistry, Ownable2Step {
         address store = _storeAndRegisterVka(vka, digest, stored.suiteVerifierId);
         _variants[modelId][version][batchSize] = StoredVariant({vka: store, vkaDigest: digest});
         _variantSizes[modelId][version].push(batchSize);
-        emit VariantRegistered({modelId: modelId, version: version, batchSize: batchSize, vkaDigest: digest, vka: store});
+        emit VariantRegistered({
+            modelId: modelId,
+            version: version,
+            batchSize: batchSize,
+            vkaDigest: digest,
+            vka: store
+        });
     }
 
     /// @dev Reverts with `RegistryVkaLengthInvalid` unless a VKA of `words` words can be stored and verified.

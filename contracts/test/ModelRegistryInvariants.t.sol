@@ -77,7 +77,9 @@ contract RegistryHandler is TestBase {
         bool allowDuplicate = vkaSeed >= 192;
         uint32 existing = ghostVersionOfDigest[id][digest];
         vm.prank(actor);
-        try REGISTRY.addVersion(id, p, vka, new IModelRegistry.Variant[](0), allowDuplicate) returns (uint32 version) {
+        try REGISTRY.addVersion(id, p, vka, new IModelRegistry.Variant[](0), allowDuplicate) returns (
+            uint32 version
+        ) {
             if (actor != ghostOwner[id]) return _violate("non-owner added a version");
             if (existing != 0 && !allowDuplicate) return _violate("added a duplicate digest");
             if (version != ghostCount[id] + 1) return _violate("version number not previous + 1");

@@ -108,6 +108,7 @@ describe("zkinfer deploy (Ignition) against `hardhat node`, then register and a 
       "VKA stored on-chain (keccak256)": "match",
       "suite verifier (extcodehash)": "match",
       "suite verifier vs this checkout's": "match",
+      "batch variants registered with the version": "match",
     });
 
     // Another model's files do not pass for digits-mlp's registration.

@@ -87,8 +87,17 @@ async function rebuildKeys(engine: Engine, files: AuditFiles, dir: string, progr
   return { circuitHash: await sha256File(p("network.ezkl")), vkHash: await sha256File(p("vk.key")), vka };
 }
 
+/** A batch variant as the registry holds it with the version (`variants`), and the VKA its store contract holds. */
+export interface RegisteredVariant {
+  batchSize: number;
+  vkaDigest: string;
+  storedVkaDigest: string;
+}
+
 /**
- * The batch variants of a build, each against the manifest (the registry holds no variants yet): the graph is
+ * The batch variants of a build, each against the manifest and, auditing against a chain, the variants the
+ * registry holds with the version (the same batch sizes, and each registered and stored VKA digest the one
+ * rebuilt here): the graph is
  * the symbolic-batch rewrite of the version's network.onnx, repeated here and compared by hash; the
  * variant's settings derive from batch 1's (same run arguments but batch_size, logrows and inner columns, the
  * logrows its rows need, the same scales); then the SRS, the verifying key from a fresh key setup and the VKA.
@@ -96,11 +105,20 @@ async function rebuildKeys(engine: Engine, files: AuditFiles, dir: string, progr
 export async function auditVariants(
   engine: Engine,
   model: LoadedModel,
-  opts: { progress?: Progress } = {},
+  opts: { progress?: Progress; registered?: readonly RegisteredVariant[] } = {},
 ): Promise<{ ok: boolean; checks: AuditCheck[] }> {
   const progress = opts.progress ?? silentProgress;
   const checks: AuditCheck[] = [];
   const compare = comparer(checks);
+  const registered = opts.registered;
+  if (registered) {
+    compare(
+      "batch variants registered with the version",
+      model.manifest.variants.map((v) => v.batch).join(",") || "none",
+      registered.map((v) => v.batchSize).join(",") || "none",
+      "a version's variants are fixed when it is added",
+    );
+  }
   const base = JSON.parse(readFileSync(model.file("settings"), "utf8")) as CircuitSettings;
   for (const v of model.manifest.variants) {
     const variant = variantModel(model, v.batch);
@@ -137,6 +155,16 @@ export async function auditVariants(
       );
       compare(`${tag}verifying key (sha256)`, v.hashes.vk, rebuilt.vkHash);
       compare(`${tag}VKA digest (keccak256)`, v.vka.digest, rebuilt.vka.digest);
+      const onChain = registered?.find((r) => r.batchSize === v.batch);
+      if (onChain) {
+        compare(`${tag}VKA digest registered with the version`, onChain.vkaDigest, rebuilt.vka.digest);
+        compare(
+          `${tag}VKA stored on-chain (keccak256)`,
+          onChain.vkaDigest,
+          onChain.storedVkaDigest,
+          "the code of the registry's VKA store",
+        );
+      }
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

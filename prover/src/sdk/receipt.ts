@@ -23,9 +23,14 @@ export interface Fulfilment {
   fulfiller: Address;
   txHash: Hex;
   blockNumber: bigint;
-  /** The proof and public instances exactly as `fulfill` received them. */
+  /** The proof and public instances exactly as `fulfill` (or `fulfillBatch`) received them. */
   proof: Hex;
   instances: bigint[];
+  /**
+   * Where the request sits in the proof: batch size 1 and block 0 for `fulfill`; for `fulfillBatch`, the
+   * circuit's batch size (a variant registered with the version) and the request's block.
+   */
+  batch: { size: number; index: number };
   /** The outputs the coordinator decoded and handed to the consumer (from the event). */
   outputs: bigint[];
   /** The receipt as stored by the coordinator. */
@@ -52,14 +57,24 @@ export async function fetchFulfilment(
   const tx = await client.getTransaction({ hash: log.transactionHash });
   let proof: Hex;
   let instances: bigint[];
+  let index = 0;
   try {
     if (tx.to?.toLowerCase() !== p.coordinator.toLowerCase()) throw new Error("not sent to the coordinator");
     const call = decodeFunctionData({ abi: inferenceCoordinatorAbi, data: tx.input });
-    if (call.functionName !== "fulfill") throw new Error(`the transaction calls ${call.functionName}`);
-    const [requestId, proofArg, instancesArg] = call.args;
-    if (requestId !== p.requestId) throw new Error(`the transaction fulfils request ${requestId}`);
-    proof = proofArg;
-    instances = [...instancesArg];
+    if (call.functionName === "fulfill") {
+      const [requestId, proofArg, instancesArg] = call.args;
+      if (requestId !== p.requestId) throw new Error(`the transaction fulfils request ${requestId}`);
+      proof = proofArg;
+      instances = [...instancesArg];
+    } else if (call.functionName === "fulfillBatch") {
+      const [requestIds, proofArg, instancesArg] = call.args;
+      index = requestIds.indexOf(p.requestId);
+      if (index < 0) throw new Error(`the batch fulfils requests ${requestIds.join(", ")}`);
+      proof = proofArg;
+      instances = [...instancesArg];
+    } else {
+      throw new Error(`the transaction calls ${call.functionName}`);
+    }
   } catch (e) {
     throw new FulfilmentNotFoundError(
       `cannot read the proof of request ${p.requestId} from transaction ${log.transactionHash}: ${(e as Error).message}`,
@@ -70,6 +85,13 @@ export async function fetchFulfilment(
     );
   }
   const r = await readReceipt(client, p.coordinator, p.requestId);
+  const registry = await client.readContract({ address: p.coordinator, abi: inferenceCoordinatorAbi, functionName: "registry" });
+  const v = await client.readContract({
+    address: registry,
+    abi: modelRegistryAbi,
+    functionName: "getVersion",
+    args: [r.modelId, r.version],
+  });
   return {
     requestId: p.requestId,
     modelId: log.args.modelId,
@@ -79,6 +101,8 @@ export async function fetchFulfilment(
     blockNumber: log.blockNumber,
     proof,
     instances,
+    // The coordinator accepted the instances, so they are a whole number of the version's blocks.
+    batch: { size: instances.length / v.layout.instanceCount, index },
     outputs: [...log.args.outputs],
     receipt: {
       modelId: r.modelId,
@@ -125,7 +149,12 @@ export async function verifyReceipt(
     functionName: "getVersion",
     args: [f.receipt.modelId, f.receipt.version],
   });
-  const { inputOffset, inputCount, outputOffset, outputCount } = v.layout;
+  // The request's block (see IModelRegistry.Variant): every range of the layout scaled by the batch size, then
+  // the block's own part of it. At batch size 1 this is the version's layout.
+  const { size, index } = f.batch;
+  const { inputCount, outputCount } = v.layout;
+  const inputOffset = size * v.layout.inputOffset + index * inputCount;
+  const outputOffset = size * v.layout.outputOffset + index * outputCount;
   const inputSlice = f.instances.slice(inputOffset, inputOffset + inputCount);
   const outputs = f.instances.slice(outputOffset, outputOffset + outputCount).map(feltToInt);
   const checks: ReceiptCheck[] = [];
@@ -156,16 +185,24 @@ export async function verifyReceipt(
     functionName: "verificationTarget",
     args: [f.receipt.modelId, f.receipt.version],
   });
-  const words = await readStoredVka(client, v.vka);
+  // The circuit the proof is of: the version's own, or the batch variant registered with it.
+  const [, , , circuitVka, circuitDigest] = await client.readContract({
+    address: registry,
+    abi: modelRegistryAbi,
+    functionName: "batchTarget",
+    args: [f.receipt.modelId, f.receipt.version, size],
+  });
+  const circuit = size === 1 ? "the version's VKA" : `the version's batch-${size} variant's VKA (block ${index})`;
+  const words = await readStoredVka(client, circuitVka);
   const storedDigest = vkaDigest(words);
   check(
     "VKA",
-    storedDigest === v.vkaDigest,
-    `keccak256 of the VKA stored at ${v.vka} ${storedDigest}, registered ${v.vkaDigest}`,
+    storedDigest === circuitDigest,
+    `keccak256 of ${circuit} stored at ${circuitVka} ${storedDigest}, registered ${circuitDigest}`,
   );
   const answer = await callSuiteVerifier(client, target.verifier, f.proof, f.instances, words);
-  const accepted = answer.accepted && answer.digest === v.vkaDigest;
-  let detail = `the suite verifier ${target.verifier} accepts the proof against the version's VKA (eth_call verifyProof)`;
+  const accepted = answer.accepted && answer.digest === circuitDigest;
+  let detail = `the suite verifier ${target.verifier} accepts the proof against ${circuit} (eth_call verifyProof)`;
   if (!answer.accepted) detail = `the suite verifier rejected the proof: ${answer.error ?? "returned false"}`;
   else if (!accepted) detail = `the suite verifier checked another VKA (digest ${answer.digest})`;
   check("proof", accepted, detail);

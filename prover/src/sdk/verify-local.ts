@@ -6,6 +6,7 @@ import { modelRegistryAbi } from "../chain/abis.js";
 import { feltToLeHex } from "../engine/felt.js";
 import type { Engine } from "../engine/engine.js";
 import type { LoadedModel } from "../models/store.js";
+import { variantModel } from "../models/variants.js";
 import type { Fulfilment, ReceiptCheck } from "./receipt.js";
 
 /**
@@ -38,6 +39,25 @@ export async function verifyReceiptLocally(
     checks.push({ name: "proof (EZKL)", ok: false, detail: "not checked: the local build is not the registered version" });
     return { valid: false, checks };
   }
+  // A batched fulfilment is a proof of one of the version's batch variants: check it with the local variant,
+  // whose VKA digest must be the one registered with the version.
+  const size = fulfilment.batch.size;
+  const circuit = variantModel(model, size);
+  if (size !== 1) {
+    const [, , , , registered] = await opts.client.readContract({
+      address: opts.registry,
+      abi: modelRegistryAbi,
+      functionName: "batchTarget",
+      args: [fulfilment.receipt.modelId, fulfilment.receipt.version, size],
+    });
+    const ok = circuit.manifest.vka.digest.toLowerCase() === registered.toLowerCase();
+    checks.push({
+      name: `batch-${size} variant`,
+      ok,
+      detail: `local batch-${size} VKA digest ${circuit.manifest.vka.digest}, registered with the version ${registered}`,
+    });
+    if (!ok) return { valid: false, checks };
+  }
   const dir = mkdtempSync(join(tmpdir(), "zkinfer-receipt-"));
   try {
     const bytes = Buffer.from(fulfilment.proof.slice(2), "hex");
@@ -59,9 +79,9 @@ export async function verifyReceiptLocally(
     );
     const r = await engine.verify({
       proof: proofPath,
-      settings: model.file("settings"),
-      vk: model.file("vk"),
-      srs: model.file("srs"),
+      settings: circuit.file("settings"),
+      vk: circuit.file("vk"),
+      srs: circuit.file("srs"),
     });
     checks.push({
       name: "proof (EZKL)",

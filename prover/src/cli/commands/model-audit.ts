@@ -5,7 +5,7 @@ import { RpcUnreachableError } from "../../chain/clients.js";
 import { loadChainConfig } from "../../chain/config.js";
 import { withDeployment } from "../../chain/deployments.js";
 import { ConfigError, UserInputError } from "../../errors.js";
-import { auditModel, auditVariants, type AuditExpectation } from "../../models/audit.js";
+import { auditModel, auditVariants, type AuditExpectation, type RegisteredVariant } from "../../models/audit.js";
 import { modelIdOf } from "../../sdk/inference.js";
 import { readStoredVka, vkaDigest } from "../../chain/suite-verifier.js";
 import { suiteVerifierArtifact } from "../../models/suite-verifier.js";
@@ -39,6 +39,7 @@ export function registerModelAudit(model: Command, ctx: CliContext): void {
       const m = loaded.manifest;
       let expected: AuditExpectation;
       let against: string;
+      let registered: RegisteredVariant[] | undefined;
       if (opts.modelId || opts.owner) {
         const version = Number(opts.version);
         if (!Number.isInteger(version) || version < 0)
@@ -105,6 +106,20 @@ export function registerModelAudit(model: Command, ctx: CliContext): void {
           },
         };
         against = `registered version ${v} of ${modelId} in ${registry}`;
+        const onChainVariants = await client.readContract({
+          address: registry,
+          abi: modelRegistryAbi,
+          functionName: "variants",
+          args: [modelId, v],
+        });
+        registered = [];
+        for (const x of onChainVariants) {
+          registered.push({
+            batchSize: x.batchSize,
+            vkaDigest: x.vkaDigest,
+            storedVkaDigest: vkaDigest(await readStoredVka(client, x.vka)),
+          });
+        }
       } else {
         expected = {
           modelHash: m.hashes.model,
@@ -125,7 +140,7 @@ export function registerModelAudit(model: Command, ctx: CliContext): void {
         expected,
         { progress },
       );
-      const variants = await auditVariants(ctx.engine(), loaded, { progress });
+      const variants = await auditVariants(ctx.engine(), loaded, { progress, ...(registered ? { registered } : {}) });
       const result = { ok: base.ok && variants.ok, checks: [...base.checks, ...variants.checks] };
       if (opts.json) console.log(toJson({ against, ...result }));
       else {

@@ -18,6 +18,8 @@ export function registerModelRegister(model: Command, ctx: CliContext): void {
         "stored on-chain and checked by the suite's one verifier (no verifier is deployed), its hashes and SRS provenance. " +
         "A dev-SRS build is refused on any chain but the local dev chain (31337) unless --allow-dev-srs; a build already " +
         "registered for the model (same VKA digest) is refused unless --force. " +
+        "The build's batch variants (`model build --batch`) are registered with the version, each VKA stored and checked " +
+        "the same way; they are part of the version and can never be added later (build them first). " +
         "RPC and key come from ZKINFER_RPC_URL / ZKINFER_PRIVATE_KEY or zkinfer.config.json; the registry from the " +
         "deployment record deploy/deployments/<chainId>.json written by `zkinfer deploy` (or ZKINFER_REGISTRY)",
     )
@@ -55,6 +57,12 @@ export function registerModelRegister(model: Command, ctx: CliContext): void {
           ["suite verifier", r.verifier],
           ["VKA", `${r.vkaDigest} (stored at ${r.vka})`],
           ["SRS", r.ceremonySrs ? "ceremony" : "dev (generated on the build machine: not for production)"],
+          [
+            "batch variants",
+            r.variants.length
+              ? r.variants.map((v) => `batch ${v.batchSize} (VKA ${v.vkaDigest.slice(0, 10)}…)`).join(", ")
+              : "none",
+          ],
           ["owner", r.owner],
           ...r.txs.map((t): [string, string] => [`gas: ${t.label}`, `${t.gasUsed} (tx ${t.hash})`]),
         ]),
