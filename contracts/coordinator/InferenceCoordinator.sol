@@ -405,18 +405,12 @@ contract InferenceCoordinator is IInferenceCoordinator, Ownable2Step {
         if (_config.fulfilmentsPaused) {
             revert CoordinatorFulfilmentsPaused({requestId: requestIds[0], guardian: _config.guardian});
         }
+        // Every request's own state first, so that a request settled or expired since the batch was proved (a race
+        // a sender cannot always avoid) fails the transaction before the verification's million gas, not after it.
+        _checkBatchOpen(requestIds);
         Batch memory batch = _verifyBatch(requestIds[0], count, proof, instances);
         Callback[] memory callbacks = new Callback[](count);
-        uint256 previous;
-        for (uint256 i = 0; i < count; ++i) {
-            uint256 requestId = requestIds[i];
-            if (i != 0 && requestId < previous + 1) {
-                if (requestId == previous) revert CoordinatorBatchDuplicateRequest({requestId: requestId});
-                revert CoordinatorBatchNotAscending({requestId: requestId, previous: previous});
-            }
-            previous = requestId;
-            callbacks[i] = _fulfilBlock(requestId, i, batch, instances);
-        }
+        for (uint256 i = 0; i < count; ++i) callbacks[i] = _fulfilBlock(requestIds[i], i, batch, instances);
         emit BatchFulfilled({
             proofHash: batch.proofHash,
             modelId: batch.modelId,
@@ -993,7 +987,29 @@ contract InferenceCoordinator is IInferenceCoordinator, Ownable2Step {
         if (callBack) callbackData = _callbackData(requestId, modelId, terms.version, outputs);
     }
 
-    /// @dev `fulfillBatch`'s one proof check, from its first request: that request is open or locked, the batch size
+    /// @dev `fulfillBatch`'s checks of the list and of each request's state: ids strictly ascending (so none
+    ///      appears twice), each request open or locked and not past its deadline.
+    function _checkBatchOpen(uint256[] calldata requestIds) private view {
+        uint256 previous;
+        for (uint256 i = 0; i < requestIds.length; ++i) {
+            uint256 requestId = requestIds[i];
+            if (i != 0 && requestId < previous + 1) {
+                if (requestId == previous) revert CoordinatorBatchDuplicateRequest({requestId: requestId});
+                revert CoordinatorBatchNotAscending({requestId: requestId, previous: previous});
+            }
+            previous = requestId;
+            OpenRequest storage r = _requests[requestId];
+            Terms memory terms = r.terms;
+            if (terms.status != RequestStatus.Open && terms.status != RequestStatus.Locked) {
+                _revertNotOpen(requestId, r);
+            }
+            if (block.timestamp > terms.deadline) {
+                revert CoordinatorRequestExpired({requestId: requestId, deadline: terms.deadline});
+            }
+        }
+    }
+
+    /// @dev `fulfillBatch`'s one proof check, from its first request (open or locked): the batch size
     ///      is the instance count over the version's (a registered variant's, or 1), the version is not revoked and
     ///      its suite verifier not stopped, the suite verifier accepts the proof against that circuit's VKA and
     ///      returns its digest. Returns the batch's facts and block layout.
@@ -1004,9 +1020,7 @@ contract InferenceCoordinator is IInferenceCoordinator, Ownable2Step {
         uint256[] calldata instances
     ) private view returns (Batch memory batch) {
         OpenRequest storage r = _requests[firstId];
-        Terms memory terms = r.terms;
-        if (terms.status != RequestStatus.Open && terms.status != RequestStatus.Locked)
-            _revertNotOpen(firstId, r);
+        Terms memory terms = r.terms; // open or locked (`_checkBatchOpen`), so slot 2 is still its `Target`
         batch.modelId = r.modelId;
         batch.version = terms.version;
         Target memory target = r.target;
@@ -1136,8 +1150,9 @@ contract InferenceCoordinator is IInferenceCoordinator, Ownable2Step {
         }
     }
 
-    /// @dev A batch request's own checks: open or locked, not expired, of the batch's model and version, and its
-    ///      block's input hashing to its commitment. Returns the block's layout (its input and output ranges).
+    /// @dev A batch request's checks against the batch (its state was checked by `_checkBatchOpen`): of the
+    ///      batch's model and version, and its block's input hashing to its commitment. Returns the block's layout
+    ///      (its input and output ranges).
     function _checkBlock(
         OpenRequest storage r,
         uint256 requestId,
@@ -1146,12 +1161,6 @@ contract InferenceCoordinator is IInferenceCoordinator, Ownable2Step {
         Batch memory batch,
         uint256[] calldata instances
     ) private view returns (IModelRegistry.InstanceLayout memory block_) {
-        if (terms.status != RequestStatus.Open && terms.status != RequestStatus.Locked) {
-            _revertNotOpen(requestId, r);
-        }
-        if (block.timestamp > terms.deadline) {
-            revert CoordinatorRequestExpired({requestId: requestId, deadline: terms.deadline});
-        }
         bytes32 modelId = r.modelId;
         if (modelId != batch.modelId || terms.version != batch.version) {
             revert CoordinatorBatchVersionMismatch({

@@ -690,12 +690,13 @@ interface IInferenceCoordinator {
     ///         `requestIds[i]` is block i of the instances; blocks from `requestIds.length` up are padding, which
     ///         fulfils nothing. Anyone may send it; each request is paid for, receipted and called back as by
     ///         `fulfill`, on its own terms.
-    /// @dev The batch size is the instance count over the version's instance count; the circuit (its VKA and
-    ///      digest) is the registry's for that batch size (`IModelRegistry.batchTarget`), registered with the version
-    ///      and immutable with it. The proof is checked once; the digest the suite verifier returns must be the
-    ///      circuit's. Then per request, in order: open or locked and not expired, of the first request's model and
-    ///      version, ids strictly ascending (so no block serves two requests), its block's input hashing to its
-    ///      commitment, its payee by the market rules (an open fill needs the sender's commitment to this request
+    /// @dev First every request's state: ids strictly ascending (so no block serves two requests), each open or
+    ///      locked and not past its deadline, so that a request settled since the batch was proved fails the
+    ///      transaction before the verification's gas is spent. The batch size is the instance count over the
+    ///      version's instance count; the circuit (its VKA and digest) is the registry's for that batch size
+    ///      (`IModelRegistry.batchTarget`), registered with the version and immutable with it. The proof is checked
+    ///      once; the digest the suite verifier returns must be the circuit's. Then per request, in order: of the
+    ///      first request's model and version, its block's input hashing to its commitment, its payee by the market rules (an open fill needs the sender's commitment to this request
     ///      and this proof), its receipt and `InferenceFulfilled`. `BatchFulfilled` follows, then the callbacks in
     ///      order, each with its own gas limit; one that fails is recorded as failed and affects no other, and each
     ///      is preceded by the gas check of `fulfill` (`CoordinatorInsufficientGasForCallback`), so a sender cannot

@@ -296,6 +296,25 @@ describe("batched fulfilment with real EZKL batch proofs (Hardhat EVM)", functio
       expect(r.args![1]).to.equal(0n);
     });
 
+    it("a request settled since the batch was proved fails the batch before the verification is paid for", async () => {
+      const { ids } = await requests(fixed.slice(0, 4));
+      await mined(fulfilBatch(ids, b4.proof, b4.instances));
+      const again = await revertOf(fulfilBatch(ids, b4.proof, b4.instances));
+      expect(again.errorName).to.equal("CoordinatorRequestAlreadyFulfilled");
+      expect(again.args).to.deep.equal([ids[0], getAddress(prover().account.address)]);
+      // With too little gas for the verification (the bare verifyProof of this proof alone uses more), the same
+      // named error: the request's state is checked before the proof, so a sender who lost a race pays for its
+      // calldata and the state checks, not for the verification.
+      const cap = BigInt(Math.floor(gas["digits-mlp"]!.bareVerifyProofBatch4! / 2));
+      const capped = await revertOf(
+        suite.coordinator.simulate.fulfillBatch([[...ids], b4.proof, [...b4.instances]], {
+          account: prover().account,
+          gas: cap,
+        }),
+      );
+      expect(capped.errorName).to.equal("CoordinatorRequestAlreadyFulfilled");
+    });
+
     it("one block claimed by two requests: CoordinatorBatchDuplicateRequest", async () => {
       const { ids } = await requests(fixed.slice(0, 3));
       const r = await revertOf(fulfilBatch([ids[0]!, ids[0]!, ids[1]!, ids[2]!], b4.proof, b4.instances));
