@@ -1089,16 +1089,7 @@ contract InferenceCoordinator is IInferenceCoordinator, Ownable2Step {
         IModelRegistry.VersionStatus status;
         bool stopped;
         (status, verifier, stopped, vka, vkaDigest) = REGISTRY.batchTarget(modelId, version, batchSize);
-        if (status == IModelRegistry.VersionStatus.Revoked || status == IModelRegistry.VersionStatus.None) {
-            revert IInferenceVerifier.VerifierVersionRevoked({modelId: modelId, version: version});
-        }
-        if (stopped) {
-            revert IInferenceVerifier.VerifierSuiteVerifierStopped({
-                modelId: modelId,
-                version: version,
-                verifier: verifier
-            });
-        }
+        _checkFulfillable(modelId, version, status, verifier, stopped);
     }
 
     /// @dev Fulfils request `requestId` with block `index` of a verified batch (see `_checkBlock`): its payee,
@@ -1317,6 +1308,18 @@ contract InferenceCoordinator is IInferenceCoordinator, Ownable2Step {
         IModelRegistry.VersionStatus status;
         bool stopped;
         (status, verifier, stopped) = _fulfilmentTarget(modelId, version);
+        _checkFulfillable(modelId, version, status, verifier, stopped);
+    }
+
+    /// @dev Reverts unless a version in `status` whose suite verifier `verifier` is `stopped` or not can be
+    ///      fulfilled: `VerifierVersionRevoked` (also for a version that does not exist), `VerifierSuiteVerifierStopped`.
+    function _checkFulfillable(
+        bytes32 modelId,
+        uint32 version,
+        IModelRegistry.VersionStatus status,
+        address verifier,
+        bool stopped
+    ) private pure {
         if (status == IModelRegistry.VersionStatus.Revoked || status == IModelRegistry.VersionStatus.None) {
             revert IInferenceVerifier.VerifierVersionRevoked({modelId: modelId, version: version});
         }

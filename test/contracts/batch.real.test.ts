@@ -308,7 +308,7 @@ describe("batched fulfilment with real EZKL batch proofs (Hardhat EVM)", functio
       const cap = BigInt(Math.floor(gas["digits-mlp"]!.bareVerifyProofBatch4! / 2));
       const capped = await revertOf(
         suite.coordinator.simulate.fulfillBatch([[...ids], b4.proof, [...b4.instances]], {
-          account: prover().account,
+          account: prover().account.address,
           gas: cap,
         }),
       );

@@ -106,8 +106,8 @@ export function createSender(ctx: SenderContext) {
     }
   }
 
-  /** The live lock another prover holds on the job's request, if any, and how long until it lapses. */
-  async function foreignLock(job: Job): Promise<{ locker: Address; delayMs: number } | undefined> {
+  /** The job's request as the coordinator holds it, and the time to judge it at (the later of the chain's and ours). */
+  async function requestNow(job: Job) {
     const [r, head] = await Promise.all([
       ctx.client.readContract({
         address: ctx.coordinator,
@@ -117,7 +117,12 @@ export function createSender(ctx: SenderContext) {
       }),
       ctx.client.getBlock({ blockTag: "latest" }),
     ]);
-    const now = Math.max(Number(head.timestamp), Math.floor(Date.now() / 1000));
+    return { r, now: Math.max(Number(head.timestamp), Math.floor(Date.now() / 1000)) };
+  }
+
+  /** The live lock another prover holds on the job's request, if any, and how long until it lapses. */
+  async function foreignLock(job: Job): Promise<{ locker: Address; delayMs: number } | undefined> {
+    const { r, now } = await requestNow(job);
     if (Number(r.status) !== RequestStatus.Locked || r.locker.toLowerCase() === account.address.toLowerCase()) return undefined;
     if (Number(r.lockDeadline) < now) return undefined;
     return { locker: r.locker, delayMs: (Number(r.lockDeadline) - now + 2) * 1000 };
@@ -336,16 +341,7 @@ export function createSender(ctx: SenderContext) {
 
   /** Whether a batch job's request still goes in the batch; otherwise the job is settled or set aside here. */
   async function requestVerdict(job: Job): Promise<"go" | "out"> {
-    const [r, head] = await Promise.all([
-      ctx.client.readContract({
-        address: ctx.coordinator,
-        abi: inferenceCoordinatorAbi,
-        functionName: "request",
-        args: [BigInt(job.requestId!)],
-      }),
-      ctx.client.getBlock({ blockTag: "latest" }),
-    ]);
-    const now = Math.max(Number(head.timestamp), Math.floor(Date.now() / 1000));
+    const { r, now } = await requestNow(job);
     const status = Number(r.status);
     const out = async (how: () => Promise<void>, note: string) => {
       await how();
