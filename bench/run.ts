@@ -83,7 +83,8 @@ const program = new Command("npm run bench --")
       "off-chain verify latency through zkinfer (the TypeScript engine over its Python worker) against bare EZKL " +
       "Python calls on the same artifacts; gas of the bare verifier, the route and the coordinator's fulfil " +
       "(mined gasUsed on a local `hardhat node`); request → fulfilled latency and throughput through the prover " +
-      "service with 1 and 2 workers; peak RSS. Writes <out>/<YYYY-MM-DD>.json and .md (UTC date; a later run on " +
+      "service with 1 and 2 workers; batch variants and batched fulfilment, and the latency the service's batching " +
+      "window adds; peak RSS. Writes <out>/<YYYY-MM-DD>.json and .md (UTC date; a later run on " +
       "the same day writes <YYYY-MM-DD>-2, -3, ..., never replacing one). Progress goes to stderr.",
   )
   .option("--models <names>", `comma-separated example models (examples/models/<name>)`, ALL_MODELS.join(","))
