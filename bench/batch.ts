@@ -1,3 +1,4 @@
+import type { WindowFigures } from "./window.js";
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -48,6 +49,8 @@ export interface BatchFigures {
   alternative: (BatchPoint & { objective: string; ownProve: Summary }) | null;
   /** Registered with the version and fulfilled end to end through the coordinator (on a chain only). */
   fulfilment?: BatchFulfilFigures | null;
+  /** The latency a service's batching window adds, with its fulfilments (on a chain only). */
+  window?: WindowFigures | null;
 }
 
 /**

@@ -1,5 +1,6 @@
 import type { BatchFigures } from "./batch.js";
 import type { BatchFulfilFigures, FulfilPoint, SingleFulfil } from "./batch-fulfil.js";
+import type { WindowFigures } from "./window.js";
 import type { GasBreakdown } from "./trace.js";
 import type { BuildFigures } from "./build.js";
 import type { GasFigures } from "./chain.js";
@@ -169,8 +170,8 @@ export function renderFulfilMarkdown(f: BatchFulfilFigures, b: BatchFigures): st
     row(
       "latency the batching window adds",
       withSingle(
-        () => "measured by the service bench (see README)",
-        () => "measured by the service bench (see README)",
+        () => (b.window ? "the window table below" : "not measured in this run"),
+        () => (b.window ? "the window table below" : "not measured in this run"),
       ),
     ),
     "",
@@ -361,6 +362,46 @@ export function renderFulfilMarkdown(f: BatchFulfilFigures, b: BatchFigures): st
   return lines.join("\n");
 }
 
+/** The batching window: per arrival and window, request → fulfilled latency, the fulfilments and their gas. */
+export function renderWindowMarkdown(w: WindowFigures): string {
+  const sec = (v: number) => `${(v / 1000).toFixed(2)} s`;
+  const signed = (v: number) => `${v >= 0 ? "+" : "−"}${sec(Math.abs(v))}`;
+  const median = (xs: number[]) => {
+    const s = [...xs].sort((a, b) => a - b);
+    return s.length % 2 ? s[(s.length - 1) / 2]! : Math.round((s[s.length / 2 - 1]! + s[s.length / 2]!) / 2);
+  };
+  const gasCell = (xs: number[]) => (xs.length > 1 ? `${int(median(xs))} (${xs.map(int).join(", ")})` : int(xs[0]!));
+  const lines = [
+    `### The latency the batching window adds: \`zkinfer serve --batch-window-ms W\`, \`${w.model}\` with variants ${w.variants.join(", ")}`,
+    "",
+    `${w.requests} requests per trial from one EOA, one every ${w.spacingMs} ms (stream, ${w.rounds} round${w.rounds > 1 ? "s" : ""} per W, interleaved) or all at once (burst, ${w.burstRounds} round${w.burstRounds > 1 ? "s" : ""}); a fresh service (1 worker) per trial. Latency: request mined → seen fulfilled, over all requests of a W (n = requests × rounds). Batch sizes: the fulfilment transactions of each round, in the order mined: the circuit's batch size (1: \`fulfill\`), with the requests it settled when fewer (padding).`,
+    "",
+    "| arrival | W | n | latency, median (min–max) | added latency (median − W=0's) | fulfilment txs per round | batch sizes per round | fulfilment gas per request, median (per round) | prover gas per request (+ locks) |",
+    "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ...w.points.map((p) =>
+      [
+        "",
+        p.arrival === "stream" ? `stream, 1 / ${w.spacingMs} ms` : "burst",
+        `${int(p.windowMs)} ms`,
+        String(p.latency.n),
+        `${sec(p.latency.median)} (${sec(p.latency.min)}–${sec(p.latency.max)})`,
+        p.addedMs === null ? "—" : p.windowMs === 0 ? "0 (baseline)" : `**${signed(p.addedMs)}**`,
+        p.fulfilments.map((f) => f.length).join(", "),
+        p.fulfilments
+          .map((f) => `[${f.map((x) => (x.requests === x.batch ? String(x.batch) : `${x.batch} (${x.requests})`)).join(", ")}]`)
+          .join(" "),
+        gasCell(p.fulfilGasPerRequest),
+        gasCell(p.proverGasPerRequest),
+        "",
+      ]
+        .join(" | ")
+        .trim(),
+    ),
+    "",
+  ];
+  return lines.join("\n");
+}
+
 /** The batch section: one column per batch size. */
 export function renderBatchMarkdown(b: BatchFigures): string {
   const pts = b.points;
@@ -409,6 +450,7 @@ export function renderBatchMarkdown(b: BatchFigures): string {
     );
   }
   if (b.fulfilment) lines.push(renderFulfilMarkdown(b.fulfilment, b));
+  if (b.window) lines.push(renderWindowMarkdown(b.window));
   return lines.join("\n");
 }
 
@@ -603,6 +645,7 @@ export function renderMarkdown(r: BenchResults): string {
     ...(r.fleet ? [] : ["fleet"]),
     ...(r.batch ? [] : ["batch"]),
     ...(r.batch?.fulfilment ? [] : ["batchFulfilment"]),
+    ...(r.batch?.window ? [] : ["window"]),
     ...(names.length ? [] : ["tuning", "build", "proving", "rss", "gas", "latency", "throughput"]),
   ]);
   lines.push(...Object.entries(r.method).flatMap(([k, s]) => (skip.has(k) ? [] : [`- ${s}`])), "");

@@ -28,12 +28,13 @@ import { measureProving, type ProvingFigures } from "./prove.js";
 import { buildDefault, measureTuning, verifyGas, type TuneFigures } from "./tune.js";
 import { renderMarkdown, type BenchResults, type ModelResults } from "./report.js";
 import { measureQueueCosts } from "./fleet.js";
+import { measureWindow } from "./window.js";
 import { startPostgres } from "../test/helpers/postgres.js";
 import {
   measureBurst,
   measureLatency,
   SERVICE_SETTINGS,
-  BENCH_API_TOKEN,
+  warmUpJobs,
   serviceConfig,
   startServiceChild,
   type BurstFigures,
@@ -43,6 +44,9 @@ import {
 } from "./service.js";
 
 const ALL_MODELS = ["digits-mlp", "diabetes-mlp", "digits-cnn"];
+/** The window figures' requests per trial, and the spacing of the spread-out ones. */
+const WINDOW_REQUESTS = 8;
+const WINDOW_SPACING_MS = 500;
 const DEFAULT_RUNS = 5;
 
 const positive = (flag: string) => (v: string) => {
@@ -68,6 +72,9 @@ interface Options {
   batchModel: string;
   batch: boolean;
   batchOnly?: boolean;
+  window: boolean;
+  windows: string;
+  windowRounds: number;
 }
 
 const program = new Command("npm run bench --")
@@ -76,7 +83,8 @@ const program = new Command("npm run bench --")
       "off-chain verify latency through zkinfer (the TypeScript engine over its Python worker) against bare EZKL " +
       "Python calls on the same artifacts; gas of the bare verifier, the route and the coordinator's fulfil " +
       "(mined gasUsed on a local `hardhat node`); request → fulfilled latency and throughput through the prover " +
-      "service with 1 and 2 workers; peak RSS. Writes <out>/<YYYY-MM-DD>.json and .md (UTC date; a later run on " +
+      "service with 1 and 2 workers; batch variants and batched fulfilment, and the latency the service's batching " +
+      "window adds; peak RSS. Writes <out>/<YYYY-MM-DD>.json and .md (UTC date; a later run on " +
       "the same day writes <YYYY-MM-DD>-2, -3, ..., never replacing one). Progress goes to stderr.",
   )
   .option("--models <names>", `comma-separated example models (examples/models/<name>)`, ALL_MODELS.join(","))
@@ -108,6 +116,18 @@ const program = new Command("npm run bench --")
   .option("--batch-model <name>", "the example model of the batch figures", "digits-mlp")
   .option("--no-batch", "skip the batch figures")
   .option(
+    "--windows <list>",
+    `the service's --batch-window-ms values (ms) to measure the latency they add with (with a chain): ${WINDOW_REQUESTS} requests of the batch model, one every ${WINDOW_SPACING_MS} ms, then ${WINDOW_REQUESTS} at once`,
+    "0,2000,5000",
+  )
+  .option(
+    "--window-rounds <n>",
+    "rounds of the spread-out requests per window, interleaved (the burst: 1)",
+    positive("--window-rounds"),
+    2,
+  )
+  .option("--no-window", "skip the batching-window latency")
+  .option(
     "--batch-only",
     "only the batch figures (cached builds; results in <out>/<date>-batch.json and .md, beside a full run's)",
   )
@@ -138,7 +158,8 @@ async function main(): Promise<void> {
   const cold = !(o.reuseBuilds ?? o.quick ?? false);
   const outDir = resolve(projectRoot, o.out);
   const batchSizes = parseBatchList(o.batches, "--batches");
-  if (o.batchOnly) return batchOnly(o, batchSizes, runs, outDir, started, stopLoad);
+  const windows = o.window ? parseWindows(o.windows) : [];
+  if (o.batchOnly) return batchOnly(o, batchSizes, runs, windows, outDir, started, stopLoad);
 
   // Temporary directories: the fresh cache (cold builds, service proofs) and scratch for proofs.
   const temp: string[] = [];
@@ -178,7 +199,7 @@ async function main(): Promise<void> {
     M +
     (o.chain ? 2 + M + M + workerCounts.reduce((s, w, i) => s + 2 + M + (i === 0 ? M : 0), 0) : 0) +
     (o.chain && o.fleet ? 6 : 0) + // PostgreSQL, the queue cost, then start + burst for 1 and for 3 processes
-    (o.chain && o.batch && models.includes(o.batchModel) ? batchSteps(batchSizes, runs, true) : 0);
+    (o.chain && o.batch && models.includes(o.batchModel) ? batchSteps(batchSizes, runs, true, windows, o.windowRounds) : 0);
   const progress = consoleProgress("bench", steps);
   progress.note(
     `models ${models.join(", ")}; ${runs} runs; ${cold ? `cold builds in ${process.env.ZKINFER_CACHE_DIR}` : "cached builds"}` +
@@ -305,6 +326,8 @@ async function main(): Promise<void> {
         batchResults = await measureBatchFigures(o.batchModel, batchSizes, runs, join(work, "batch"), progress, {
           rpcUrl: node!.url,
           connect: (key) => clients(key),
+          windows,
+          windowRounds: o.windowRounds,
         });
       }
 
@@ -484,6 +507,9 @@ function writeResults(report: BenchResults, wanted: string, progress: Progress):
 interface BatchChain {
   rpcUrl: string;
   connect: (key: `0x${string}`) => Promise<ChainClients>;
+  /** The service's batching windows to measure (empty: none), and the rounds of the spread-out requests. */
+  windows: number[];
+  windowRounds: number;
 }
 
 /**
@@ -543,6 +569,23 @@ async function measureBatchFigures(
         work: join(work, "fulfil"),
         progress,
       });
+      if (chain?.windows.length) {
+        figures.window = await measureWindow({
+          model,
+          heldout,
+          setUp,
+          requester: accounts.requester,
+          prover: accounts.prover,
+          rpcUrl: chain.rpcUrl,
+          windows: chain.windows,
+          rounds: chain.windowRounds,
+          burstRounds: 1,
+          requests: WINDOW_REQUESTS,
+          spacingMs: WINDOW_SPACING_MS,
+          work: join(work, "window"),
+          progress,
+        });
+      }
     }
     return figures;
   } finally {
@@ -551,9 +594,17 @@ async function measureBatchFigures(
 }
 
 /** The progress steps of `measureBatchFigures` (see there and in batch.ts / batch-fulfil.ts). */
-function batchSteps(batches: number[], runs: number, chain: boolean): number {
+function batchSteps(batches: number[], runs: number, chain: boolean, windows: number[], windowRounds: number): number {
   const proving = 1 + runs + 1 + (batches.includes(8) ? 1 : 0); // build, warm-up + rounds, the alternative layout
-  return proving + (chain ? 1 + 1 + (batches.includes(1) ? 1 : 0) + batches.length : 0); // suites, first fulfilment
+  const window = windows.length * (windowRounds + 1); // the spread-out rounds and one burst per window
+  return proving + (chain ? 1 + 1 + (batches.includes(1) ? 1 : 0) + batches.length + window : 0); // suites, first fulfilment
+}
+
+function parseWindows(list: string): number[] {
+  const ws = list.split(",").map((s) => Number(s.trim()));
+  if (!ws.length || ws.some((w) => !Number.isInteger(w) || w < 0))
+    program.error(`error: --windows takes comma-separated whole numbers of ms ≥ 0 (got '${list}')`);
+  return [...new Set(ws)];
 }
 
 /** `--batch-only`: the batch figures alone, on their own `hardhat node`, in <out>/<date>-batch.json and .md. */
@@ -561,11 +612,12 @@ async function batchOnly(
   o: Options,
   batches: number[],
   runs: number,
+  windows: number[],
   outDir: string,
   started: Date,
   stopLoad: ReturnType<typeof sampleLoad>,
 ): Promise<void> {
-  const progress = consoleProgress("bench", (o.chain ? 1 : 0) + batchSteps(batches, runs, o.chain));
+  const progress = consoleProgress("bench", (o.chain ? 1 : 0) + batchSteps(batches, runs, o.chain, windows, o.windowRounds));
   const work = mkdtempSync(join(tmpdir(), "zkinfer-bench-batch-"));
   const engine = new EzklEngine();
   const info = await engine.info();
@@ -588,6 +640,8 @@ async function batchOnly(
                 coordinator: undefined,
                 source: "bench",
               }),
+            windows,
+            windowRounds: o.windowRounds,
           };
         })
       : undefined;
@@ -608,7 +662,11 @@ async function batchOnly(
     command: `npm run bench -- ${process.argv.slice(2).join(" ")}`,
     options: { models: [], runs, requests: 0, burst: 0, workers: [], coldBuilds: false, chain: o.chain },
     machine,
-    method: { batch: METHOD.batch!, ...(o.chain ? { batchFulfilment: METHOD.batchFulfilment! } : {}) },
+    method: {
+      batch: METHOD.batch!,
+      ...(o.chain ? { batchFulfilment: METHOD.batchFulfilment! } : {}),
+      ...(batch.window ? { window: METHOD.window! } : {}),
+    },
     models: {},
     service: null,
     fleet: null,
@@ -633,27 +691,7 @@ async function warmUp(
   workers: number,
 ): Promise<void> {
   const name = smallestModel(models, built);
-  const ids: string[] = [];
-  for (let i = 0; i < workers; i++) {
-    const res = await fetch(`${svc.url}/jobs`, {
-      method: "POST",
-      headers: { "content-type": "application/json", authorization: `Bearer ${BENCH_API_TOKEN}` },
-      body: JSON.stringify({ model: name, input: heldout.get(name)![i] }),
-    });
-    if (res.status !== 202) throw new Error(`warm-up job refused (${res.status}): ${await res.text()}`);
-    ids.push(((await res.json()) as { id: string }).id);
-  }
-  const deadline = Date.now() + 300_000;
-  for (;;) {
-    const states = await Promise.all(
-      ids.map(
-        async (id) => ((await (await fetch(`${svc.url}/jobs/${id}`)).json()) as { state: string; error: string | null }).state,
-      ),
-    );
-    if (states.every((s) => s === "done")) return;
-    if (states.includes("failed") || Date.now() > deadline) throw new Error(`warm-up jobs: ${states.join(", ")}\n${svc.log()}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
+  await warmUpJobs(svc, name, heldout.get(name)!.slice(0, workers));
 }
 
 /** How each figure is measured (written into both result files). */
@@ -673,7 +711,9 @@ const METHOD: Record<string, string> = {
   batch:
     "Batch variants: the model built with `--batches` (each variant derived from the batch-1 build: batch 1's run arguments with EZKL's batch_size = N, the inner columns chosen by the build's objective, logrows from the rows). Prove: `proveBatch` of N held-out inputs (`proveInference` at batch 1), one warm-up round, then n rounds over every batch size round-robin (the order reversed every other round), so all sizes see the same load; per inference = median / N. Gas: the variant's VKA registered with the suite verifier (`registerVka`, not counted), then `verifyProof(proof, instances, vka)` sent as a mined transaction on `hardhat node` (gasUsed, the 21,000 intrinsic included). The fit is least squares over the variants with batch > 1 (one VKA shape). The alternative: the same batch size built in a copy of the artifact directory with 2 inner columns (about half the rows, one logrows less: what a settings search at batch N would try first), proved n times interleaved with the build's own variant.",
   batchFulfilment:
-    "Batched fulfilment: two fresh suites deployed with Ignition on the same `hardhat node`; the model registered through the real registry (`registerModelVersion`: registerModel + addVersion) with every variant of its manifest in one version on the first, and the same build without variants on the second (each the first registration of its VKAs, so the two compare). Then, on the first suite, from one requester EOA (no callback, fixed price 0.001 ETH, no collateral) and one prover account: one request fulfilled first and not counted (the prover's credit slot then exists); at batch 1 a request locked and fulfilled with `fulfill`; at each batch size N, N `requestInference` of held-out inputs, one `lock` of all N, one `proveBatch` of those inputs (`proveInference` at batch 1), one `fulfillBatch`; every request's receipt (model, version, input commitment, outputs hash, fulfiller), its `InferenceFulfilled` outputs and the `BatchFulfilled` list are checked against the proof's blocks; then the same proof sent to the suite verifier's `verifyProof` directly (VKA in calldata). All-in per inference = (the N requests + the lock + the fulfilment) / N, mined gasUsed. The split: least-squares lines through the batch sizes of the bare verifier's gas against its public instances, of fulfillBatch − verifyProof against N and of the lock against N; the residual is what the lines miss. The latency a service's batching window adds is not measured here.",
+    "Batched fulfilment: two fresh suites deployed with Ignition on the same `hardhat node`; the model registered through the real registry (`registerModelVersion`: registerModel + addVersion) with every variant of its manifest in one version on the first, and the same build without variants on the second (each the first registration of its VKAs, so the two compare). Then, on the first suite, from one requester EOA (no callback, fixed price 0.001 ETH, no collateral) and one prover account: one request fulfilled first and not counted (the prover's credit slot then exists); at batch 1 a request locked and fulfilled with `fulfill`; at each batch size N, N `requestInference` of held-out inputs, one `lock` of all N, one `proveBatch` of those inputs (`proveInference` at batch 1), one `fulfillBatch`; every request's receipt (model, version, input commitment, outputs hash, fulfiller), its `InferenceFulfilled` outputs and the `BatchFulfilled` list are checked against the proof's blocks; then the same proof sent to the suite verifier's `verifyProof` directly (VKA in calldata). All-in per inference = (the N requests + the lock + the fulfilment) / N, mined gasUsed. The split: least-squares lines through the batch sizes of the bare verifier's gas against its public instances, of fulfillBatch − verifyProof against N and of the lock against N; the residual is what the lines miss. The latency a service's batching window adds is the window figure.",
+  window:
+    "Batching window: for each `--batch-window-ms` W, a prover service (`startService` in its own process, as `zkinfer serve` runs it; 1 worker, --confirmations 0, --poll-ms 200, --max-batch unset: the largest registered variant) following the batch figures' first suite, where the version has its variants; started fresh for each trial from the chain's head (one off-chain batch-1 proof first, not counted), stopped after it. A trial: 8 `requestInference` of held-out inputs from one EOA (fixed price 0.001 ETH, deadline 1 h), one every 500 ms (the stream) or back to back (the burst); latency per request = from its receipt coming back (automine: mined) to the bench seeing it Fulfilled (coordinator polled every 100 ms, client clock). The stream's rounds go over every W, the order reversed every other round; then one burst per W. Medians and maxima are over all requests of all rounds of a W; added latency = median(W) − median(0) of the same arrival. Fulfilments: the transactions that emitted the trial's `InferenceFulfilled` (batch size from `BatchFulfilled`; none: `fulfill`), their mined gasUsed / 8; prover gas: every transaction the prover account sent in the trial's blocks (fulfilments and any `lock`) / 8. Each service's first proof at a batch size loads that variant's proving key (the worker starts fresh), in the latency.",
   fleet:
     "Fleet: `startService` processes (1 worker each) sharing one PostgreSQL job store (a temporary cluster on 127.0.0.1, fsync off), the smallest model, a burst of k requests as for throughput; first 1 process, then 3. On 2 cores three processes cannot prove faster than the cores allow: the gain is bounded by the cores, not the queue. Queue cost: per job, `claimNext` (with its lease) + one `heartbeat` + `proved` on one connection, no proving, 200 jobs x 2 rounds per backend, SQLite and PostgreSQL interleaved round by round.",
 };

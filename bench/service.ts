@@ -85,7 +85,7 @@ interface Sent {
   minedAt: number;
 }
 
-async function sendRequest(r: Requester, reg: Registered, input: bigint[]): Promise<Hex> {
+export async function sendRequest(r: Requester, reg: Registered, input: bigint[]): Promise<Hex> {
   const deadline = BigInt(Math.floor(Date.now() / 1000) + 3600);
   return r.clients.walletClient.writeContract({
     address: r.suite.coordinator,
@@ -99,7 +99,7 @@ async function sendRequest(r: Requester, reg: Registered, input: bigint[]): Prom
   });
 }
 
-async function mined(r: Requester, hash: Hex, sentAt: number): Promise<Sent> {
+export async function mined(r: Requester, hash: Hex, sentAt: number): Promise<Sent> {
   const receipt = await r.clients.publicClient.waitForTransactionReceipt({ hash, pollingInterval: 50 });
   if (receipt.status !== "success") throw new Error(`requestInference reverted (${hash})`);
   return { requestId: requestIdOf(receipt.logs), sentAt, minedAt: Date.now() };
@@ -111,7 +111,12 @@ const FULFILLED = 2; // IInferenceCoordinator.RequestStatus.Fulfilled
  * Poll the coordinator (every 100 ms) until every request is fulfilled; returns when each was first
  * seen fulfilled (Date.now()). A job the service failed ends the wait with its reason.
  */
-async function waitFulfilled(r: Requester, svc: ServiceHandle, ids: bigint[], timeoutMs: number): Promise<Map<bigint, number>> {
+export async function waitFulfilled(
+  r: Requester,
+  svc: ServiceHandle,
+  ids: bigint[],
+  timeoutMs: number,
+): Promise<Map<bigint, number>> {
   const done = new Map<bigint, number>();
   const started = Date.now();
   let lastJobCheck = started;
@@ -239,6 +244,8 @@ export function serviceConfig(opts: {
   privateKey: Hex;
   suite: Suite;
   startBlock: bigint;
+  /** `--batch-window-ms` (default 0: batch only what is already pending). */
+  batchWindowMs?: number;
 }): ServiceConfig {
   const coordinator: Address = opts.suite.coordinator;
   return {
@@ -263,6 +270,30 @@ export function serviceConfig(opts: {
       confirmations: SERVICE_SETTINGS.confirmations,
       pollMs: SERVICE_SETTINGS.pollMs,
       replaceAfterMs: SERVICE_SETTINGS.replaceAfterMs,
+      ...(opts.batchWindowMs !== undefined ? { batchWindowMs: opts.batchWindowMs } : {}),
     },
   };
+}
+
+/** One off-chain job per input, waited for: each worker proves once before any measured request. */
+export async function warmUpJobs(svc: ServiceHandle, model: string, inputs: number[][]): Promise<void> {
+  const ids: string[] = [];
+  for (const input of inputs) {
+    const res = await fetch(`${svc.url}/jobs`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${BENCH_API_TOKEN}` },
+      body: JSON.stringify({ model, input }),
+    });
+    if (res.status !== 202) throw new Error(`warm-up job refused (${res.status}): ${await res.text()}`);
+    ids.push(((await res.json()) as { id: string }).id);
+  }
+  const deadline = Date.now() + 300_000;
+  for (;;) {
+    const states = await Promise.all(
+      ids.map(async (id) => ((await (await fetch(`${svc.url}/jobs/${id}`)).json()) as { state: string }).state),
+    );
+    if (states.every((s) => s === "done")) return;
+    if (states.includes("failed") || Date.now() > deadline) throw new Error(`warm-up jobs: ${states.join(", ")}\n${svc.log()}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
 }
