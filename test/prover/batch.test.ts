@@ -8,7 +8,14 @@ import { InvalidModelError, UserInputError } from "../../prover/src/errors.js";
 import { auditVariants } from "../../prover/src/models/audit.js";
 import { buildModel } from "../../prover/src/models/build.js";
 import { loadArtifact } from "../../prover/src/models/store.js";
-import { derivationProblem, parseBatchList, stackRows, variantModel } from "../../prover/src/models/variants.js";
+import {
+  derivationProblem,
+  parseBatchList,
+  registeredBlockLayoutProblem,
+  stackRows,
+  variantModel,
+} from "../../prover/src/models/variants.js";
+import { RegistrationRefusedError, variantParams } from "../../prover/src/chain/register.js";
 import { sha256File } from "../../prover/src/util/hash.js";
 import { projectRoot } from "../../prover/src/util/paths.js";
 import { zkinfer } from "../helpers/cli.js";
@@ -201,5 +208,48 @@ describe("batch variants (model build --batch)", function () {
       expect(derive.actual).to.match(/^run argument input_scale is 12, batch 1 has 13$/);
       expect(results(audit.checks)["batch 4: settings.json (sha256)"]).to.equal("match");
     });
+
+    it("against the variants registered with the version: the list, each registered and stored digest", async () => {
+      const model = await builtExampleBatches("digits-mlp");
+      const dir = await copyWithBatch4();
+      const v4 = model.manifest.variants.find((v) => v.batch === 4)!;
+      const other = model.manifest.variants.find((v) => v.batch === 8)!.vka.digest;
+      // The registry holds batch 4 with another circuit's digest, and also a batch 8 the published files lack.
+      const audit = await auditVariants(sharedEngine(), await loadArtifact(dir), {
+        registered: [
+          { batchSize: 4, vkaDigest: other, storedVkaDigest: other },
+          { batchSize: 8, vkaDigest: other, storedVkaDigest: other },
+        ],
+      });
+      expect(audit.ok).to.equal(false);
+      const r = results(audit.checks);
+      expect(r["batch variants registered with the version"]).to.equal("MISMATCH");
+      expect(r["batch 4: VKA digest (keccak256)"]).to.equal("match");
+      expect(r["batch 4: VKA digest registered with the version"]).to.equal("MISMATCH");
+      expect(r["batch 4: VKA stored on-chain (keccak256)"]).to.equal("match");
+      const good = await auditVariants(sharedEngine(), await loadArtifact(dir), {
+        registered: [{ batchSize: 4, vkaDigest: v4.vka.digest, storedVkaDigest: v4.vka.digest }],
+      });
+      expect(good.checks.filter((c) => c.result === "MISMATCH")).to.deep.equal([]);
+    });
+  });
+
+  it("the registry's block layout holds for one input and one output tensor only: register refuses others' variants", async () => {
+    const model = await builtExampleBatches("digits-mlp");
+    const { inputs, outputs } = model.manifest.circuit.instanceLayout;
+    expect(registeredBlockLayoutProblem({ inputs, outputs })).to.equal(null);
+    const split = [
+      { ...outputs[0]!, name: "a", count: 5, shape: [1, 5] },
+      { ...outputs[0]!, name: "b", offset: outputs[0]!.offset + 5, count: 5, shape: [1, 5] },
+    ];
+    expect(registeredBlockLayoutProblem({ inputs, outputs: split })).to.equal("1 input and 2 output tensors");
+    const twoOutputs = {
+      ...model,
+      manifest: { ...model.manifest, circuit: { ...model.manifest.circuit, instanceLayout: { inputs, outputs: split } } },
+    };
+    let refused: unknown;
+    await variantParams(twoOutputs).catch((e: unknown) => (refused = e));
+    expect(refused).to.be.instanceOf(RegistrationRefusedError);
+    expect((refused as Error).message).to.match(/has 1 input and 2 output tensors; batch variants can be registered only/);
   });
 });

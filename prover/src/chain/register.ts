@@ -4,7 +4,7 @@ import type { Manifest } from "../models/manifest.js";
 import { inputSpan, outputSpan } from "../models/tensors.js";
 import type { LoadedModel } from "../models/store.js";
 import { readCompiledVerifier } from "../models/compile-verifier.js";
-import { variantModel } from "../models/variants.js";
+import { registeredBlockLayoutProblem, variantModel } from "../models/variants.js";
 import { readVka, type Vka } from "../models/vka.js";
 import { silentProgress, type Progress } from "../util/progress.js";
 import { modelRegistryAbi } from "./abis.js";
@@ -107,10 +107,10 @@ export async function readModelVka(model: LoadedModel): Promise<Vka> {
 export async function variantParams(model: LoadedModel): Promise<{ batchSize: number; vka: Hex[] }[]> {
   const m = model.manifest;
   if (m.variants.length === 0) return [];
-  const { inputs, outputs } = m.circuit.instanceLayout;
-  if (inputs.length !== 1 || outputs.length !== 1) {
+  const problem = registeredBlockLayoutProblem(m.circuit.instanceLayout);
+  if (problem) {
     throw new RegistrationRefusedError(
-      `'${m.name}' has ${inputs.length} input and ${outputs.length} output tensors; batch variants can be registered only for a model with one of each (the registry places block i of each tensor from the batch-1 layout)`,
+      `'${m.name}' has ${problem}; batch variants can be registered only for a model with one of each (the registry places block i of each tensor from the batch-1 layout)`,
       { hint: `rebuild without --batch (zkinfer model build --force ${m.name}) and register the batch-1 circuit alone` },
     );
   }

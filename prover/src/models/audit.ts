@@ -7,7 +7,7 @@ import { sha256File } from "../util/hash.js";
 import { silentProgress, type Progress } from "../util/progress.js";
 import { srsProvenance, type SrsProvenance } from "./srs.js";
 import type { LoadedModel } from "./store.js";
-import { derivationProblem, variantModel } from "./variants.js";
+import { derivationProblem, registeredBlockLayoutProblem, variantModel } from "./variants.js";
 import { buildVka } from "./vka.js";
 
 /**
@@ -118,6 +118,10 @@ export async function auditVariants(
       registered.map((v) => v.batchSize).join(",") || "none",
       "a version's variants are fixed when it is added",
     );
+    const problem = registeredBlockLayoutProblem(model.manifest.circuit.instanceLayout);
+    if (registered.length && problem) {
+      compare("block layout the registry derives for the variants", "one input and one output tensor", problem);
+    }
   }
   const base = JSON.parse(readFileSync(model.file("settings"), "utf8")) as CircuitSettings;
   for (const v of model.manifest.variants) {

@@ -364,6 +364,17 @@ export function stackRows(tensors: readonly TensorLayout[], rows: readonly (read
 }
 
 /**
+ * Why the block layout the registry derives for a version's variants (block i's inputs at i·inputCount, its
+ * outputs at N·inputCount + i·outputCount: one input and one output range) would not be this model's; null when
+ * it is. With several tensors a side, each tensor's blocks sit tensor by tensor, so the registry would hand a
+ * consumer mixed-up outputs: `model register` refuses such variants, and the audit flags them if registered anyway.
+ */
+export function registeredBlockLayoutProblem(layout: { inputs: readonly unknown[]; outputs: readonly unknown[] }): string | null {
+  if (layout.inputs.length === 1 && layout.outputs.length === 1) return null;
+  return `${layout.inputs.length} input and ${layout.outputs.length} output tensors`;
+}
+
+/**
  * A batch variant as a LoadedModel: the manifest with the variant's hashes, circuit, layout and VKA, its files
  * in the variant directory. Proving, decoding and registering code takes it as it takes the batch-1 model.
  * The variant has no single-model Solidity verifier (batch-8's would exceed EIP-170): the suite verifier checks it.
