@@ -49,6 +49,11 @@ export async function fetchFulfilment(
   client: PublicClient,
   p: { coordinator: Address; requestId: bigint; fromBlock?: bigint },
 ): Promise<Fulfilment> {
+  return (await fetchWithVersion(client, p)).fulfilment;
+}
+
+/** `fetchFulfilment`, with the registry and the registered version it read on the way (for `verifyReceipt`). */
+async function fetchWithVersion(client: PublicClient, p: { coordinator: Address; requestId: bigint; fromBlock?: bigint }) {
   const log = await findFulfilledEvent(client, p);
   if (!log)
     throw new FulfilmentNotFoundError(`request ${p.requestId} has no InferenceFulfilled event on ${p.coordinator}`, {
@@ -92,7 +97,7 @@ export async function fetchFulfilment(
     functionName: "getVersion",
     args: [r.modelId, r.version],
   });
-  return {
+  const fulfilment: Fulfilment = {
     requestId: p.requestId,
     modelId: log.args.modelId,
     version: Number(log.args.version),
@@ -113,6 +118,7 @@ export async function fetchFulfilment(
       fulfiller: r.fulfiller,
     },
   };
+  return { fulfilment, registry, v };
 }
 
 export interface ReceiptCheck {
@@ -141,14 +147,7 @@ export async function verifyReceipt(
   client: PublicClient,
   p: { coordinator: Address; requestId: bigint; fromBlock?: bigint },
 ): Promise<ReceiptVerification> {
-  const f = await fetchFulfilment(client, p);
-  const registry = await client.readContract({ address: p.coordinator, abi: inferenceCoordinatorAbi, functionName: "registry" });
-  const v = await client.readContract({
-    address: registry,
-    abi: modelRegistryAbi,
-    functionName: "getVersion",
-    args: [f.receipt.modelId, f.receipt.version],
-  });
+  const { fulfilment: f, registry, v } = await fetchWithVersion(client, p);
   // The request's block (see IModelRegistry.Variant): every range of the layout scaled by the batch size, then
   // the block's own part of it. At batch size 1 this is the version's layout.
   const { size, index } = f.batch;
@@ -179,14 +178,8 @@ export async function verifyReceipt(
     f.receipt.modelId === f.modelId && f.receipt.version === f.version,
     `receipt ${f.receipt.modelId} v${f.receipt.version}`,
   );
-  const target = await client.readContract({
-    address: registry,
-    abi: modelRegistryAbi,
-    functionName: "verificationTarget",
-    args: [f.receipt.modelId, f.receipt.version],
-  });
-  // The circuit the proof is of: the version's own, or the batch variant registered with it.
-  const [, , , circuitVka, circuitDigest] = await client.readContract({
+  // The circuit the proof is of (the version's own, or the batch variant registered with it) and its suite verifier.
+  const [, verifier, , circuitVka, circuitDigest] = await client.readContract({
     address: registry,
     abi: modelRegistryAbi,
     functionName: "batchTarget",
@@ -200,9 +193,9 @@ export async function verifyReceipt(
     storedDigest === circuitDigest,
     `keccak256 of ${circuit} stored at ${circuitVka} ${storedDigest}, registered ${circuitDigest}`,
   );
-  const answer = await callSuiteVerifier(client, target.verifier, f.proof, f.instances, words);
+  const answer = await callSuiteVerifier(client, verifier, f.proof, f.instances, words);
   const accepted = answer.accepted && answer.digest === circuitDigest;
-  let detail = `the suite verifier ${target.verifier} accepts the proof against ${circuit} (eth_call verifyProof)`;
+  let detail = `the suite verifier ${verifier} accepts the proof against ${circuit} (eth_call verifyProof)`;
   if (!answer.accepted) detail = `the suite verifier rejected the proof: ${answer.error ?? "returned false"}`;
   else if (!accepted) detail = `the suite verifier checked another VKA (digest ${answer.digest})`;
   check("proof", accepted, detail);
@@ -211,7 +204,7 @@ export async function verifyReceipt(
     checks,
     fulfilment: f,
     input: inputSlice.map(feltToInt),
-    verifier: target.verifier,
+    verifier,
   };
 }
 
