@@ -3,6 +3,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { JobStore, type NewJob } from "../../prover/src/service/store.js";
+import { projectRoot } from "../../prover/src/util/paths.js";
+import { runCommand } from "../helpers/cli.js";
 import { sharedPostgresDatabase } from "../helpers/postgres.js";
 
 const chainJob = (requestId: number, deadline = 4_000_000_000): NewJob => ({
@@ -146,3 +148,33 @@ for (const backend of ["sqlite", "postgres"] as const) {
     });
   });
 }
+
+describe("job store on sqlite: nodes starting at once", function () {
+  it("opens one fresh file from 8 processes at the same moment, each waiting its turn for the file's lock", async function () {
+    this.timeout(120_000);
+    const dir = mkdtempSync(join(tmpdir(), "zkinfer-store-race-"));
+    try {
+      const node = [
+        "--disable-warning=ExperimentalWarning",
+        "--import",
+        `file://${projectRoot}/node_modules/tsx/dist/esm/index.mjs`,
+        join(projectRoot, "test/helpers/open-store.ts"),
+      ];
+      // Three rounds on three fresh files, each round's processes opening at one instant after their start-up.
+      for (let round = 0; round < 3; round++) {
+        const store = join(dir, `jobs-${round}.sqlite`);
+        const startAt = String(Date.now() + 4_000);
+        const runs = await Promise.all(
+          Array.from({ length: 8 }, () => runCommand(process.execPath, [...node, store, startAt], process.env, 60_000)),
+        );
+        for (const r of runs) {
+          expect(r.stderr, r.stderr).not.to.match(/locked|error/i);
+          expect(r.stdout.trim(), r.stderr).to.equal("opened");
+          expect(r.status).to.equal(0);
+        }
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

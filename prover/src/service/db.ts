@@ -72,12 +72,17 @@ function openSqlite(path: string): Database {
   let db: DatabaseSync;
   try {
     db = new DatabaseSync(path);
-    db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000;");
+    // busy_timeout first: switching a fresh file to WAL takes a lock, and nodes starting at once on one
+    // file would otherwise fail with "database is locked" instead of waiting their turn.
+    db.exec("PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;");
     // Reading the schema is the first read of the file's pages: a corrupt file fails here.
     db.prepare("SELECT count(*) FROM sqlite_master").get();
   } catch (e) {
-    throw new ConfigError(`cannot open the job store ${path}: ${(e as Error).message}`, {
-      hint: "the file is not a readable, writable SQLite database; move it aside (jobs in it are lost to this run) or point --db elsewhere",
+    const message = (e as Error).message;
+    throw new ConfigError(`cannot open the job store ${path}: ${message}`, {
+      hint: /locked|busy/i.test(message)
+        ? "another process held the file's lock for more than 5 s; find it (e.g. `fuser` on the file) or point --db elsewhere"
+        : "the file is not a readable, writable SQLite database; move it aside (jobs in it are lost to this run) or point --db elsewhere",
     });
   }
   const toSqlite = (sql: string) =>
