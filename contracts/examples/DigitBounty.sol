@@ -101,9 +101,13 @@ contract DigitBounty is IDigitBounty, InferenceConsumer, Ownable2Step {
     }
 
     /// @inheritdoc IDigitBounty
-    function settleFromReceipt(uint256 requestId, int256[] calldata outputs) external override {
+    function settleFromReceipt(
+        uint256 requestId,
+        IInferenceCoordinator.Receipt calldata r,
+        int256[] calldata outputs
+    ) external override {
         Play memory p = _openPlay(requestId);
-        IInferenceCoordinator.Receipt memory r = coordinator().receipt(requestId); // reverts unless fulfilled
+        if (!coordinator().checkReceipt(requestId, r)) revert BountyReceiptUnknown({requestId: requestId});
         bytes32 actual = keccak256(abi.encode(outputs));
         if (actual != r.outputsHash) {
             revert BountyOutputsMismatch({requestId: requestId, expected: r.outputsHash, actual: actual});
@@ -112,18 +116,30 @@ contract DigitBounty is IDigitBounty, InferenceConsumer, Ownable2Step {
     }
 
     /// @inheritdoc IDigitBounty
-    function expire(uint256 requestId) external override {
+    function expire(
+        uint256 requestId,
+        IInferenceCoordinator.Terms calldata terms,
+        IInferenceCoordinator.LockState calldata held
+    ) external override {
         Play memory p = _openPlay(requestId);
         IInferenceCoordinator coordinator_ = coordinator();
-        IInferenceCoordinator.Request memory req = coordinator_.request(requestId);
-        if (req.status == IInferenceCoordinator.RequestStatus.Fulfilled) {
+        (IInferenceCoordinator.RequestStatus status, ) = coordinator_.requestState(requestId);
+        if (status == IInferenceCoordinator.RequestStatus.Fulfilled) {
             revert BountyPlayFulfilled({requestId: requestId});
+        }
+        // The escrow refunded is the terms' (or the lock's) price, so the terms must be this request's: the
+        // coordinator checks them while the request is open or locked; once refunded, against the request id.
+        if (coordinator_.hashTerms(terms) != bytes32(requestId & ~uint256(0xff)) && status == IInferenceCoordinator.RequestStatus.Refunded) {
+            revert BountyTermsMismatch({requestId: requestId});
         }
         // Anyone may have refunded it at the coordinator already; otherwise this reverts before the deadline.
         if (
-            req.status == IInferenceCoordinator.RequestStatus.Open ||
-            req.status == IInferenceCoordinator.RequestStatus.Locked
-        ) coordinator_.refund(requestId);
+            status == IInferenceCoordinator.RequestStatus.Open ||
+            status == IInferenceCoordinator.RequestStatus.Locked
+        ) coordinator_.refund(requestId, terms, held);
+        uint256 fee = status == IInferenceCoordinator.RequestStatus.Locked || held.locker != address(0)
+            ? held.price
+            : terms.maxPrice;
 
         delete _plays[requestId];
         // unchecked: the play's prize is part of `_reserved` until this point, and moves back to the pot.

@@ -166,13 +166,24 @@ interface IDigitBounty {
     ///         the outputs in the coordinator's `InferenceFulfilled` event; anyone may call.
     /// @dev The outputs are checked against the coordinator's receipt, so nobody can resolve with other outputs.
     /// @param requestId The request.
+    /// @param r The request's receipt (see `IInferenceCoordinator.checkReceipt`).
     /// @param outputs The outputs from `InferenceFulfilled`.
-    function settleFromReceipt(uint256 requestId, int256[] calldata outputs) external;
+    function settleFromReceipt(
+        uint256 requestId,
+        IInferenceCoordinator.Receipt calldata r,
+        int256[] calldata outputs
+    ) external;
 
     /// @notice Closes a play whose request expired unfulfilled: refunds the fee at the coordinator and credits it
     ///         to the player, and returns the prize to the pot; anyone may call.
     /// @param requestId The request.
-    function expire(uint256 requestId) external;
+    /// @param terms The request's terms (from `InferenceRequested`).
+    /// @param held Its lock, if it was locked (from `RequestLocked`; zero otherwise).
+    function expire(
+        uint256 requestId,
+        IInferenceCoordinator.Terms calldata terms,
+        IInferenceCoordinator.LockState calldata held
+    ) external;
 
     /// @notice Pays the caller's winnings and refunded fees.
     /// @return amount The amount paid.

@@ -102,42 +102,55 @@ interface IInferenceCoordinator {
         uint64 deadline;
     }
 
-    /// @notice A request as stored (see `request`).
-    /// @dev Once a request is fulfilled its storage holds the receipt, and `fee`, `callbackGasLimit`, `deadline`,
-    ///      and the lock fields read 0 (all are in the events); every other field keeps its value. The lock fields
-    ///      read 0 too once the request is refunded or cancelled.
-    /// @param requester Who asked; receives the callback and, after the deadline, the refund.
+    /// @notice Everything a request commits to. The coordinator stores only `keccak256(abi.encode(terms))` (see
+    ///         `requestState`); every call that acts on a request (`lock`, `fulfill`, `fulfillBatch`, `cancel`,
+    ///         `refund`) takes its terms back, as `InferenceRequested` logged them, and reverts with
+    ///         `CoordinatorTermsMismatch` if they are not the stored ones.
+    /// @param requester Who asked; receives the callback and the refund.
     /// @param modelId The model.
-    /// @param version The version resolved at request time (a request for version 0 stores the then latest active
+    /// @param version The version resolved at request time (a request for version 0 names the then latest active
     ///        version).
-    /// @param inputCommitment `keccak256` of the input's field encodings (see
-    ///        `IInferenceVerifier.verifyCommitted`).
-    /// @param fee The escrow: the maximum price (the request's `msg.value`) while open, the price fixed at lock
-    ///        time once locked; once refunded or cancelled, what was credited back of it.
+    /// @param inputCommitment `keccak256` of the input's field encodings (see `computeInputCommitment`).
+    /// @param maxPrice The escrow: the request's `msg.value`, the price the auction rises to.
+    /// @param minPrice The price at `requestedAt`.
+    /// @param requestedAt The request's block timestamp: the auction's start.
+    /// @param rampPeriod Seconds from `requestedAt` over which the price rises to `maxPrice`.
+    /// @param lockDeadline The last timestamp at which the request can be locked and a locker alone is paid.
+    /// @param lockCollateral The collateral a locker puts up (see `Offer`).
     /// @param callbackGasLimit The gas the callback gets (0: no callback).
     /// @param deadline The last timestamp at which the request can be fulfilled; refundable after it.
-    /// @param status The request's status.
-    /// @param lockCollateral The collateral a locker puts up (see `Offer`).
-    /// @param lockDeadline The last timestamp at which the request can be locked and a locker alone is paid (0
-    ///        once settled).
-    /// @param locker The prover holding the lock (zero unless `Locked`).
-    // A return value, never stored (the coordinator packs its own storage form), so field order serves readers.
+    // A hashed argument, never stored field by field, so field order serves readers.
     // solhint-disable-next-line gas-struct-packing
-    struct Request {
+    struct Terms {
         address requester;
         bytes32 modelId;
         uint32 version;
         bytes32 inputCommitment;
-        uint256 fee;
+        uint256 maxPrice;
+        uint256 minPrice;
+        uint64 requestedAt;
+        uint32 rampPeriod;
+        uint64 lockDeadline;
+        uint256 lockCollateral;
         uint32 callbackGasLimit;
         uint64 deadline;
-        RequestStatus status;
-        uint256 lockCollateral;
-        uint64 lockDeadline;
-        address locker;
     }
 
-    /// @notice The verified record of a fulfilment, readable by anyone afterwards (see `receipt`).
+    /// @notice A lock, as `RequestLocked` logged it: passed back with the terms of a `Locked` request (and all
+    ///         zero for an `Open` one).
+    /// @param locker The prover holding the lock.
+    /// @param lockedAt The block the lock was taken in (a fill committed before it beats the lock).
+    /// @param price The price fixed at lock time: the escrow from then on.
+    // solhint-disable-next-line gas-struct-packing
+    struct LockState {
+        address locker;
+        uint64 lockedAt;
+        uint256 price;
+    }
+
+    /// @notice The verified record of a fulfilment. The coordinator stores `keccak256(abi.encode(receipt))` (see
+    ///         `receiptHash`); anyone holding the receipt (from `InferenceFulfilled` and the request's terms) checks
+    ///         it with `checkReceipt`.
     /// @dev The outputs themselves are in `InferenceFulfilled` and were passed to the callback; anyone holding
     ///      them can check `keccak256(abi.encode(outputs)) == outputsHash`.
     /// @param modelId The model.
@@ -149,7 +162,7 @@ interface IInferenceCoordinator {
     ///        sender of the proof.
     /// @param fulfilledAt Block timestamp of the fulfilment.
     /// @param callback What happened to the callback (while the callback itself runs, it already reads
-    ///        `Succeeded`; a failure rewrites it).
+    ///        `Succeeded`; a failure rewrites it, and `CallbackFailed` says so).
     // A return value, never stored, so field order serves readers.
     // solhint-disable-next-line gas-struct-packing
     struct Receipt {
@@ -167,34 +180,22 @@ interface IInferenceCoordinator {
     // Events
     // ---------------------------------------------------------------------------------------------------------
 
-    /// @notice Emitted when an inference is requested; provers take the input from here.
+    /// @notice Emitted when an inference is requested; provers take the terms and the input from here.
     /// @param requestId The new request's id.
     /// @param modelId The model.
-    /// @param version The resolved version (never 0).
     /// @param requester Who asked (an EOA or a consumer contract).
-    /// @param input The flattened input tensor as fixed-point integers at the version's input scale.
-    /// @param inputCommitment The stored commitment to `input`.
-    /// @param fee The escrowed maximum price.
-    /// @param callbackGasLimit The gas the callback will get (0: none).
-    /// @param deadline The last timestamp at which the request can be fulfilled.
-    /// @param minPrice The price at the request's block timestamp.
-    /// @param rampPeriod Seconds from the request's block timestamp over which the price rises to `fee`.
-    /// @param lockDeadline The last timestamp at which the request can be locked.
-    /// @param lockCollateral The collateral a locker must put up.
+    /// @param terms The request's terms (see `Terms`), which the calls on the request take back.
+    /// @param inputWidth The bytes per input element in `input` (1 to 32).
+    /// @param input The flattened input tensor as fixed-point integers at the version's input scale, each element
+    ///        as `inputWidth` big-endian bytes of its two's complement (the narrowest width that holds every
+    ///        element; sign-extend to read it).
     event InferenceRequested(
         uint256 indexed requestId,
         bytes32 indexed modelId,
-        uint32 version,
         address indexed requester,
-        int256[] input,
-        bytes32 inputCommitment,
-        uint256 fee,
-        uint32 callbackGasLimit,
-        uint64 deadline,
-        uint256 minPrice,
-        uint32 rampPeriod,
-        uint64 lockDeadline,
-        uint256 lockCollateral
+        Terms terms,
+        uint8 inputWidth,
+        bytes input
     );
 
     /// @notice Emitted when a prover locks a request: it alone is paid for it until `lockDeadline`.
@@ -203,16 +204,18 @@ interface IInferenceCoordinator {
     /// @param price The price fixed now (the escrow above it was credited back to the requester).
     /// @param collateral The collateral put up.
     /// @param lockDeadline The last timestamp at which the locker alone is paid.
+    /// @param lockedAt This block's number (`LockState.lockedAt`).
     event RequestLocked(
         uint256 indexed requestId,
         address indexed locker,
         uint256 price,
         uint256 collateral,
-        uint64 lockDeadline
+        uint64 lockDeadline,
+        uint64 lockedAt
     );
 
     /// @notice Emitted when a prover commits to an open fill (see `commit`).
-    /// @param commitment `fillCommitment(prover, requestId, proofHash)`.
+    /// @param commitment `fillCommitment(prover, requestIds, proofHash)`.
     /// @param prover The committing account.
     event FillCommitted(bytes32 indexed commitment, address indexed prover);
 
@@ -317,6 +320,18 @@ interface IInferenceCoordinator {
     // ---------------------------------------------------------------------------------------------------------
     // Errors
     // ---------------------------------------------------------------------------------------------------------
+
+    /// @notice Thrown when the terms (and, for a locked request, the lock) passed back with a request are not the
+    ///         ones it stored: take them from `InferenceRequested` and `RequestLocked`.
+    /// @param requestId The request.
+    /// @param status Its status (`None`: no such request).
+    error CoordinatorTermsMismatch(uint256 requestId, RequestStatus status);
+
+    /// @notice Thrown when a batch call's arrays differ in length.
+    /// @param requests The number of request ids.
+    /// @param terms The number of terms.
+    /// @param locks The number of lock states (for `lock`, equal to `terms`).
+    error CoordinatorArgumentsLengthMismatch(uint256 requests, uint256 terms, uint256 locks);
 
     /// @notice Thrown by the constructor when the registry or the route holds no code.
     /// @param account The address given.
@@ -439,11 +454,10 @@ interface IInferenceCoordinator {
     /// @param requestId The unknown id.
     error CoordinatorRequestUnknown(uint256 requestId);
 
-    /// @notice Thrown by `fulfill` and `refund` when the request was already fulfilled (a prover's retry after
-    ///         success, or another prover was first).
+    /// @notice Thrown by `fulfill`, `lock`, `cancel` and `refund` when the request was already fulfilled (a
+    ///         prover's retry after success, or another prover was first; `InferenceFulfilled` names who).
     /// @param requestId The request.
-    /// @param fulfiller Who fulfilled it.
-    error CoordinatorRequestAlreadyFulfilled(uint256 requestId, address fulfiller);
+    error CoordinatorRequestAlreadyFulfilled(uint256 requestId);
 
     /// @notice Thrown by `fulfill`, `lock`, `cancel` and `refund` when the request was already refunded.
     /// @param requestId The request.
@@ -453,11 +467,10 @@ interface IInferenceCoordinator {
     /// @param requestId The request.
     error CoordinatorRequestCancelled(uint256 requestId);
 
-    /// @notice Thrown by `lock` and `cancel` when the request is locked already.
+    /// @notice Thrown by `lock` and `cancel` when the request is locked already (`RequestLocked` names who holds
+    ///         it).
     /// @param requestId The request.
-    /// @param locker The prover holding the lock.
-    /// @param lockDeadline The last timestamp at which the locker alone is paid.
-    error CoordinatorRequestLocked(uint256 requestId, address locker, uint64 lockDeadline);
+    error CoordinatorRequestLocked(uint256 requestId);
 
     /// @notice Thrown by `lock` after the request's lock deadline; it can still be fulfilled openly (see `commit`).
     /// @param requestId The request.
@@ -515,11 +528,6 @@ interface IInferenceCoordinator {
     /// @param requestId The request.
     /// @param deadline The request's deadline; refundable from the next second on.
     error CoordinatorRequestNotExpired(uint256 requestId, uint64 deadline);
-
-    /// @notice Thrown by `receipt` for a request that has not been fulfilled.
-    /// @param requestId The request.
-    /// @param status Its status.
-    error CoordinatorRequestNotFulfilled(uint256 requestId, RequestStatus status);
 
     /// @notice Thrown by `fulfillBatch` for an empty list of requests.
     /// @param prover The sender.
@@ -613,18 +621,19 @@ interface IInferenceCoordinator {
 
     /// @notice Requests an inference of `version` of `modelId` on `input`, on `offer`'s terms; `msg.value` is the
     ///         maximum price, escrowed.
-    /// @dev Only a commitment to the input is stored; the input itself is in `InferenceRequested`. A price of 0 is
-    ///      allowed when there is no callback (provers choose what to serve). If the requester has code when the
-    ///      request is fulfilled and `callbackGasLimit` is not 0, it is called with
-    ///      `IInferenceConsumer.receiveInference` and exactly that much gas. Not `nonReentrant`, so a consumer may
-    ///      request again from inside its callback.
+    /// @dev One storage slot: the hash of the request's `Terms` and its status (see `requestState`). The input
+    ///      itself and the terms are in `InferenceRequested`. A price of 0 is allowed when there is no callback
+    ///      (provers choose what to serve). If the requester has code when the request is fulfilled and
+    ///      `callbackGasLimit` is not 0, it is called with `IInferenceConsumer.receiveInference` and exactly that
+    ///      much gas. Not `nonReentrant`, so a consumer may request again from inside its callback.
     /// @param modelId The model.
     /// @param version The version to pin (the default everywhere), or 0 to opt in to the model's latest active
     ///        version at this moment (`IModelRegistry.latestActiveVersion`, stored resolved).
     /// @param input The flattened input tensor as fixed-point integers at the version's input scale; its length
     ///        must be the version's input count and every element must have a field encoding.
     /// @param offer The price, lock, callback and deadline terms (see `Offer`).
-    /// @return requestId The new request's id (ids start at 1).
+    /// @return requestId The new request's id: `uint256(keccak256(abi.encode(terms)))`, hashed again while that id
+    ///         is taken (the same requester asking the same thing twice in one block). Never 0.
     function requestInference(
         bytes32 modelId,
         uint32 version,
@@ -635,7 +644,8 @@ interface IInferenceCoordinator {
     /// @notice Cancels a request that is not locked; only its requester may. The escrow is credited back.
     /// @dev Works while paused. A prover proving it without a lock loses its work: that is what `lock` is for.
     /// @param requestId An `Open` request of the caller's.
-    function cancel(uint256 requestId) external;
+    /// @param terms Its terms.
+    function cancel(uint256 requestId, Terms calldata terms) external;
 
     /// @notice Refunds an unfulfilled request after its deadline, or at once while fulfilments are paused or when
     ///         its version was revoked or its suite verifier stopped: its escrow is credited to its requester.
@@ -644,7 +654,9 @@ interface IInferenceCoordinator {
     ///      locker let it lapse: `LockSlashed`), back to the locker when fulfilments are paused or the version can
     ///      no longer be fulfilled (`LockReleased`).
     /// @param requestId An `Open` or `Locked` request.
-    function refund(uint256 requestId) external;
+    /// @param terms Its terms.
+    /// @param held Its lock, when `Locked` (ignored when `Open`).
+    function refund(uint256 requestId, Terms calldata terms, LockState calldata held) external;
 
     // ---------------------------------------------------------------------------------------------------------
     // Provers
@@ -655,35 +667,46 @@ interface IInferenceCoordinator {
 
     /// @notice Locks requests for the caller: until each one's lock deadline, the caller alone is paid for it,
     ///         and its collateral leaves the caller's balance. The price is fixed now (see the auction rules
-    ///         above); a fixed-price request's lock costs no write beyond the request and the balance.
+    ///         above).
     /// @dev All or nothing: reverts if any request is not `Open` or its lock deadline has passed, or if the sum
     ///      of the collateral exceeds the caller's balance.
     /// @param requestIds The requests.
-    function lock(uint256[] calldata requestIds) external;
+    /// @param terms Their terms, in the same order.
+    function lock(uint256[] calldata requestIds, Terms[] calldata terms) external;
 
-    /// @notice Records a commitment for an open fill, which `fulfill` accepts from the next block on.
-    /// @dev Made by the prover before it reveals the proof: `fillCommitment(prover, requestId, keccak256(proof))`
-    ///      hides the proof and the request, and binds the prover, so whoever copies the proof later has no
-    ///      commitment of its own in an earlier block. Not needed for a fulfilment within a lock.
+    /// @notice Records a commitment for an open fill, which `fulfill` and `fulfillBatch` accept from the next
+    ///         block on.
+    /// @dev Made by the prover before it reveals the proof: `fillCommitment(prover, requestIds, keccak256(proof))`
+    ///      hides the proof and the requests, and binds the prover, so whoever copies the proof later has no
+    ///      commitment of its own in an earlier block. One commitment covers a whole batch. Not needed for a
+    ///      fulfilment within a lock.
     /// @param commitment The commitment.
     function commit(bytes32 commitment) external;
 
-    /// @notice Fulfils a request with a proof. Anyone may send it (the proof is the trust, not the sender); who is
-    ///         paid follows the market rules: within a lock the locker, else the sender, which then needs its own
-    ///         earlier commitment.
+    /// @notice Fulfils a request with a proof: `fulfillBatch` with one request. Anyone may send it (the proof is
+    ///         the trust, not the sender); who is paid follows the market rules: within a lock the locker, else the
+    ///         sender, which then needs its own earlier commitment.
     /// @dev Checks, with the route's code (`InferenceProof`) and reverting with the route's errors
     ///      (`IInferenceVerifier`), that the version is not revoked and its suite verifier not stopped (a deprecated
     ///      version is still fulfilled), that the instances have the version's layout and their input range hashes
     ///      to the request's commitment, that the suite verifier accepts the proof against the version's VKA and
-    ///      returns the version's VKA digest. The version's immutable content (VKA, digest, layout) is the one the
-    ///      registry held at request time: a later version never applies to the request. Then the receipt is
-    ///      stored, the payment credited and the requester called back (see `requestInference`).
+    ///      returns the version's VKA digest. The version's content (VKA, digest, layout) is immutable in the
+    ///      registry: a later version never applies to the request. Then the receipt's hash is stored, the payment
+    ///      credited and the requester called back (see `requestInference`).
     ///      Reverts with `CoordinatorInsufficientGasForCallback` rather than let the callback get less than its gas
     ///      limit.
     /// @param requestId An open or locked request whose deadline has not passed.
+    /// @param terms Its terms.
+    /// @param held Its lock, when `Locked` (ignored when `Open`).
     /// @param proof The proof bytes.
     /// @param instances The proof's public instances in the version's layout (EZKL default: inputs, outputs).
-    function fulfill(uint256 requestId, bytes calldata proof, uint256[] calldata instances) external;
+    function fulfill(
+        uint256 requestId,
+        Terms calldata terms,
+        LockState calldata held,
+        bytes calldata proof,
+        uint256[] calldata instances
+    ) external;
 
     /// @notice Fulfils up to a batch size of requests of one version with one proof of a batch variant of that
     ///         version (see `IModelRegistry.Variant`), or of the version itself at batch size 1. Request
@@ -691,21 +714,26 @@ interface IInferenceCoordinator {
     ///         fulfils nothing. Anyone may send it; each request is paid for, receipted and called back as by
     ///         `fulfill`, on its own terms.
     /// @dev First every request's state: ids strictly ascending (so no block serves two requests), each open or
-    ///      locked and not past its deadline, so that a request settled since the batch was proved fails the
-    ///      transaction before the verification's gas is spent. The batch size is the instance count over the
-    ///      version's instance count; the circuit (its VKA and digest) is the registry's for that batch size
-    ///      (`IModelRegistry.batchTarget`), registered with the version and immutable with it. The proof is checked
-    ///      once; the digest the suite verifier returns must be the circuit's. Then per request, in order: of the
-    ///      first request's model and version, its block's input hashing to its commitment, its payee by the market rules (an open fill needs the sender's commitment to this request
-    ///      and this proof), its receipt and `InferenceFulfilled`. `BatchFulfilled` follows, then the callbacks in
-    ///      order, each with its own gas limit; one that fails is recorded as failed and affects no other, and each
-    ///      is preceded by the gas check of `fulfill` (`CoordinatorInsufficientGasForCallback`), so a sender cannot
-    ///      starve a later callback.
+    ///      locked with the terms (and lock) it stored and not past its deadline, so that a request settled since
+    ///      the batch was proved fails the transaction before the verification's gas is spent. The batch size is
+    ///      the instance count over the version's instance count; the circuit (its VKA and digest) is the
+    ///      registry's for that batch size (`IModelRegistry.fulfilmentCircuit`), registered with the version and
+    ///      immutable with it. The proof is checked once; the digest the suite verifier returns must be the
+    ///      circuit's. Then per request, in order: of the first request's model and version, its block's input
+    ///      hashing to its commitment, its payee by the market rules (an open fill needs the sender's commitment
+    ///      to these requests and this proof), its receipt and `InferenceFulfilled`. `BatchFulfilled` follows,
+    ///      then the callbacks in order, each with its own gas limit; one that fails is recorded as failed and
+    ///      affects no other, and each is preceded by the gas check of `fulfill`
+    ///      (`CoordinatorInsufficientGasForCallback`), so a sender cannot starve a later callback.
     /// @param requestIds The requests, ascending, block by block.
+    /// @param terms Their terms, in the same order.
+    /// @param held Their locks, in the same order (all zero for an `Open` request).
     /// @param proof The proof bytes.
     /// @param instances The proof's public instances: all inputs, block by block, then all outputs likewise.
     function fulfillBatch(
         uint256[] calldata requestIds,
+        Terms[] calldata terms,
+        LockState[] calldata held,
         bytes calldata proof,
         uint256[] calldata instances
     ) external;
@@ -771,9 +799,9 @@ interface IInferenceCoordinator {
     function registry() external view returns (IModelRegistry);
 
     /// @notice The stand-alone route over the same registry, which applies the same proof checks as `fulfill`.
-    /// @dev `fulfill` does not call it: it runs the same code (`InferenceProof`) against the request's snapshot
-    ///      of the version and calls the verifier itself. Use it to check a proof without a request, e.g. a prover
-    ///      pre-checking with `verifyCommitted(modelId, version, inputCommitment, proof, instances)`.
+    /// @dev `fulfill` does not call it: it runs the same code (`InferenceProof`) and calls the verifier itself.
+    ///      Use it to check a proof without a request, e.g. a prover pre-checking with
+    ///      `verifyCommitted(modelId, version, inputCommitment, proof, instances)`.
     /// @return The route.
     function route() external view returns (IInferenceVerifier);
 
@@ -786,19 +814,36 @@ interface IInferenceCoordinator {
     /// @return fulfilmentsPaused Whether `fulfill` is paused.
     function paused() external view returns (bool requestsPaused, bool fulfilmentsPaused);
 
-    /// @notice The id the next request will get.
-    /// @return The id.
-    function nextRequestId() external view returns (uint256);
-
-    /// @notice A request; reverts for an unknown id.
+    /// @notice A request's status and the hash its stored word holds (the low 248 bits of `keccak256`): of its
+    ///         terms while `Open` (`hashTerms`), of its terms and lock while `Locked` (`hashLocked`), of its receipt
+    ///         once `Fulfilled` (`receiptHash`), 0 once refunded or cancelled.
     /// @param requestId The request.
-    /// @return The request.
-    function request(uint256 requestId) external view returns (Request memory);
+    /// @return status Its status (`None`: no such request).
+    /// @return stateHash The hash.
+    function requestState(uint256 requestId) external view returns (RequestStatus status, bytes32 stateHash);
 
-    /// @notice The receipt of a fulfilled request; reverts for a request that is not fulfilled.
+    /// @notice Whether `r` is the receipt of fulfilled request `requestId`: true only then; false for any other
+    ///         receipt or a request that is not fulfilled.
     /// @param requestId The request.
-    /// @return The receipt.
-    function receipt(uint256 requestId) external view returns (Receipt memory);
+    /// @param r The receipt, from `InferenceFulfilled` (and `CallbackFailed`) and the request's terms.
+    /// @return Whether it is the stored one.
+    function checkReceipt(uint256 requestId, Receipt calldata r) external view returns (bool);
+
+    /// @notice `keccak256(abi.encode(terms))`, truncated as stored.
+    /// @param terms The terms.
+    /// @return The hash.
+    function hashTerms(Terms calldata terms) external pure returns (bytes32);
+
+    /// @notice The hash a `Locked` request stores: `keccak256(abi.encode(hashTerms(terms), held))`, truncated.
+    /// @param terms The terms.
+    /// @param held The lock.
+    /// @return The hash.
+    function hashLocked(Terms calldata terms, LockState calldata held) external pure returns (bytes32);
+
+    /// @notice `keccak256(abi.encode(r))`, truncated as stored.
+    /// @param r The receipt.
+    /// @return The hash.
+    function receiptHash(Receipt calldata r) external pure returns (bytes32);
 
     /// @notice An account's balance: withdrawable, and what `lock` takes collateral from (prices earned,
     ///         deposits, returned and slashed collateral, refunds).
@@ -806,23 +851,21 @@ interface IInferenceCoordinator {
     /// @return The balance in wei.
     function credits(address account) external view returns (uint256);
 
-    /// @notice The price a lock, or an open fill of a request that was never locked, would fix at `timestamp`; for
-    ///         a locked request the price fixed at lock time.
-    /// @dev Reverts for a request that is neither `Open` nor `Locked`.
-    /// @param requestId The request.
+    /// @notice The price a lock, or an open fill of a request that was never locked, would fix at `timestamp`.
+    /// @param terms The request's terms.
     /// @param timestamp The time (e.g. the next block's).
     /// @return The price in wei.
-    function priceAt(uint256 requestId, uint64 timestamp) external view returns (uint256);
+    function priceAt(Terms calldata terms, uint64 timestamp) external pure returns (uint256);
 
-    /// @notice The commitment `fulfill` needs from `prover` for an open fill of `requestId` with a proof hashing to
-    ///         `proofHash`: `keccak256(abi.encode(prover, requestId, proofHash))`.
+    /// @notice The commitment `fulfill` / `fulfillBatch` need from `prover` for an open fill of `requestIds` with a
+    ///         proof hashing to `proofHash`: `keccak256(abi.encode(prover, requestIds, proofHash))`.
     /// @param prover The account that will send the fulfilment and be paid.
-    /// @param requestId The request.
+    /// @param requestIds The requests, in the order the fulfilment lists them (one for `fulfill`).
     /// @param proofHash `keccak256(proof)`.
     /// @return The commitment.
     function fillCommitment(
         address prover,
-        uint256 requestId,
+        uint256[] calldata requestIds,
         bytes32 proofHash
     ) external pure returns (bytes32);
 

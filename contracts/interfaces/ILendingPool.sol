@@ -178,15 +178,27 @@ interface ILendingPool {
     function markDefault(address borrower) external;
 
     /// @notice Closes an application whose request expired unfulfilled; its fee waits in `claimRefund`.
-    function expire(address borrower) external;
+    /// @param borrower The applicant.
+    /// @param terms The request's terms (from `InferenceRequested`).
+    /// @param held Its lock, if it was locked (from `RequestLocked`; zero otherwise).
+    function expire(
+        address borrower,
+        IInferenceCoordinator.Terms calldata terms,
+        IInferenceCoordinator.LockState calldata held
+    ) external;
 
     /// @notice Prices a pending application whose request was fulfilled but whose callback failed (ran out of
     ///         gas, say), from the verified outputs: `outputs` must hash to the coordinator's receipt (they are in
     ///         its `InferenceFulfilled` event). Anyone may call; the result is the one the callback would have had,
     ///         under the application's own terms.
     /// @param borrower The applicant.
+    /// @param r The request's receipt (see `IInferenceCoordinator.checkReceipt`).
     /// @param outputs The fulfilment's outputs, exactly as `InferenceFulfilled` carried them.
-    function settleFromReceipt(address borrower, int256[] calldata outputs) external;
+    function settleFromReceipt(
+        address borrower,
+        IInferenceCoordinator.Receipt calldata r,
+        int256[] calldata outputs
+    ) external;
 
     /// @notice Sends the caller the inference fees refunded to it by `expire`.
     function claimRefund() external returns (uint256 amount);

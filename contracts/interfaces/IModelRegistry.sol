@@ -193,6 +193,28 @@ interface IModelRegistry {
         VerifyingKey
     }
 
+    /// @notice What a fulfilment is checked with (see `fulfilmentCircuit`).
+    /// @param status The version's status (`None` when it does not exist).
+    /// @param verifier Its suite verifier.
+    /// @param verifierStopped Whether that verifier was stopped.
+    /// @param batchSize The instance count over the version's (0 when it is not a whole multiple).
+    /// @param vka The circuit's VKA store: the version's at batch size 1, its variant's otherwise (zero: no such
+    ///        circuit).
+    /// @param vkaDigest The circuit's VKA digest.
+    /// @param layout The version's own (batch-1) instance layout; a batch's block layout follows from it (see
+    ///        `Variant`).
+    // A return value, never stored, so field order serves readers.
+    // solhint-disable-next-line gas-struct-packing
+    struct FulfilmentCircuit {
+        VersionStatus status;
+        address verifier;
+        bool verifierStopped;
+        uint32 batchSize;
+        address vka;
+        bytes32 vkaDigest;
+        InstanceLayout layout;
+    }
+
     // ---------------------------------------------------------------------------------------------------------
     // Events
     // ---------------------------------------------------------------------------------------------------------
@@ -613,6 +635,31 @@ interface IModelRegistry {
             address vka,
             bytes32 vkaDigest
         );
+
+    /// @notice What a request needs to know about a version, in one call that never reverts: its status, its input
+    ///         count, and whether its suite verifier was stopped.
+    /// @dev Three storage reads, for a coordinator that stores only a hash of the request.
+    /// @param modelId The model.
+    /// @param version The version.
+    /// @return status The version's status (`None` when it does not exist).
+    /// @return inputCount Its input count.
+    /// @return verifierStopped Whether its suite verifier was stopped.
+    function requestTarget(
+        bytes32 modelId,
+        uint32 version
+    ) external view returns (VersionStatus status, uint32 inputCount, bool verifierStopped);
+
+    /// @notice Everything a fulfilment of `version` with `instanceCount` public instances is checked with, in one
+    ///         call that never reverts (see `FulfilmentCircuit`).
+    /// @param modelId The model.
+    /// @param version The version.
+    /// @param instanceCount The proof's instance count.
+    /// @return The circuit.
+    function fulfilmentCircuit(
+        bytes32 modelId,
+        uint32 version,
+        uint256 instanceCount
+    ) external view returns (FulfilmentCircuit memory);
 
     /// @notice The fulfilment-time facts about a version, in one call that never reverts: its status and its suite
     ///         verifier, and whether that verifier was stopped.

@@ -441,6 +441,44 @@ contract ModelRegistry is IModelRegistry, Ownable2Step {
     }
 
     /// @inheritdoc IModelRegistry
+    function requestTarget(
+        bytes32 modelId,
+        uint32 version
+    ) external view override returns (VersionStatus status, uint32 inputCount, bool verifierStopped) {
+        StoredVersion storage stored = _versions[modelId][version];
+        uint32 id;
+        (status, id) = (stored.status, stored.suiteVerifierId); // one slot, read once
+        if (status == VersionStatus.None) return (status, 0, false);
+        return (status, stored.inputCount, _suiteVerifiers[id].stopped);
+    }
+
+    /// @inheritdoc IModelRegistry
+    function fulfilmentCircuit(
+        bytes32 modelId,
+        uint32 version,
+        uint256 instanceCount
+    ) external view override returns (FulfilmentCircuit memory c) {
+        StoredVersion storage stored = _versions[modelId][version];
+        uint32 id;
+        address vka;
+        (c.status, id, vka) = (stored.status, stored.suiteVerifierId, stored.vka); // one slot, read once
+        if (c.status == VersionStatus.None) return c;
+        StoredVerifier storage v = _suiteVerifiers[id];
+        (c.verifier, c.verifierStopped) = (v.verifier, v.stopped);
+        c.layout = _layoutOf(stored);
+        uint256 perBlock = c.layout.instanceCount; // > 0: no empty layout is registered
+        uint256 size = instanceCount / perBlock;
+        if (size == 0 || size * perBlock != instanceCount || size > MAX_BATCH_SIZE) return c;
+        c.batchSize = uint32(size);
+        if (size == 1) {
+            (c.vka, c.vkaDigest) = (vka, stored.vkaDigest);
+        } else {
+            StoredVariant storage variant = _variants[modelId][version][uint32(size)];
+            (c.vka, c.vkaDigest) = (variant.vka, variant.vkaDigest);
+        }
+    }
+
+    /// @inheritdoc IModelRegistry
     function verificationTarget(
         bytes32 modelId,
         uint32 version
