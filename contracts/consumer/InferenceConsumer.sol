@@ -85,6 +85,49 @@ abstract contract InferenceConsumer is IInferenceConsumer {
         requestId = COORDINATOR.requestInference{value: fee}(modelId, 0, input, offer);
     }
 
+    /// @notice Refunds one of this contract's unfulfilled requests at the coordinator if nobody has yet, and returns
+    ///         what that credited (or had credited) to this contract there: the request's maximum price (its
+    ///         escrow, returned in full however it was locked; collateral a lapsed locker lost comes on top and is
+    ///         not counted). Reverts if the request was fulfilled or cancelled, with the coordinator's errors before
+    ///         its deadline, and with `ConsumerTermsMismatch` if `terms` are not the request's.
+    /// @dev While the request is open or locked the coordinator checks `terms` (and `held`); once anyone refunded
+    ///      it, they are checked against the request id, which is their hash (hashed again for each earlier
+    ///      request of the same terms in the same second: at most `MAX_ID_REHASHES` are followed).
+    /// @param requestId The request.
+    /// @param terms Its terms (from `InferenceRequested`).
+    /// @param held Its lock when locked (from `RequestLocked`; zero otherwise).
+    /// @return refunded The escrow refunded to this contract's coordinator credit.
+    function _refundInference(
+        uint256 requestId,
+        IInferenceCoordinator.Terms calldata terms,
+        IInferenceCoordinator.LockState calldata held
+    ) internal returns (uint256 refunded) {
+        (IInferenceCoordinator.RequestStatus status, ) = COORDINATOR.requestState(requestId);
+        if (terms.requester != address(this)) revert ConsumerTermsMismatch({requestId: requestId, status: status});
+        if (
+            status == IInferenceCoordinator.RequestStatus.Open ||
+            status == IInferenceCoordinator.RequestStatus.Locked
+        ) {
+            COORDINATOR.refund(requestId, terms, held);
+        } else if (status != IInferenceCoordinator.RequestStatus.Refunded || !_idOf(requestId, terms)) {
+            revert ConsumerTermsMismatch({requestId: requestId, status: status});
+        }
+        return terms.maxPrice;
+    }
+
+    /// @dev How many times `_refundInference` follows an id hashed again (see `requestInference`).
+    uint256 private constant MAX_ID_REHASHES = 64;
+
+    /// @dev Whether `requestId` is the id `requestInference` gave a request of `terms`.
+    function _idOf(uint256 requestId, IInferenceCoordinator.Terms calldata terms) private pure returns (bool) {
+        uint256 id = uint256(keccak256(abi.encode(terms)));
+        for (uint256 i = 0; i <= MAX_ID_REHASHES; ++i) {
+            if (id == requestId) return true;
+            id = uint256(keccak256(abi.encode(id)));
+        }
+        return false;
+    }
+
     /// @notice Whether this consumer only requests versions built on the public ceremony SRS; false by default.
     /// @dev Override to return true (e.g. from an immutable) in a dApp that pays out on outputs: a dev-SRS version's
     ///      maker may know the SRS's secret and forge proofs.

@@ -122,24 +122,13 @@ contract DigitBounty is IDigitBounty, InferenceConsumer, Ownable2Step {
         IInferenceCoordinator.LockState calldata held
     ) external override {
         Play memory p = _openPlay(requestId);
-        IInferenceCoordinator coordinator_ = coordinator();
-        (IInferenceCoordinator.RequestStatus status, ) = coordinator_.requestState(requestId);
+        (IInferenceCoordinator.RequestStatus status, ) = coordinator().requestState(requestId);
         if (status == IInferenceCoordinator.RequestStatus.Fulfilled) {
             revert BountyPlayFulfilled({requestId: requestId});
         }
-        // The escrow refunded is the terms' (or the lock's) price, so the terms must be this request's: the
-        // coordinator checks them while the request is open or locked; once refunded, against the request id.
-        if (coordinator_.hashTerms(terms) != bytes32(requestId & ~uint256(0xff)) && status == IInferenceCoordinator.RequestStatus.Refunded) {
-            revert BountyTermsMismatch({requestId: requestId});
-        }
-        // Anyone may have refunded it at the coordinator already; otherwise this reverts before the deadline.
-        if (
-            status == IInferenceCoordinator.RequestStatus.Open ||
-            status == IInferenceCoordinator.RequestStatus.Locked
-        ) coordinator_.refund(requestId, terms, held);
-        uint256 fee = status == IInferenceCoordinator.RequestStatus.Locked || held.locker != address(0)
-            ? held.price
-            : terms.maxPrice;
+        // Refunds it if nobody has yet (reverting before the deadline); a play's offer is a fixed price without
+        // collateral, so the refund is the player's fee.
+        uint256 fee = _refundInference(requestId, terms, held);
 
         delete _plays[requestId];
         // unchecked: the play's prize is part of `_reserved` until this point, and moves back to the pot.
@@ -147,12 +136,12 @@ contract DigitBounty is IDigitBounty, InferenceConsumer, Ownable2Step {
             _reserved -= p.prize;
             _pot += p.prize;
         }
-        if (req.fee != 0) {
-            _claimable[p.player] += req.fee;
+        if (fee != 0) {
+            _claimable[p.player] += fee;
             // Our coordinator credit holds every refunded, not yet expired play's fee, so it covers this one.
-            coordinator_.withdrawTo(payable(address(this)), req.fee);
+            coordinator().withdrawTo(payable(address(this)), fee);
         }
-        emit PlayExpired({requestId: requestId, player: p.player, refundedFee: req.fee});
+        emit PlayExpired({requestId: requestId, player: p.player, refundedFee: fee});
     }
 
     /// @inheritdoc IDigitBounty

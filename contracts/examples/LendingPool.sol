@@ -150,35 +150,40 @@ contract LendingPool is ILendingPool, InferenceConsumer, Ownable2Step {
     }
 
     /// @inheritdoc ILendingPool
-    function expire(address borrower) external override {
+    function expire(
+        address borrower,
+        IInferenceCoordinator.Terms calldata terms,
+        IInferenceCoordinator.LockState calldata held
+    ) external override {
         Loan memory ln = _loanIn(borrower, LoanStatus.Pending);
-        IInferenceCoordinator coordinator_ = coordinator();
-        IInferenceCoordinator.Request memory req = coordinator_.request(ln.requestId);
+        (IInferenceCoordinator.RequestStatus status, ) = coordinator().requestState(ln.requestId);
         // Fulfilled while still pending means the callback failed: the result is in the receipt, not expired.
-        if (req.status == IInferenceCoordinator.RequestStatus.Fulfilled) {
+        if (status == IInferenceCoordinator.RequestStatus.Fulfilled) {
             revert PoolApplicationFulfilled({borrower: borrower, requestId: ln.requestId});
         }
-        // Anyone may have refunded it at the coordinator already; otherwise this reverts before the deadline.
-        if (
-            req.status == IInferenceCoordinator.RequestStatus.Open ||
-            req.status == IInferenceCoordinator.RequestStatus.Locked
-        ) coordinator_.refund(ln.requestId);
+        // Refunds it if nobody has yet (reverting before the deadline); an application's offer is a fixed price
+        // without collateral, so the refund is the fee.
+        uint256 fee = _refundInference(ln.requestId, terms, held);
         _close(borrower, ln);
-        if (req.fee != 0) {
-            _refunds[borrower] += req.fee;
-            _refundsOwed += req.fee;
+        if (fee != 0) {
+            _refunds[borrower] += fee;
+            _refundsOwed += fee;
             // Our coordinator credit holds every refunded, not yet expired application's fee, so it covers this one.
-            coordinator_.withdrawTo(payable(address(this)), req.fee);
+            coordinator().withdrawTo(payable(address(this)), fee);
         }
-        emit ApplicationExpired({borrower: borrower, requestId: ln.requestId, refundedFee: req.fee});
+        emit ApplicationExpired({borrower: borrower, requestId: ln.requestId, refundedFee: fee});
     }
 
     /// @inheritdoc ILendingPool
-    function settleFromReceipt(address borrower, int256[] calldata outputs) external override {
+    function settleFromReceipt(
+        address borrower,
+        IInferenceCoordinator.Receipt calldata r,
+        int256[] calldata outputs
+    ) external override {
         uint256 requestId = _loanIn(borrower, LoanStatus.Pending).requestId;
-        // Reverts (CoordinatorRequestNotFulfilled) unless the request was fulfilled; a pending application's
-        // fulfilled request is one whose callback failed, since a successful callback closes or approves it.
-        IInferenceCoordinator.Receipt memory r = coordinator().receipt(requestId);
+        // Only the request's own receipt, so only once it was fulfilled; a pending application's fulfilled
+        // request is one whose callback failed, since a successful callback closes or approves it.
+        if (!coordinator().checkReceipt(requestId, r)) revert PoolReceiptUnknown({requestId: requestId});
         bytes32 actual = keccak256(abi.encode(outputs));
         if (actual != r.outputsHash) {
             revert PoolOutputsMismatch({requestId: requestId, expected: r.outputsHash, actual: actual});

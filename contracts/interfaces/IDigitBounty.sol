@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.20;
 
+import {IInferenceCoordinator} from "./IInferenceCoordinator.sol";
+
 // Amounts, digits and flags are event data, not filter keys: a topic costs 375 gas where a data word costs 256,
 // and nobody filters by them. Ids and accounts are indexed.
 /* solhint-disable gas-indexed-events */
@@ -134,6 +136,11 @@ interface IDigitBounty {
     /// @notice Thrown by `expire` when the request was fulfilled; use `settleFromReceipt` if its callback failed.
     /// @param requestId The request.
     error BountyPlayFulfilled(uint256 requestId);
+
+    /// @notice Thrown by `settleFromReceipt` when the receipt passed is not the coordinator's for the request (or
+    ///         the request is not fulfilled).
+    /// @param requestId The request.
+    error BountyReceiptUnknown(uint256 requestId);
 
     /// @notice Thrown by `claim` when the caller has nothing to claim.
     /// @param player The caller.

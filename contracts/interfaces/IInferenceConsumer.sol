@@ -32,6 +32,12 @@ interface IInferenceConsumer {
     /// @param version The version.
     error ConsumerSrsNotCeremony(bytes32 modelId, uint32 version);
 
+    /// @notice Thrown by `_refundInference` when the terms passed are not the request's, or the request is neither
+    ///         open, locked nor refunded (fulfilled or cancelled: nothing to refund).
+    /// @param requestId The request.
+    /// @param status Its status at the coordinator.
+    error ConsumerTermsMismatch(uint256 requestId, IInferenceCoordinator.RequestStatus status);
+
     /// @notice Receives the verified outputs of one of this contract's requests; only the coordinator may call.
     /// @param requestId The request.
     /// @param modelId The model.

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.20;
 
+import {IInferenceCoordinator} from "./IInferenceCoordinator.sol";
+
 // Amounts, rates and flags are event data, not filter keys: a topic costs 375 gas where a data word costs 256,
 // and nobody filters by them. Ids and accounts are indexed.
 /* solhint-disable gas-indexed-events */
@@ -155,6 +157,11 @@ interface ILendingPool {
     error PoolConfigInvalid(uint32 modelVersion, uint64 term, uint64 requestTimeout, uint16 maxDefaultBps);
     /// @notice `settleFromReceipt` with outputs other than the ones the coordinator's receipt hashed.
     error PoolOutputsMismatch(uint256 requestId, bytes32 expected, bytes32 actual);
+
+    /// @notice Thrown by `settleFromReceipt` when the receipt passed is not the coordinator's for the request (or
+    ///         the request is not fulfilled).
+    /// @param requestId The request.
+    error PoolReceiptUnknown(uint256 requestId);
     /// @notice `expire` of an application whose request was fulfilled (its callback failed): settle it with
     ///         `settleFromReceipt` instead.
     error PoolApplicationFulfilled(address borrower, uint256 requestId);

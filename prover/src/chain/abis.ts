@@ -1122,6 +1122,99 @@ export const modelRegistryAbi = [
         "internalType": "uint32",
         "name": "version",
         "type": "uint32"
+      },
+      {
+        "internalType": "uint256",
+        "name": "instanceCount",
+        "type": "uint256"
+      }
+    ],
+    "name": "fulfilmentCircuit",
+    "outputs": [
+      {
+        "components": [
+          {
+            "internalType": "enum IModelRegistry.VersionStatus",
+            "name": "status",
+            "type": "uint8"
+          },
+          {
+            "internalType": "address",
+            "name": "verifier",
+            "type": "address"
+          },
+          {
+            "internalType": "bool",
+            "name": "verifierStopped",
+            "type": "bool"
+          },
+          {
+            "internalType": "uint32",
+            "name": "batchSize",
+            "type": "uint32"
+          },
+          {
+            "internalType": "address",
+            "name": "vka",
+            "type": "address"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "vkaDigest",
+            "type": "bytes32"
+          },
+          {
+            "components": [
+              {
+                "internalType": "uint32",
+                "name": "instanceCount",
+                "type": "uint32"
+              },
+              {
+                "internalType": "uint32",
+                "name": "inputOffset",
+                "type": "uint32"
+              },
+              {
+                "internalType": "uint32",
+                "name": "inputCount",
+                "type": "uint32"
+              },
+              {
+                "internalType": "uint32",
+                "name": "outputOffset",
+                "type": "uint32"
+              },
+              {
+                "internalType": "uint32",
+                "name": "outputCount",
+                "type": "uint32"
+              }
+            ],
+            "internalType": "struct IModelRegistry.InstanceLayout",
+            "name": "layout",
+            "type": "tuple"
+          }
+        ],
+        "internalType": "struct IModelRegistry.FulfilmentCircuit",
+        "name": "c",
+        "type": "tuple"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "bytes32",
+        "name": "modelId",
+        "type": "bytes32"
+      },
+      {
+        "internalType": "uint32",
+        "name": "version",
+        "type": "uint32"
       }
     ],
     "name": "fulfilmentTarget",
@@ -1497,6 +1590,40 @@ export const modelRegistryAbi = [
     "name": "renounceOwnership",
     "outputs": [],
     "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "bytes32",
+        "name": "modelId",
+        "type": "bytes32"
+      },
+      {
+        "internalType": "uint32",
+        "name": "version",
+        "type": "uint32"
+      }
+    ],
+    "name": "requestTarget",
+    "outputs": [
+      {
+        "internalType": "enum IModelRegistry.VersionStatus",
+        "name": "status",
+        "type": "uint8"
+      },
+      {
+        "internalType": "uint32",
+        "name": "inputCount",
+        "type": "uint32"
+      },
+      {
+        "internalType": "bool",
+        "name": "verifierStopped",
+        "type": "bool"
+      }
+    ],
+    "stateMutability": "view",
     "type": "function"
   },
   {
@@ -2214,6 +2341,27 @@ export const inferenceCoordinatorAbi = [
     "inputs": [
       {
         "internalType": "uint256",
+        "name": "requests",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "terms",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "locks",
+        "type": "uint256"
+      }
+    ],
+    "name": "CoordinatorArgumentsLengthMismatch",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
         "name": "requestId",
         "type": "uint256"
       }
@@ -2747,11 +2895,6 @@ export const inferenceCoordinatorAbi = [
         "internalType": "uint256",
         "name": "requestId",
         "type": "uint256"
-      },
-      {
-        "internalType": "address",
-        "name": "fulfiller",
-        "type": "address"
       }
     ],
     "name": "CoordinatorRequestAlreadyFulfilled",
@@ -2801,16 +2944,6 @@ export const inferenceCoordinatorAbi = [
         "internalType": "uint256",
         "name": "requestId",
         "type": "uint256"
-      },
-      {
-        "internalType": "address",
-        "name": "locker",
-        "type": "address"
-      },
-      {
-        "internalType": "uint64",
-        "name": "lockDeadline",
-        "type": "uint64"
       }
     ],
     "name": "CoordinatorRequestLocked",
@@ -2830,22 +2963,6 @@ export const inferenceCoordinatorAbi = [
       }
     ],
     "name": "CoordinatorRequestNotExpired",
-    "type": "error"
-  },
-  {
-    "inputs": [
-      {
-        "internalType": "uint256",
-        "name": "requestId",
-        "type": "uint256"
-      },
-      {
-        "internalType": "enum IInferenceCoordinator.RequestStatus",
-        "name": "status",
-        "type": "uint8"
-      }
-    ],
-    "name": "CoordinatorRequestNotFulfilled",
     "type": "error"
   },
   {
@@ -2910,6 +3027,22 @@ export const inferenceCoordinatorAbi = [
       }
     ],
     "name": "CoordinatorSuiteVerifierStopped",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "requestId",
+        "type": "uint256"
+      },
+      {
+        "internalType": "enum IInferenceCoordinator.RequestStatus",
+        "name": "status",
+        "type": "uint8"
+      }
+    ],
+    "name": "CoordinatorTermsMismatch",
     "type": "error"
   },
   {
@@ -3437,70 +3570,90 @@ export const inferenceCoordinatorAbi = [
         "type": "bytes32"
       },
       {
-        "indexed": false,
-        "internalType": "uint32",
-        "name": "version",
-        "type": "uint32"
-      },
-      {
         "indexed": true,
         "internalType": "address",
         "name": "requester",
         "type": "address"
       },
       {
+        "components": [
+          {
+            "internalType": "address",
+            "name": "requester",
+            "type": "address"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "modelId",
+            "type": "bytes32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "version",
+            "type": "uint32"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "inputCommitment",
+            "type": "bytes32"
+          },
+          {
+            "internalType": "uint256",
+            "name": "maxPrice",
+            "type": "uint256"
+          },
+          {
+            "internalType": "uint256",
+            "name": "minPrice",
+            "type": "uint256"
+          },
+          {
+            "internalType": "uint64",
+            "name": "requestedAt",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint32",
+            "name": "rampPeriod",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint64",
+            "name": "lockDeadline",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint256",
+            "name": "lockCollateral",
+            "type": "uint256"
+          },
+          {
+            "internalType": "uint32",
+            "name": "callbackGasLimit",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint64",
+            "name": "deadline",
+            "type": "uint64"
+          }
+        ],
         "indexed": false,
-        "internalType": "int256[]",
+        "internalType": "struct IInferenceCoordinator.Terms",
+        "name": "terms",
+        "type": "tuple"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint8",
+        "name": "inputWidth",
+        "type": "uint8"
+      },
+      {
+        "indexed": false,
+        "internalType": "bytes",
         "name": "input",
-        "type": "int256[]"
-      },
-      {
-        "indexed": false,
-        "internalType": "bytes32",
-        "name": "inputCommitment",
-        "type": "bytes32"
-      },
-      {
-        "indexed": false,
-        "internalType": "uint256",
-        "name": "fee",
-        "type": "uint256"
-      },
-      {
-        "indexed": false,
-        "internalType": "uint32",
-        "name": "callbackGasLimit",
-        "type": "uint32"
-      },
-      {
-        "indexed": false,
-        "internalType": "uint64",
-        "name": "deadline",
-        "type": "uint64"
-      },
-      {
-        "indexed": false,
-        "internalType": "uint256",
-        "name": "minPrice",
-        "type": "uint256"
-      },
-      {
-        "indexed": false,
-        "internalType": "uint32",
-        "name": "rampPeriod",
-        "type": "uint32"
-      },
-      {
-        "indexed": false,
-        "internalType": "uint64",
-        "name": "lockDeadline",
-        "type": "uint64"
-      },
-      {
-        "indexed": false,
-        "internalType": "uint256",
-        "name": "lockCollateral",
-        "type": "uint256"
+        "type": "bytes"
       }
     ],
     "name": "InferenceRequested",
@@ -3669,6 +3822,12 @@ export const inferenceCoordinatorAbi = [
         "internalType": "uint64",
         "name": "lockDeadline",
         "type": "uint64"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint64",
+        "name": "lockedAt",
+        "type": "uint64"
       }
     ],
     "name": "RequestLocked",
@@ -3765,11 +3924,144 @@ export const inferenceCoordinatorAbi = [
         "internalType": "uint256",
         "name": "requestId",
         "type": "uint256"
+      },
+      {
+        "components": [
+          {
+            "internalType": "address",
+            "name": "requester",
+            "type": "address"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "modelId",
+            "type": "bytes32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "version",
+            "type": "uint32"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "inputCommitment",
+            "type": "bytes32"
+          },
+          {
+            "internalType": "uint256",
+            "name": "maxPrice",
+            "type": "uint256"
+          },
+          {
+            "internalType": "uint256",
+            "name": "minPrice",
+            "type": "uint256"
+          },
+          {
+            "internalType": "uint64",
+            "name": "requestedAt",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint32",
+            "name": "rampPeriod",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint64",
+            "name": "lockDeadline",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint256",
+            "name": "lockCollateral",
+            "type": "uint256"
+          },
+          {
+            "internalType": "uint32",
+            "name": "callbackGasLimit",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint64",
+            "name": "deadline",
+            "type": "uint64"
+          }
+        ],
+        "internalType": "struct IInferenceCoordinator.Terms",
+        "name": "terms",
+        "type": "tuple"
       }
     ],
     "name": "cancel",
     "outputs": [],
     "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "requestId",
+        "type": "uint256"
+      },
+      {
+        "components": [
+          {
+            "internalType": "bytes32",
+            "name": "modelId",
+            "type": "bytes32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "version",
+            "type": "uint32"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "inputCommitment",
+            "type": "bytes32"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "outputsHash",
+            "type": "bytes32"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "proofHash",
+            "type": "bytes32"
+          },
+          {
+            "internalType": "address",
+            "name": "fulfiller",
+            "type": "address"
+          },
+          {
+            "internalType": "uint64",
+            "name": "fulfilledAt",
+            "type": "uint64"
+          },
+          {
+            "internalType": "enum IInferenceCoordinator.CallbackStatus",
+            "name": "callback",
+            "type": "uint8"
+          }
+        ],
+        "internalType": "struct IInferenceCoordinator.Receipt",
+        "name": "r",
+        "type": "tuple"
+      }
+    ],
+    "name": "checkReceipt",
+    "outputs": [
+      {
+        "internalType": "bool",
+        "name": "",
+        "type": "bool"
+      }
+    ],
+    "stateMutability": "view",
     "type": "function"
   },
   {
@@ -3857,9 +4149,9 @@ export const inferenceCoordinatorAbi = [
         "type": "address"
       },
       {
-        "internalType": "uint256",
-        "name": "requestId",
-        "type": "uint256"
+        "internalType": "uint256[]",
+        "name": "requestIds",
+        "type": "uint256[]"
       },
       {
         "internalType": "bytes32",
@@ -3886,6 +4178,95 @@ export const inferenceCoordinatorAbi = [
         "type": "uint256"
       },
       {
+        "components": [
+          {
+            "internalType": "address",
+            "name": "requester",
+            "type": "address"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "modelId",
+            "type": "bytes32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "version",
+            "type": "uint32"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "inputCommitment",
+            "type": "bytes32"
+          },
+          {
+            "internalType": "uint256",
+            "name": "maxPrice",
+            "type": "uint256"
+          },
+          {
+            "internalType": "uint256",
+            "name": "minPrice",
+            "type": "uint256"
+          },
+          {
+            "internalType": "uint64",
+            "name": "requestedAt",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint32",
+            "name": "rampPeriod",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint64",
+            "name": "lockDeadline",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint256",
+            "name": "lockCollateral",
+            "type": "uint256"
+          },
+          {
+            "internalType": "uint32",
+            "name": "callbackGasLimit",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint64",
+            "name": "deadline",
+            "type": "uint64"
+          }
+        ],
+        "internalType": "struct IInferenceCoordinator.Terms",
+        "name": "terms",
+        "type": "tuple"
+      },
+      {
+        "components": [
+          {
+            "internalType": "address",
+            "name": "locker",
+            "type": "address"
+          },
+          {
+            "internalType": "uint64",
+            "name": "lockedAt",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint256",
+            "name": "price",
+            "type": "uint256"
+          }
+        ],
+        "internalType": "struct IInferenceCoordinator.LockState",
+        "name": "held",
+        "type": "tuple"
+      },
+      {
         "internalType": "bytes",
         "name": "proof",
         "type": "bytes"
@@ -3907,6 +4288,95 @@ export const inferenceCoordinatorAbi = [
         "internalType": "uint256[]",
         "name": "requestIds",
         "type": "uint256[]"
+      },
+      {
+        "components": [
+          {
+            "internalType": "address",
+            "name": "requester",
+            "type": "address"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "modelId",
+            "type": "bytes32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "version",
+            "type": "uint32"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "inputCommitment",
+            "type": "bytes32"
+          },
+          {
+            "internalType": "uint256",
+            "name": "maxPrice",
+            "type": "uint256"
+          },
+          {
+            "internalType": "uint256",
+            "name": "minPrice",
+            "type": "uint256"
+          },
+          {
+            "internalType": "uint64",
+            "name": "requestedAt",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint32",
+            "name": "rampPeriod",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint64",
+            "name": "lockDeadline",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint256",
+            "name": "lockCollateral",
+            "type": "uint256"
+          },
+          {
+            "internalType": "uint32",
+            "name": "callbackGasLimit",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint64",
+            "name": "deadline",
+            "type": "uint64"
+          }
+        ],
+        "internalType": "struct IInferenceCoordinator.Terms[]",
+        "name": "terms",
+        "type": "tuple[]"
+      },
+      {
+        "components": [
+          {
+            "internalType": "address",
+            "name": "locker",
+            "type": "address"
+          },
+          {
+            "internalType": "uint64",
+            "name": "lockedAt",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint256",
+            "name": "price",
+            "type": "uint256"
+          }
+        ],
+        "internalType": "struct IInferenceCoordinator.LockState[]",
+        "name": "held",
+        "type": "tuple[]"
       },
       {
         "internalType": "bytes",
@@ -3940,27 +4410,265 @@ export const inferenceCoordinatorAbi = [
   {
     "inputs": [
       {
+        "components": [
+          {
+            "internalType": "address",
+            "name": "requester",
+            "type": "address"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "modelId",
+            "type": "bytes32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "version",
+            "type": "uint32"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "inputCommitment",
+            "type": "bytes32"
+          },
+          {
+            "internalType": "uint256",
+            "name": "maxPrice",
+            "type": "uint256"
+          },
+          {
+            "internalType": "uint256",
+            "name": "minPrice",
+            "type": "uint256"
+          },
+          {
+            "internalType": "uint64",
+            "name": "requestedAt",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint32",
+            "name": "rampPeriod",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint64",
+            "name": "lockDeadline",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint256",
+            "name": "lockCollateral",
+            "type": "uint256"
+          },
+          {
+            "internalType": "uint32",
+            "name": "callbackGasLimit",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint64",
+            "name": "deadline",
+            "type": "uint64"
+          }
+        ],
+        "internalType": "struct IInferenceCoordinator.Terms",
+        "name": "terms",
+        "type": "tuple"
+      },
+      {
+        "components": [
+          {
+            "internalType": "address",
+            "name": "locker",
+            "type": "address"
+          },
+          {
+            "internalType": "uint64",
+            "name": "lockedAt",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint256",
+            "name": "price",
+            "type": "uint256"
+          }
+        ],
+        "internalType": "struct IInferenceCoordinator.LockState",
+        "name": "held",
+        "type": "tuple"
+      }
+    ],
+    "name": "hashLocked",
+    "outputs": [
+      {
+        "internalType": "bytes32",
+        "name": "",
+        "type": "bytes32"
+      }
+    ],
+    "stateMutability": "pure",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "components": [
+          {
+            "internalType": "address",
+            "name": "requester",
+            "type": "address"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "modelId",
+            "type": "bytes32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "version",
+            "type": "uint32"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "inputCommitment",
+            "type": "bytes32"
+          },
+          {
+            "internalType": "uint256",
+            "name": "maxPrice",
+            "type": "uint256"
+          },
+          {
+            "internalType": "uint256",
+            "name": "minPrice",
+            "type": "uint256"
+          },
+          {
+            "internalType": "uint64",
+            "name": "requestedAt",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint32",
+            "name": "rampPeriod",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint64",
+            "name": "lockDeadline",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint256",
+            "name": "lockCollateral",
+            "type": "uint256"
+          },
+          {
+            "internalType": "uint32",
+            "name": "callbackGasLimit",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint64",
+            "name": "deadline",
+            "type": "uint64"
+          }
+        ],
+        "internalType": "struct IInferenceCoordinator.Terms",
+        "name": "terms",
+        "type": "tuple"
+      }
+    ],
+    "name": "hashTerms",
+    "outputs": [
+      {
+        "internalType": "bytes32",
+        "name": "",
+        "type": "bytes32"
+      }
+    ],
+    "stateMutability": "pure",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "uint256[]",
         "name": "requestIds",
         "type": "uint256[]"
+      },
+      {
+        "components": [
+          {
+            "internalType": "address",
+            "name": "requester",
+            "type": "address"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "modelId",
+            "type": "bytes32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "version",
+            "type": "uint32"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "inputCommitment",
+            "type": "bytes32"
+          },
+          {
+            "internalType": "uint256",
+            "name": "maxPrice",
+            "type": "uint256"
+          },
+          {
+            "internalType": "uint256",
+            "name": "minPrice",
+            "type": "uint256"
+          },
+          {
+            "internalType": "uint64",
+            "name": "requestedAt",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint32",
+            "name": "rampPeriod",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint64",
+            "name": "lockDeadline",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint256",
+            "name": "lockCollateral",
+            "type": "uint256"
+          },
+          {
+            "internalType": "uint32",
+            "name": "callbackGasLimit",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint64",
+            "name": "deadline",
+            "type": "uint64"
+          }
+        ],
+        "internalType": "struct IInferenceCoordinator.Terms[]",
+        "name": "terms",
+        "type": "tuple[]"
       }
     ],
     "name": "lock",
     "outputs": [],
     "stateMutability": "nonpayable",
-    "type": "function"
-  },
-  {
-    "inputs": [],
-    "name": "nextRequestId",
-    "outputs": [
-      {
-        "internalType": "uint256",
-        "name": "",
-        "type": "uint256"
-      }
-    ],
-    "stateMutability": "view",
     "type": "function"
   },
   {
@@ -4010,9 +4718,71 @@ export const inferenceCoordinatorAbi = [
   {
     "inputs": [
       {
-        "internalType": "uint256",
-        "name": "requestId",
-        "type": "uint256"
+        "components": [
+          {
+            "internalType": "address",
+            "name": "requester",
+            "type": "address"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "modelId",
+            "type": "bytes32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "version",
+            "type": "uint32"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "inputCommitment",
+            "type": "bytes32"
+          },
+          {
+            "internalType": "uint256",
+            "name": "maxPrice",
+            "type": "uint256"
+          },
+          {
+            "internalType": "uint256",
+            "name": "minPrice",
+            "type": "uint256"
+          },
+          {
+            "internalType": "uint64",
+            "name": "requestedAt",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint32",
+            "name": "rampPeriod",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint64",
+            "name": "lockDeadline",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint256",
+            "name": "lockCollateral",
+            "type": "uint256"
+          },
+          {
+            "internalType": "uint32",
+            "name": "callbackGasLimit",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint64",
+            "name": "deadline",
+            "type": "uint64"
+          }
+        ],
+        "internalType": "struct IInferenceCoordinator.Terms",
+        "name": "terms",
+        "type": "tuple"
       },
       {
         "internalType": "uint64",
@@ -4028,19 +4798,11 @@ export const inferenceCoordinatorAbi = [
         "type": "uint256"
       }
     ],
-    "stateMutability": "view",
+    "stateMutability": "pure",
     "type": "function"
   },
   {
     "inputs": [
-      {
-        "internalType": "uint256",
-        "name": "requestId",
-        "type": "uint256"
-      }
-    ],
-    "name": "receipt",
-    "outputs": [
       {
         "components": [
           {
@@ -4085,11 +4847,19 @@ export const inferenceCoordinatorAbi = [
           }
         ],
         "internalType": "struct IInferenceCoordinator.Receipt",
-        "name": "",
+        "name": "r",
         "type": "tuple"
       }
     ],
-    "stateMutability": "view",
+    "name": "receiptHash",
+    "outputs": [
+      {
+        "internalType": "bytes32",
+        "name": "",
+        "type": "bytes32"
+      }
+    ],
+    "stateMutability": "pure",
     "type": "function"
   },
   {
@@ -4098,6 +4868,95 @@ export const inferenceCoordinatorAbi = [
         "internalType": "uint256",
         "name": "requestId",
         "type": "uint256"
+      },
+      {
+        "components": [
+          {
+            "internalType": "address",
+            "name": "requester",
+            "type": "address"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "modelId",
+            "type": "bytes32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "version",
+            "type": "uint32"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "inputCommitment",
+            "type": "bytes32"
+          },
+          {
+            "internalType": "uint256",
+            "name": "maxPrice",
+            "type": "uint256"
+          },
+          {
+            "internalType": "uint256",
+            "name": "minPrice",
+            "type": "uint256"
+          },
+          {
+            "internalType": "uint64",
+            "name": "requestedAt",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint32",
+            "name": "rampPeriod",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint64",
+            "name": "lockDeadline",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint256",
+            "name": "lockCollateral",
+            "type": "uint256"
+          },
+          {
+            "internalType": "uint32",
+            "name": "callbackGasLimit",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint64",
+            "name": "deadline",
+            "type": "uint64"
+          }
+        ],
+        "internalType": "struct IInferenceCoordinator.Terms",
+        "name": "terms",
+        "type": "tuple"
+      },
+      {
+        "components": [
+          {
+            "internalType": "address",
+            "name": "locker",
+            "type": "address"
+          },
+          {
+            "internalType": "uint64",
+            "name": "lockedAt",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint256",
+            "name": "price",
+            "type": "uint256"
+          }
+        ],
+        "internalType": "struct IInferenceCoordinator.LockState",
+        "name": "held",
+        "type": "tuple"
       }
     ],
     "name": "refund",
@@ -4123,82 +4982,6 @@ export const inferenceCoordinatorAbi = [
     "name": "renounceOwnership",
     "outputs": [],
     "stateMutability": "nonpayable",
-    "type": "function"
-  },
-  {
-    "inputs": [
-      {
-        "internalType": "uint256",
-        "name": "requestId",
-        "type": "uint256"
-      }
-    ],
-    "name": "request",
-    "outputs": [
-      {
-        "components": [
-          {
-            "internalType": "address",
-            "name": "requester",
-            "type": "address"
-          },
-          {
-            "internalType": "bytes32",
-            "name": "modelId",
-            "type": "bytes32"
-          },
-          {
-            "internalType": "uint32",
-            "name": "version",
-            "type": "uint32"
-          },
-          {
-            "internalType": "bytes32",
-            "name": "inputCommitment",
-            "type": "bytes32"
-          },
-          {
-            "internalType": "uint256",
-            "name": "fee",
-            "type": "uint256"
-          },
-          {
-            "internalType": "uint32",
-            "name": "callbackGasLimit",
-            "type": "uint32"
-          },
-          {
-            "internalType": "uint64",
-            "name": "deadline",
-            "type": "uint64"
-          },
-          {
-            "internalType": "enum IInferenceCoordinator.RequestStatus",
-            "name": "status",
-            "type": "uint8"
-          },
-          {
-            "internalType": "uint256",
-            "name": "lockCollateral",
-            "type": "uint256"
-          },
-          {
-            "internalType": "uint64",
-            "name": "lockDeadline",
-            "type": "uint64"
-          },
-          {
-            "internalType": "address",
-            "name": "locker",
-            "type": "address"
-          }
-        ],
-        "internalType": "struct IInferenceCoordinator.Request",
-        "name": "req",
-        "type": "tuple"
-      }
-    ],
-    "stateMutability": "view",
     "type": "function"
   },
   {
@@ -4265,6 +5048,30 @@ export const inferenceCoordinatorAbi = [
       }
     ],
     "stateMutability": "payable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "requestId",
+        "type": "uint256"
+      }
+    ],
+    "name": "requestState",
+    "outputs": [
+      {
+        "internalType": "enum IInferenceCoordinator.RequestStatus",
+        "name": "status",
+        "type": "uint8"
+      },
+      {
+        "internalType": "bytes32",
+        "name": "stateHash",
+        "type": "bytes32"
+      }
+    ],
+    "stateMutability": "view",
     "type": "function"
   },
   {
@@ -4400,6 +5207,22 @@ export const inferenceConsumerAbi = [
       }
     ],
     "name": "ConsumerSrsNotCeremony",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "requestId",
+        "type": "uint256"
+      },
+      {
+        "internalType": "enum IInferenceCoordinator.RequestStatus",
+        "name": "status",
+        "type": "uint8"
+      }
+    ],
+    "name": "ConsumerTermsMismatch",
     "type": "error"
   },
   {
@@ -4622,6 +5445,17 @@ export const digitBountyAbi = [
   {
     "inputs": [
       {
+        "internalType": "uint256",
+        "name": "requestId",
+        "type": "uint256"
+      }
+    ],
+    "name": "BountyReceiptUnknown",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "uint64",
         "name": "requestTimeout",
         "type": "uint64"
@@ -4693,6 +5527,22 @@ export const digitBountyAbi = [
       }
     ],
     "name": "ConsumerSrsNotCeremony",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "requestId",
+        "type": "uint256"
+      },
+      {
+        "internalType": "enum IInferenceCoordinator.RequestStatus",
+        "name": "status",
+        "type": "uint8"
+      }
+    ],
+    "name": "ConsumerTermsMismatch",
     "type": "error"
   },
   {
@@ -5097,6 +5947,95 @@ export const digitBountyAbi = [
         "internalType": "uint256",
         "name": "requestId",
         "type": "uint256"
+      },
+      {
+        "components": [
+          {
+            "internalType": "address",
+            "name": "requester",
+            "type": "address"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "modelId",
+            "type": "bytes32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "version",
+            "type": "uint32"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "inputCommitment",
+            "type": "bytes32"
+          },
+          {
+            "internalType": "uint256",
+            "name": "maxPrice",
+            "type": "uint256"
+          },
+          {
+            "internalType": "uint256",
+            "name": "minPrice",
+            "type": "uint256"
+          },
+          {
+            "internalType": "uint64",
+            "name": "requestedAt",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint32",
+            "name": "rampPeriod",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint64",
+            "name": "lockDeadline",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint256",
+            "name": "lockCollateral",
+            "type": "uint256"
+          },
+          {
+            "internalType": "uint32",
+            "name": "callbackGasLimit",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint64",
+            "name": "deadline",
+            "type": "uint64"
+          }
+        ],
+        "internalType": "struct IInferenceCoordinator.Terms",
+        "name": "terms",
+        "type": "tuple"
+      },
+      {
+        "components": [
+          {
+            "internalType": "address",
+            "name": "locker",
+            "type": "address"
+          },
+          {
+            "internalType": "uint64",
+            "name": "lockedAt",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint256",
+            "name": "price",
+            "type": "uint256"
+          }
+        ],
+        "internalType": "struct IInferenceCoordinator.LockState",
+        "name": "held",
+        "type": "tuple"
       }
     ],
     "name": "expire",
@@ -5306,6 +6245,53 @@ export const digitBountyAbi = [
         "type": "uint256"
       },
       {
+        "components": [
+          {
+            "internalType": "bytes32",
+            "name": "modelId",
+            "type": "bytes32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "version",
+            "type": "uint32"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "inputCommitment",
+            "type": "bytes32"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "outputsHash",
+            "type": "bytes32"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "proofHash",
+            "type": "bytes32"
+          },
+          {
+            "internalType": "address",
+            "name": "fulfiller",
+            "type": "address"
+          },
+          {
+            "internalType": "uint64",
+            "name": "fulfilledAt",
+            "type": "uint64"
+          },
+          {
+            "internalType": "enum IInferenceCoordinator.CallbackStatus",
+            "name": "callback",
+            "type": "uint8"
+          }
+        ],
+        "internalType": "struct IInferenceCoordinator.Receipt",
+        "name": "r",
+        "type": "tuple"
+      },
+      {
         "internalType": "int256[]",
         "name": "outputs",
         "type": "int256[]"
@@ -5471,6 +6457,17 @@ export const zkinferErrorsAbi = [
   {
     "inputs": [
       {
+        "internalType": "uint256",
+        "name": "requestId",
+        "type": "uint256"
+      }
+    ],
+    "name": "BountyReceiptUnknown",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "uint64",
         "name": "requestTimeout",
         "type": "uint64"
@@ -5547,6 +6544,22 @@ export const zkinferErrorsAbi = [
   {
     "inputs": [
       {
+        "internalType": "uint256",
+        "name": "requestId",
+        "type": "uint256"
+      },
+      {
+        "internalType": "enum IInferenceCoordinator.RequestStatus",
+        "name": "status",
+        "type": "uint8"
+      }
+    ],
+    "name": "ConsumerTermsMismatch",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "bytes32",
         "name": "modelId",
         "type": "bytes32"
@@ -5569,6 +6582,27 @@ export const zkinferErrorsAbi = [
       }
     ],
     "name": "CoordinatorAlreadyCommitted",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "requests",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "terms",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "locks",
+        "type": "uint256"
+      }
+    ],
+    "name": "CoordinatorArgumentsLengthMismatch",
     "type": "error"
   },
   {
@@ -6108,11 +7142,6 @@ export const zkinferErrorsAbi = [
         "internalType": "uint256",
         "name": "requestId",
         "type": "uint256"
-      },
-      {
-        "internalType": "address",
-        "name": "fulfiller",
-        "type": "address"
       }
     ],
     "name": "CoordinatorRequestAlreadyFulfilled",
@@ -6162,16 +7191,6 @@ export const zkinferErrorsAbi = [
         "internalType": "uint256",
         "name": "requestId",
         "type": "uint256"
-      },
-      {
-        "internalType": "address",
-        "name": "locker",
-        "type": "address"
-      },
-      {
-        "internalType": "uint64",
-        "name": "lockDeadline",
-        "type": "uint64"
       }
     ],
     "name": "CoordinatorRequestLocked",
@@ -6191,22 +7210,6 @@ export const zkinferErrorsAbi = [
       }
     ],
     "name": "CoordinatorRequestNotExpired",
-    "type": "error"
-  },
-  {
-    "inputs": [
-      {
-        "internalType": "uint256",
-        "name": "requestId",
-        "type": "uint256"
-      },
-      {
-        "internalType": "enum IInferenceCoordinator.RequestStatus",
-        "name": "status",
-        "type": "uint8"
-      }
-    ],
-    "name": "CoordinatorRequestNotFulfilled",
     "type": "error"
   },
   {
@@ -6271,6 +7274,22 @@ export const zkinferErrorsAbi = [
       }
     ],
     "name": "CoordinatorSuiteVerifierStopped",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "requestId",
+        "type": "uint256"
+      },
+      {
+        "internalType": "enum IInferenceCoordinator.RequestStatus",
+        "name": "status",
+        "type": "uint8"
+      }
+    ],
+    "name": "CoordinatorTermsMismatch",
     "type": "error"
   },
   {
