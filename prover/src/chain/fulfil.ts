@@ -1,5 +1,4 @@
 import {
-  encodeAbiParameters,
   keccak256,
   type Account,
   type Address,
@@ -11,6 +10,15 @@ import {
   type WalletClient,
 } from "viem";
 import { inferenceCoordinatorAbi } from "./abis.js";
+import {
+  NO_LOCK,
+  fillCommitment,
+  locksInLogs,
+  requestArgs,
+  type LockState,
+  type RequestStatus,
+  type Terms,
+} from "../sdk/terms.js";
 
 /**
  * A prover's side of the coordinator's market on viem (see IInferenceCoordinator's rules): lock
@@ -25,37 +33,56 @@ async function mined(client: PublicClient, hash: Hex, what: string): Promise<Tra
   return receipt;
 }
 
-/** `keccak256(abi.encode(prover, requestId, keccak256(proof)))`, as IInferenceCoordinator.fillCommitment. */
-export function fillCommitment(prover: Address, requestId: bigint, proof: Hex): Hex {
-  return keccak256(
-    encodeAbiParameters([{ type: "address" }, { type: "uint256" }, { type: "bytes32" }], [prover, requestId, keccak256(proof)]),
-  );
+/** A request as the calls on it take it back: its id, its terms and its lock (`NO_LOCK` while open). */
+export interface Claim {
+  requestId: bigint;
+  terms: Terms;
+  held: LockState;
 }
 
-/** Locks `requestIds` in one transaction (collateral from the wallet's coordinator balance). */
+/** A request's claim now, read from the chain (its terms from `InferenceRequested` unless given). */
+export async function claimOf(
+  client: PublicClient,
+  coordinator: Address,
+  requestId: bigint,
+  terms?: Terms,
+): Promise<Claim & { status: RequestStatus }> {
+  const a = await requestArgs(client, { coordinator, requestId, ...(terms ? { terms } : {}) });
+  return { requestId, ...a };
+}
+
+/**
+ * Locks requests in one transaction (collateral from the wallet's coordinator balance); returns the receipt and
+ * the claims as they now stand, each with its new lock.
+ */
 export async function lockRequests(
   wallet: Wallet,
   client: PublicClient,
   coordinator: Address,
-  requestIds: readonly bigint[],
-): Promise<TransactionReceipt> {
+  requests: readonly { requestId: bigint; terms: Terms }[],
+): Promise<{ receipt: TransactionReceipt; claims: Claim[] }> {
   const hash = await wallet.writeContract({
     account: wallet.account,
     chain: wallet.chain,
     address: coordinator,
     abi: inferenceCoordinatorAbi,
     functionName: "lock",
-    args: [[...requestIds]],
+    args: [requests.map((r) => r.requestId), requests.map((r) => r.terms)],
   });
-  return mined(client, hash, `lock(${requestIds.join(",")})`);
+  const receipt = await mined(client, hash, `lock(${requests.map((r) => r.requestId).join(",")})`);
+  const locks = locksInLogs(receipt.logs);
+  return {
+    receipt,
+    claims: requests.map((r) => ({ requestId: r.requestId, terms: r.terms, held: locks.get(r.requestId) ?? NO_LOCK })),
+  };
 }
 
-/** Commits to the wallet's open fill of `requestId` with `proof`; the fill may be sent from the next block. */
+/** Commits to the wallet's open fill of `requestIds` (in the order the fill lists them) with `proof`; the fill may be sent from the next block. */
 export async function commitFill(
   wallet: Wallet,
   client: PublicClient,
   coordinator: Address,
-  requestId: bigint,
+  requestIds: readonly bigint[],
   proof: Hex,
 ): Promise<TransactionReceipt> {
   const hash = await wallet.writeContract({
@@ -64,9 +91,9 @@ export async function commitFill(
     address: coordinator,
     abi: inferenceCoordinatorAbi,
     functionName: "commit",
-    args: [fillCommitment(wallet.account.address, requestId, proof)],
+    args: [fillCommitment(wallet.account.address, requestIds, keccak256(proof))],
   });
-  return mined(client, hash, `commit for request ${requestId}`);
+  return mined(client, hash, `commit for request(s) ${requestIds.join(",")}`);
 }
 
 /** Sends `fulfill` and waits for it to be mined; throws if it reverted. */
@@ -74,7 +101,7 @@ export async function fulfil(
   wallet: Wallet,
   client: PublicClient,
   coordinator: Address,
-  requestId: bigint,
+  claim: Claim,
   proof: Hex,
   instances: readonly bigint[],
   opts: { gas?: bigint } = {},
@@ -85,10 +112,10 @@ export async function fulfil(
     address: coordinator,
     abi: inferenceCoordinatorAbi,
     functionName: "fulfill",
-    args: [requestId, proof, [...instances]],
+    args: [claim.requestId, claim.terms, claim.held, proof, [...instances]],
     ...(opts.gas ? { gas: opts.gas } : {}),
   });
-  return mined(client, hash, `fulfill(${requestId})`);
+  return mined(client, hash, `fulfill(${claim.requestId})`);
 }
 
 /**
@@ -102,34 +129,38 @@ export async function lockAndFulfil(
   requestId: bigint,
   proof: Hex,
   instances: readonly bigint[],
-  opts: { gas?: bigint } = {},
+  opts: { gas?: bigint; terms?: Terms } = {},
 ): Promise<{ lock?: TransactionReceipt; commit?: TransactionReceipt; fulfil: TransactionReceipt }> {
-  const [r, head] = await Promise.all([
-    client.readContract({ address: coordinator, abi: inferenceCoordinatorAbi, functionName: "request", args: [requestId] }),
+  const [c, head] = await Promise.all([
+    claimOf(client, coordinator, requestId, opts.terms),
     client.getBlock({ blockTag: "latest" }),
   ]);
-  const mine = r.locker.toLowerCase() === wallet.account.address.toLowerCase();
+  let claim: Claim = c;
+  const live = c.terms.lockDeadline > head.timestamp;
+  const mine = c.status === "locked" && c.held.locker.toLowerCase() === wallet.account.address.toLowerCase();
   let lock: TransactionReceipt | undefined;
   let commit: TransactionReceipt | undefined;
-  if (Number(r.status) === 1 && BigInt(r.lockDeadline) > head.timestamp) {
-    lock = await lockRequests(wallet, client, coordinator, [requestId]);
-  } else if (!(mine && BigInt(r.lockDeadline) > head.timestamp)) {
-    commit = await commitFill(wallet, client, coordinator, requestId, proof);
+  if (c.status === "open" && live) {
+    const locked = await lockRequests(wallet, client, coordinator, [c]);
+    lock = locked.receipt;
+    claim = locked.claims[0]!;
+  } else if (!(mine && live)) {
+    commit = await commitFill(wallet, client, coordinator, [requestId], proof);
   }
-  const f = await fulfil(wallet, client, coordinator, requestId, proof, instances, opts);
+  const f = await fulfil(wallet, client, coordinator, claim, proof, instances, opts.gas ? { gas: opts.gas } : {});
   return { ...(lock ? { lock } : {}), ...(commit ? { commit } : {}), fulfil: f };
 }
 
 /**
- * Sends `fulfillBatch` (request `requestIds[i]` is block i of the batch proof; ids ascending) and waits for it
+ * Sends `fulfillBatch` (request `claims[i]` is block i of the batch proof; ids ascending) and waits for it
  * to be mined; throws if it reverted. The requests should be locked by the wallet first (`lockRequests`), or
- * each committed for an open fill (`commitFill` with the batch proof).
+ * committed for an open fill (`commitFill` with the batch's ids and proof).
  */
 export async function fulfilBatch(
   wallet: Wallet,
   client: PublicClient,
   coordinator: Address,
-  requestIds: readonly bigint[],
+  claims: readonly Claim[],
   proof: Hex,
   instances: readonly bigint[],
   opts: { gas?: bigint } = {},
@@ -140,8 +171,8 @@ export async function fulfilBatch(
     address: coordinator,
     abi: inferenceCoordinatorAbi,
     functionName: "fulfillBatch",
-    args: [[...requestIds], proof, [...instances]],
+    args: [claims.map((c) => c.requestId), claims.map((c) => c.terms), claims.map((c) => c.held), proof, [...instances]],
     ...(opts.gas ? { gas: opts.gas } : {}),
   });
-  return mined(client, hash, `fulfillBatch(${requestIds.join(",")})`);
+  return mined(client, hash, `fulfillBatch(${claims.map((c) => c.requestId).join(",")})`);
 }
