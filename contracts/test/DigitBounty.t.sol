@@ -383,7 +383,7 @@ contract DigitBountyTest is RegistryFixture, CoordinatorLogs {
             )
         );
         bounty.expire(id, richer, held);
-        IInferenceCoordinator.LockState memory otherLock = held;
+        IInferenceCoordinator.LockState memory otherLock = _h(id); // a copy: `held` stays the real one
         otherLock.price += 1;
         vm.expectRevert(
             abi.encodeWithSelector(
