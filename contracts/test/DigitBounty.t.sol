@@ -2,7 +2,7 @@
 pragma solidity ^0.8.30;
 
 // Test names follow `test_<subject>_<behaviour>` / `testFuzz_...` (see STYLE.md), and gas rules do not apply here.
-/* solhint-disable func-name-mixedcase, gas-small-strings, gas-strict-inequalities, function-max-lines */
+/* solhint-disable func-name-mixedcase, gas-small-strings, gas-strict-inequalities, function-max-lines, gas-increment-by-one */
 
 import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
 import {RegistryFixture} from "./utils/RegistryFixture.t.sol";
@@ -269,7 +269,11 @@ contract DigitBountyTest is RegistryFixture, CoordinatorLogs {
         uint256 id = _play(pixels, 5);
         _fulfil(id, pixels, _logits(5));
         IInferenceCoordinator.Receipt memory r = _receiptAt(coordinator, id);
-        assertEq(uint256(r.callback), uint256(IInferenceCoordinator.CallbackStatus.Failed), "callback failed");
+        assertEq(
+            uint256(r.callback),
+            uint256(IInferenceCoordinator.CallbackStatus.Failed),
+            "callback failed"
+        );
         assertEq(bounty.openPlay(id).player, player, "play still open");
 
         int256[] memory forged = _logits(4);

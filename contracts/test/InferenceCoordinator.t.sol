@@ -2,7 +2,7 @@
 pragma solidity ^0.8.30;
 
 // Test names follow `test_<subject>_<behaviour>` / `testFuzz_...` (see STYLE.md), and gas rules do not apply here.
-/* solhint-disable func-name-mixedcase, gas-small-strings, gas-strict-inequalities, function-max-lines */
+/* solhint-disable func-name-mixedcase, gas-small-strings, gas-strict-inequalities, function-max-lines, gas-increment-by-one */
 
 import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
 import {Vm} from "./utils/TestBase.t.sol";
@@ -119,7 +119,11 @@ contract InferenceCoordinatorTest is CoordinatorFixture {
         assertEq(keccak256(abi.encode(_t(id))), keccak256(abi.encode(terms)), "the logged terms");
         (IInferenceCoordinator.RequestStatus status, bytes32 stateHash) = coordinator.requestState(id);
         assertEq(uint256(status), uint256(IInferenceCoordinator.RequestStatus.Open), "open");
-        assertEq(stateHash, keccak256(abi.encode(terms)) & ~bytes32(uint256(0xff)), "the terms' hash, truncated");
+        assertEq(
+            stateHash,
+            keccak256(abi.encode(terms)) & ~bytes32(uint256(0xff)),
+            "the terms' hash, truncated"
+        );
         assertEq(coordinator.hashTerms(terms), stateHash, "hashTerms");
         assertEq(address(coordinator).balance, FEE, "fee escrowed");
     }
@@ -511,10 +515,7 @@ contract InferenceCoordinatorTest is CoordinatorFixture {
         uint256[] memory instances = _instances(_input(), _output());
         bytes memory proof = _proof(instances);
         vm.expectRevert(
-            abi.encodeWithSelector(
-                IInferenceCoordinator.CoordinatorRequestAlreadyFulfilled.selector,
-                id
-            )
+            abi.encodeWithSelector(IInferenceCoordinator.CoordinatorRequestAlreadyFulfilled.selector, id)
         );
         vm.prank(bob);
         coordinator.fulfill(id, _t(id), _h(id), proof, instances);
@@ -986,10 +987,7 @@ contract InferenceCoordinatorTest is CoordinatorFixture {
         _fulfil(id);
         vm.warp(uint256(_t(id).deadline) + 1);
         vm.expectRevert(
-            abi.encodeWithSelector(
-                IInferenceCoordinator.CoordinatorRequestAlreadyFulfilled.selector,
-                id
-            )
+            abi.encodeWithSelector(IInferenceCoordinator.CoordinatorRequestAlreadyFulfilled.selector, id)
         );
         coordinator.refund(id, _t(id), _h(id));
     }

@@ -2,7 +2,7 @@
 pragma solidity ^0.8.30;
 
 // Test names follow `test_<subject>_<behaviour>` / `testFuzz_...` (see STYLE.md), and gas rules do not apply here.
-/* solhint-disable func-name-mixedcase, gas-small-strings, gas-strict-inequalities, function-max-lines */
+/* solhint-disable func-name-mixedcase, gas-small-strings, gas-strict-inequalities, function-max-lines, gas-increment-by-one */
 
 import {Vm} from "./utils/TestBase.t.sol";
 import {CoordinatorFixture} from "./utils/CoordinatorFixture.t.sol";
@@ -149,7 +149,13 @@ contract InferenceCoordinatorBatchTest is CoordinatorFixture {
         uint256[] memory instances,
         bytes memory reason
     ) internal {
-        _expectBatchRevert(ids, _termsList(coordinator, ids), _locksList(coordinator, ids), instances, reason);
+        _expectBatchRevert(
+            ids,
+            _termsList(coordinator, ids),
+            _locksList(coordinator, ids),
+            instances,
+            reason
+        );
     }
 
     /// @dev `prover`'s `fulfillBatch` of `ids` on `terms` and `held` reverts with `reason`.
@@ -324,7 +330,11 @@ contract InferenceCoordinatorBatchTest is CoordinatorFixture {
         Vm.Log[] memory logs = _fulfilBatchLogged(ids, instances);
         for (uint256 k = 0; k < 4; ++k) {
             IInferenceCoordinator.Receipt memory rc = _receipt(ids[k]);
-            assertEq(rc.outputsHash, keccak256(abi.encode(_outputOf(_k[ids[k]]))), "each request's own outputs");
+            assertEq(
+                rc.outputsHash,
+                keccak256(abi.encode(_outputOf(_k[ids[k]]))),
+                "each request's own outputs"
+            );
             assertEq(rc.inputCommitment, _commit(_inputOf(_k[ids[k]])), "its own input");
             assertEq(rc.proofHash, keccak256(_proof(instances)), "the batch proof");
             assertEq(rc.fulfiller, prover, "paid to the locker");
@@ -781,10 +791,7 @@ contract InferenceCoordinatorBatchTest is CoordinatorFixture {
         _expectBatchRevert(
             ids,
             instances,
-            abi.encodeWithSelector(
-                IInferenceCoordinator.CoordinatorRequestAlreadyFulfilled.selector,
-                ids[0]
-            )
+            abi.encodeWithSelector(IInferenceCoordinator.CoordinatorRequestAlreadyFulfilled.selector, ids[0])
         );
         uint256[] memory more = _sorted(_ids(_requestFor(BATCHED, 0), _requestFor(BATCHED, 1)));
         vm.prank(alice);

@@ -2,7 +2,7 @@
 pragma solidity ^0.8.30;
 
 // Test names follow `test_<subject>_<behaviour>` / `testFuzz_...` (see STYLE.md), and gas rules do not apply here.
-/* solhint-disable func-name-mixedcase, gas-small-strings, gas-strict-inequalities, function-max-lines */
+/* solhint-disable func-name-mixedcase, gas-small-strings, gas-strict-inequalities, function-max-lines, gas-increment-by-one, max-states-count */
 
 import {TestBase} from "./utils/TestBase.t.sol";
 import {RegistryFixture} from "./utils/RegistryFixture.t.sol";
@@ -207,7 +207,11 @@ contract CoordinatorHandler is TestBase {
             g.locker = who;
             g.lockedAt = block.number;
             // A fixed price: the lock's price is the whole escrow.
-            lockOf[id] = IInferenceCoordinator.LockState({locker: who, lockedAt: uint64(block.number), price: g.fee});
+            lockOf[id] = IInferenceCoordinator.LockState({
+                locker: who,
+                lockedAt: uint64(block.number),
+                price: g.fee
+            });
             ghostCredits[who] -= g.collateral;
             ghostLockedCollateral += g.collateral;
             ++successfulCalls;
@@ -438,7 +442,8 @@ contract CoordinatorHandler is TestBase {
         }
         bytes memory notOpen = _notOpenError(id);
         if (notOpen.length != 0) return notOpen;
-        if (status == IInferenceCoordinator.RequestStatus.Locked && (op == 0 || op == 2)) return _lockedError(id);
+        if (status == IInferenceCoordinator.RequestStatus.Locked && (op == 0 || op == 2))
+            return _lockedError(id);
         return abi.encodeWithSelector(IInferenceCoordinator.CoordinatorTermsMismatch.selector, id, status);
     }
 
@@ -585,8 +590,7 @@ contract CoordinatorHandler is TestBase {
     }
 
     function _lockedError(uint256 id) internal pure returns (bytes memory) {
-        return
-            abi.encodeWithSelector(IInferenceCoordinator.CoordinatorRequestLocked.selector, id);
+        return abi.encodeWithSelector(IInferenceCoordinator.CoordinatorRequestLocked.selector, id);
     }
 
     /// @dev The error `lock` must revert with, or empty when it must succeed.
@@ -823,7 +827,11 @@ contract InferenceCoordinatorInvariantsTest is RegistryFixture {
             }
             if (status == IInferenceCoordinator.RequestStatus.Locked) {
                 IInferenceCoordinator.LockState memory held = handler.lockAt(id);
-                assertEq(stateHash, coordinator.hashLocked(t, held), "a locked request's word: terms and lock");
+                assertEq(
+                    stateHash,
+                    coordinator.hashLocked(t, held),
+                    "a locked request's word: terms and lock"
+                );
                 (escrow, collateral) = (escrow + held.price, collateral + t.lockCollateral);
             }
         }

@@ -119,12 +119,7 @@ contract InferenceCoordinatorMarketTest is CoordinatorFixture {
         _deposit(prover, COLLATERAL);
         _lock(prover, id);
         _deposit(copier, COLLATERAL);
-        vm.expectRevert(
-            abi.encodeWithSelector(
-                IInferenceCoordinator.CoordinatorRequestLocked.selector,
-                id
-            )
-        );
+        vm.expectRevert(abi.encodeWithSelector(IInferenceCoordinator.CoordinatorRequestLocked.selector, id));
         _lock(copier, id);
 
         uint256 other = _collateralised();
@@ -185,10 +180,7 @@ contract InferenceCoordinatorMarketTest is CoordinatorFixture {
         assertEq(_receipt(id).fulfiller, prover, "receipt names the locker");
         // The locker's own transaction then fails cheaply, naming the locker as paid.
         vm.expectRevert(
-            abi.encodeWithSelector(
-                IInferenceCoordinator.CoordinatorRequestAlreadyFulfilled.selector,
-                id
-            )
+            abi.encodeWithSelector(IInferenceCoordinator.CoordinatorRequestAlreadyFulfilled.selector, id)
         );
         vm.prank(prover);
         coordinator.fulfill(id, _t(id), _h(id), proof, instances);
@@ -334,7 +326,11 @@ contract InferenceCoordinatorMarketTest is CoordinatorFixture {
         assertEq(coordinator.credits(requester), maxPrice - expected, "the rest back to the requester");
         vm.warp(start + 29 minutes);
         assertEq(_h(id).price, expected, "the lock holds its price");
-        assertEq(coordinator.priceAt(_t(id), uint64(block.timestamp)), maxPrice, "while the auction moved on");
+        assertEq(
+            coordinator.priceAt(_t(id), uint64(block.timestamp)),
+            maxPrice,
+            "while the auction moved on"
+        );
         _fulfil(id);
         assertEq(coordinator.credits(prover), expected, "the locker is paid the locked price");
         assertEq(address(coordinator).balance, maxPrice, "everything accounted for");
@@ -409,12 +405,7 @@ contract InferenceCoordinatorMarketTest is CoordinatorFixture {
 
     function test_cancel_rejectsALockedRequest() public {
         uint256 id = _request(); // locked by `prover`
-        vm.expectRevert(
-            abi.encodeWithSelector(
-                IInferenceCoordinator.CoordinatorRequestLocked.selector,
-                id
-            )
-        );
+        vm.expectRevert(abi.encodeWithSelector(IInferenceCoordinator.CoordinatorRequestLocked.selector, id));
         vm.prank(requester);
         coordinator.cancel(id, _t(id));
     }

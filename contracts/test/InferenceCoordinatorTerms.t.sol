@@ -2,7 +2,7 @@
 pragma solidity ^0.8.30;
 
 // Test names follow `test_<subject>_<behaviour>` / `testFuzz_...` (see STYLE.md), and gas rules do not apply here.
-/* solhint-disable func-name-mixedcase, gas-small-strings, gas-strict-inequalities, function-max-lines */
+/* solhint-disable func-name-mixedcase, gas-small-strings, gas-strict-inequalities, function-max-lines, gas-increment-by-one */
 
 import {CoordinatorFixture} from "./utils/CoordinatorFixture.t.sol";
 import {IInferenceCoordinator} from "../interfaces/IInferenceCoordinator.sol";
@@ -50,7 +50,10 @@ contract InferenceCoordinatorTermsTest is CoordinatorFixture {
         _lock(prover, id);
     }
 
-    function _mismatch(uint256 id, IInferenceCoordinator.RequestStatus status) internal pure returns (bytes memory) {
+    function _mismatch(
+        uint256 id,
+        IInferenceCoordinator.RequestStatus status
+    ) internal pure returns (bytes memory) {
         return abi.encodeWithSelector(IInferenceCoordinator.CoordinatorTermsMismatch.selector, id, status);
     }
 
@@ -61,10 +64,20 @@ contract InferenceCoordinatorTermsTest is CoordinatorFixture {
 
     /// @dev Asserts nothing moved: the request's word, the coordinator's balance and the accounts' credits.
     function _assertUntouched(uint256 id, bytes32 word, uint256 balance) internal view {
+        _assertUntouched(id, word, balance, 0);
+    }
+
+    /// @dev `_assertUntouched`, the attacker's credit being `attackerCredit` (its deposit).
+    function _assertUntouched(
+        uint256 id,
+        bytes32 word,
+        uint256 balance,
+        uint256 attackerCredit
+    ) internal view {
         (, bytes32 stateHash) = coordinator.requestState(id);
         assertEq(stateHash, word, "the request's word");
         assertEq(address(coordinator).balance, balance, "the coordinator's balance");
-        assertEq(coordinator.credits(attacker), 0, "nothing for the attacker");
+        assertEq(coordinator.credits(attacker), attackerCredit, "nothing moved to or from the attacker");
     }
 
     // ---------------------------------------------------------------------------------------------------------
@@ -91,7 +104,7 @@ contract InferenceCoordinatorTermsTest is CoordinatorFixture {
         vm.expectRevert(_mismatch(id, IInferenceCoordinator.RequestStatus.Open));
         vm.prank(attacker);
         coordinator.lock(_ids(id), cheap);
-        _assertUntouched(id, word, balance);
+        _assertUntouched(id, word, balance, COLLATERAL);
         assertEq(coordinator.credits(requester), 0, "no early refund to the requester either");
     }
 
@@ -174,7 +187,8 @@ contract InferenceCoordinatorTermsTest is CoordinatorFixture {
             IInferenceCoordinator.LockState memory held = _h(id);
             if (f == 0) held.locker = attacker;
             else if (f == 1) held.price -= 1;
-            else if (f == 2) held.lockedAt = uint64(block.number); // as if locked after the attacker's commitment
+            else if (f == 2)
+                held.lockedAt = uint64(block.number); // as if locked after the attacker's commitment
             else held = IInferenceCoordinator.LockState({locker: address(0), lockedAt: 0, price: 0});
             vm.expectRevert(mismatch);
             vm.prank(attacker);
@@ -298,7 +312,12 @@ contract InferenceCoordinatorTermsTest is CoordinatorFixture {
     function test_calls_rejectAnotherRequestsTerms() public {
         uint256 a = _requestOpen(requester, FEE, 0);
         vm.prank(bob);
-        uint256 b = coordinator.requestInference(modelId, 1, _input(), _offer(0, uint64(block.timestamp) + TTL));
+        uint256 b = coordinator.requestInference(
+            modelId,
+            1,
+            _input(),
+            _offer(0, uint64(block.timestamp) + TTL)
+        );
         _sync();
         IInferenceCoordinator.Terms memory theirs = _t(b);
         IInferenceCoordinator.LockState memory none;
@@ -319,7 +338,13 @@ contract InferenceCoordinatorTermsTest is CoordinatorFixture {
     function test_checkReceipt_recordsAFailedCallback() public {
         RevertingConsumer consumer = new RevertingConsumer(coordinator);
         vm.prank(requester);
-        uint256 id = consumer.request{value: FEE}(modelId, 1, _input(), 100_000, uint64(block.timestamp) + TTL);
+        uint256 id = consumer.request{value: FEE}(
+            modelId,
+            1,
+            _input(),
+            100_000,
+            uint64(block.timestamp) + TTL
+        );
         _sync();
         _lock(prover, id);
         _fulfil(id);

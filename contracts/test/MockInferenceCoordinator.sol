@@ -106,7 +106,10 @@ contract MockInferenceCoordinator {
     }
 
     /// @notice As `IInferenceCoordinator.checkReceipt`: true only for the delivered request's own receipt.
-    function checkReceipt(uint256 requestId, IInferenceCoordinator.Receipt calldata r) external view returns (bool) {
+    function checkReceipt(
+        uint256 requestId,
+        IInferenceCoordinator.Receipt calldata r
+    ) external view returns (bool) {
         MockRequest storage m = _requests[requestId];
         if (m.status != IInferenceCoordinator.RequestStatus.Fulfilled) return false;
         return keccak256(abi.encode(m.receipt)) == keccak256(abi.encode(r));

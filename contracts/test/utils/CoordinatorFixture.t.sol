@@ -30,7 +30,6 @@ abstract contract CoordinatorFixture is RegistryFixture, CoordinatorLogs {
     address internal requester = makeAddr("requester");
     address internal prover = makeAddr("prover");
 
-
     function setUp() public virtual override {
         super.setUp();
         route = new InferenceVerifier(registry);
@@ -182,7 +181,12 @@ abstract contract CoordinatorFixture is RegistryFixture, CoordinatorLogs {
     }
 
     /// @dev `who` sends `fulfill` for `requestId` with the terms and lock it logged, and the logs are read.
-    function _fulfilAs(address who, uint256 requestId, bytes memory proof, uint256[] memory instances) internal {
+    function _fulfilAs(
+        address who,
+        uint256 requestId,
+        bytes memory proof,
+        uint256[] memory instances
+    ) internal {
         IInferenceCoordinator.Terms memory terms = _t(requestId);
         IInferenceCoordinator.LockState memory held = _h(requestId);
         vm.prank(who);
@@ -241,38 +245,27 @@ abstract contract CoordinatorFixture is RegistryFixture, CoordinatorLogs {
     // What the coordinator logged: terms, locks and receipts, read from the logs as a prover would
     // ---------------------------------------------------------------------------------------------------------
 
-
-
-
     /// @dev The terms `requestId` was logged with at the fixture's coordinator.
     function _t(uint256 requestId) internal view returns (IInferenceCoordinator.Terms memory) {
         return _tAt(coordinator, requestId);
     }
-
 
     /// @dev The lock `requestId` was logged with (all zero when it was never locked).
     function _h(uint256 requestId) internal view returns (IInferenceCoordinator.LockState memory) {
         return _hAt(coordinator, requestId);
     }
 
-
     /// @dev The receipt of `requestId` as the logs give it, checked against the coordinator's (`checkReceipt`).
     function _receipt(uint256 requestId) internal view returns (IInferenceCoordinator.Receipt memory) {
         return _receiptAt(coordinator, requestId);
     }
-
 
     /// @dev The outputs `InferenceFulfilled` logged for `requestId`.
     function _outputsOf(uint256 requestId) internal view returns (int256[] memory) {
         return _outputsAt(coordinator, requestId);
     }
 
-
-
-
-
     function _status(uint256 requestId) internal view returns (IInferenceCoordinator.RequestStatus) {
         return _statusAt(coordinator, requestId);
     }
-
 }

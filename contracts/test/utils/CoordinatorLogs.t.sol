@@ -2,7 +2,7 @@
 pragma solidity ^0.8.30;
 
 // Test names follow `test_<subject>_<behaviour>` / `testFuzz_...` (see STYLE.md), and gas rules do not apply here.
-/* solhint-disable func-name-mixedcase, gas-small-strings, gas-strict-inequalities, function-max-lines */
+/* solhint-disable func-name-mixedcase, gas-small-strings, gas-strict-inequalities, function-max-lines, gas-increment-by-one */
 
 // Test-only. What a coordinator logged about its requests, read from the logs as a prover reads them: each request's
 // terms (`InferenceRequested`), lock (`RequestLocked`) and receipt (`InferenceFulfilled`, `CallbackFailed`), for the
@@ -16,9 +16,12 @@ abstract contract CoordinatorLogs is TestBase {
     error FixtureRequestNotLogged(address coordinator, uint256 requestId);
 
     mapping(address coordinator => mapping(uint256 requestId => bool)) private _logged;
-    mapping(address coordinator => mapping(uint256 requestId => IInferenceCoordinator.Terms)) private _loggedTerms;
-    mapping(address coordinator => mapping(uint256 requestId => IInferenceCoordinator.LockState)) private _loggedLocks;
-    mapping(address coordinator => mapping(uint256 requestId => IInferenceCoordinator.Receipt)) private _loggedReceipts;
+    mapping(address coordinator => mapping(uint256 requestId => IInferenceCoordinator.Terms))
+        private _loggedTerms;
+    mapping(address coordinator => mapping(uint256 requestId => IInferenceCoordinator.LockState))
+        private _loggedLocks;
+    mapping(address coordinator => mapping(uint256 requestId => IInferenceCoordinator.Receipt))
+        private _loggedReceipts;
     mapping(address coordinator => mapping(uint256 requestId => int256[])) private _loggedOutputs;
 
     /// @dev Reads every log recorded since the last call and keeps what each coordinator logged about its requests:
@@ -48,7 +51,10 @@ abstract contract CoordinatorLogs is TestBase {
                 _loggedTerms[c][id] = terms;
                 _logged[c][id] = true;
             } else if (topic == IInferenceCoordinator.RequestLocked.selector) {
-                (uint256 price, , , uint64 lockedAt) = abi.decode(log_.data, (uint256, uint256, uint64, uint64));
+                (uint256 price, , , uint64 lockedAt) = abi.decode(
+                    log_.data,
+                    (uint256, uint256, uint64, uint64)
+                );
                 _loggedLocks[c][uint256(log_.topics[1])] = IInferenceCoordinator.LockState({
                     locker: address(uint160(uint256(log_.topics[2]))),
                     lockedAt: lockedAt,
@@ -57,7 +63,9 @@ abstract contract CoordinatorLogs is TestBase {
             } else if (topic == IInferenceCoordinator.InferenceFulfilled.selector) {
                 _absorbFulfilled(c, log_);
             } else if (topic == IInferenceCoordinator.CallbackFailed.selector) {
-                _loggedReceipts[c][uint256(log_.topics[1])].callback = IInferenceCoordinator.CallbackStatus.Failed;
+                _loggedReceipts[c][uint256(log_.topics[1])].callback = IInferenceCoordinator
+                    .CallbackStatus
+                    .Failed;
             }
         }
     }
@@ -78,13 +86,18 @@ abstract contract CoordinatorLogs is TestBase {
             proofHash: proofHash,
             fulfiller: address(uint160(uint256(log_.topics[3]))),
             fulfilledAt: uint64(block.timestamp),
-            callback: callBack ? IInferenceCoordinator.CallbackStatus.Succeeded : IInferenceCoordinator.CallbackStatus.None
+            callback: callBack
+                ? IInferenceCoordinator.CallbackStatus.Succeeded
+                : IInferenceCoordinator.CallbackStatus.None
         });
         _loggedOutputs[c][id] = outputs;
     }
 
     /// @dev The terms `requestId` was logged with at `c` (reverts if it was never seen: call `_sync`).
-    function _tAt(IInferenceCoordinator c, uint256 requestId) internal view returns (IInferenceCoordinator.Terms memory) {
+    function _tAt(
+        IInferenceCoordinator c,
+        uint256 requestId
+    ) internal view returns (IInferenceCoordinator.Terms memory) {
         if (!_logged[address(c)][requestId]) revert FixtureRequestNotLogged(address(c), requestId);
         return _loggedTerms[address(c)][requestId];
     }
@@ -128,7 +141,8 @@ abstract contract CoordinatorLogs is TestBase {
     /// @dev `ids` sorted ascending (`fulfillBatch` takes its requests in id order).
     function _sorted(uint256[] memory ids) internal pure returns (uint256[] memory) {
         for (uint256 i = 1; i < ids.length; ++i) {
-            for (uint256 j = i; j > 0 && ids[j - 1] > ids[j]; --j) (ids[j - 1], ids[j]) = (ids[j], ids[j - 1]);
+            for (uint256 j = i; j > 0 && ids[j - 1] > ids[j]; --j)
+                (ids[j - 1], ids[j]) = (ids[j], ids[j - 1]);
         }
         return ids;
     }
