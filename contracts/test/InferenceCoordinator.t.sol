@@ -904,7 +904,6 @@ contract InferenceCoordinatorTest is CoordinatorFixture {
         vm.prank(alice);
         registry.revokeVersion(modelId, 1);
         coordinator.refund(id, _t(id), _h(id));
-        _sync();
         assertEq(uint256(_status(id)), uint256(IInferenceCoordinator.RequestStatus.Refunded), "refunded");
         assertEq(coordinator.credits(requester), FEE, "fee credited");
     }
@@ -914,7 +913,6 @@ contract InferenceCoordinatorTest is CoordinatorFixture {
         vm.prank(admin);
         registry.stopSuiteVerifier(1);
         coordinator.refund(id, _t(id), _h(id));
-        _sync();
         assertEq(uint256(_status(id)), uint256(IInferenceCoordinator.RequestStatus.Refunded), "refunded");
     }
 
@@ -954,7 +952,6 @@ contract InferenceCoordinatorTest is CoordinatorFixture {
         emit IInferenceCoordinator.InferenceRefunded(id, requester, FEE);
         vm.prank(caller); // anyone may trigger it; the credit goes to the requester
         coordinator.refund(id, _t(id), _h(id));
-        _sync();
 
         assertEq(uint256(_status(id)), uint256(IInferenceCoordinator.RequestStatus.Refunded), "refunded");
         assertEq(coordinator.credits(requester), FEE, "credited to the requester");
@@ -970,7 +967,6 @@ contract InferenceCoordinatorTest is CoordinatorFixture {
         uint256 id = _request();
         vm.warp(uint256(_t(id).deadline) + 1);
         coordinator.refund(id, _t(id), _h(id));
-        _sync();
         vm.expectRevert(
             abi.encodeWithSelector(IInferenceCoordinator.CoordinatorRequestAlreadyRefunded.selector, id)
         );
@@ -1005,7 +1001,6 @@ contract InferenceCoordinatorTest is CoordinatorFixture {
         _sync();
         vm.warp(uint256(_t(id).deadline) + 1);
         coordinator.refund(id, _t(id), _h(id));
-        _sync();
         assertEq(coordinator.credits(address(consumer)), FEE, "credited to the consumer");
         assertEq(consumer.withdrawCredit(), FEE, "withdrawn");
         assertEq(address(consumer).balance, FEE, "consumer paid");
@@ -1155,7 +1150,6 @@ contract InferenceCoordinatorTest is CoordinatorFixture {
         assertEq(coordinator.withdraw(), FEE, "prover withdraws while paused");
         vm.warp(uint256(_t(open).deadline) + 1);
         coordinator.refund(open, _t(open), _h(open));
-        _sync();
         vm.prank(requester);
         assertEq(coordinator.withdraw(), FEE, "requester withdraws while paused");
         assertEq(address(coordinator).balance, 0, "escrow empty");

@@ -392,7 +392,6 @@ contract InferenceCoordinatorMarketTest is CoordinatorFixture {
         emit IInferenceCoordinator.InferenceCancelled(id, requester, FEE);
         vm.prank(requester);
         coordinator.cancel(id, _t(id));
-        _sync();
         assertEq(coordinator.credits(requester), FEE, "escrow back");
         assertEq(uint256(_status(id)), uint256(IInferenceCoordinator.RequestStatus.Cancelled), "cancelled");
         (uint256[] memory instances, bytes memory proof) = _good();
@@ -418,11 +417,9 @@ contract InferenceCoordinatorMarketTest is CoordinatorFixture {
         vm.prank(guardian);
         coordinator.setPaused(false, true);
         coordinator.refund(open, _t(open), _h(open));
-        _sync();
         vm.expectEmit(true, true, true, true, address(coordinator));
         emit IInferenceCoordinator.LockReleased(locked, prover, COLLATERAL);
         coordinator.refund(locked, _t(locked), _h(locked));
-        _sync();
         assertEq(coordinator.credits(requester), 2 * FEE, "both escrows back before the deadline");
         assertEq(coordinator.credits(prover), COLLATERAL, "a pause never slashes");
     }
@@ -443,7 +440,6 @@ contract InferenceCoordinatorMarketTest is CoordinatorFixture {
         vm.expectEmit(true, true, true, true, address(coordinator));
         emit IInferenceCoordinator.LockSlashed(id, prover, COLLATERAL, address(0), 0, COLLATERAL);
         coordinator.refund(id, _t(id), _h(id));
-        _sync();
         assertEq(coordinator.credits(requester), FEE + COLLATERAL, "escrow and the whole collateral");
         assertEq(coordinator.credits(prover), 0, "slashed");
     }
