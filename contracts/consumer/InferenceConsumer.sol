@@ -103,7 +103,8 @@ abstract contract InferenceConsumer is IInferenceConsumer {
         IInferenceCoordinator.LockState calldata held
     ) internal returns (uint256 refunded) {
         (IInferenceCoordinator.RequestStatus status, ) = COORDINATOR.requestState(requestId);
-        if (terms.requester != address(this)) revert ConsumerTermsMismatch({requestId: requestId, status: status});
+        if (terms.requester != address(this))
+            revert ConsumerTermsMismatch({requestId: requestId, status: status});
         if (
             status == IInferenceCoordinator.RequestStatus.Open ||
             status == IInferenceCoordinator.RequestStatus.Locked
@@ -119,9 +120,12 @@ abstract contract InferenceConsumer is IInferenceConsumer {
     uint256 private constant MAX_ID_REHASHES = 64;
 
     /// @dev Whether `requestId` is the id `requestInference` gave a request of `terms`.
-    function _idOf(uint256 requestId, IInferenceCoordinator.Terms calldata terms) private pure returns (bool) {
+    function _idOf(
+        uint256 requestId,
+        IInferenceCoordinator.Terms calldata terms
+    ) private pure returns (bool) {
         uint256 id = uint256(keccak256(abi.encode(terms)));
-        for (uint256 i = 0; i <= MAX_ID_REHASHES; ++i) {
+        for (uint256 i = 0; i < MAX_ID_REHASHES + 1; ++i) {
             if (id == requestId) return true;
             id = uint256(keccak256(abi.encode(id)));
         }

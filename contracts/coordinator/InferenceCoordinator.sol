@@ -71,6 +71,8 @@ contract InferenceCoordinator is IInferenceCoordinator, Ownable2Step {
     ///      block layout (block i's input at `inputOffset + i * inputCount`, its output at
     ///      `outputOffset + i * outputCount`; see `IModelRegistry.Variant`; at batch size 1 the version's own
     ///      layout), the proof's hash, and the sender's open-fill commitment (looked up at most once).
+    // In memory only, never stored, so field order serves readers.
+    // solhint-disable-next-line gas-struct-packing
     struct Batch {
         bytes32 modelId;
         uint32 version;
@@ -198,7 +200,8 @@ contract InferenceCoordinator is IInferenceCoordinator, Ownable2Step {
         requestId = hash;
         // Taken (or 0) only if the same requester asked the same thing in the same second: hash again. Checking
         // the slot first costs nothing extra, as the write below pays for the cold access anyway.
-        while (requestId == 0 || _state[requestId] != 0) requestId = uint256(keccak256(abi.encode(requestId)));
+        while (requestId == 0 || _state[requestId] != 0)
+            requestId = uint256(keccak256(abi.encode(requestId)));
         _state[requestId] = _word(hash, RequestStatus.Open);
         (uint8 width, bytes memory packed) = _pack(input);
         emit InferenceRequested({
@@ -216,7 +219,11 @@ contract InferenceCoordinator is IInferenceCoordinator, Ownable2Step {
         (RequestStatus status, ) = _loadOpen(requestId, terms);
         if (status != RequestStatus.Open) _revertNotOpen(requestId, status);
         if (msg.sender != terms.requester) {
-            revert CoordinatorNotRequester({requestId: requestId, caller: msg.sender, requester: terms.requester});
+            revert CoordinatorNotRequester({
+                requestId: requestId,
+                caller: msg.sender,
+                requester: terms.requester
+            });
         }
         _state[requestId] = uint256(RequestStatus.Cancelled);
         if (terms.maxPrice != 0) _credit(terms.requester, terms.maxPrice);
@@ -323,7 +330,11 @@ contract InferenceCoordinator is IInferenceCoordinator, Ownable2Step {
         uint256 count = requestIds.length;
         if (count == 0) revert CoordinatorBatchEmpty({prover: msg.sender});
         if (terms.length != count || held.length != count) {
-            revert CoordinatorArgumentsLengthMismatch({requests: count, terms: terms.length, locks: held.length});
+            revert CoordinatorArgumentsLengthMismatch({
+                requests: count,
+                terms: terms.length,
+                locks: held.length
+            });
         }
         _checkFulfilmentsOpen(requestIds[0]);
         // Every request's own state and payee first, so that a request settled or expired since the batch was
@@ -333,7 +344,8 @@ contract InferenceCoordinator is IInferenceCoordinator, Ownable2Step {
         Claim[] memory claims = _checkBatchOpen(batch, requestIds, terms, held, proof);
         _verifyBatch(batch, terms[0].modelId, terms[0].version, count, false, proof, instances);
         Callback[] memory callbacks = new Callback[](count);
-        for (uint256 i = 0; i < count; ++i) callbacks[i] = _settle(batch, claims[i], terms[i], held[i], instances);
+        for (uint256 i = 0; i < count; ++i)
+            callbacks[i] = _settle(batch, claims[i], terms[i], held[i], instances);
         if (batch.commitmentUsed) delete _commitments[batch.commitment];
         _emitBatchFulfilled(batch, requestIds);
         for (uint256 i = 0; i < count; ++i) {
@@ -434,7 +446,10 @@ contract InferenceCoordinator is IInferenceCoordinator, Ownable2Step {
     }
 
     /// @inheritdoc IInferenceCoordinator
-    function hashLocked(Terms calldata terms, LockState calldata held) external pure override returns (bytes32) {
+    function hashLocked(
+        Terms calldata terms,
+        LockState calldata held
+    ) external pure override returns (bytes32) {
         return bytes32(_hashLocked(_hashTerms(terms), held.locker, held.lockedAt, held.price) & ~STATUS_MASK);
     }
 
@@ -584,7 +599,9 @@ contract InferenceCoordinator is IInferenceCoordinator, Ownable2Step {
         LockState calldata held
     ) private view returns (bool) {
         return
-            status == RequestStatus.Locked && block.timestamp <= terms.lockDeadline && msg.sender == held.locker;
+            status == RequestStatus.Locked &&
+            block.timestamp <= terms.lockDeadline &&
+            msg.sender == held.locker;
     }
 
     /// @dev Looks up the sender's open-fill commitment (`fillCommitment`) once per batch.
@@ -737,7 +754,8 @@ contract InferenceCoordinator is IInferenceCoordinator, Ownable2Step {
         status = RequestStatus(word & STATUS_MASK);
         if (status != RequestStatus.Open) return (status, 0);
         termsHash = _hashTerms(terms);
-        if (_word(termsHash, status) != word) revert CoordinatorTermsMismatch({requestId: requestId, status: status});
+        if (_word(termsHash, status) != word)
+            revert CoordinatorTermsMismatch({requestId: requestId, status: status});
     }
 
     /// @dev A request's status, with `terms` (and `held` when `Locked`) checked against its word when `Open` or
@@ -773,7 +791,8 @@ contract InferenceCoordinator is IInferenceCoordinator, Ownable2Step {
     /// @dev Reverts with the error that names why a request is not open.
     function _revertNotOpen(uint256 requestId, RequestStatus status) private pure {
         if (status == RequestStatus.None) revert CoordinatorRequestUnknown({requestId: requestId});
-        if (status == RequestStatus.Fulfilled) revert CoordinatorRequestAlreadyFulfilled({requestId: requestId});
+        if (status == RequestStatus.Fulfilled)
+            revert CoordinatorRequestAlreadyFulfilled({requestId: requestId});
         if (status == RequestStatus.Locked) revert CoordinatorRequestLocked({requestId: requestId});
         if (status == RequestStatus.Cancelled) revert CoordinatorRequestCancelled({requestId: requestId});
         revert CoordinatorRequestAlreadyRefunded({requestId: requestId});
@@ -787,7 +806,11 @@ contract InferenceCoordinator is IInferenceCoordinator, Ownable2Step {
     ///      version takes requests (exists, `Active`, suite verifier not stopped) and that the input has its input
     ///      count. Three storage reads in the registry (`requestTarget`); the failure paths read more, to name the
     ///      reason.
-    function _resolveVersion(bytes32 modelId, uint32 version, uint256 inputLength) private view returns (uint32) {
+    function _resolveVersion(
+        bytes32 modelId,
+        uint32 version,
+        uint256 inputLength
+    ) private view returns (uint32) {
         if (version == 0) {
             if (!REGISTRY.modelExists(modelId)) revert CoordinatorModelUnknown({modelId: modelId});
             version = REGISTRY.latestActiveVersion(modelId);
@@ -848,11 +871,7 @@ contract InferenceCoordinator is IInferenceCoordinator, Ownable2Step {
             }
             // The fewest bytes that hold those bits and a sign bit.
             w := 1
-            for {
-
-            } and(lt(w, 32), iszero(iszero(shr(sub(shl(3, w), 1), acc)))) {
-
-            } {
+            for {} and(lt(w, 32), iszero(iszero(shr(sub(shl(3, w), 1), acc)))) {} {
                 w := add(w, 1)
             }
             out := mload(0x40)
@@ -925,7 +944,8 @@ contract InferenceCoordinator is IInferenceCoordinator, Ownable2Step {
         if (i != 0) {
             uint256 previous = requestIds[i - 1];
             if (requestId == previous) revert CoordinatorBatchDuplicateRequest({requestId: requestId});
-            if (requestId < previous) revert CoordinatorBatchNotAscending({requestId: requestId, previous: previous});
+            if (requestId < previous)
+                revert CoordinatorBatchNotAscending({requestId: requestId, previous: previous});
         }
         claim.requestId = requestId;
         claim.index = i;
@@ -968,7 +988,11 @@ contract InferenceCoordinator is IInferenceCoordinator, Ownable2Step {
     ) private view {
         batch.modelId = modelId;
         batch.version = version;
-        IModelRegistry.FulfilmentCircuit memory c = REGISTRY.fulfilmentCircuit(modelId, version, instances.length);
+        IModelRegistry.FulfilmentCircuit memory c = REGISTRY.fulfilmentCircuit(
+            modelId,
+            version,
+            instances.length
+        );
         _checkFulfillable(modelId, version, c.status, c.verifier, c.verifierStopped);
         IModelRegistry.InstanceLayout memory layout = c.layout;
         if (single) InferenceProof.checkInstanceCount(layout, instances);
@@ -1062,7 +1086,8 @@ contract InferenceCoordinator is IInferenceCoordinator, Ownable2Step {
         bytes32 actual
     ) private pure {
         if (actual == expected) return;
-        if (batch.single) revert IInferenceVerifier.VerifierInputCommitmentMismatch({expected: expected, actual: actual});
+        if (batch.single)
+            revert IInferenceVerifier.VerifierInputCommitmentMismatch({expected: expected, actual: actual});
         revert CoordinatorBlockInputMismatch({
             requestId: requestId,
             blockIndex: index,

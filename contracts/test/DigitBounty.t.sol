@@ -2,10 +2,11 @@
 pragma solidity ^0.8.30;
 
 // Test names follow `test_<subject>_<behaviour>` / `testFuzz_...` (see STYLE.md), and gas rules do not apply here.
-/* solhint-disable func-name-mixedcase, gas-small-strings, gas-strict-inequalities, function-max-lines */
+/* solhint-disable func-name-mixedcase, gas-small-strings, gas-strict-inequalities, function-max-lines, gas-increment-by-one */
 
 import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
 import {RegistryFixture} from "./utils/RegistryFixture.t.sol";
+import {CoordinatorLogs} from "./utils/CoordinatorLogs.t.sol";
 import {IDigitBounty} from "../interfaces/IDigitBounty.sol";
 import {IInferenceConsumer} from "../interfaces/IInferenceConsumer.sol";
 import {IInferenceCoordinator} from "../interfaces/IInferenceCoordinator.sol";
@@ -17,7 +18,7 @@ import {FieldElement} from "../libraries/FieldElement.sol";
 /// @dev The example dApp end to end on the real coordinator and route, with MockHalo2Verifier (TEST-ONLY) in
 ///      place of the digits-mlp verifier and its (64 inputs, 10 outputs) layout. With a real proof:
 ///      test/contracts/coordinator.test.ts.
-contract DigitBountyTest is RegistryFixture {
+contract DigitBountyTest is RegistryFixture, CoordinatorLogs {
     uint88 internal constant PRIZE = 0.1 ether;
     uint256 internal constant FEE = 0.001 ether;
     uint64 internal constant TIMEOUT = 1 hours;
@@ -42,6 +43,7 @@ contract DigitBountyTest is RegistryFixture {
         vm.deal(player, 10 ether);
         vm.prank(owner);
         bounty.fund{value: 1 ether}();
+        vm.recordLogs(); // see `_sync`
     }
 
     // ---------------------------------------------------------------------------------------------------------
@@ -74,20 +76,37 @@ contract DigitBountyTest is RegistryFixture {
 
     /// @dev A play whose request `prover` locks (no collateral), so `prover` fulfils it without a commitment.
     function _play(int256[] memory pixels, uint8 digit) internal returns (uint256 id) {
+        id = _playOpen(pixels, digit);
+        IInferenceCoordinator.Terms[] memory terms = _termsList(coordinator, _ids(id));
+        vm.prank(prover);
+        coordinator.lock(_ids(id), terms);
+        _sync();
+    }
+
+    /// @dev A play whose request stays open.
+    function _playOpen(int256[] memory pixels, uint8 digit) internal returns (uint256 id) {
         vm.prank(player);
         id = bounty.play{value: FEE}(pixels, digit);
-        uint256[] memory ids = new uint256[](1);
-        ids[0] = id;
-        vm.prank(prover);
-        coordinator.lock(ids);
+        _sync();
+    }
+
+    function _t(uint256 id) internal view returns (IInferenceCoordinator.Terms memory) {
+        return _tAt(coordinator, id);
+    }
+
+    function _h(uint256 id) internal view returns (IInferenceCoordinator.LockState memory) {
+        return _hAt(coordinator, id);
     }
 
     function _fulfil(uint256 id, int256[] memory pixels, int256[] memory logits) internal {
         uint256[] memory instances = new uint256[](74);
         for (uint256 i = 0; i < 64; ++i) instances[i] = FieldElement.encode(pixels[i]);
         for (uint256 i = 0; i < 10; ++i) instances[64 + i] = FieldElement.encode(logits[i]);
+        IInferenceCoordinator.Terms memory terms = _t(id);
+        IInferenceCoordinator.LockState memory held = _h(id);
         vm.prank(prover);
-        coordinator.fulfill(id, abi.encodePacked(keccak256(abi.encode(instances))), instances);
+        coordinator.fulfill(id, terms, held, abi.encodePacked(keccak256(abi.encode(instances))), instances);
+        _sync();
     }
 
     function _assertBooks(address[] memory claimants) internal view {
@@ -112,9 +131,10 @@ contract DigitBountyTest is RegistryFixture {
     function test_play_requestsAnInferenceAndReservesThePrize() public {
         int256[] memory pixels = _pixels(1);
         uint256 id = _play(pixels, 7);
-        IInferenceCoordinator.Request memory r = coordinator.request(id);
+        IInferenceCoordinator.Terms memory r = _t(id);
         assertEq(r.requester, address(bounty), "the bounty is the requester");
-        assertEq(r.fee, FEE, "the player's fee");
+        assertEq(r.maxPrice, FEE, "the player's fee");
+        assertEq(r.minPrice, FEE, "a fixed price");
         assertEq(uint256(r.version), 1, "latest active version resolved");
         assertEq(uint256(r.callbackGasLimit), 100_000, "callback gas");
         assertEq(uint256(r.deadline), block.timestamp + TIMEOUT, "deadline");
@@ -136,7 +156,7 @@ contract DigitBountyTest is RegistryFixture {
         _fulfil(id, pixels, _logits(7));
 
         assertEq(
-            uint256(coordinator.receipt(id).callback),
+            uint256(_receiptAt(coordinator, id).callback),
             uint256(IInferenceCoordinator.CallbackStatus.Succeeded),
             "the callback fits its gas limit"
         );
@@ -248,8 +268,9 @@ contract DigitBountyTest is RegistryFixture {
         int256[] memory pixels = _pixels(9);
         uint256 id = _play(pixels, 5);
         _fulfil(id, pixels, _logits(5));
+        IInferenceCoordinator.Receipt memory r = _receiptAt(coordinator, id);
         assertEq(
-            uint256(coordinator.receipt(id).callback),
+            uint256(r.callback),
             uint256(IInferenceCoordinator.CallbackStatus.Failed),
             "callback failed"
         );
@@ -264,41 +285,54 @@ contract DigitBountyTest is RegistryFixture {
                 keccak256(abi.encode(forged))
             )
         );
-        bounty.settleFromReceipt(id, forged);
+        bounty.settleFromReceipt(id, r, forged);
 
-        vm.prank(carol); // anyone, with the outputs from InferenceFulfilled
-        bounty.settleFromReceipt(id, _logits(5));
+        // The receipt as if the callback had succeeded: not the coordinator's (it recorded the failure).
+        IInferenceCoordinator.Receipt memory succeeded = _receiptAt(coordinator, id);
+        succeeded.callback = IInferenceCoordinator.CallbackStatus.Succeeded;
+        vm.expectRevert(abi.encodeWithSelector(IDigitBounty.BountyReceiptUnknown.selector, id));
+        bounty.settleFromReceipt(id, succeeded, _logits(5));
+
+        vm.prank(carol); // anyone, with the receipt and outputs from InferenceFulfilled
+        bounty.settleFromReceipt(id, r, _logits(5));
         assertEq(bounty.claimable(player), PRIZE, "won");
         vm.expectRevert(abi.encodeWithSelector(IDigitBounty.BountyPlayUnknown.selector, id));
-        bounty.settleFromReceipt(id, _logits(5));
+        bounty.settleFromReceipt(id, r, _logits(5));
         _assertBooks(_players());
     }
 
     function test_settleFromReceipt_needsAFulfilment() public {
         uint256 id = _play(_pixels(10), 5);
-        vm.expectRevert(
-            abi.encodeWithSelector(
-                IInferenceCoordinator.CoordinatorRequestNotFulfilled.selector,
-                id,
-                IInferenceCoordinator.RequestStatus.Locked
-            )
-        );
-        bounty.settleFromReceipt(id, _logits(5));
+        IInferenceCoordinator.Terms memory t = _t(id);
+        IInferenceCoordinator.Receipt memory wouldBe = IInferenceCoordinator.Receipt({
+            modelId: t.modelId,
+            version: t.version,
+            inputCommitment: t.inputCommitment,
+            outputsHash: keccak256(abi.encode(_logits(5))),
+            proofHash: bytes32(0),
+            fulfiller: prover,
+            fulfilledAt: uint64(block.timestamp),
+            callback: IInferenceCoordinator.CallbackStatus.Failed
+        });
+        vm.expectRevert(abi.encodeWithSelector(IDigitBounty.BountyReceiptUnknown.selector, id));
+        bounty.settleFromReceipt(id, wouldBe, _logits(5));
     }
 
     function test_expire_refundsTheFeeAndReleasesThePrizeAfterTheDeadline() public {
         uint256 id = _play(_pixels(11), 5);
-        uint64 deadline = coordinator.request(id).deadline;
+        IInferenceCoordinator.Terms memory terms = _t(id);
+        IInferenceCoordinator.LockState memory held = _h(id);
+        uint64 deadline = terms.deadline;
         vm.expectRevert(
             abi.encodeWithSelector(IInferenceCoordinator.CoordinatorRequestNotExpired.selector, id, deadline)
         );
-        bounty.expire(id);
+        bounty.expire(id, terms, held);
 
         vm.warp(uint256(deadline) + 1);
         vm.expectEmit(true, true, true, true, address(bounty));
         emit IDigitBounty.PlayExpired(id, player, FEE);
         vm.prank(carol);
-        bounty.expire(id);
+        bounty.expire(id, terms, held);
         assertEq(bounty.pot(), 1 ether, "prize back in the pot");
         assertEq(bounty.reserved(), 0, "nothing reserved");
         assertEq(bounty.claimable(player), FEE, "fee back to the player");
@@ -313,10 +347,94 @@ contract DigitBountyTest is RegistryFixture {
 
     function test_expire_worksWhenSomeoneAlreadyRefundedAtTheCoordinator() public {
         uint256 id = _play(_pixels(12), 5);
-        vm.warp(uint256(coordinator.request(id).deadline) + 1);
-        coordinator.refund(id);
-        bounty.expire(id);
+        IInferenceCoordinator.Terms memory terms = _t(id);
+        IInferenceCoordinator.LockState memory held = _h(id);
+        vm.warp(uint256(terms.deadline) + 1);
+        coordinator.refund(id, terms, held);
+        // Refunded: the lock is no longer checked by anyone, the terms are checked against the id.
+        IInferenceCoordinator.LockState memory none;
+        bounty.expire(id, terms, none);
         assertEq(bounty.claimable(player), FEE, "fee back to the player");
+        assertEq(coordinator.credits(address(bounty)), 0, "withdrawn from the coordinator");
+        _assertBooks(_players());
+    }
+
+    /// @dev An open play (never locked) expires with the all-zero lock.
+    function test_expire_refundsAnOpenPlay() public {
+        uint256 id = _playOpen(_pixels(15), 5);
+        IInferenceCoordinator.LockState memory none;
+        vm.warp(uint256(_t(id).deadline) + 1);
+        bounty.expire(id, _t(id), none);
+        assertEq(bounty.claimable(player), FEE, "fee back to the player");
+        _assertBooks(_players());
+    }
+
+    /// @dev Forged terms or lock: the coordinator refuses them while the request is live, the consumer once it was
+    ///      refunded (they are not the ones the id was made from), so nobody can make the bounty credit a larger fee
+    ///      than the coordinator refunded, or expire a play on another request's refund.
+    function test_expire_rejectsForgedTermsAndLocks() public {
+        uint256 id = _play(_pixels(16), 5);
+        IInferenceCoordinator.Terms memory terms = _t(id);
+        IInferenceCoordinator.LockState memory held = _h(id);
+        vm.warp(uint256(terms.deadline) + 1);
+
+        IInferenceCoordinator.Terms memory richer = _forged(coordinator, id, 4); // a higher maxPrice
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IInferenceCoordinator.CoordinatorTermsMismatch.selector,
+                id,
+                IInferenceCoordinator.RequestStatus.Locked
+            )
+        );
+        bounty.expire(id, richer, held);
+        IInferenceCoordinator.LockState memory otherLock = _h(id); // a copy: `held` stays the real one
+        otherLock.price += 1;
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IInferenceCoordinator.CoordinatorTermsMismatch.selector,
+                id,
+                IInferenceCoordinator.RequestStatus.Locked
+            )
+        );
+        bounty.expire(id, terms, otherLock);
+        IInferenceCoordinator.Terms memory theirs = _forged(coordinator, id, 0); // another requester
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IInferenceConsumer.ConsumerTermsMismatch.selector,
+                id,
+                IInferenceCoordinator.RequestStatus.Locked
+            )
+        );
+        bounty.expire(id, theirs, held);
+
+        coordinator.refund(id, terms, held);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IInferenceConsumer.ConsumerTermsMismatch.selector,
+                id,
+                IInferenceCoordinator.RequestStatus.Refunded
+            )
+        );
+        bounty.expire(id, richer, held);
+
+        // Another play's terms, itself refunded: a real id, but not this play's.
+        uint256 other = _playOpen(_pixels(17), 5);
+        vm.warp(uint256(_t(other).deadline) + 1);
+        IInferenceCoordinator.LockState memory none;
+        coordinator.refund(other, _t(other), none);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IInferenceConsumer.ConsumerTermsMismatch.selector,
+                id,
+                IInferenceCoordinator.RequestStatus.Refunded
+            )
+        );
+        bounty.expire(id, _t(other), none);
+
+        bounty.expire(id, terms, held);
+        bounty.expire(other, _t(other), none);
+        assertEq(bounty.claimable(player), 2 * FEE, "each fee once");
+        assertEq(coordinator.credits(address(bounty)), 0, "everything withdrawn");
         _assertBooks(_players());
     }
 
@@ -327,8 +445,10 @@ contract DigitBountyTest is RegistryFixture {
         uint256 id = _play(pixels, 5);
         _fulfil(id, pixels, _logits(5));
         vm.warp(block.timestamp + 2 * TIMEOUT);
+        IInferenceCoordinator.Terms memory terms = _t(id);
+        IInferenceCoordinator.LockState memory held = _h(id);
         vm.expectRevert(abi.encodeWithSelector(IDigitBounty.BountyPlayFulfilled.selector, id));
-        bounty.expire(id);
+        bounty.expire(id, terms, held);
     }
 
     // ---------------------------------------------------------------------------------------------------------

@@ -2,9 +2,10 @@
 pragma solidity ^0.8.30;
 
 // Test names follow `test_<subject>_<behaviour>` / `testFuzz_...` (see STYLE.md), and gas rules do not apply here.
-/* solhint-disable func-name-mixedcase, gas-small-strings, gas-strict-inequalities, function-max-lines */
+/* solhint-disable func-name-mixedcase, gas-small-strings, gas-strict-inequalities, function-max-lines, gas-increment-by-one */
 
 import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
+import {Vm} from "./utils/TestBase.t.sol";
 import {CoordinatorFixture} from "./utils/CoordinatorFixture.t.sol";
 import {IInferenceCoordinator} from "../interfaces/IInferenceCoordinator.sol";
 import {IInferenceVerifier} from "../interfaces/IInferenceVerifier.sol";
@@ -30,7 +31,6 @@ contract InferenceCoordinatorTest is CoordinatorFixture {
         assertEq(address(coordinator.route()), address(route), "route");
         assertEq(coordinator.owner(), owner, "owner");
         assertEq(coordinator.guardian(), guardian, "guardian");
-        assertEq(coordinator.nextRequestId(), 1, "ids start at 1");
         (bool requestsPaused, bool fulfilmentsPaused) = coordinator.paused();
         assertFalse(requestsPaused || fulfilmentsPaused, "not paused");
         assertEq(uint256(coordinator.MAX_CALLBACK_GAS_LIMIT()), 5_000_000, "callback cap");
@@ -74,24 +74,38 @@ contract InferenceCoordinatorTest is CoordinatorFixture {
     // requestInference
     // ---------------------------------------------------------------------------------------------------------
 
-    function test_requestInference_storesTheRequestAndEmitsTheInput() public {
+    /// @dev The terms `requestInference` must log for `requester`'s request of version 1 on `_input()` paying
+    ///      `fee` on `_offer(callbackGasLimit, deadline)` in this block, built independently of the coordinator.
+    function _expectedTerms(
+        uint256 fee,
+        uint32 callbackGasLimit,
+        uint64 deadline
+    ) internal view returns (IInferenceCoordinator.Terms memory) {
+        IInferenceCoordinator.Offer memory o = _offer(callbackGasLimit, deadline);
+        return
+            IInferenceCoordinator.Terms({
+                requester: requester,
+                modelId: modelId,
+                version: 1,
+                inputCommitment: _commit(_input()),
+                maxPrice: fee,
+                minPrice: o.minPrice,
+                requestedAt: uint64(block.timestamp),
+                rampPeriod: o.rampPeriod,
+                lockDeadline: uint64(block.timestamp) + o.lockTimeout,
+                lockCollateral: o.lockCollateral,
+                callbackGasLimit: callbackGasLimit,
+                deadline: deadline
+            });
+    }
+
+    function test_requestInference_storesTheHashOfTheTermsAndLogsTheTermsAndTheInput() public {
         uint64 deadline = uint64(block.timestamp) + TTL;
+        IInferenceCoordinator.Terms memory terms = _expectedTerms(FEE, 123_456, deadline);
+        uint256 expectedId = uint256(keccak256(abi.encode(terms)));
         vm.expectEmit(true, true, true, true, address(coordinator));
-        emit IInferenceCoordinator.InferenceRequested(
-            1,
-            modelId,
-            1,
-            requester,
-            _input(),
-            _commit(_input()),
-            FEE,
-            123_456,
-            deadline,
-            0,
-            0,
-            uint64(block.timestamp) + TTL / 2,
-            0
-        );
+        // (1, -2, 3) fits one byte each, in two's complement.
+        emit IInferenceCoordinator.InferenceRequested(expectedId, modelId, requester, terms, 1, hex"01fe03");
         vm.prank(requester);
         uint256 id = coordinator.requestInference{value: FEE}(
             modelId,
@@ -99,29 +113,91 @@ contract InferenceCoordinatorTest is CoordinatorFixture {
             _input(),
             _offer(123_456, deadline)
         );
+        _sync();
 
-        assertEq(id, 1, "first id");
-        assertEq(coordinator.nextRequestId(), 2, "next id");
-        IInferenceCoordinator.Request memory r = coordinator.request(id);
-        assertEq(r.requester, requester, "requester");
-        assertEq(r.modelId, modelId, "model");
-        assertEq(uint256(r.version), 1, "version");
-        assertEq(r.inputCommitment, _commit(_input()), "commitment");
-        assertEq(r.fee, FEE, "fee");
-        assertEq(uint256(r.callbackGasLimit), 123_456, "callback gas");
-        assertEq(uint256(r.deadline), uint256(deadline), "deadline");
-        assertEq(uint256(r.status), uint256(IInferenceCoordinator.RequestStatus.Open), "open");
+        assertEq(id, expectedId, "the id is the hash of the terms");
+        assertEq(keccak256(abi.encode(_t(id))), keccak256(abi.encode(terms)), "the logged terms");
+        (IInferenceCoordinator.RequestStatus status, bytes32 stateHash) = coordinator.requestState(id);
+        assertEq(uint256(status), uint256(IInferenceCoordinator.RequestStatus.Open), "open");
+        assertEq(
+            stateHash,
+            keccak256(abi.encode(terms)) & ~bytes32(uint256(0xff)),
+            "the terms' hash, truncated"
+        );
+        assertEq(coordinator.hashTerms(terms), stateHash, "hashTerms");
         assertEq(address(coordinator).balance, FEE, "fee escrowed");
     }
 
-    function test_requestInference_numbersRequestsConsecutively() public {
-        for (uint256 i = 1; i <= 5; ++i) assertEq(_requestAs(requester, i, 0), i, "consecutive id");
+    /// @dev Elements are logged at the narrowest two's-complement width that holds them all.
+    function test_requestInference_logsTheInputAtItsNarrowestWidth() public {
+        int256[3] memory extremes = [int256(-129), int256(32_767), int256(-32_768)];
+        vm.prank(requester);
+        uint256 id = coordinator.requestInference(
+            modelId,
+            1,
+            _ints(extremes[0], extremes[1], extremes[2]),
+            _offer(0, uint64(block.timestamp) + TTL)
+        );
+        Vm.Log[] memory logs = vm.getRecordedLogs();
+        vm.recordLogs();
+        _absorb(logs);
+        bool seen;
+        for (uint256 i = 0; i < logs.length; ++i) {
+            if (logs[i].topics[0] != IInferenceCoordinator.InferenceRequested.selector) continue;
+            (, uint8 width, bytes memory packed) = abi.decode(
+                logs[i].data,
+                (IInferenceCoordinator.Terms, uint8, bytes)
+            );
+            assertEq(uint256(logs[i].topics[1]), id, "the request");
+            assertEq(uint256(width), 2, "two bytes hold -129, 32767 and -32768");
+            assertEq(packed, hex"ff7f7fff8000", "big-endian two's complement");
+            seen = true;
+        }
+        assertTrue(seen, "InferenceRequested");
+    }
+
+    function test_requestInference_givesDistinctTermsDistinctIds() public {
+        uint256[] memory ids = new uint256[](5);
+        for (uint256 i = 1; i <= 5; ++i) {
+            ids[i - 1] = _requestAs(requester, i, 0);
+            assertEq(ids[i - 1], uint256(keccak256(abi.encode(_t(ids[i - 1])))), "the hash of its terms");
+            assertEq(_t(ids[i - 1]).maxPrice, i, "its own escrow");
+            for (uint256 j = 0; j + 1 < i; ++j) assertTrue(ids[j] != ids[i - 1], "distinct");
+        }
         assertEq(address(coordinator).balance, 15, "all fees escrowed");
+    }
+
+    /// @dev The same requester asking the same thing twice in one block: the second id is the first hashed again,
+    ///      and each request is its own, fulfilled or refunded independently.
+    function test_requestInference_rehashesTheIdOfTheSameTermsInTheSameBlock() public {
+        uint256 a = _requestOpen(requester, FEE, 0);
+        uint256 b = _requestOpen(requester, FEE, 0);
+        assertEq(keccak256(abi.encode(_t(a))), keccak256(abi.encode(_t(b))), "the same terms");
+        assertEq(a, uint256(keccak256(abi.encode(_t(a)))), "the first: the hash of the terms");
+        assertEq(b, uint256(keccak256(abi.encode(a))), "the second: the first id hashed again");
+        uint256 c = _requestOpen(requester, FEE, 0);
+        assertEq(c, uint256(keccak256(abi.encode(b))), "the third: hashed once more");
+
+        _fulfilOpen(a);
+        assertEq(uint256(_status(a)), uint256(IInferenceCoordinator.RequestStatus.Fulfilled), "a fulfilled");
+        assertEq(uint256(_status(b)), uint256(IInferenceCoordinator.RequestStatus.Open), "b untouched");
+        _lock(prover, b);
+        _fulfil(b);
+        assertEq(uint256(_status(b)), uint256(IInferenceCoordinator.RequestStatus.Fulfilled), "b fulfilled");
+        assertTrue(coordinator.checkReceipt(a, _receipt(a)), "a's receipt");
+        assertTrue(coordinator.checkReceipt(b, _receipt(b)), "b's receipt");
+
+        vm.warp(uint256(_t(c).deadline) + 1);
+        _refund(c);
+        assertEq(uint256(_status(c)), uint256(IInferenceCoordinator.RequestStatus.Refunded), "c refunded");
+        assertEq(coordinator.credits(prover), 2 * FEE, "two fees");
+        assertEq(coordinator.credits(requester), FEE, "one refund");
+        assertEq(address(coordinator).balance, 3 * FEE, "all accounted for");
     }
 
     function test_requestInference_acceptsAZeroFee() public {
         uint256 id = _requestAs(requester, 0, 0);
-        assertEq(coordinator.request(id).fee, 0, "zero fee");
+        assertEq(_t(id).maxPrice, 0, "zero fee");
     }
 
     function test_requestInference_resolvesVersionZeroToTheLatestActiveVersion() public {
@@ -138,12 +214,13 @@ contract InferenceCoordinatorTest is CoordinatorFixture {
             _input(),
             _offer(0, uint64(block.timestamp) + TTL)
         );
-        assertEq(uint256(coordinator.request(id).version), 2, "latest active version, stored resolved");
+        _sync();
+        assertEq(uint256(_t(id).version), 2, "latest active version, stored resolved");
 
         // Later registry changes do not move an existing request.
         vm.prank(alice);
         registry.reactivateVersion(modelId, 3);
-        assertEq(uint256(coordinator.request(id).version), 2, "still version 2");
+        assertEq(uint256(_t(id).version), 2, "still version 2");
     }
 
     /// @dev "Latest" moves only after the registry's delay: a version just added cannot take over version-0
@@ -157,7 +234,8 @@ contract InferenceCoordinatorTest is CoordinatorFixture {
             _input(),
             _offer(0, uint64(block.timestamp) + TTL)
         );
-        assertEq(uint256(coordinator.request(early).version), 1, "version 2 is too new to be latest");
+        _sync();
+        assertEq(uint256(_t(early).version), 1, "version 2 is too new to be latest");
         vm.warp(block.timestamp + LATEST_DELAY);
         vm.prank(requester);
         uint256 late = coordinator.requestInference(
@@ -166,7 +244,8 @@ contract InferenceCoordinatorTest is CoordinatorFixture {
             _input(),
             _offer(0, uint64(block.timestamp) + TTL)
         );
-        assertEq(uint256(coordinator.request(late).version), uint256(v2), "version 2 after the delay");
+        _sync();
+        assertEq(uint256(_t(late).version), uint256(v2), "version 2 after the delay");
     }
 
     function test_requestInference_rejectsARevokedVersion() public {
@@ -301,7 +380,7 @@ contract InferenceCoordinatorTest is CoordinatorFixture {
 
     function test_requestInference_acceptsTheCallbackGasLimitCap() public {
         uint256 id = _requestAs(requester, FEE, 5_000_000);
-        assertEq(uint256(coordinator.request(id).callbackGasLimit), 5_000_000, "cap accepted");
+        assertEq(uint256(_t(id).callbackGasLimit), 5_000_000, "cap accepted");
     }
 
     function testFuzz_requestInference_rejectsADeadlineMoreThan30DaysAhead(uint64 deadline) public {
@@ -322,7 +401,8 @@ contract InferenceCoordinatorTest is CoordinatorFixture {
         uint64 deadline = uint64(block.timestamp + 30 days);
         vm.prank(requester);
         uint256 id = coordinator.requestInference(modelId, 1, _input(), _offer(0, deadline));
-        assertEq(uint256(coordinator.request(id).deadline), uint256(deadline), "deadline");
+        _sync();
+        assertEq(uint256(_t(id).deadline), uint256(deadline), "deadline");
     }
 
     function test_requestInference_rejectsAFeeThatDoesNotFitTheStoredForm() public {
@@ -357,9 +437,10 @@ contract InferenceCoordinatorTest is CoordinatorFixture {
         vm.expectEmit(true, true, true, true, address(coordinator));
         emit IInferenceCoordinator.InferenceFulfilled(id, modelId, 1, _output(), keccak256(proof), prover);
         vm.prank(prover);
-        coordinator.fulfill(id, proof, instances);
+        coordinator.fulfill(id, _t(id), _h(id), proof, instances);
+        _sync();
 
-        IInferenceCoordinator.Receipt memory r = coordinator.receipt(id);
+        IInferenceCoordinator.Receipt memory r = _receipt(id);
         assertEq(r.modelId, modelId, "model");
         assertEq(uint256(r.version), 1, "version");
         assertEq(r.inputCommitment, _commit(_input()), "commitment");
@@ -387,6 +468,7 @@ contract InferenceCoordinatorTest is CoordinatorFixture {
             200_000,
             uint64(block.timestamp) + TTL
         );
+        _sync();
         _fulfilOpen(id);
 
         assertEq(consumer.calls(), 1, "called once");
@@ -395,7 +477,7 @@ contract InferenceCoordinatorTest is CoordinatorFixture {
         assertEq(uint256(consumer.lastVersion()), 1, "version");
         _assertOutputs(consumer.lastOutputs(), _output());
         assertEq(
-            uint256(coordinator.receipt(id).callback),
+            uint256(_receipt(id).callback),
             uint256(IInferenceCoordinator.CallbackStatus.Succeeded),
             "callback recorded"
         );
@@ -405,10 +487,11 @@ contract InferenceCoordinatorTest is CoordinatorFixture {
     function test_fulfill_makesNoCallbackForAZeroCallbackGasLimit() public {
         RecordingConsumer consumer = new RecordingConsumer(coordinator);
         uint256 id = consumer.request(modelId, 1, _input(), 0, uint64(block.timestamp) + TTL);
+        _sync();
         _fulfilOpen(id);
         assertEq(consumer.calls(), 0, "not called");
         assertEq(
-            uint256(coordinator.receipt(id).callback),
+            uint256(_receipt(id).callback),
             uint256(IInferenceCoordinator.CallbackStatus.None),
             "no callback"
         );
@@ -419,8 +502,9 @@ contract InferenceCoordinatorTest is CoordinatorFixture {
         uint256 id = _request(); // locked by `prover`
         uint256[] memory instances = _instances(_input(), _output());
         vm.prank(sender);
-        coordinator.fulfill(id, _proof(instances), instances);
-        assertEq(coordinator.receipt(id).fulfiller, prover, "the locker is the one paid");
+        coordinator.fulfill(id, _t(id), _h(id), _proof(instances), instances);
+        _sync();
+        assertEq(_receipt(id).fulfiller, prover, "the locker is the one paid");
         assertEq(coordinator.credits(prover), FEE, "fee to the locker");
         assertEq(coordinator.credits(sender), 0, "nothing to the sender");
     }
@@ -431,29 +515,27 @@ contract InferenceCoordinatorTest is CoordinatorFixture {
         uint256[] memory instances = _instances(_input(), _output());
         bytes memory proof = _proof(instances);
         vm.expectRevert(
-            abi.encodeWithSelector(
-                IInferenceCoordinator.CoordinatorRequestAlreadyFulfilled.selector,
-                id,
-                prover
-            )
+            abi.encodeWithSelector(IInferenceCoordinator.CoordinatorRequestAlreadyFulfilled.selector, id)
         );
         vm.prank(bob);
-        coordinator.fulfill(id, proof, instances);
+        coordinator.fulfill(id, _t(id), _h(id), proof, instances);
         assertEq(coordinator.credits(prover), FEE, "fee credited once");
         assertEq(coordinator.credits(bob), 0, "nothing for the late prover");
     }
 
     function testFuzz_fulfill_rejectsAnUnknownRequest(uint256 id) public {
-        _request();
-        vm.assume(id != 1);
+        uint256 known = _request();
+        vm.assume(id != known);
+        IInferenceCoordinator.Terms memory terms = _t(known); // real terms, another id
+        IInferenceCoordinator.LockState memory held = _h(known);
         vm.expectRevert(abi.encodeWithSelector(IInferenceCoordinator.CoordinatorRequestUnknown.selector, id));
-        coordinator.fulfill(id, "", new uint256[](0));
+        coordinator.fulfill(id, terms, held, "", new uint256[](0));
     }
 
     function test_fulfill_acceptsUpToTheDeadlineAndRejectsAfterIt() public {
         uint256 atDeadline = _request();
         uint256 afterDeadline = _request();
-        uint64 deadline = coordinator.request(atDeadline).deadline;
+        uint64 deadline = _t(atDeadline).deadline;
 
         vm.warp(deadline);
         _fulfilOpen(atDeadline); // the lock lapsed at half the time: an open fill, at the last second
@@ -469,7 +551,7 @@ contract InferenceCoordinatorTest is CoordinatorFixture {
             )
         );
         vm.prank(prover);
-        coordinator.fulfill(afterDeadline, proof, instances);
+        coordinator.fulfill(afterDeadline, _t(afterDeadline), _h(afterDeadline), proof, instances);
     }
 
     function testFuzz_fulfill_rejectsAProofOfAnotherInput(int64[3] memory raw) public {
@@ -486,7 +568,7 @@ contract InferenceCoordinatorTest is CoordinatorFixture {
             )
         );
         vm.prank(prover);
-        coordinator.fulfill(id, proof, instances);
+        coordinator.fulfill(id, _t(id), _h(id), proof, instances);
         assertEq(uint256(_status(id)), uint256(IInferenceCoordinator.RequestStatus.Locked), "still locked");
     }
 
@@ -502,7 +584,7 @@ contract InferenceCoordinatorTest is CoordinatorFixture {
             )
         );
         vm.prank(prover);
-        coordinator.fulfill(id, hex"00", instances);
+        coordinator.fulfill(id, _t(id), _h(id), hex"00", instances);
     }
 
     /// @dev Deprecation stops new requests only: an owner cannot veto pending requests whose outputs it dislikes.
@@ -524,7 +606,7 @@ contract InferenceCoordinatorTest is CoordinatorFixture {
             abi.encodeWithSelector(IInferenceVerifier.VerifierVersionRevoked.selector, modelId, 1)
         );
         vm.prank(prover);
-        coordinator.fulfill(id, proof, instances);
+        coordinator.fulfill(id, _t(id), _h(id), proof, instances);
     }
 
     function test_fulfill_rejectsAVersionWhoseSuiteVerifierWasStopped() public {
@@ -542,7 +624,7 @@ contract InferenceCoordinatorTest is CoordinatorFixture {
             )
         );
         vm.prank(prover);
-        coordinator.fulfill(id, proof, instances);
+        coordinator.fulfill(id, _t(id), _h(id), proof, instances);
     }
 
     /// @dev A newer version of the model never applies to a request pinned to version 1, even one registered
@@ -555,6 +637,7 @@ contract InferenceCoordinatorTest is CoordinatorFixture {
             _input(),
             _offer(0, uint64(block.timestamp) + 2 * LATEST_DELAY)
         );
+        _sync();
         _addVersion(alice, modelId, _params(_defaultLayout(3, 2), 2));
         vm.warp(block.timestamp + LATEST_DELAY);
         vm.startPrank(alice);
@@ -562,7 +645,7 @@ contract InferenceCoordinatorTest is CoordinatorFixture {
         vm.stopPrank();
         assertEq(uint256(registry.latestActiveVersion(modelId)), 2, "version 2 is latest");
         _fulfilOpen(id);
-        IInferenceCoordinator.Receipt memory r = coordinator.receipt(id);
+        IInferenceCoordinator.Receipt memory r = _receipt(id);
         assertEq(uint256(r.version), 1, "fulfilled as version 1");
     }
 
@@ -575,6 +658,7 @@ contract InferenceCoordinatorTest is CoordinatorFixture {
             (InferenceCoordinator c, bytes32 id_) = _suiteWith(faulty[i]);
             vm.prank(requester);
             uint256 id = c.requestInference(id_, 1, _input(), _offer(0, uint64(block.timestamp) + TTL));
+            _sync();
             _lockAt(c, prover, id);
             vm.expectRevert(
                 abi.encodeWithSelector(
@@ -585,9 +669,9 @@ contract InferenceCoordinatorTest is CoordinatorFixture {
                 )
             );
             vm.prank(prover);
-            c.fulfill(id, proof, instances);
+            c.fulfill(id, _tAt(c, id), _hAt(c, id), proof, instances);
             assertEq(
-                uint256(c.request(id).status),
+                uint256(_statusAt(c, id)),
                 uint256(IInferenceCoordinator.RequestStatus.Locked),
                 "still locked"
             );
@@ -599,6 +683,7 @@ contract InferenceCoordinatorTest is CoordinatorFixture {
         (InferenceCoordinator c, bytes32 id_) = _suiteWith(wrongDigestVerifier);
         vm.prank(requester);
         uint256 id = c.requestInference(id_, 1, _input(), _offer(0, uint64(block.timestamp) + TTL));
+        _sync();
         _lockAt(c, prover, id);
         uint256[] memory instances = _instances(_input(), _output());
         bytes32 digest = keccak256(abi.encodePacked(_vka(1, false)));
@@ -612,7 +697,7 @@ contract InferenceCoordinatorTest is CoordinatorFixture {
             )
         );
         vm.prank(prover);
-        c.fulfill(id, _proof(instances), instances);
+        c.fulfill(id, _tAt(c, id), _hAt(c, id), _proof(instances), instances);
     }
 
     function testFuzz_fulfill_rejectsInstancesOfAnotherLength(uint8 count) public {
@@ -627,7 +712,7 @@ contract InferenceCoordinatorTest is CoordinatorFixture {
             )
         );
         vm.prank(prover);
-        coordinator.fulfill(id, _proof(instances), instances);
+        coordinator.fulfill(id, _t(id), _h(id), _proof(instances), instances);
     }
 
     /// @dev The mock accepts any instances its digest proof names; an EZKL verifier would reject an unreduced
@@ -640,7 +725,7 @@ contract InferenceCoordinatorTest is CoordinatorFixture {
             abi.encodeWithSelector(FieldElement.FieldElementOutOfRange.selector, FieldElement.MODULUS + 7)
         );
         vm.prank(prover);
-        coordinator.fulfill(id, _proof(instances), instances);
+        coordinator.fulfill(id, _t(id), _h(id), _proof(instances), instances);
     }
 
     /// @dev The coordinator packs a request into narrow fields and overlays the receipt on part of it: every
@@ -660,15 +745,16 @@ contract InferenceCoordinatorTest is CoordinatorFixture {
         padding = uint32(bound(padding, 1, 50));
         (uint256 id, uint32 version) = _requestPadded(fee, callbackGasLimit, deadline, padding);
 
-        IInferenceCoordinator.Request memory r = coordinator.request(id);
+        IInferenceCoordinator.Terms memory r = _t(id);
         assertEq(r.requester, requester, "requester");
-        assertEq(r.fee, fee, "fee");
+        assertEq(r.maxPrice, fee, "fee");
+        assertEq(_h(id).price, fee, "the price locked");
         assertEq(uint256(r.version), uint256(version), "version");
         assertEq(uint256(r.deadline), uint256(deadline), "deadline");
         assertEq(uint256(r.callbackGasLimit), uint256(callbackGasLimit), "callback gas limit");
         assertEq(r.inputCommitment, _commit(_input()), "commitment");
 
-        uint256 fulfilAt = bound(warpBy, block.timestamp, coordinator.request(id).lockDeadline);
+        uint256 fulfilAt = bound(warpBy, block.timestamp, _t(id).lockDeadline);
         vm.warp(fulfilAt);
         uint256[] memory instances = _paddedInstances(padding);
         bytes memory proof = _proof(instances);
@@ -682,9 +768,10 @@ contract InferenceCoordinatorTest is CoordinatorFixture {
             prover
         );
         vm.prank(prover);
-        coordinator.fulfill(id, proof, instances);
+        coordinator.fulfill(id, _t(id), _h(id), proof, instances);
+        _sync();
 
-        IInferenceCoordinator.Receipt memory receipt = coordinator.receipt(id);
+        IInferenceCoordinator.Receipt memory receipt = _receipt(id);
         assertEq(receipt.modelId, modelId, "receipt model");
         assertEq(uint256(receipt.version), uint256(version), "receipt version");
         assertEq(receipt.inputCommitment, _commit(_input()), "receipt commitment");
@@ -694,11 +781,9 @@ contract InferenceCoordinatorTest is CoordinatorFixture {
         assertEq(uint256(receipt.fulfilledAt), fulfilAt, "fulfilled at");
         assertEq(uint256(receipt.callback), uint256(IInferenceCoordinator.CallbackStatus.None), "an EOA");
         assertEq(coordinator.credits(prover), fee, "fee credited");
-        r = coordinator.request(id);
-        assertEq(r.requester, requester, "requester kept");
-        assertEq(r.fee, 0, "escrow settled");
-        assertEq(uint256(r.version), uint256(version), "version kept");
-        assertEq(uint256(r.status), uint256(IInferenceCoordinator.RequestStatus.Fulfilled), "status");
+        (IInferenceCoordinator.RequestStatus status, bytes32 stateHash) = coordinator.requestState(id);
+        assertEq(uint256(status), uint256(IInferenceCoordinator.RequestStatus.Fulfilled), "status");
+        assertEq(stateHash, coordinator.receiptHash(receipt), "the receipt's hash");
     }
 
     /// @dev Requests `_input()` from a new version whose layout has `padding` extra instances in front of the
@@ -725,6 +810,7 @@ contract InferenceCoordinatorTest is CoordinatorFixture {
             _input(),
             _offer(callbackGasLimit, deadline)
         );
+        _sync();
         _lock(prover, id);
     }
 
@@ -736,9 +822,8 @@ contract InferenceCoordinatorTest is CoordinatorFixture {
         for (uint256 i = 0; i < 5; ++i) instances[padding + i] = io[i];
     }
 
-    /// @dev The receipt overwrites the request's copy of the version (see the coordinator's storage layout):
-    ///      what `request` still reports afterwards.
-    function test_request_keepsTheRequestersFieldsAfterFulfilment() public {
+    /// @dev Once fulfilled, the request's word holds the hash of its receipt, callback status included.
+    function test_requestState_holdsTheReceiptHashAfterFulfilment() public {
         RecordingConsumer consumer = new RecordingConsumer(coordinator);
         vm.prank(requester);
         uint256 id = consumer.request{value: FEE}(
@@ -748,32 +833,65 @@ contract InferenceCoordinatorTest is CoordinatorFixture {
             200_000,
             uint64(block.timestamp) + TTL
         );
+        _sync();
+        (IInferenceCoordinator.RequestStatus status, bytes32 stateHash) = coordinator.requestState(id);
+        assertEq(stateHash, coordinator.hashTerms(_t(id)), "open: the terms' hash");
         _fulfilOpen(id);
-        IInferenceCoordinator.Request memory r = coordinator.request(id);
-        assertEq(r.requester, address(consumer), "requester");
-        assertEq(r.modelId, modelId, "model");
-        assertEq(uint256(r.version), 1, "version");
-        assertEq(r.inputCommitment, _commit(_input()), "commitment");
-        assertEq(r.fee, 0, "escrow settled");
-        assertEq(uint256(r.callbackGasLimit), 0, "callback gas limit no longer stored");
-        assertEq(uint256(r.deadline), 0, "deadline no longer stored");
-        assertEq(uint256(r.status), uint256(IInferenceCoordinator.RequestStatus.Fulfilled), "status");
+        IInferenceCoordinator.Receipt memory r = _receipt(id);
+        (status, stateHash) = coordinator.requestState(id);
+        assertEq(uint256(status), uint256(IInferenceCoordinator.RequestStatus.Fulfilled), "status");
+        assertEq(stateHash, coordinator.receiptHash(r), "the receipt's hash");
+        assertEq(r.fulfiller, prover, "fulfiller");
+        assertEq(uint256(r.callback), uint256(IInferenceCoordinator.CallbackStatus.Succeeded), "called back");
     }
 
-    function test_receipt_revertsUnlessFulfilled() public {
-        vm.expectRevert(abi.encodeWithSelector(IInferenceCoordinator.CoordinatorRequestUnknown.selector, 1));
-        coordinator.receipt(1);
+    /// @dev `checkReceipt` is true for exactly the stored receipt: any one field changed, or a request that is not
+    ///      fulfilled, gives false.
+    function test_checkReceipt_isTrueForExactlyTheStoredReceipt() public {
         uint256 id = _request();
-        vm.expectRevert(
-            abi.encodeWithSelector(
-                IInferenceCoordinator.CoordinatorRequestNotFulfilled.selector,
-                id,
-                IInferenceCoordinator.RequestStatus.Locked
-            )
-        );
-        coordinator.receipt(id);
-        vm.expectRevert(abi.encodeWithSelector(IInferenceCoordinator.CoordinatorRequestUnknown.selector, 2));
-        coordinator.request(2);
+        vm.warp(block.timestamp + 7);
+        _fulfil(id);
+        IInferenceCoordinator.Receipt memory r = _receipt(id);
+        assertTrue(coordinator.checkReceipt(id, r), "the stored receipt");
+        for (uint256 field = 0; field < 8; ++field) {
+            IInferenceCoordinator.Receipt memory other = _receipt(id);
+            if (field == 0) other.modelId = bytes32(uint256(other.modelId) ^ 1);
+            else if (field == 1) other.version ^= 1;
+            else if (field == 2) other.inputCommitment = bytes32(uint256(other.inputCommitment) ^ 1);
+            else if (field == 3) other.outputsHash = bytes32(uint256(other.outputsHash) ^ 1);
+            else if (field == 4) other.proofHash = bytes32(uint256(other.proofHash) ^ 1);
+            else if (field == 5) other.fulfiller = bob;
+            else if (field == 6) other.fulfilledAt -= 1;
+            else other.callback = IInferenceCoordinator.CallbackStatus.Succeeded;
+            assertFalse(coordinator.checkReceipt(id, other), "one field changed");
+        }
+        assertFalse(coordinator.checkReceipt(id ^ 1, r), "another request");
+    }
+
+    function test_checkReceipt_isFalseUnlessFulfilled() public {
+        IInferenceCoordinator.Receipt memory nothing;
+        assertFalse(coordinator.checkReceipt(1, nothing), "no such request");
+        (IInferenceCoordinator.RequestStatus status, bytes32 stateHash) = coordinator.requestState(1);
+        assertEq(uint256(status), uint256(IInferenceCoordinator.RequestStatus.None), "none");
+        assertEq(stateHash, bytes32(0), "no hash");
+        uint256 id = _request();
+        IInferenceCoordinator.Terms memory t = _t(id);
+        IInferenceCoordinator.Receipt memory wouldBe = IInferenceCoordinator.Receipt({
+            modelId: t.modelId,
+            version: t.version,
+            inputCommitment: t.inputCommitment,
+            outputsHash: keccak256(abi.encode(_output())),
+            proofHash: keccak256(_proof(_instances(_input(), _output()))),
+            fulfiller: prover,
+            fulfilledAt: uint64(block.timestamp),
+            callback: IInferenceCoordinator.CallbackStatus.None
+        });
+        assertFalse(coordinator.checkReceipt(id, wouldBe), "locked, not fulfilled");
+        (status, stateHash) = coordinator.requestState(id);
+        assertEq(uint256(status), uint256(IInferenceCoordinator.RequestStatus.Locked), "locked");
+        assertEq(stateHash, coordinator.hashLocked(t, _h(id)), "the lock's hash");
+        _fulfil(id);
+        assertTrue(coordinator.checkReceipt(id, wouldBe), "the receipt once fulfilled");
     }
 
     // ---------------------------------------------------------------------------------------------------------
@@ -785,7 +903,7 @@ contract InferenceCoordinatorTest is CoordinatorFixture {
         uint256 id = _request();
         vm.prank(alice);
         registry.revokeVersion(modelId, 1);
-        coordinator.refund(id);
+        coordinator.refund(id, _t(id), _h(id));
         assertEq(uint256(_status(id)), uint256(IInferenceCoordinator.RequestStatus.Refunded), "refunded");
         assertEq(coordinator.credits(requester), FEE, "fee credited");
     }
@@ -794,7 +912,7 @@ contract InferenceCoordinatorTest is CoordinatorFixture {
         uint256 id = _request();
         vm.prank(admin);
         registry.stopSuiteVerifier(1);
-        coordinator.refund(id);
+        coordinator.refund(id, _t(id), _h(id));
         assertEq(uint256(_status(id)), uint256(IInferenceCoordinator.RequestStatus.Refunded), "refunded");
     }
 
@@ -810,30 +928,30 @@ contract InferenceCoordinatorTest is CoordinatorFixture {
                 uint64(block.timestamp) + TTL
             )
         );
-        coordinator.refund(id);
+        coordinator.refund(id, _t(id), _h(id));
     }
 
     function test_refund_isRefusedUpToTheDeadline() public {
         uint256 id = _request();
-        uint64 deadline = coordinator.request(id).deadline;
+        uint64 deadline = _t(id).deadline;
         vm.expectRevert(
             abi.encodeWithSelector(IInferenceCoordinator.CoordinatorRequestNotExpired.selector, id, deadline)
         );
-        coordinator.refund(id);
+        coordinator.refund(id, _t(id), _h(id));
         vm.warp(deadline);
         vm.expectRevert(
             abi.encodeWithSelector(IInferenceCoordinator.CoordinatorRequestNotExpired.selector, id, deadline)
         );
-        coordinator.refund(id);
+        coordinator.refund(id, _t(id), _h(id));
     }
 
     function testFuzz_refund_creditsTheRequesterAfterTheDeadline(address caller, uint32 late) public {
         uint256 id = _request();
-        vm.warp(uint256(coordinator.request(id).deadline) + 1 + late);
+        vm.warp(uint256(_t(id).deadline) + 1 + late);
         vm.expectEmit(true, true, true, true, address(coordinator));
         emit IInferenceCoordinator.InferenceRefunded(id, requester, FEE);
         vm.prank(caller); // anyone may trigger it; the credit goes to the requester
-        coordinator.refund(id);
+        coordinator.refund(id, _t(id), _h(id));
 
         assertEq(uint256(_status(id)), uint256(IInferenceCoordinator.RequestStatus.Refunded), "refunded");
         assertEq(coordinator.credits(requester), FEE, "credited to the requester");
@@ -847,31 +965,27 @@ contract InferenceCoordinatorTest is CoordinatorFixture {
 
     function test_refund_closesTheRequestForGood() public {
         uint256 id = _request();
-        vm.warp(uint256(coordinator.request(id).deadline) + 1);
-        coordinator.refund(id);
+        vm.warp(uint256(_t(id).deadline) + 1);
+        coordinator.refund(id, _t(id), _h(id));
         vm.expectRevert(
             abi.encodeWithSelector(IInferenceCoordinator.CoordinatorRequestAlreadyRefunded.selector, id)
         );
-        coordinator.refund(id);
+        coordinator.refund(id, _t(id), _h(id));
         vm.expectRevert(
             abi.encodeWithSelector(IInferenceCoordinator.CoordinatorRequestAlreadyRefunded.selector, id)
         );
-        coordinator.fulfill(id, "", new uint256[](0));
+        coordinator.fulfill(id, _t(id), _h(id), "", new uint256[](0));
         assertEq(coordinator.credits(requester), FEE, "credited once");
     }
 
     function test_refund_isRefusedForAFulfilledRequest() public {
         uint256 id = _request();
         _fulfil(id);
-        vm.warp(uint256(coordinator.request(id).deadline) + 1);
+        vm.warp(uint256(_t(id).deadline) + 1);
         vm.expectRevert(
-            abi.encodeWithSelector(
-                IInferenceCoordinator.CoordinatorRequestAlreadyFulfilled.selector,
-                id,
-                prover
-            )
+            abi.encodeWithSelector(IInferenceCoordinator.CoordinatorRequestAlreadyFulfilled.selector, id)
         );
-        coordinator.refund(id);
+        coordinator.refund(id, _t(id), _h(id));
     }
 
     function test_refund_ofAConsumersRequestCreditsTheConsumer() public {
@@ -884,8 +998,9 @@ contract InferenceCoordinatorTest is CoordinatorFixture {
             100_000,
             uint64(block.timestamp) + TTL
         );
-        vm.warp(uint256(coordinator.request(id).deadline) + 1);
-        coordinator.refund(id);
+        _sync();
+        vm.warp(uint256(_t(id).deadline) + 1);
+        coordinator.refund(id, _t(id), _h(id));
         assertEq(coordinator.credits(address(consumer)), FEE, "credited to the consumer");
         assertEq(consumer.withdrawCredit(), FEE, "withdrawn");
         assertEq(address(consumer).balance, FEE, "consumer paid");
@@ -1028,13 +1143,13 @@ contract InferenceCoordinatorTest is CoordinatorFixture {
             )
         );
         vm.prank(prover);
-        coordinator.fulfill(open, proof, instances);
+        coordinator.fulfill(open, _t(open), _h(open), proof, instances);
 
         // Escrow always leaves: the prover withdraws, the open request expires and is refunded and withdrawn.
         vm.prank(prover);
         assertEq(coordinator.withdraw(), FEE, "prover withdraws while paused");
-        vm.warp(uint256(coordinator.request(open).deadline) + 1);
-        coordinator.refund(open);
+        vm.warp(uint256(_t(open).deadline) + 1);
+        coordinator.refund(open, _t(open), _h(open));
         vm.prank(requester);
         assertEq(coordinator.withdraw(), FEE, "requester withdraws while paused");
         assertEq(address(coordinator).balance, 0, "escrow empty");
@@ -1051,7 +1166,7 @@ contract InferenceCoordinatorTest is CoordinatorFixture {
             abi.encodeWithSelector(IInferenceCoordinator.CoordinatorFulfilmentsPaused.selector, id, guardian)
         );
         vm.prank(prover);
-        coordinator.fulfill(id, proof, instances);
+        coordinator.fulfill(id, _t(id), _h(id), proof, instances);
 
         vm.prank(guardian);
         coordinator.setPaused(false, false);

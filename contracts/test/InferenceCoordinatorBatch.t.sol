@@ -2,7 +2,7 @@
 pragma solidity ^0.8.30;
 
 // Test names follow `test_<subject>_<behaviour>` / `testFuzz_...` (see STYLE.md), and gas rules do not apply here.
-/* solhint-disable func-name-mixedcase, gas-small-strings, gas-strict-inequalities, function-max-lines */
+/* solhint-disable func-name-mixedcase, gas-small-strings, gas-strict-inequalities, function-max-lines, gas-increment-by-one */
 
 import {Vm} from "./utils/TestBase.t.sol";
 import {CoordinatorFixture} from "./utils/CoordinatorFixture.t.sol";
@@ -78,8 +78,17 @@ contract InferenceCoordinatorBatchTest is CoordinatorFixture {
         return _batchInstances(inputs, outputs, batchSize);
     }
 
+    /// @dev Which `_inputOf(k)` each request was made on.
+    mapping(uint256 requestId => uint256 k) internal _k;
+
     /// @dev `requester` asks for `version` on `_inputOf(i)`, and `prover` locks it.
     function _requestFor(uint32 version, uint256 i) internal returns (uint256 id) {
+        id = _requestOpenFor(version, i);
+        _lock(prover, id);
+    }
+
+    /// @dev `requester` asks for `version` on `_inputOf(i)`; the request stays open.
+    function _requestOpenFor(uint32 version, uint256 i) internal returns (uint256 id) {
         vm.prank(requester);
         id = coordinator.requestInference{value: FEE}(
             modelId,
@@ -87,18 +96,52 @@ contract InferenceCoordinatorBatchTest is CoordinatorFixture {
             _inputOf(i),
             _offer(0, uint64(block.timestamp) + TTL)
         );
-        _lock(prover, id);
+        _sync();
+        _k[id] = i;
     }
 
-    /// @dev `count` locked requests on version 2, request k on `_inputOf(k)`.
+    /// @dev `count` locked requests on version 2, request k on `_inputOf(k)`, in id order (the order
+    ///      `fulfillBatch` takes them in; see `_blocksOf`).
     function _requests(uint256 count) internal returns (uint256[] memory ids) {
         ids = new uint256[](count);
         for (uint256 k = 0; k < count; ++k) ids[k] = _requestFor(BATCHED, k);
+        _sorted(ids);
+    }
+
+    /// @dev Block b holding request `ids[b]`'s input and output, of a batch of `batchSize`.
+    function _blocksOf(uint256[] memory ids, uint256 batchSize) internal view returns (uint256[] memory) {
+        int256[][] memory inputs = new int256[][](ids.length);
+        int256[][] memory outputs = new int256[][](ids.length);
+        for (uint256 b = 0; b < ids.length; ++b) {
+            inputs[b] = _inputOf(_k[ids[b]]);
+            outputs[b] = _outputOf(_k[ids[b]]);
+        }
+        return _batchInstances(inputs, outputs, batchSize);
+    }
+
+    /// @dev The first `n` of `ids`.
+    function _first(uint256[] memory ids, uint256 n) internal pure returns (uint256[] memory head) {
+        head = new uint256[](n);
+        for (uint256 i = 0; i < n; ++i) head[i] = ids[i];
+    }
+
+    /// @dev `_fulfilBatch`, returning the logs it emitted (read by the fixture too).
+    function _fulfilBatchLogged(
+        uint256[] memory ids,
+        uint256[] memory instances
+    ) internal returns (Vm.Log[] memory logs) {
+        IInferenceCoordinator.Terms[] memory terms = _termsList(coordinator, ids);
+        IInferenceCoordinator.LockState[] memory held = _locksList(coordinator, ids);
+        bytes memory proof = _proof(instances);
+        vm.prank(prover);
+        coordinator.fulfillBatch(ids, terms, held, proof, instances);
+        logs = vm.getRecordedLogs();
+        vm.recordLogs();
+        _absorb(logs);
     }
 
     function _fulfilBatch(uint256[] memory ids, uint256[] memory instances) internal {
-        vm.prank(prover);
-        coordinator.fulfillBatch(ids, _proof(instances), instances);
+        _fulfilBatchAs(prover, ids, _proof(instances), instances);
     }
 
     function _expectBatchRevert(
@@ -106,10 +149,27 @@ contract InferenceCoordinatorBatchTest is CoordinatorFixture {
         uint256[] memory instances,
         bytes memory reason
     ) internal {
+        _expectBatchRevert(
+            ids,
+            _termsList(coordinator, ids),
+            _locksList(coordinator, ids),
+            instances,
+            reason
+        );
+    }
+
+    /// @dev `prover`'s `fulfillBatch` of `ids` on `terms` and `held` reverts with `reason`.
+    function _expectBatchRevert(
+        uint256[] memory ids,
+        IInferenceCoordinator.Terms[] memory terms,
+        IInferenceCoordinator.LockState[] memory held,
+        uint256[] memory instances,
+        bytes memory reason
+    ) internal {
         bytes memory proof = _proof(instances);
         vm.prank(prover);
         vm.expectRevert(reason);
-        coordinator.fulfillBatch(ids, proof, instances);
+        coordinator.fulfillBatch(ids, terms, held, proof, instances);
     }
 
     function _ids(uint256 a, uint256 b) internal pure returns (uint256[] memory ids) {
@@ -265,21 +325,23 @@ contract InferenceCoordinatorBatchTest is CoordinatorFixture {
 
     function test_fulfillBatch_fulfilsAFullBatchBlockByBlock() public {
         uint256[] memory ids = _requests(4);
-        uint256[] memory instances = _blocks(0, 4, 4);
+        uint256[] memory instances = _blocksOf(ids, 4);
         uint256 creditBefore = coordinator.credits(prover);
-        vm.recordLogs();
-        _fulfilBatch(ids, instances);
+        Vm.Log[] memory logs = _fulfilBatchLogged(ids, instances);
         for (uint256 k = 0; k < 4; ++k) {
-            IInferenceCoordinator.Receipt memory rc = coordinator.receipt(ids[k]);
-            assertEq(rc.outputsHash, keccak256(abi.encode(_outputOf(k))), "each request's own outputs");
-            assertEq(rc.inputCommitment, _commit(_inputOf(k)), "its own input");
+            IInferenceCoordinator.Receipt memory rc = _receipt(ids[k]);
+            assertEq(
+                rc.outputsHash,
+                keccak256(abi.encode(_outputOf(_k[ids[k]]))),
+                "each request's own outputs"
+            );
+            assertEq(rc.inputCommitment, _commit(_inputOf(_k[ids[k]])), "its own input");
             assertEq(rc.proofHash, keccak256(_proof(instances)), "the batch proof");
             assertEq(rc.fulfiller, prover, "paid to the locker");
             assertEq(uint256(rc.version), uint256(BATCHED), "the version");
         }
         assertEq(coordinator.credits(prover) - creditBefore, 4 * FEE, "four fees");
 
-        Vm.Log[] memory logs = vm.getRecordedLogs();
         bytes32 fulfilled = IInferenceCoordinator.InferenceFulfilled.selector;
         bytes32 batched = IInferenceCoordinator.BatchFulfilled.selector;
         uint256 perRequest;
@@ -287,7 +349,7 @@ contract InferenceCoordinatorBatchTest is CoordinatorFixture {
         for (uint256 i = 0; i < logs.length; ++i) {
             if (logs[i].topics[0] == fulfilled) {
                 (, int256[] memory outputs, ) = abi.decode(logs[i].data, (uint32, int256[], bytes32));
-                _assertOutputs(outputs, _outputOf(uint256(logs[i].topics[1]) - ids[0]));
+                _assertOutputs(outputs, _outputOf(_k[uint256(logs[i].topics[1])]));
                 ++perRequest;
             }
             if (logs[i].topics[0] == batched) {
@@ -311,7 +373,7 @@ contract InferenceCoordinatorBatchTest is CoordinatorFixture {
 
     function test_fulfillBatch_fulfilsFewerRequestsThanBlocksWithPadding() public {
         uint256[] memory ids = _requests(3);
-        _fulfilBatch(ids, _blocks(0, 3, 4));
+        _fulfilBatch(ids, _blocksOf(ids, 4));
         for (uint256 k = 0; k < 3; ++k) {
             assertEq(
                 uint256(_status(ids[k])),
@@ -319,8 +381,8 @@ contract InferenceCoordinatorBatchTest is CoordinatorFixture {
                 "fulfilled"
             );
             assertEq(
-                coordinator.receipt(ids[k]).outputsHash,
-                keccak256(abi.encode(_outputOf(k))),
+                _receipt(ids[k]).outputsHash,
+                keccak256(abi.encode(_outputOf(_k[ids[k]]))),
                 "own outputs"
             );
         }
@@ -331,7 +393,7 @@ contract InferenceCoordinatorBatchTest is CoordinatorFixture {
         uint256[] memory ids = new uint256[](1);
         ids[0] = id;
         _fulfilBatch(ids, _instances(_inputOf(0), _outputOf(0)));
-        assertEq(coordinator.receipt(id).outputsHash, keccak256(abi.encode(_outputOf(0))), "own outputs");
+        assertEq(_receipt(id).outputsHash, keccak256(abi.encode(_outputOf(0))), "own outputs");
     }
 
     function test_fulfillBatch_callsEachConsumerBackWithItsOwnOutputsAndContainsAFailure() public {
@@ -339,7 +401,7 @@ contract InferenceCoordinatorBatchTest is CoordinatorFixture {
         RevertingConsumer second = new RevertingConsumer(coordinator);
         RecordingConsumer third = new RecordingConsumer(coordinator);
         MockConsumer[3] memory consumers = [MockConsumer(first), MockConsumer(second), MockConsumer(third)];
-        uint256[] memory ids = new uint256[](3);
+        uint256[] memory ids = new uint256[](3); // by consumer
         for (uint256 k = 0; k < 3; ++k) {
             vm.prank(requester);
             ids[k] = consumers[k].request{value: FEE}(
@@ -349,9 +411,12 @@ contract InferenceCoordinatorBatchTest is CoordinatorFixture {
                 CALLBACK_GAS,
                 uint64(block.timestamp) + TTL
             );
+            _sync();
+            _k[ids[k]] = k;
             _lock(prover, ids[k]);
         }
-        _fulfilBatch(ids, _blocks(0, 3, 4));
+        uint256[] memory ordered = _sorted(_first(ids, 3));
+        _fulfilBatch(ordered, _blocksOf(ordered, 4));
         assertEq(first.calls(), 1, "first called once");
         assertEq(first.lastRequestId(), ids[0], "first: its request");
         _assertOutputs(first.lastOutputs(), _outputOf(0));
@@ -359,12 +424,12 @@ contract InferenceCoordinatorBatchTest is CoordinatorFixture {
         assertEq(third.lastRequestId(), ids[2], "third: its request");
         _assertOutputs(third.lastOutputs(), _outputOf(2));
         assertEq(
-            uint256(coordinator.receipt(ids[1]).callback),
+            uint256(_receipt(ids[1]).callback),
             uint256(IInferenceCoordinator.CallbackStatus.Failed),
             "the reverting consumer's callback failed"
         );
         assertEq(
-            uint256(coordinator.receipt(ids[2]).callback),
+            uint256(_receipt(ids[2]).callback),
             uint256(IInferenceCoordinator.CallbackStatus.Succeeded),
             "and the next one's did not"
         );
@@ -383,21 +448,28 @@ contract InferenceCoordinatorBatchTest is CoordinatorFixture {
             1_000_000,
             uint64(block.timestamp) + TTL
         );
-        vm.prank(requester);
-        ids[1] = later.request{value: FEE}(
-            modelId,
-            BATCHED,
-            _inputOf(1),
-            1_000_000,
-            uint64(block.timestamp) + TTL
-        );
+        _sync();
+        // The burner's request must come first in id order: ask again (a new id each time) until it does.
+        do {
+            vm.prank(requester);
+            ids[1] = later.request{value: FEE}(
+                modelId,
+                BATCHED,
+                _inputOf(1),
+                1_000_000,
+                uint64(block.timestamp) + TTL
+            );
+            _sync();
+        } while (ids[1] < ids[0]);
         _lock(prover, ids[0]);
         _lock(prover, ids[1]);
         uint256[] memory instances = _blocks(0, 2, 2);
+        IInferenceCoordinator.Terms[] memory terms = _termsList(coordinator, ids);
+        IInferenceCoordinator.LockState[] memory held = _locksList(coordinator, ids);
         bytes memory proof = _proof(instances);
         // Enough for the batch and the first callback's full limit, not for the second's.
         vm.prank(prover);
-        try coordinator.fulfillBatch{gas: 1_600_000}(ids, proof, instances) {
+        try coordinator.fulfillBatch{gas: 1_600_000}(ids, terms, held, proof, instances) {
             revert StarvedCallbackNotReverted();
         } catch (bytes memory reason) {
             assertEq(
@@ -414,10 +486,11 @@ contract InferenceCoordinatorBatchTest is CoordinatorFixture {
             "nothing fulfilled"
         );
         vm.prank(prover);
-        coordinator.fulfillBatch{gas: 3_000_000}(ids, proof, instances);
+        coordinator.fulfillBatch{gas: 3_000_000}(ids, terms, held, proof, instances);
+        _sync();
         assertEq(later.calls(), 1, "with enough gas the second is called back");
         assertEq(
-            uint256(coordinator.receipt(ids[0]).callback),
+            uint256(_receipt(ids[0]).callback),
             uint256(IInferenceCoordinator.CallbackStatus.Failed),
             "the burner ran out of its own gas"
         );
@@ -425,17 +498,11 @@ contract InferenceCoordinatorBatchTest is CoordinatorFixture {
 
     function test_fulfillBatch_paysAnOpenFillOnlyWithTheSendersCommitmentToTheBatchProof() public {
         uint256 locked = _requestFor(BATCHED, 0);
-        vm.prank(requester);
-        uint256 open = coordinator.requestInference{value: FEE}(
-            modelId,
-            BATCHED,
-            _inputOf(1),
-            _offer(0, uint64(block.timestamp) + TTL)
-        );
-        uint256[] memory ids = _ids(locked, open);
-        uint256[] memory instances = _blocks(0, 2, 2);
+        uint256 open = _requestOpenFor(BATCHED, 1);
+        uint256[] memory ids = _sorted(_ids(locked, open));
+        uint256[] memory instances = _blocksOf(ids, 2);
         bytes memory proof = _proof(instances);
-        bytes32 needed = coordinator.fillCommitment(prover, open, keccak256(proof));
+        bytes32 needed = coordinator.fillCommitment(prover, ids, keccak256(proof));
         _expectBatchRevert(
             ids,
             instances,
@@ -446,9 +513,109 @@ contract InferenceCoordinatorBatchTest is CoordinatorFixture {
                 needed
             )
         );
+        // A commitment to the open request alone (as for `fulfill`) is not one to this batch.
         _commitFill(prover, open, proof);
+        _expectBatchRevert(
+            ids,
+            instances,
+            abi.encodeWithSelector(
+                IInferenceCoordinator.CoordinatorFillNotCommitted.selector,
+                open,
+                prover,
+                needed
+            )
+        );
+        _commitFill(prover, ids, proof);
         _fulfilBatch(ids, instances);
-        assertEq(coordinator.receipt(open).fulfiller, prover, "the committed sender is paid");
+        assertEq(_receipt(open).fulfiller, prover, "the committed sender is paid");
+        assertEq(_receipt(locked).fulfiller, prover, "and the locker");
+        assertEq(coordinator.commitmentBlock(needed), 0, "the commitment is used up");
+    }
+
+    /// @dev One commitment covers every open request of a batch; a copy of the batch by a sender without a
+    ///      commitment of its own pays nobody and reverts.
+    function test_fulfillBatch_oneCommitmentCoversTheWholeOpenBatchAndACopyHasNone() public {
+        uint256[] memory ids = new uint256[](3);
+        for (uint256 k = 0; k < 3; ++k) ids[k] = _requestOpenFor(BATCHED, k);
+        _sorted(ids);
+        uint256[] memory instances = _blocksOf(ids, 4);
+        bytes memory proof = _proof(instances);
+        bytes32 commitment = coordinator.fillCommitment(prover, ids, keccak256(proof));
+        vm.prank(prover);
+        coordinator.commit(commitment);
+        vm.roll(block.number + 1);
+
+        address copier = makeAddr("copier");
+        IInferenceCoordinator.Terms[] memory terms = _termsList(coordinator, ids);
+        IInferenceCoordinator.LockState[] memory held = _locksList(coordinator, ids);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IInferenceCoordinator.CoordinatorFillNotCommitted.selector,
+                ids[0],
+                copier,
+                coordinator.fillCommitment(copier, ids, keccak256(proof))
+            )
+        );
+        vm.prank(copier);
+        coordinator.fulfillBatch(ids, terms, held, proof, instances);
+
+        _fulfilBatch(ids, instances);
+        for (uint256 k = 0; k < 3; ++k) assertEq(_receipt(ids[k]).fulfiller, prover, "the committer is paid");
+        assertEq(coordinator.credits(prover), 3 * FEE, "three fees");
+        assertEq(coordinator.commitmentBlock(commitment), 0, "one commitment, used once");
+    }
+
+    /// @dev Every request's terms and lock are checked before the proof: one forged entry fails the batch.
+    function test_fulfillBatch_rejectsForgedTermsOrLocks() public {
+        uint256[] memory ids = _requests(2);
+        uint256[] memory instances = _blocksOf(ids, 2);
+        IInferenceCoordinator.Terms[] memory terms = _termsList(coordinator, ids);
+        IInferenceCoordinator.LockState[] memory held = _locksList(coordinator, ids);
+        bytes memory mismatch = abi.encodeWithSelector(
+            IInferenceCoordinator.CoordinatorTermsMismatch.selector,
+            ids[1],
+            IInferenceCoordinator.RequestStatus.Locked
+        );
+        // A lower collateral (a locker's own lapsed lock would be slashed less), another requester, a higher price.
+        uint256[3] memory fields = [uint256(9), 0, 4];
+        for (uint256 f = 0; f < fields.length; ++f) {
+            terms[1] = _forged(coordinator, ids[1], fields[f]);
+            _expectBatchRevert(ids, terms, held, instances, mismatch);
+        }
+        terms[1] = _t(ids[1]);
+        // Another locker, a higher locked price, another lock block.
+        for (uint256 f = 0; f < 3; ++f) {
+            held[1] = _h(ids[1]);
+            if (f == 0) held[1].locker = makeAddr("copier");
+            else if (f == 1) held[1].price += 1;
+            else held[1].lockedAt -= 1;
+            _expectBatchRevert(ids, terms, held, instances, mismatch);
+        }
+        held[1] = _h(ids[1]);
+        // An open request's all-zero lock for a locked one.
+        IInferenceCoordinator.LockState memory none;
+        held[0] = none;
+        _expectBatchRevert(
+            ids,
+            terms,
+            held,
+            instances,
+            abi.encodeWithSelector(
+                IInferenceCoordinator.CoordinatorTermsMismatch.selector,
+                ids[0],
+                IInferenceCoordinator.RequestStatus.Locked
+            )
+        );
+        held[0] = _h(ids[0]);
+        // Arrays of different lengths.
+        _expectBatchRevert(
+            ids,
+            _termsList(coordinator, _first(ids, 1)),
+            _locksList(coordinator, ids),
+            instances,
+            abi.encodeWithSelector(IInferenceCoordinator.CoordinatorArgumentsLengthMismatch.selector, 2, 1, 2)
+        );
+        _fulfilBatch(ids, instances);
     }
 
     // ---------------------------------------------------------------------------------------------------------
@@ -457,11 +624,12 @@ contract InferenceCoordinatorBatchTest is CoordinatorFixture {
 
     function test_fulfillBatch_rejectsSwappedBlocks() public {
         uint256[] memory ids = _requests(2);
-        // Block 0 holds request 1's input, block 1 request 0's.
+        // Block 0 holds the second request's input, block 1 the first's.
+        (uint256 k0, uint256 k1) = (_k[ids[0]], _k[ids[1]]);
         int256[][] memory inputs = new int256[][](2);
         int256[][] memory outputs = new int256[][](2);
-        (inputs[0], inputs[1]) = (_inputOf(1), _inputOf(0));
-        (outputs[0], outputs[1]) = (_outputOf(1), _outputOf(0));
+        (inputs[0], inputs[1]) = (_inputOf(k1), _inputOf(k0));
+        (outputs[0], outputs[1]) = (_outputOf(k1), _outputOf(k0));
         uint256[] memory instances = _batchInstances(inputs, outputs, 2);
         _expectBatchRevert(
             ids,
@@ -470,16 +638,16 @@ contract InferenceCoordinatorBatchTest is CoordinatorFixture {
                 IInferenceCoordinator.CoordinatorBlockInputMismatch.selector,
                 ids[0],
                 0,
-                _commit(_inputOf(0)),
-                _commit(_inputOf(1))
+                _commit(_inputOf(k0)),
+                _commit(_inputOf(k1))
             )
         );
     }
 
     function test_fulfillBatch_rejectsOneBlockClaimedByTwoRequests() public {
         // Two requests on the same input: one block can still serve only one of them.
-        uint256 a = _requestFor(BATCHED, 0);
-        uint256 b = _requestFor(BATCHED, 0);
+        uint256[] memory both = _sorted(_ids(_requestFor(BATCHED, 0), _requestFor(BATCHED, 0)));
+        (uint256 a, uint256 b) = (both[0], both[1]);
         uint256[] memory instances = _blocks(0, 1, 2);
         _expectBatchRevert(
             _ids(a, a),
@@ -506,20 +674,22 @@ contract InferenceCoordinatorBatchTest is CoordinatorFixture {
     }
 
     function test_fulfillBatch_rejectsARequestOfAnotherVersion() public {
-        // The batch is the first request's version (2, with a batch-2 variant); the second is on version 1, whose
-        // input is block 1's.
+        // The batch is the first request's version; the other is on the other version (2, with a batch-2 variant,
+        // or 1).
         uint256 onTwo = _requestFor(BATCHED, 0);
         uint256 onOne = _requestFor(1, 1);
+        uint256[] memory ids = _sorted(_ids(onTwo, onOne));
+        bool twoFirst = ids[0] == onTwo;
         _expectBatchRevert(
-            _ids(onTwo, onOne),
-            _blocks(0, 2, 2),
+            ids,
+            _blocksOf(ids, 2),
             abi.encodeWithSelector(
                 IInferenceCoordinator.CoordinatorBatchVersionMismatch.selector,
-                onOne,
+                ids[1],
                 modelId,
-                1,
+                twoFirst ? 1 : BATCHED,
                 modelId,
-                BATCHED
+                twoFirst ? BATCHED : 1
             )
         );
     }
@@ -529,12 +699,12 @@ contract InferenceCoordinatorBatchTest is CoordinatorFixture {
         // Two real blocks and two padding blocks; the third request claims padding block 2.
         _expectBatchRevert(
             ids,
-            _blocks(0, 2, 4),
+            _blocksOf(_first(ids, 2), 4),
             abi.encodeWithSelector(
                 IInferenceCoordinator.CoordinatorBlockInputMismatch.selector,
                 ids[2],
                 2,
-                _commit(_inputOf(2)),
+                _commit(_inputOf(_k[ids[2]])),
                 _commit(_ints(0, 0, 0))
             )
         );
@@ -545,7 +715,7 @@ contract InferenceCoordinatorBatchTest is CoordinatorFixture {
         // Batch 3: a whole number of blocks, but no batch-3 variant.
         _expectBatchRevert(
             ids,
-            _blocks(0, 2, 3),
+            _blocksOf(ids, 3),
             abi.encodeWithSelector(
                 IInferenceCoordinator.CoordinatorBatchSizeUnregistered.selector,
                 modelId,
@@ -568,10 +738,10 @@ contract InferenceCoordinatorBatchTest is CoordinatorFixture {
             )
         );
         // Version 1 has no variants at all.
-        uint256[] memory one = _ids(_requestFor(1, 0), _requestFor(1, 1));
+        uint256[] memory one = _sorted(_ids(_requestFor(1, 0), _requestFor(1, 1)));
         _expectBatchRevert(
             one,
-            _blocks(0, 2, 2),
+            _blocksOf(one, 2),
             abi.encodeWithSelector(
                 IInferenceCoordinator.CoordinatorBatchSizeUnregistered.selector,
                 modelId,
@@ -598,8 +768,10 @@ contract InferenceCoordinatorBatchTest is CoordinatorFixture {
 
     function test_fulfillBatch_rejectsAProofTheVerifierDoesNotAccept() public {
         uint256[] memory ids = _requests(2);
-        uint256[] memory instances = _blocks(0, 2, 2);
+        uint256[] memory instances = _blocksOf(ids, 2);
         bytes memory forged = _proof(_blocks(5, 2, 2)); // a valid proof of other instances
+        IInferenceCoordinator.Terms[] memory terms = _termsList(coordinator, ids);
+        IInferenceCoordinator.LockState[] memory held = _locksList(coordinator, ids);
         vm.prank(prover);
         vm.expectRevert(
             abi.encodeWithSelector(
@@ -609,23 +781,19 @@ contract InferenceCoordinatorBatchTest is CoordinatorFixture {
                 address(digestVerifier)
             )
         );
-        coordinator.fulfillBatch(ids, forged, instances);
+        coordinator.fulfillBatch(ids, terms, held, forged, instances);
     }
 
     function test_fulfillBatch_rejectsARevokedVersionAndAFulfilledRequest() public {
         uint256[] memory ids = _requests(2);
-        uint256[] memory instances = _blocks(0, 2, 2);
+        uint256[] memory instances = _blocksOf(ids, 2);
         _fulfilBatch(ids, instances);
         _expectBatchRevert(
             ids,
             instances,
-            abi.encodeWithSelector(
-                IInferenceCoordinator.CoordinatorRequestAlreadyFulfilled.selector,
-                ids[0],
-                prover
-            )
+            abi.encodeWithSelector(IInferenceCoordinator.CoordinatorRequestAlreadyFulfilled.selector, ids[0])
         );
-        uint256[] memory more = _ids(_requestFor(BATCHED, 0), _requestFor(BATCHED, 1));
+        uint256[] memory more = _sorted(_ids(_requestFor(BATCHED, 0), _requestFor(BATCHED, 1)));
         vm.prank(alice);
         registry.revokeVersion(modelId, BATCHED);
         _expectBatchRevert(

@@ -28,6 +28,9 @@ contract InferenceCoordinatorCallbacksTest is CoordinatorFixture {
     ///      1/64 of the gas EIP-150 keeps back must cover recording the failure (~6k), i.e. limits above ~400k.
     uint256 internal constant BIG_ROUNDS = 6_000;
 
+    /// @dev The reason of the last `CallbackFailed` of the last `_tryFulfil` (empty: none).
+    bytes private _lastReason;
+
     // ---------------------------------------------------------------------------------------------------------
     // Helpers
     // ---------------------------------------------------------------------------------------------------------
@@ -42,6 +45,7 @@ contract InferenceCoordinatorCallbacksTest is CoordinatorFixture {
             callbackGasLimit,
             uint64(block.timestamp) + TTL
         );
+        _sync();
         _lock(prover, id);
     }
 
@@ -52,20 +56,32 @@ contract InferenceCoordinatorCallbacksTest is CoordinatorFixture {
     ) internal returns (bool ok, bytes memory reason, uint256 used) {
         uint256[] memory instances = _instances(_input(), _output());
         bytes memory proof = _proof(instances);
+        IInferenceCoordinator.Terms memory terms = _t(requestId);
+        IInferenceCoordinator.LockState memory held = _h(requestId);
         vm.prank(prover);
         uint256 before = gasleft();
-        try coordinator.fulfill{gas: gasLimit}(requestId, proof, instances) {
+        try coordinator.fulfill{gas: gasLimit}(requestId, terms, held, proof, instances) {
             ok = true;
         } catch (bytes memory r) {
             reason = r;
         }
         used = before - gasleft();
+        Vm.Log[] memory logs = vm.getRecordedLogs();
+        vm.recordLogs();
+        _absorb(logs);
+        delete _lastReason;
+        for (uint256 i = 0; i < logs.length; ++i) {
+            if (
+                logs[i].emitter == address(coordinator) &&
+                logs[i].topics[0] == IInferenceCoordinator.CallbackFailed.selector
+            ) _lastReason = abi.decode(logs[i].data, (bytes));
+        }
     }
 
     /// @dev Asserts the fulfilment, receipt and fee stand and the callback is recorded as failed.
     function _assertFailedButFulfilled(uint256 id) internal view {
         assertEq(uint256(_status(id)), uint256(IInferenceCoordinator.RequestStatus.Fulfilled), "fulfilled");
-        IInferenceCoordinator.Receipt memory r = coordinator.receipt(id);
+        IInferenceCoordinator.Receipt memory r = _receipt(id);
         assertEq(
             uint256(r.callback),
             uint256(IInferenceCoordinator.CallbackStatus.Failed),
@@ -183,7 +199,7 @@ contract InferenceCoordinatorCallbacksTest is CoordinatorFixture {
                 "fulfilled"
             );
             assertEq(
-                uint256(coordinator.receipt(id).callback),
+                uint256(_receipt(id).callback),
                 uint256(IInferenceCoordinator.CallbackStatus.Failed),
                 "failure recorded"
             );
@@ -198,13 +214,15 @@ contract InferenceCoordinatorCallbacksTest is CoordinatorFixture {
         uint256 id = _requestVia(consumer, LIMIT);
         _fulfil(id);
         assertEq(
-            uint256(coordinator.receipt(id).callback),
+            uint256(_receipt(id).callback),
             uint256(IInferenceCoordinator.CallbackStatus.Succeeded),
             "callback succeeded"
         );
         uint256 next = consumer.followUpRequestId();
-        assertEq(next, id + 1, "follow-up request made");
-        IInferenceCoordinator.Request memory r = coordinator.request(next);
+        assertTrue(next != 0 && next != id, "follow-up request made");
+        assertEq(uint256(_status(next)), uint256(IInferenceCoordinator.RequestStatus.Open), "open");
+        IInferenceCoordinator.Terms memory r = _t(next); // logged from inside the callback
+        assertEq(next, uint256(keccak256(abi.encode(r))), "its id: the hash of its terms");
         assertEq(r.requester, address(consumer), "requested by the consumer");
         assertEq(r.inputCommitment, _commit(_ints(7, 8, 9)), "with its input");
     }
@@ -216,10 +234,9 @@ contract InferenceCoordinatorCallbacksTest is CoordinatorFixture {
         uint256 hugeId = _requestVia(huge, LIMIT);
         uint256 burnerId = _requestVia(burner, LIMIT);
 
-        vm.recordLogs();
         (bool ok, , uint256 hugeUsed) = _tryFulfil(hugeId, 2_000_000);
         assertTrue(ok, "fulfilment succeeds");
-        bytes memory reason = _lastCallbackFailedReason();
+        bytes memory reason = _lastReason;
         assertEq(reason.length, 256, "reason capped at 256 bytes");
         assertEq(uint8(reason[31]), 0xef, "it is the prefix of the revert data");
 
@@ -229,21 +246,10 @@ contract InferenceCoordinatorCallbacksTest is CoordinatorFixture {
         // burns the full limit.
         assertLt(hugeUsed, burnerUsed, "the coordinator did not pay for the revert data");
         assertEq(
-            uint256(coordinator.receipt(hugeId).callback),
+            uint256(_receipt(hugeId).callback),
             uint256(IInferenceCoordinator.CallbackStatus.Failed),
             "failed"
         );
-    }
-
-    /// @dev The reason of the last `CallbackFailed` among the recorded logs.
-    function _lastCallbackFailedReason() internal returns (bytes memory reason) {
-        Vm.Log[] memory logs = vm.getRecordedLogs();
-        for (uint256 i = 0; i < logs.length; ++i) {
-            if (
-                logs[i].emitter == address(coordinator) &&
-                logs[i].topics[0] == IInferenceCoordinator.CallbackFailed.selector
-            ) reason = abi.decode(logs[i].data, (bytes));
-        }
     }
 
     // ---------------------------------------------------------------------------------------------------------
@@ -262,12 +268,12 @@ contract InferenceCoordinatorCallbacksTest is CoordinatorFixture {
         _fulfil(atLimit);
         _fulfil(belowLimit);
         assertEq(
-            uint256(coordinator.receipt(atLimit).callback),
+            uint256(_receipt(atLimit).callback),
             uint256(IInferenceCoordinator.CallbackStatus.Succeeded),
             "limit N: succeeds"
         );
         assertEq(
-            uint256(coordinator.receipt(belowLimit).callback),
+            uint256(_receipt(belowLimit).callback),
             uint256(IInferenceCoordinator.CallbackStatus.Failed),
             "limit N - 1: fails"
         );
@@ -288,7 +294,7 @@ contract InferenceCoordinatorCallbacksTest is CoordinatorFixture {
             (bool ok, , ) = _tryFulfil(id, mid);
             if (ok) {
                 assertEq(
-                    uint256(coordinator.receipt(id).callback),
+                    uint256(_receipt(id).callback),
                     uint256(IInferenceCoordinator.CallbackStatus.Succeeded),
                     "a fulfilment that succeeds never starved its callback"
                 );
@@ -307,7 +313,7 @@ contract InferenceCoordinatorCallbacksTest is CoordinatorFixture {
         (bool okAt, , ) = _tryFulfil(id, hi);
         assertTrue(okAt, "the threshold succeeds");
         assertEq(
-            uint256(coordinator.receipt(id).callback),
+            uint256(_receipt(id).callback),
             uint256(IInferenceCoordinator.CallbackStatus.Succeeded),
             "with the callback's full limit"
         );
@@ -323,7 +329,7 @@ contract InferenceCoordinatorCallbacksTest is CoordinatorFixture {
         (bool ok, bytes memory reason, ) = _tryFulfil(id, gasSupplied);
         if (ok) {
             assertEq(
-                uint256(coordinator.receipt(id).callback),
+                uint256(_receipt(id).callback),
                 uint256(IInferenceCoordinator.CallbackStatus.Succeeded),
                 "callback got its full limit"
             );

@@ -2,7 +2,7 @@
 pragma solidity ^0.8.30;
 
 // Test names follow `test_<subject>_<behaviour>` / `testFuzz_...` (see STYLE.md), and gas rules do not apply here.
-/* solhint-disable func-name-mixedcase, gas-small-strings, gas-strict-inequalities, function-max-lines */
+/* solhint-disable func-name-mixedcase, gas-small-strings, gas-strict-inequalities, function-max-lines, gas-increment-by-one, max-states-count */
 
 import {TestBase} from "./utils/TestBase.t.sol";
 import {RegistryFixture} from "./utils/RegistryFixture.t.sol";
@@ -45,6 +45,10 @@ contract CoordinatorHandler is TestBase {
     }
 
     mapping(uint256 id => Ghost) internal ghost;
+    /// @dev Each request's terms, built here from what the handler asked (and checked against the id), and its
+    ///      lock, as `lock` must have taken it: what every call passes back.
+    mapping(uint256 id => IInferenceCoordinator.Terms) internal termsOf;
+    mapping(uint256 id => IInferenceCoordinator.LockState) internal lockOf;
     mapping(address account => uint256) public ghostCredits;
     mapping(bytes32 commitment => uint256 blockNumber) internal ghostCommitments;
     uint256 public ghostOpenEscrow;
@@ -56,6 +60,7 @@ contract CoordinatorHandler is TestBase {
     string public firstViolation;
     uint256 public successfulCalls;
     uint256 public lapsedFills; // fulfilments after a lapsed lock (slashes), so a run shows it reached them
+    uint256 public forgeries; // calls with forged terms or locks refused, so a run shows it reached them
 
     constructor(InferenceCoordinator coordinator_, address verifier_, bytes32 modelId_, address guardian_) {
         COORDINATOR = coordinator_;
@@ -79,6 +84,14 @@ contract CoordinatorHandler is TestBase {
 
     function ghostStatus(uint256 id) external view returns (IInferenceCoordinator.RequestStatus) {
         return ghost[id].status;
+    }
+
+    function termsAt(uint256 id) external view returns (IInferenceCoordinator.Terms memory) {
+        return termsOf[id];
+    }
+
+    function lockAt(uint256 id) external view returns (IInferenceCoordinator.LockState memory) {
+        return lockOf[id];
     }
 
     function accountCount() external view returns (uint256) {
@@ -106,7 +119,25 @@ contract CoordinatorHandler is TestBase {
         address requester = accounts[pick];
         int256[] memory input = new int256[](3);
         input[0] = int256(actorSeed % 1000);
-        uint256 expectedId = COORDINATOR.nextRequestId();
+        IInferenceCoordinator.Terms memory terms = IInferenceCoordinator.Terms({
+            requester: requester,
+            modelId: MODEL_ID,
+            version: 1,
+            inputCommitment: _commitment(input),
+            maxPrice: fee,
+            minPrice: offer.minPrice,
+            requestedAt: uint64(block.timestamp),
+            rampPeriod: offer.rampPeriod,
+            lockDeadline: uint64(block.timestamp) + offer.lockTimeout,
+            lockCollateral: offer.lockCollateral,
+            callbackGasLimit: offer.callbackGasLimit,
+            deadline: offer.deadline
+        });
+        // The hash of the terms, hashed again while taken (the same terms in the same block).
+        uint256 expectedId = uint256(keccak256(abi.encode(terms)));
+        while (ghost[expectedId].status != IInferenceCoordinator.RequestStatus.None) {
+            expectedId = uint256(keccak256(abi.encode(expectedId)));
+        }
 
         bool ok;
         bytes memory reason;
@@ -146,6 +177,7 @@ contract CoordinatorHandler is TestBase {
         g.collateral = offer.lockCollateral;
         g.input0 = input[0];
         g.status = IInferenceCoordinator.RequestStatus.Open;
+        termsOf[expectedId] = terms;
         ghostOpenEscrow += fee;
         ++successfulCalls;
     }
@@ -165,13 +197,21 @@ contract CoordinatorHandler is TestBase {
         uint256 id = _pickId(idSeed);
         uint256[] memory list = new uint256[](1);
         list[0] = id;
+        IInferenceCoordinator.Terms[] memory terms = new IInferenceCoordinator.Terms[](1);
+        terms[0] = termsOf[id];
         vm.prank(who);
-        try COORDINATOR.lock(list) {
+        try COORDINATOR.lock(list, terms) {
             if (_lockError(id, who).length != 0) return _violate("locked against the rules");
             Ghost storage g = ghost[id];
             g.status = IInferenceCoordinator.RequestStatus.Locked;
             g.locker = who;
             g.lockedAt = block.number;
+            // A fixed price: the lock's price is the whole escrow.
+            lockOf[id] = IInferenceCoordinator.LockState({
+                locker: who,
+                lockedAt: uint64(block.number),
+                price: g.fee
+            });
             ghostCredits[who] -= g.collateral;
             ghostLockedCollateral += g.collateral;
             ++successfulCalls;
@@ -185,7 +225,7 @@ contract CoordinatorHandler is TestBase {
     function commit(uint256 actorSeed, uint256 idSeed) external {
         address who = eoas[actorSeed % eoas.length];
         uint256 id = _pickId(idSeed);
-        bytes32 c = COORDINATOR.fillCommitment(who, id, keccak256(_goodProof(id)));
+        bytes32 c = COORDINATOR.fillCommitment(who, _one(id), keccak256(_goodProof(id)));
         vm.prank(who);
         try COORDINATOR.commit(c) {
             if (ghostCommitments[c] != 0) return _violate("committed twice");
@@ -209,7 +249,7 @@ contract CoordinatorHandler is TestBase {
         uint256 id = _pickId(idSeed);
         if (commitFirst) {
             // Commit (if not yet) and let a block pass, as an honest open filler does.
-            bytes32 c = COORDINATOR.fillCommitment(sender, id, keccak256(_goodProof(id)));
+            bytes32 c = COORDINATOR.fillCommitment(sender, _one(id), keccak256(_goodProof(id)));
             if (ghostCommitments[c] == 0) {
                 vm.prank(sender);
                 COORDINATOR.commit(c);
@@ -221,8 +261,10 @@ contract CoordinatorHandler is TestBase {
         bytes memory proof = accepts ? _goodProof(id) : bytes(hex"00");
         (bytes memory expected, address payee, bytes32 used) = _fulfilOutcome(id, sender, proof, accepts);
 
+        IInferenceCoordinator.Terms memory terms = termsOf[id];
+        IInferenceCoordinator.LockState memory held = lockOf[id];
         vm.prank(sender);
-        try COORDINATOR.fulfill(id, proof, instances) {
+        try COORDINATOR.fulfill(id, terms, held, proof, instances) {
             if (expected.length != 0) return _violate("fulfilled against the rules");
             _settleFulfilment(id, payee);
             if (used != bytes32(0)) delete ghostCommitments[used];
@@ -245,14 +287,15 @@ contract CoordinatorHandler is TestBase {
         uint256 consumerIndex = type(uint256).max;
         for (uint256 i = 0; i < consumers.length; ++i) if (address(consumers[i]) == who) consumerIndex = i;
         if (consumerIndex != type(uint256).max) {
-            try consumers[consumerIndex].cancelRequest(id) {
+            try consumers[consumerIndex].cancelRequest(id, termsOf[id]) {
                 ok = true;
             } catch (bytes memory r) {
                 reason = r;
             }
         } else {
+            IInferenceCoordinator.Terms memory terms = termsOf[id];
             vm.prank(who);
-            try COORDINATOR.cancel(id) {
+            try COORDINATOR.cancel(id, terms) {
                 ok = true;
             } catch (bytes memory r) {
                 reason = r;
@@ -293,8 +336,10 @@ contract CoordinatorHandler is TestBase {
                 g.deadline
             );
         }
+        IInferenceCoordinator.Terms memory terms = termsOf[id];
+        IInferenceCoordinator.LockState memory held = lockOf[id];
         vm.prank(accounts[actorSeed % accounts.length]);
-        try COORDINATOR.refund(id) {
+        try COORDINATOR.refund(id, terms, held) {
             if (expected.length != 0) return _violate("refunded against the rules");
             ghostOpenEscrow -= g.fee;
             ghostCredits[g.requester] += g.fee;
@@ -309,6 +354,97 @@ contract CoordinatorHandler is TestBase {
             if (expected.length == 0) return _violate("a valid refund failed");
             _expectReason(reason, expected);
         }
+    }
+
+    /// @dev Passes back a request's terms with one field changed, or (when locked) its lock with one field
+    ///      changed, to `lock`, `fulfill`, `cancel` or `refund` (`op` 0..3): refused with `CoordinatorTermsMismatch`
+    ///      whenever the call gets as far as reading them, nothing moves.
+    function forge(uint256 actorSeed, uint256 idSeed, uint8 op, uint8 field) external {
+        address who = eoas[actorSeed % eoas.length];
+        uint256 id = _pickId(idSeed);
+        op %= 4;
+        Ghost storage g = ghost[id];
+        IInferenceCoordinator.Terms memory terms = termsOf[id];
+        IInferenceCoordinator.LockState memory held = lockOf[id];
+        bool locked = g.status == IInferenceCoordinator.RequestStatus.Locked;
+        // Forge the lock (only read when locked) or one of the twelve fields of the terms.
+        bool forgeLock = locked && op % 2 == 1 && field % 2 == 0; // fulfill / refund read the lock
+        if (forgeLock) {
+            if (field % 3 == 0) held.locker = address(uint160(held.locker) ^ 1);
+            else if (field % 3 == 1) held.price += 1;
+            else held.lockedAt += 1;
+        } else {
+            _forgeField(terms, field % 12);
+        }
+        bytes memory expected = _forgedError(id, op);
+        bool ok;
+        bytes memory reason;
+        vm.prank(op == 2 && g.requester != address(0) ? g.requester : who); // a cancel by the requester
+        if (op == 0) {
+            IInferenceCoordinator.Terms[] memory list = new IInferenceCoordinator.Terms[](1);
+            list[0] = terms;
+            try COORDINATOR.lock(_one(id), list) {
+                ok = true;
+            } catch (bytes memory r) {
+                reason = r;
+            }
+        } else if (op == 1) {
+            try COORDINATOR.fulfill(id, terms, held, _goodProof(id), _instances(id)) {
+                ok = true;
+            } catch (bytes memory r) {
+                reason = r;
+            }
+        } else if (op == 2) {
+            try COORDINATOR.cancel(id, terms) {
+                ok = true;
+            } catch (bytes memory r) {
+                reason = r;
+            }
+        } else {
+            try COORDINATOR.refund(id, terms, held) {
+                ok = true;
+            } catch (bytes memory r) {
+                reason = r;
+            }
+        }
+        if (ok) return _violate("accepted forged terms");
+        _expectReason(reason, expected);
+        if (bytes4(reason) == IInferenceCoordinator.CoordinatorTermsMismatch.selector) ++forgeries;
+    }
+
+    function _forgeField(IInferenceCoordinator.Terms memory t, uint256 field) internal pure {
+        if (field == 0) t.requester = address(uint160(t.requester) ^ 1);
+        else if (field == 1) t.modelId = t.modelId ^ bytes32(uint256(1));
+        else if (field == 2) t.version ^= 1;
+        else if (field == 3) t.inputCommitment = t.inputCommitment ^ bytes32(uint256(1));
+        else if (field == 4) t.maxPrice += 1;
+        else if (field == 5) t.minPrice ^= 1;
+        else if (field == 6) t.requestedAt ^= 1;
+        else if (field == 7) t.rampPeriod ^= 1;
+        else if (field == 8) t.lockDeadline ^= 1;
+        else if (field == 9) t.lockCollateral ^= 1;
+        else if (field == 10) t.callbackGasLimit ^= 1;
+        else t.deadline ^= 1;
+    }
+
+    /// @dev The error a forged call must revert with: the checks the coordinator makes before it reads the terms
+    ///      (the pause of `lock` and `fulfill`; `lock` and `cancel` name a status other than open), then
+    ///      `CoordinatorTermsMismatch`.
+    function _forgedError(uint256 id, uint8 op) internal view returns (bytes memory) {
+        IInferenceCoordinator.RequestStatus status = ghost[id].status;
+        if ((op == 0 || op == 1) && fulfilmentsPaused) {
+            return
+                abi.encodeWithSelector(
+                    IInferenceCoordinator.CoordinatorFulfilmentsPaused.selector,
+                    id,
+                    GUARDIAN
+                );
+        }
+        bytes memory notOpen = _notOpenError(id);
+        if (notOpen.length != 0) return notOpen;
+        if (status == IInferenceCoordinator.RequestStatus.Locked && (op == 0 || op == 2))
+            return _lockedError(id);
+        return abi.encodeWithSelector(IInferenceCoordinator.CoordinatorTermsMismatch.selector, id, status);
     }
 
     function withdraw(uint256 actorSeed, uint256 amountSeed, bool whole) external {
@@ -400,6 +536,18 @@ contract CoordinatorHandler is TestBase {
             });
     }
 
+    /// @dev The input commitment, computed here: the keccak of the elements' field encodings.
+    function _commitment(int256[] memory input) internal pure returns (bytes32) {
+        uint256[] memory encoded = new uint256[](input.length);
+        for (uint256 i = 0; i < input.length; ++i) encoded[i] = FieldElement.encode(input[i]);
+        return keccak256(abi.encodePacked(encoded));
+    }
+
+    function _one(uint256 id) internal pure returns (uint256[] memory list) {
+        list = new uint256[](1);
+        list[0] = id;
+    }
+
     /// @dev A known id most of the time, sometimes an unknown one.
     function _pickId(uint256 seed) internal view returns (uint256) {
         if (ids.length == 0 || seed % 8 == 0) return 1_000_000 + (seed % 5);
@@ -429,11 +577,7 @@ contract CoordinatorHandler is TestBase {
         }
         if (s == IInferenceCoordinator.RequestStatus.Fulfilled) {
             return
-                abi.encodeWithSelector(
-                    IInferenceCoordinator.CoordinatorRequestAlreadyFulfilled.selector,
-                    id,
-                    ghost[id].fulfiller
-                );
+                abi.encodeWithSelector(IInferenceCoordinator.CoordinatorRequestAlreadyFulfilled.selector, id);
         }
         if (s == IInferenceCoordinator.RequestStatus.Refunded) {
             return
@@ -445,14 +589,8 @@ contract CoordinatorHandler is TestBase {
         return "";
     }
 
-    function _lockedError(uint256 id) internal view returns (bytes memory) {
-        return
-            abi.encodeWithSelector(
-                IInferenceCoordinator.CoordinatorRequestLocked.selector,
-                id,
-                ghost[id].locker,
-                ghost[id].lockDeadline
-            );
+    function _lockedError(uint256 id) internal pure returns (bytes memory) {
+        return abi.encodeWithSelector(IInferenceCoordinator.CoordinatorRequestLocked.selector, id);
     }
 
     /// @dev The error `lock` must revert with, or empty when it must succeed.
@@ -498,6 +636,17 @@ contract CoordinatorHandler is TestBase {
         bool accepts
     ) internal view returns (bytes memory expected, address payee, bytes32 used) {
         Ghost storage g = ghost[id];
+        if (fulfilmentsPaused) {
+            return (
+                abi.encodeWithSelector(
+                    IInferenceCoordinator.CoordinatorFulfilmentsPaused.selector,
+                    id,
+                    GUARDIAN
+                ),
+                address(0),
+                bytes32(0)
+            );
+        }
         expected = _notOpenError(id);
         if (expected.length != 0) return (expected, address(0), bytes32(0));
         if (block.timestamp > g.deadline) {
@@ -511,18 +660,7 @@ contract CoordinatorHandler is TestBase {
                 bytes32(0)
             );
         }
-        if (fulfilmentsPaused) {
-            return (
-                abi.encodeWithSelector(
-                    IInferenceCoordinator.CoordinatorFulfilmentsPaused.selector,
-                    id,
-                    GUARDIAN
-                ),
-                address(0),
-                bytes32(0)
-            );
-        }
-        bytes32 c = COORDINATOR.fillCommitment(sender, id, keccak256(proof));
+        bytes32 c = COORDINATOR.fillCommitment(sender, _one(id), keccak256(proof));
         uint256 at = ghostCommitments[c];
         bool withinLock =
             g.status == IInferenceCoordinator.RequestStatus.Locked && block.timestamp <= g.lockDeadline;
@@ -633,10 +771,11 @@ contract InferenceCoordinatorInvariantsTest is RegistryFixture {
     ///      invariants below are checked against it.
     function test_handler_reachesAFillAfterALapsedLock() public {
         handler.request(0, 1 ether, 0, 1 days, (uint256(0.5 ether) << 32) | 3600);
+        uint256 id = handler.requestAt(0);
         handler.deposit(0, 2 ether);
         handler.lock(0, 1);
         assertEq(
-            uint256(handler.ghostStatus(1)),
+            uint256(handler.ghostStatus(id)),
             uint256(IInferenceCoordinator.RequestStatus.Locked),
             "locked"
         );
@@ -644,6 +783,25 @@ contract InferenceCoordinatorInvariantsTest is RegistryFixture {
         handler.fulfil(1, 1, true, true);
         assertEq(handler.violations(), 0, handler.firstViolation());
         assertEq(handler.lapsedFills(), 1, "a fill after the lapsed lock");
+        invariant_balanceIsEscrowPlusCollateralPlusCredits();
+        invariant_creditsAndStatusesMatchTheGhost();
+    }
+
+    /// @dev The handler's forged calls are refused with `CoordinatorTermsMismatch` on open and locked requests
+    ///      alike, for every operation, and move nothing.
+    function test_handler_refusesForgedTermsAndLocks() public {
+        handler.request(0, 1 ether, 0, 1 days, (uint256(0.5 ether) << 32) | 3600);
+        handler.request(1, 1 ether, 0, 1 days, (uint256(0.5 ether) << 32) | 3600);
+        handler.deposit(0, 2 ether);
+        handler.lock(0, 1); // the latest request
+        for (uint8 op = 0; op < 4; ++op) {
+            for (uint8 field = 0; field < 12; ++field) {
+                handler.forge(op, 1, op, field); // the locked one
+                handler.forge(op, 257, op, field); // the open one (`_pickId(257)`: the one before the latest)
+            }
+        }
+        assertEq(handler.violations(), 0, handler.firstViolation());
+        assertLt(60, handler.forgeries(), "refused with CoordinatorTermsMismatch");
         invariant_balanceIsEscrowPlusCollateralPlusCredits();
         invariant_creditsAndStatusesMatchTheGhost();
     }
@@ -659,10 +817,23 @@ contract InferenceCoordinatorInvariantsTest is RegistryFixture {
         uint256 escrow = 0;
         uint256 collateral = 0;
         for (uint256 i = 0; i < handler.requestCount(); ++i) {
-            IInferenceCoordinator.Request memory r = coordinator.request(handler.requestAt(i));
-            if (r.status == IInferenceCoordinator.RequestStatus.Open) escrow += r.fee;
-            if (r.status == IInferenceCoordinator.RequestStatus.Locked)
-                (escrow, collateral) = (escrow + r.fee, collateral + r.lockCollateral);
+            uint256 id = handler.requestAt(i);
+            (IInferenceCoordinator.RequestStatus status, bytes32 stateHash) = coordinator.requestState(id);
+            IInferenceCoordinator.Terms memory t = handler.termsAt(id);
+            // The coordinator's word is the hash of these terms (and lock), so the sums read its own state.
+            if (status == IInferenceCoordinator.RequestStatus.Open) {
+                assertEq(stateHash, coordinator.hashTerms(t), "an open request's word: its terms");
+                escrow += t.maxPrice;
+            }
+            if (status == IInferenceCoordinator.RequestStatus.Locked) {
+                IInferenceCoordinator.LockState memory held = handler.lockAt(id);
+                assertEq(
+                    stateHash,
+                    coordinator.hashLocked(t, held),
+                    "a locked request's word: terms and lock"
+                );
+                (escrow, collateral) = (escrow + held.price, collateral + t.lockCollateral);
+            }
         }
         uint256 credits = 0;
         for (uint256 i = 0; i < handler.accountCount(); ++i)
@@ -684,7 +855,8 @@ contract InferenceCoordinatorInvariantsTest is RegistryFixture {
         }
         for (uint256 i = 0; i < handler.requestCount(); ++i) {
             uint256 id = handler.requestAt(i);
-            assertEq(uint256(coordinator.request(id).status), uint256(handler.ghostStatus(id)), "status");
+            (IInferenceCoordinator.RequestStatus status, ) = coordinator.requestState(id);
+            assertEq(uint256(status), uint256(handler.ghostStatus(id)), "status");
         }
     }
 }

@@ -25,9 +25,10 @@ contract InferenceCoordinatorMarketTest is CoordinatorFixture {
     function _requestWith(
         uint256 maxPrice,
         IInferenceCoordinator.Offer memory terms
-    ) internal returns (uint256) {
+    ) internal returns (uint256 id) {
         vm.prank(requester);
-        return coordinator.requestInference{value: maxPrice}(modelId, 1, _input(), terms);
+        id = coordinator.requestInference{value: maxPrice}(modelId, 1, _input(), terms);
+        _sync();
     }
 
     /// @dev Fixed price FEE, lock for the first half hour, COLLATERAL.
@@ -69,14 +70,18 @@ contract InferenceCoordinatorMarketTest is CoordinatorFixture {
             prover,
             FEE,
             COLLATERAL,
-            uint64(block.timestamp + 30 minutes)
+            uint64(block.timestamp + 30 minutes),
+            uint64(block.number)
         );
         _lock(prover, id);
         assertEq(coordinator.credits(prover), 0.05 ether - COLLATERAL, "collateral left the balance");
-        IInferenceCoordinator.Request memory r = coordinator.request(id);
-        assertEq(uint256(r.status), uint256(IInferenceCoordinator.RequestStatus.Locked), "locked");
-        assertEq(r.locker, prover, "locker");
-        assertEq(r.fee, FEE, "price");
+        IInferenceCoordinator.LockState memory held = _h(id);
+        assertEq(uint256(_status(id)), uint256(IInferenceCoordinator.RequestStatus.Locked), "locked");
+        assertEq(held.locker, prover, "locker");
+        assertEq(held.price, FEE, "price");
+        assertEq(uint256(held.lockedAt), block.number, "this block");
+        (, bytes32 stateHash) = coordinator.requestState(id);
+        assertEq(stateHash, coordinator.hashLocked(_t(id), held), "the hash of the terms and the lock");
         assertEq(address(coordinator).balance, FEE + 0.05 ether, "escrow + collateral + balance");
     }
 
@@ -85,8 +90,9 @@ contract InferenceCoordinatorMarketTest is CoordinatorFixture {
         for (uint256 i = 0; i < 3; ++i) ids[i] = _collateralised();
         _deposit(prover, 3 * COLLATERAL);
         vm.prank(prover);
-        coordinator.lock(ids);
-        for (uint256 i = 0; i < 3; ++i) assertEq(coordinator.request(ids[i]).locker, prover, "locked");
+        coordinator.lock(ids, _termsList(coordinator, ids));
+        _sync();
+        for (uint256 i = 0; i < 3; ++i) assertEq(_h(ids[i]).locker, prover, "locked");
         assertEq(coordinator.credits(prover), 0, "all collateral taken");
     }
 
@@ -104,7 +110,7 @@ contract InferenceCoordinatorMarketTest is CoordinatorFixture {
             )
         );
         vm.prank(prover);
-        coordinator.lock(ids);
+        coordinator.lock(ids, _termsList(coordinator, ids));
         assertEq(uint256(_status(ids[0])), uint256(IInferenceCoordinator.RequestStatus.Open), "still open");
     }
 
@@ -112,16 +118,8 @@ contract InferenceCoordinatorMarketTest is CoordinatorFixture {
         uint256 id = _collateralised();
         _deposit(prover, COLLATERAL);
         _lock(prover, id);
-        uint64 lockDeadline = coordinator.request(id).lockDeadline;
         _deposit(copier, COLLATERAL);
-        vm.expectRevert(
-            abi.encodeWithSelector(
-                IInferenceCoordinator.CoordinatorRequestLocked.selector,
-                id,
-                prover,
-                lockDeadline
-            )
-        );
+        vm.expectRevert(abi.encodeWithSelector(IInferenceCoordinator.CoordinatorRequestLocked.selector, id));
         _lock(copier, id);
 
         uint256 other = _collateralised();
@@ -130,7 +128,7 @@ contract InferenceCoordinatorMarketTest is CoordinatorFixture {
             abi.encodeWithSelector(
                 IInferenceCoordinator.CoordinatorLockDeadlinePassed.selector,
                 other,
-                coordinator.request(other).lockDeadline
+                _t(other).lockDeadline
             )
         );
         _lock(copier, other);
@@ -139,7 +137,7 @@ contract InferenceCoordinatorMarketTest is CoordinatorFixture {
             abi.encodeWithSelector(IInferenceCoordinator.CoordinatorNothingToLock.selector, copier)
         );
         vm.prank(copier);
-        coordinator.lock(new uint256[](0));
+        coordinator.lock(new uint256[](0), new IInferenceCoordinator.Terms[](0));
     }
 
     function test_lock_isPausedWithFulfilments() public {
@@ -171,24 +169,21 @@ contract InferenceCoordinatorMarketTest is CoordinatorFixture {
         (uint256[] memory instances, bytes memory proof) = _good();
         // The copier sends the locker's calldata first (a higher tip): it pays the copier nothing.
         vm.prank(copier);
-        coordinator.fulfill(id, proof, instances);
+        coordinator.fulfill(id, _t(id), _h(id), proof, instances);
+        _sync();
         assertEq(coordinator.credits(copier), 0, "copier paid nothing");
         assertEq(
             coordinator.credits(prover),
             FEE + COLLATERAL,
             "locker paid the price and its collateral back"
         );
-        assertEq(coordinator.receipt(id).fulfiller, prover, "receipt names the locker");
+        assertEq(_receipt(id).fulfiller, prover, "receipt names the locker");
         // The locker's own transaction then fails cheaply, naming the locker as paid.
         vm.expectRevert(
-            abi.encodeWithSelector(
-                IInferenceCoordinator.CoordinatorRequestAlreadyFulfilled.selector,
-                id,
-                prover
-            )
+            abi.encodeWithSelector(IInferenceCoordinator.CoordinatorRequestAlreadyFulfilled.selector, id)
         );
         vm.prank(prover);
-        coordinator.fulfill(id, proof, instances);
+        coordinator.fulfill(id, _t(id), _h(id), proof, instances);
     }
 
     function test_fulfill_aFillCommittedBeforeTheLockBeatsTheLock() public {
@@ -200,7 +195,8 @@ contract InferenceCoordinatorMarketTest is CoordinatorFixture {
         vm.expectEmit(true, true, true, true, address(coordinator));
         emit IInferenceCoordinator.LockReleased(id, copier, COLLATERAL);
         vm.prank(late);
-        coordinator.fulfill(id, proof, instances);
+        coordinator.fulfill(id, _t(id), _h(id), proof, instances);
+        _sync();
         assertEq(coordinator.credits(late), FEE, "the earlier committer is paid");
         assertEq(coordinator.credits(copier), COLLATERAL, "the locker only gets its collateral back");
     }
@@ -212,7 +208,8 @@ contract InferenceCoordinatorMarketTest is CoordinatorFixture {
         (uint256[] memory instances, bytes memory proof) = _good();
         _commitFill(copier, id, proof);
         vm.prank(copier);
-        coordinator.fulfill(id, proof, instances);
+        coordinator.fulfill(id, _t(id), _h(id), proof, instances);
+        _sync();
         assertEq(coordinator.credits(copier), 0, "copier paid nothing");
         assertEq(coordinator.credits(prover), FEE + COLLATERAL, "locker paid");
     }
@@ -220,7 +217,7 @@ contract InferenceCoordinatorMarketTest is CoordinatorFixture {
     function test_fulfill_anOpenFillNeedsTheSendersOwnEarlierCommitment() public {
         uint256 id = _requestOpen(requester, FEE, 0);
         (uint256[] memory instances, bytes memory proof) = _good();
-        bytes32 mine = coordinator.fillCommitment(prover, id, keccak256(proof));
+        bytes32 mine = coordinator.fillCommitment(prover, _ids(id), keccak256(proof));
         vm.prank(prover);
         coordinator.commit(mine);
         // Same block: too recent.
@@ -233,10 +230,10 @@ contract InferenceCoordinatorMarketTest is CoordinatorFixture {
             )
         );
         vm.prank(prover);
-        coordinator.fulfill(id, proof, instances);
+        coordinator.fulfill(id, _t(id), _h(id), proof, instances);
         vm.roll(block.number + 1);
         // A copier without a commitment of its own.
-        bytes32 theirs = coordinator.fillCommitment(copier, id, keccak256(proof));
+        bytes32 theirs = coordinator.fillCommitment(copier, _ids(id), keccak256(proof));
         vm.expectRevert(
             abi.encodeWithSelector(
                 IInferenceCoordinator.CoordinatorFillNotCommitted.selector,
@@ -246,7 +243,7 @@ contract InferenceCoordinatorMarketTest is CoordinatorFixture {
             )
         );
         vm.prank(copier);
-        coordinator.fulfill(id, proof, instances);
+        coordinator.fulfill(id, _t(id), _h(id), proof, instances);
         // Nobody can re-commit the prover's commitment to move it later.
         vm.expectRevert(
             abi.encodeWithSelector(
@@ -259,7 +256,8 @@ contract InferenceCoordinatorMarketTest is CoordinatorFixture {
         coordinator.commit(mine);
 
         vm.prank(prover);
-        coordinator.fulfill(id, proof, instances);
+        coordinator.fulfill(id, _t(id), _h(id), proof, instances);
+        _sync();
         assertEq(coordinator.credits(prover), FEE, "committed prover paid");
         assertEq(coordinator.commitmentBlock(mine), 0, "commitment used up");
     }
@@ -271,7 +269,7 @@ contract InferenceCoordinatorMarketTest is CoordinatorFixture {
         vm.warp(block.timestamp + 30 minutes + 1); // lock lapsed, request still live
         (uint256[] memory instances, bytes memory proof) = _good();
         // The lapsed locker's own calldata, copied, pays nobody: a commitment is needed now.
-        bytes32 lockerCommitment = coordinator.fillCommitment(prover, id, keccak256(proof));
+        bytes32 lockerCommitment = coordinator.fillCommitment(prover, _ids(id), keccak256(proof));
         vm.expectRevert(
             abi.encodeWithSelector(
                 IInferenceCoordinator.CoordinatorFillNotCommitted.selector,
@@ -281,13 +279,14 @@ contract InferenceCoordinatorMarketTest is CoordinatorFixture {
             )
         );
         vm.prank(prover);
-        coordinator.fulfill(id, proof, instances);
+        coordinator.fulfill(id, _t(id), _h(id), proof, instances);
 
         _commitFill(late, id, proof);
         vm.expectEmit(true, true, true, true, address(coordinator));
         emit IInferenceCoordinator.LockSlashed(id, prover, COLLATERAL, late, COLLATERAL / 2, COLLATERAL / 2);
         vm.prank(late);
-        coordinator.fulfill(id, proof, instances);
+        coordinator.fulfill(id, _t(id), _h(id), proof, instances);
+        _sync();
         assertEq(coordinator.credits(late), FEE + COLLATERAL / 2, "price + half the collateral");
         assertEq(coordinator.credits(requester), COLLATERAL / 2, "the other half to the requester");
         assertEq(coordinator.credits(prover), 0, "the locker lost its collateral");
@@ -320,13 +319,18 @@ contract InferenceCoordinatorMarketTest is CoordinatorFixture {
         uint256 start = block.timestamp;
         vm.warp(start + after_);
         uint256 expected = after_ >= ramp ? maxPrice : minPrice + ((maxPrice - minPrice) * after_) / ramp;
-        assertEq(coordinator.priceAt(id, uint64(block.timestamp)), expected, "quoted price");
-        assertLe(coordinator.priceAt(id, uint64(start)), expected, "the price only rises");
+        assertEq(coordinator.priceAt(_t(id), uint64(block.timestamp)), expected, "quoted price");
+        assertLe(coordinator.priceAt(_t(id), uint64(start)), expected, "the price only rises");
         _lock(prover, id);
-        assertEq(coordinator.request(id).fee, expected, "price fixed");
+        assertEq(_h(id).price, expected, "price fixed");
         assertEq(coordinator.credits(requester), maxPrice - expected, "the rest back to the requester");
         vm.warp(start + 29 minutes);
-        assertEq(coordinator.priceAt(id, uint64(block.timestamp)), expected, "no longer moves");
+        assertEq(_h(id).price, expected, "the lock holds its price");
+        assertEq(
+            coordinator.priceAt(_t(id), uint64(block.timestamp)),
+            maxPrice,
+            "while the auction moved on"
+        );
         _fulfil(id);
         assertEq(coordinator.credits(prover), expected, "the locker is paid the locked price");
         assertEq(address(coordinator).balance, maxPrice, "everything accounted for");
@@ -365,7 +369,7 @@ contract InferenceCoordinatorMarketTest is CoordinatorFixture {
         _requestWith(0, terms);
         terms.minPrice = cost;
         uint256 id = _requestWith(cost, terms);
-        assertEq(coordinator.request(id).fee, cost, "a price that covers the callback is accepted");
+        assertEq(_t(id).minPrice, cost, "a price that covers the callback is accepted");
     }
 
     // ---------------------------------------------------------------------------------------------------------
@@ -383,11 +387,11 @@ contract InferenceCoordinatorMarketTest is CoordinatorFixture {
             )
         );
         vm.prank(copier);
-        coordinator.cancel(id);
+        coordinator.cancel(id, _t(id));
         vm.expectEmit(true, true, true, true, address(coordinator));
         emit IInferenceCoordinator.InferenceCancelled(id, requester, FEE);
         vm.prank(requester);
-        coordinator.cancel(id);
+        coordinator.cancel(id, _t(id));
         assertEq(coordinator.credits(requester), FEE, "escrow back");
         assertEq(uint256(_status(id)), uint256(IInferenceCoordinator.RequestStatus.Cancelled), "cancelled");
         (uint256[] memory instances, bytes memory proof) = _good();
@@ -395,21 +399,14 @@ contract InferenceCoordinatorMarketTest is CoordinatorFixture {
             abi.encodeWithSelector(IInferenceCoordinator.CoordinatorRequestCancelled.selector, id)
         );
         vm.prank(prover);
-        coordinator.fulfill(id, proof, instances);
+        coordinator.fulfill(id, _t(id), _h(id), proof, instances);
     }
 
     function test_cancel_rejectsALockedRequest() public {
         uint256 id = _request(); // locked by `prover`
-        vm.expectRevert(
-            abi.encodeWithSelector(
-                IInferenceCoordinator.CoordinatorRequestLocked.selector,
-                id,
-                prover,
-                coordinator.request(id).lockDeadline
-            )
-        );
+        vm.expectRevert(abi.encodeWithSelector(IInferenceCoordinator.CoordinatorRequestLocked.selector, id));
         vm.prank(requester);
-        coordinator.cancel(id);
+        coordinator.cancel(id, _t(id));
     }
 
     function test_refund_whileFulfilmentsArePausedReturnsEscrowAndTheLockersCollateral() public {
@@ -419,10 +416,10 @@ contract InferenceCoordinatorMarketTest is CoordinatorFixture {
         _lock(prover, locked);
         vm.prank(guardian);
         coordinator.setPaused(false, true);
-        coordinator.refund(open);
+        coordinator.refund(open, _t(open), _h(open));
         vm.expectEmit(true, true, true, true, address(coordinator));
         emit IInferenceCoordinator.LockReleased(locked, prover, COLLATERAL);
-        coordinator.refund(locked);
+        coordinator.refund(locked, _t(locked), _h(locked));
         assertEq(coordinator.credits(requester), 2 * FEE, "both escrows back before the deadline");
         assertEq(coordinator.credits(prover), COLLATERAL, "a pause never slashes");
     }
@@ -435,14 +432,14 @@ contract InferenceCoordinatorMarketTest is CoordinatorFixture {
             abi.encodeWithSelector(
                 IInferenceCoordinator.CoordinatorRequestNotExpired.selector,
                 id,
-                coordinator.request(id).deadline
+                _t(id).deadline
             )
         );
-        coordinator.refund(id);
+        coordinator.refund(id, _t(id), _h(id));
         vm.warp(block.timestamp + TTL + 1);
         vm.expectEmit(true, true, true, true, address(coordinator));
         emit IInferenceCoordinator.LockSlashed(id, prover, COLLATERAL, address(0), 0, COLLATERAL);
-        coordinator.refund(id);
+        coordinator.refund(id, _t(id), _h(id));
         assertEq(coordinator.credits(requester), FEE + COLLATERAL, "escrow and the whole collateral");
         assertEq(coordinator.credits(prover), 0, "slashed");
     }

@@ -71,6 +71,8 @@ contract LendingPoolTest is TestBase {
         id = pool.applyForLoan{value: FEE}(amount);
     }
 
+    function _noLock() internal pure returns (IInferenceCoordinator.LockState memory none) {}
+
     function _assertBooks(uint256 refundsOwed) internal view {
         ILendingPool.Loan memory ln = pool.loan(borrower);
         uint256 reserved =
@@ -93,10 +95,10 @@ contract LendingPoolTest is TestBase {
         assertEq(x[2], 0, "no defaults");
         assertEq(x[3], ONE, "leverage 1: nothing repaid yet");
         assertEq(x[4], 0, "no tenure");
-        IInferenceCoordinator.Request memory r = coordinator.request(id);
+        IInferenceCoordinator.Terms memory r = coordinator.termsOf(id);
         assertEq(r.requester, address(pool), "the pool asks");
         assertEq(uint256(r.version), 1, "the pinned version, never latest");
-        assertEq(r.fee, FEE, "the borrower pays the inference");
+        assertEq(r.maxPrice, FEE, "the borrower pays the inference");
         assertEq(pool.available(), 18 ether, "amount reserved");
         assertEq(uint256(pool.loan(borrower).status), uint256(ILendingPool.LoanStatus.Pending), "pending");
         _assertBooks(0);
@@ -228,19 +230,21 @@ contract LendingPoolTest is TestBase {
         EtherRefuser refuser = new EtherRefuser();
         vm.deal(address(refuser), 1 ether);
         vm.prank(address(refuser));
-        refuser.applyTo{value: FEE}(pool, 3 ether);
+        uint256 id = refuser.applyTo{value: FEE}(pool, 3 ether);
         assertEq(pool.available(), 17 ether, "reserved");
+        IInferenceCoordinator.Terms memory terms = coordinator.termsOf(id);
+        IInferenceCoordinator.LockState memory none;
         vm.expectRevert(
             abi.encodeWithSelector(
                 IInferenceCoordinator.CoordinatorRequestNotExpired.selector,
-                1,
+                id,
                 block.timestamp + 1 hours
             )
         );
-        pool.expire(address(refuser));
+        pool.expire(address(refuser), terms, none);
         vm.warp(block.timestamp + 1 hours + 1);
         vm.prank(keeper);
-        pool.expire(address(refuser));
+        pool.expire(address(refuser), terms, none);
         assertEq(pool.available(), 20 ether, "reserve released although the borrower refuses ether");
         assertEq(address(pool).balance, 20 ether + FEE, "the refunded fee waits in the pool");
     }
@@ -275,9 +279,9 @@ contract LendingPoolTest is TestBase {
     }
 
     function test_expire_thenClaimRefund() public {
-        _apply(1 ether);
+        uint256 id = _apply(1 ether);
         vm.warp(block.timestamp + 1 hours + 1);
-        pool.expire(borrower);
+        pool.expire(borrower, coordinator.termsOf(id), _noLock());
         _assertBooks(FEE);
         uint256 before = borrower.balance;
         vm.prank(borrower);
@@ -304,8 +308,10 @@ contract LendingPoolTest is TestBase {
 
         // Not expired: the result exists. Past the deadline too.
         vm.warp(block.timestamp + 1 hours + 1);
+        IInferenceCoordinator.Terms memory terms = coordinator.termsOf(id);
         vm.expectRevert(abi.encodeWithSelector(ILendingPool.PoolApplicationFulfilled.selector, borrower, id));
-        pool.expire(borrower);
+        pool.expire(borrower, terms, _noLock());
+        IInferenceCoordinator.Receipt memory receipt = coordinator.receiptOf(id);
 
         // Outputs other than the verified ones are refused.
         int256[] memory forged = _outputs(0);
@@ -318,12 +324,19 @@ contract LendingPoolTest is TestBase {
             )
         );
         vm.prank(keeper);
-        pool.settleFromReceipt(borrower, forged);
+        pool.settleFromReceipt(borrower, receipt, forged);
+
+        // A receipt with any field changed is not the coordinator's.
+        IInferenceCoordinator.Receipt memory other = coordinator.receiptOf(id);
+        other.callback = IInferenceCoordinator.CallbackStatus.Succeeded;
+        vm.expectRevert(abi.encodeWithSelector(ILendingPool.PoolReceiptUnknown.selector, id));
+        vm.prank(keeper);
+        pool.settleFromReceipt(borrower, other, _outputs(1000));
 
         vm.expectEmit(true, true, true, false, address(pool));
         emit ILendingPool.LoanApproved(borrower, id, 0, 0);
         vm.prank(keeper);
-        pool.settleFromReceipt(borrower, _outputs(1000));
+        pool.settleFromReceipt(borrower, receipt, _outputs(1000));
         ILendingPool.Loan memory ln = pool.loan(borrower);
         assertEq(uint256(ln.status), uint256(ILendingPool.LoanStatus.Approved), "approved from the receipt");
         uint256 bps = (uint256(_outputs(1000)[1]) * 10_000) >> SCALE;
@@ -339,7 +352,7 @@ contract LendingPoolTest is TestBase {
                 ILendingPool.LoanStatus.Pending
             )
         );
-        pool.settleFromReceipt(borrower, _outputs(1000));
+        pool.settleFromReceipt(borrower, receipt, _outputs(1000));
     }
 
     function test_settleFromReceipt_declinesFromTheReceiptAboveTheRiskLimit() public {
@@ -349,7 +362,7 @@ contract LendingPoolTest is TestBase {
         pool.setConfig(c);
         uint256 id = _apply(2 ether);
         assertFalse(coordinator.deliver(id, _outputs(4000)), "the callback ran out of gas");
-        pool.settleFromReceipt(borrower, _outputs(4000));
+        pool.settleFromReceipt(borrower, coordinator.receiptOf(id), _outputs(4000));
         assertEq(
             uint256(pool.loan(borrower).status),
             uint256(ILendingPool.LoanStatus.None),
@@ -361,14 +374,20 @@ contract LendingPoolTest is TestBase {
 
     function test_settleFromReceipt_refusesARequestNotFulfilled() public {
         uint256 id = _apply(1 ether);
-        vm.expectRevert(
-            abi.encodeWithSelector(
-                IInferenceCoordinator.CoordinatorRequestNotFulfilled.selector,
-                id,
-                IInferenceCoordinator.RequestStatus.Open
-            )
-        );
-        pool.settleFromReceipt(borrower, _outputs(1000));
+        // The receipt the request would have: not the coordinator's while it is open.
+        IInferenceCoordinator.Terms memory t = coordinator.termsOf(id);
+        IInferenceCoordinator.Receipt memory wouldBe = IInferenceCoordinator.Receipt({
+            modelId: t.modelId,
+            version: t.version,
+            inputCommitment: t.inputCommitment,
+            outputsHash: keccak256(abi.encode(_outputs(1000))),
+            proofHash: bytes32(0),
+            fulfiller: address(this),
+            fulfilledAt: uint64(block.timestamp),
+            callback: IInferenceCoordinator.CallbackStatus.Failed
+        });
+        vm.expectRevert(abi.encodeWithSelector(ILendingPool.PoolReceiptUnknown.selector, id));
+        pool.settleFromReceipt(borrower, wouldBe, _outputs(1000));
         vm.expectRevert(
             abi.encodeWithSelector(
                 ILendingPool.PoolWrongStatus.selector,
@@ -377,7 +396,7 @@ contract LendingPoolTest is TestBase {
                 ILendingPool.LoanStatus.Pending
             )
         );
-        pool.settleFromReceipt(keeper, _outputs(1000));
+        pool.settleFromReceipt(keeper, wouldBe, _outputs(1000));
     }
 
     function test_price_usesTheTermsSnapshottedAtTheApplicationNotTheCurrentConfig() public {
@@ -419,5 +438,69 @@ contract LendingPoolTest is TestBase {
         _apply(1 ether);
         assertEq(uint256(pool.loan(borrower).terms.baseRateBps), 5000, "new terms for a new application");
         _assertBooks(0);
+    }
+
+    // ---------------------------------------------------------------------------------------------------------
+    // expire: InferenceConsumer._refundInference on the terms passed back
+    // ---------------------------------------------------------------------------------------------------------
+
+    /// @dev Someone refunded the request at the coordinator first: `expire` checks the terms against the id (their
+    ///      hash) and closes the application on the fee already credited to the pool.
+    function test_expire_worksWhenSomeoneElseRefundedFirst() public {
+        uint256 id = _apply(1 ether);
+        IInferenceCoordinator.Terms memory terms = coordinator.termsOf(id);
+        vm.warp(block.timestamp + 1 hours + 1);
+        vm.prank(keeper);
+        coordinator.refund(id, terms, _noLock());
+        assertEq(coordinator.credits(address(pool)), FEE, "the pool's credit at the coordinator");
+        vm.expectEmit(true, true, true, true, address(pool));
+        emit ILendingPool.ApplicationExpired(borrower, id, FEE);
+        pool.expire(borrower, terms, _noLock());
+        assertEq(coordinator.credits(address(pool)), 0, "withdrawn into the pool");
+        assertEq(pool.available(), 20 ether, "reserve released");
+        _assertBooks(FEE);
+    }
+
+    /// @dev Forged terms are refused whether the request is still open (the coordinator checks them) or was
+    ///      refunded already (the consumer checks them against the id), so nobody can make the pool book a larger
+    ///      refund than the coordinator credited.
+    function test_expire_rejectsForgedTerms() public {
+        uint256 id = _apply(1 ether);
+        vm.warp(block.timestamp + 1 hours + 1);
+        IInferenceCoordinator.Terms memory forged = coordinator.termsOf(id);
+        forged.maxPrice = 1 ether;
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IInferenceCoordinator.CoordinatorTermsMismatch.selector,
+                id,
+                IInferenceCoordinator.RequestStatus.Open
+            )
+        );
+        pool.expire(borrower, forged, _noLock());
+
+        coordinator.refund(id, coordinator.termsOf(id), _noLock());
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IInferenceConsumer.ConsumerTermsMismatch.selector,
+                id,
+                IInferenceCoordinator.RequestStatus.Refunded
+            )
+        );
+        pool.expire(borrower, forged, _noLock());
+
+        // Another requester's terms: refused before anything is asked of the coordinator.
+        IInferenceCoordinator.Terms memory theirs = coordinator.termsOf(id);
+        theirs.requester = keeper;
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IInferenceConsumer.ConsumerTermsMismatch.selector,
+                id,
+                IInferenceCoordinator.RequestStatus.Refunded
+            )
+        );
+        pool.expire(borrower, theirs, _noLock());
+
+        pool.expire(borrower, coordinator.termsOf(id), _noLock());
+        _assertBooks(FEE);
     }
 }

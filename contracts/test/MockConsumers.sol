@@ -56,9 +56,18 @@ abstract contract MockConsumer is InferenceConsumer {
         return _requestInference(modelId, version, input, offer, msg.value);
     }
 
-    /// @notice Cancels one of this contract's requests.
-    function cancelRequest(uint256 requestId) external {
-        coordinator().cancel(requestId);
+    /// @notice Cancels one of this contract's requests, passing back its terms.
+    function cancelRequest(uint256 requestId, IInferenceCoordinator.Terms calldata terms) external {
+        coordinator().cancel(requestId, terms);
+    }
+
+    /// @notice Refunds one of this contract's requests through `InferenceConsumer._refundInference`.
+    function refundRequest(
+        uint256 requestId,
+        IInferenceCoordinator.Terms calldata terms,
+        IInferenceCoordinator.LockState calldata held
+    ) external returns (uint256) {
+        return _refundInference(requestId, terms, held);
     }
 
     /// @notice Withdraws this contract's credit (refunds) from the coordinator.
@@ -174,8 +183,11 @@ contract ReentrantConsumer is MockConsumer {
         int256[] calldata
     ) internal override {
         IInferenceCoordinator c = coordinator();
-        if (mode == Mode.Fulfill) c.fulfill(requestId, "", new uint256[](0));
-        else if (mode == Mode.Refund) c.refund(requestId);
+        // Any terms: the reentrancy guard stops the call before they are read.
+        IInferenceCoordinator.Terms memory terms;
+        IInferenceCoordinator.LockState memory held;
+        if (mode == Mode.Fulfill) c.fulfill(requestId, terms, held, "", new uint256[](0));
+        else if (mode == Mode.Refund) c.refund(requestId, terms, held);
         else if (mode == Mode.Withdraw) c.withdraw();
         else
             followUpRequestId = c.requestInference(

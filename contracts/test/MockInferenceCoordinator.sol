@@ -9,36 +9,33 @@ import {IInferenceCoordinator} from "../interfaces/IInferenceCoordinator.sol";
 ///         lets the test deliver any outputs it likes with `deliver`. It checks NO proof: it is evidence of how a
 ///         consumer handles outputs, escrow and refunds, never of verification (the real-proof tests in test/
 ///         are).
-/// @dev Implements the part of `IInferenceCoordinator` a consumer calls (`requestInference`, `request`, `receipt`,
-///      `refund`, `withdrawTo`) with the same selectors and the same revert conditions for them, so a consumer built on
-///      `InferenceConsumer` runs against it unchanged.
+/// @dev Implements the part of `IInferenceCoordinator` a consumer calls (`requestInference`, `requestState`,
+///      `checkReceipt`, `refund`, `withdraw`, `withdrawTo`) with the same selectors, the same ids (the hash of the
+///      terms, hashed again while taken) and the same revert conditions for them (`CoordinatorTermsMismatch` for
+///      terms that are not the request's), so a consumer built on `InferenceConsumer` runs against it unchanged.
+///      It keeps the terms and the receipt in storage for the test to read (`termsOf`, `receiptOf`), where the
+///      real coordinator only logs them. A request here is never locked.
 // Test-only: gas rules do not apply, and the callback is a low-level call as in the real coordinator.
 /* solhint-disable gas-struct-packing, gas-strict-inequalities, gas-increment-by-one, avoid-low-level-calls */
 contract MockInferenceCoordinator {
     /// @notice A request as the mock keeps it.
     struct MockRequest {
-        address requester;
-        bytes32 modelId;
-        uint32 version;
-        bytes32 inputCommitment;
-        uint256 fee;
-        uint32 callbackGasLimit;
-        uint64 deadline;
+        IInferenceCoordinator.Terms terms;
         IInferenceCoordinator.RequestStatus status;
         int256[] input;
         IInferenceCoordinator.Receipt receipt;
     }
 
-    /// @notice `deliver` or `refund` of a request that is not open.
+    /// @notice `deliver` of a request that is not open.
     error MockRequestNotOpen(uint256 requestId);
-    /// @notice `withdrawTo` of zero or of more than the caller's credit, or a send that failed.
+    /// @notice `withdraw` / `withdrawTo` of zero or of more than the caller's credit, or a send that failed.
     error MockWithdrawalFailed(address account, uint256 amount, uint256 credit);
 
-    uint256 public nextRequestId = 1;
     mapping(uint256 requestId => MockRequest) private _requests;
     mapping(address account => uint256) public credits;
 
-    /// @notice Same signature as `IInferenceCoordinator.requestInference`; records the request.
+    /// @notice Same signature as `IInferenceCoordinator.requestInference`; records the request (version as given:
+    ///         the mock has no registry to resolve 0 against).
     function requestInference(
         bytes32 modelId,
         uint32 version,
@@ -52,15 +49,26 @@ contract MockInferenceCoordinator {
                 timestamp: block.timestamp
             });
         }
-        requestId = nextRequestId++;
+        IInferenceCoordinator.Terms memory terms = IInferenceCoordinator.Terms({
+            requester: msg.sender,
+            modelId: modelId,
+            version: version,
+            inputCommitment: keccak256(abi.encodePacked(input)),
+            maxPrice: msg.value,
+            minPrice: offer.minPrice,
+            requestedAt: uint64(block.timestamp),
+            rampPeriod: offer.rampPeriod,
+            lockDeadline: uint64(block.timestamp + offer.lockTimeout),
+            lockCollateral: offer.lockCollateral,
+            callbackGasLimit: offer.callbackGasLimit,
+            deadline: deadline
+        });
+        requestId = uint256(keccak256(abi.encode(terms)));
+        while (_requests[requestId].status != IInferenceCoordinator.RequestStatus.None) {
+            requestId = uint256(keccak256(abi.encode(requestId)));
+        }
         MockRequest storage r = _requests[requestId];
-        r.requester = msg.sender;
-        r.modelId = modelId;
-        r.version = version;
-        r.inputCommitment = keccak256(abi.encodePacked(input));
-        r.fee = msg.value;
-        r.callbackGasLimit = offer.callbackGasLimit;
-        r.deadline = deadline;
+        r.terms = terms;
         r.status = IInferenceCoordinator.RequestStatus.Open;
         r.input = input;
     }
@@ -70,15 +78,16 @@ contract MockInferenceCoordinator {
     function deliver(uint256 requestId, int256[] calldata outputs) external returns (bool ok) {
         MockRequest storage r = _requests[requestId];
         if (r.status != IInferenceCoordinator.RequestStatus.Open) revert MockRequestNotOpen(requestId);
+        IInferenceCoordinator.Terms memory t = r.terms;
         r.status = IInferenceCoordinator.RequestStatus.Fulfilled;
-        credits[msg.sender] += r.fee;
-        (ok, ) = r.requester.call{gas: r.callbackGasLimit}(
-            abi.encodeCall(IInferenceConsumer.receiveInference, (requestId, r.modelId, r.version, outputs))
+        credits[msg.sender] += t.maxPrice;
+        (ok, ) = t.requester.call{gas: t.callbackGasLimit}(
+            abi.encodeCall(IInferenceConsumer.receiveInference, (requestId, t.modelId, t.version, outputs))
         );
         r.receipt = IInferenceCoordinator.Receipt({
-            modelId: r.modelId,
-            version: r.version,
-            inputCommitment: r.inputCommitment,
+            modelId: t.modelId,
+            version: t.version,
+            inputCommitment: t.inputCommitment,
             outputsHash: keccak256(abi.encode(outputs)),
             proofHash: bytes32(0),
             fulfiller: msg.sender,
@@ -89,16 +98,31 @@ contract MockInferenceCoordinator {
         });
     }
 
-    /// @notice As `IInferenceCoordinator.receipt`: reverts unless the request was delivered.
-    function receipt(uint256 requestId) external view returns (IInferenceCoordinator.Receipt memory) {
-        MockRequest storage r = _requests[requestId];
-        if (r.status != IInferenceCoordinator.RequestStatus.Fulfilled) {
-            revert IInferenceCoordinator.CoordinatorRequestNotFulfilled({
-                requestId: requestId,
-                status: r.status
-            });
-        }
-        return r.receipt;
+    /// @notice As `IInferenceCoordinator.requestState` (the hash is 0 here: the mock keeps the terms instead).
+    function requestState(
+        uint256 requestId
+    ) external view returns (IInferenceCoordinator.RequestStatus status, bytes32 stateHash) {
+        return (_requests[requestId].status, bytes32(0));
+    }
+
+    /// @notice As `IInferenceCoordinator.checkReceipt`: true only for the delivered request's own receipt.
+    function checkReceipt(
+        uint256 requestId,
+        IInferenceCoordinator.Receipt calldata r
+    ) external view returns (bool) {
+        MockRequest storage m = _requests[requestId];
+        if (m.status != IInferenceCoordinator.RequestStatus.Fulfilled) return false;
+        return keccak256(abi.encode(m.receipt)) == keccak256(abi.encode(r));
+    }
+
+    /// @notice TEST-ONLY: the terms a request was made on (the real coordinator logs them in `InferenceRequested`).
+    function termsOf(uint256 requestId) external view returns (IInferenceCoordinator.Terms memory) {
+        return _requests[requestId].terms;
+    }
+
+    /// @notice TEST-ONLY: a delivered request's receipt (the real coordinator stores only its hash).
+    function receiptOf(uint256 requestId) external view returns (IInferenceCoordinator.Receipt memory) {
+        return _requests[requestId].receipt;
     }
 
     /// @notice The input a request was made with (for assertions).
@@ -106,44 +130,48 @@ contract MockInferenceCoordinator {
         return _requests[requestId].input;
     }
 
-    /// @notice Same shape as `IInferenceCoordinator.request`.
-    function request(uint256 requestId) external view returns (IInferenceCoordinator.Request memory) {
+    /// @notice As `IInferenceCoordinator.refund`: after the deadline, the escrow becomes the requester's credit.
+    function refund(
+        uint256 requestId,
+        IInferenceCoordinator.Terms calldata terms,
+        IInferenceCoordinator.LockState calldata
+    ) external {
         MockRequest storage r = _requests[requestId];
-        if (r.status == IInferenceCoordinator.RequestStatus.None) {
+        IInferenceCoordinator.RequestStatus status = r.status;
+        if (status == IInferenceCoordinator.RequestStatus.None) {
             revert IInferenceCoordinator.CoordinatorRequestUnknown({requestId: requestId});
         }
-        return
-            IInferenceCoordinator.Request({
-                requester: r.requester,
-                modelId: r.modelId,
-                version: r.version,
-                inputCommitment: r.inputCommitment,
-                fee: r.fee,
-                callbackGasLimit: r.callbackGasLimit,
-                deadline: r.deadline,
-                status: r.status,
-                lockCollateral: 0,
-                lockDeadline: 0,
-                locker: address(0)
-            });
-    }
-
-    /// @notice As `IInferenceCoordinator.refund`: after the deadline, the fee becomes the requester's credit.
-    function refund(uint256 requestId) external {
-        MockRequest storage r = _requests[requestId];
-        if (r.status != IInferenceCoordinator.RequestStatus.Open) revert MockRequestNotOpen(requestId);
-        if (block.timestamp <= r.deadline) {
+        if (status == IInferenceCoordinator.RequestStatus.Fulfilled) {
+            revert IInferenceCoordinator.CoordinatorRequestAlreadyFulfilled({requestId: requestId});
+        }
+        if (status == IInferenceCoordinator.RequestStatus.Refunded) {
+            revert IInferenceCoordinator.CoordinatorRequestAlreadyRefunded({requestId: requestId});
+        }
+        if (keccak256(abi.encode(terms)) != keccak256(abi.encode(r.terms))) {
+            revert IInferenceCoordinator.CoordinatorTermsMismatch({requestId: requestId, status: status});
+        }
+        if (block.timestamp <= terms.deadline) {
             revert IInferenceCoordinator.CoordinatorRequestNotExpired({
                 requestId: requestId,
-                deadline: r.deadline
+                deadline: terms.deadline
             });
         }
         r.status = IInferenceCoordinator.RequestStatus.Refunded;
-        credits[r.requester] += r.fee;
+        credits[terms.requester] += terms.maxPrice;
+    }
+
+    /// @notice As `IInferenceCoordinator.withdraw`.
+    function withdraw() external returns (uint256 amount) {
+        amount = credits[msg.sender];
+        _pay(payable(msg.sender), amount);
     }
 
     /// @notice As `IInferenceCoordinator.withdrawTo`.
     function withdrawTo(address payable to, uint256 amount) external {
+        _pay(to, amount);
+    }
+
+    function _pay(address payable to, uint256 amount) private {
         uint256 credit = credits[msg.sender];
         if (amount == 0 || amount > credit) revert MockWithdrawalFailed(msg.sender, amount, credit);
         credits[msg.sender] = credit - amount;

@@ -9,6 +9,7 @@ pragma solidity ^0.8.30;
 // layout, the coordinator, and helpers to request and fulfil.
 
 import {RegistryFixture} from "./RegistryFixture.t.sol";
+import {CoordinatorLogs} from "./CoordinatorLogs.t.sol";
 import {IInferenceCoordinator} from "../../interfaces/IInferenceCoordinator.sol";
 import {InferenceCoordinator} from "../../coordinator/InferenceCoordinator.sol";
 import {InferenceVerifier} from "../../verifier/InferenceVerifier.sol";
@@ -16,7 +17,7 @@ import {FieldElement} from "../../libraries/FieldElement.sol";
 import {ModelRegistry} from "../../registry/ModelRegistry.sol";
 import {MockHalo2Verifier} from "../MockHalo2Verifier.sol";
 
-abstract contract CoordinatorFixture is RegistryFixture {
+abstract contract CoordinatorFixture is RegistryFixture, CoordinatorLogs {
     uint64 internal constant TTL = 1 hours;
     uint256 internal constant FEE = 0.01 ether;
 
@@ -37,6 +38,7 @@ abstract contract CoordinatorFixture is RegistryFixture {
         _addVersion(alice, modelId, _params(_defaultLayout(3, 2), 1));
         vm.warp(block.timestamp + LATEST_DELAY); // version 1 may be "latest" from here on
         vm.deal(requester, 100 ether);
+        vm.recordLogs(); // see `_sync`
     }
 
     // ---------------------------------------------------------------------------------------------------------
@@ -106,15 +108,15 @@ abstract contract CoordinatorFixture is RegistryFixture {
     }
 
     /// @dev `who` requests version 1 on `_input()` paying `fee`, deadline now + TTL; the request stays `Open`.
-    function _requestOpen(address who, uint256 fee, uint32 callbackGasLimit) internal returns (uint256) {
+    function _requestOpen(address who, uint256 fee, uint32 callbackGasLimit) internal returns (uint256 id) {
         vm.prank(who);
-        return
-            coordinator.requestInference{value: fee}(
-                modelId,
-                1,
-                _input(),
-                _offer(callbackGasLimit, uint64(block.timestamp) + TTL)
-            );
+        id = coordinator.requestInference{value: fee}(
+            modelId,
+            1,
+            _input(),
+            _offer(callbackGasLimit, uint64(block.timestamp) + TTL)
+        );
+        _sync();
     }
 
     /// @dev Fixed-price terms (the price is the whole `msg.value` at once), lockable without collateral for half
@@ -137,8 +139,15 @@ abstract contract CoordinatorFixture is RegistryFixture {
 
     /// @dev `who` commits to an open fill of `requestId` with `proof`, and a block passes.
     function _commitFill(address who, uint256 requestId, bytes memory proof) internal {
+        _commitFill(who, _ids(requestId), proof);
+    }
+
+    /// @dev `who` commits to an open fill of the batch `requestIds` with `proof` (one commitment for the batch), and
+    ///      a block passes.
+    function _commitFill(address who, uint256[] memory requestIds, bytes memory proof) internal {
+        bytes32 commitment = coordinator.fillCommitment(who, requestIds, keccak256(proof));
         vm.prank(who);
-        coordinator.commit(coordinator.fillCommitment(who, requestId, keccak256(proof)));
+        coordinator.commit(commitment);
         vm.roll(block.number + 1);
     }
 
@@ -147,19 +156,19 @@ abstract contract CoordinatorFixture is RegistryFixture {
         _lockAt(coordinator, who, requestId);
     }
 
-    /// @dev `who` locks `requestId` at coordinator `c`.
+    /// @dev `who` locks `requestId` at coordinator `c`, passing back the terms it logged.
     function _lockAt(IInferenceCoordinator c, address who, uint256 requestId) internal {
-        uint256[] memory ids = new uint256[](1);
-        ids[0] = requestId;
+        uint256[] memory ids = _ids(requestId);
+        IInferenceCoordinator.Terms[] memory terms = _termsList(c, ids);
         vm.prank(who);
-        c.lock(ids);
+        c.lock(ids, terms);
+        _sync();
     }
 
     /// @dev `prover` fulfils with a valid proof of `_input()` -> `_output()`, as the locker (see `_request`).
     function _fulfil(uint256 requestId) internal {
         uint256[] memory instances = _instances(_input(), _output());
-        vm.prank(prover);
-        coordinator.fulfill(requestId, _proof(instances), instances);
+        _fulfilAs(prover, requestId, _proof(instances), instances);
     }
 
     /// @dev `prover` commits, and a block later fulfils with a valid proof of `_input()` -> `_output()` (an open
@@ -168,8 +177,57 @@ abstract contract CoordinatorFixture is RegistryFixture {
         uint256[] memory instances = _instances(_input(), _output());
         bytes memory proof = _proof(instances);
         _commitFill(prover, requestId, proof);
-        vm.prank(prover);
-        coordinator.fulfill(requestId, proof, instances);
+        _fulfilAs(prover, requestId, proof, instances);
+    }
+
+    /// @dev `who` sends `fulfill` for `requestId` with the terms and lock it logged, and the logs are read.
+    function _fulfilAs(
+        address who,
+        uint256 requestId,
+        bytes memory proof,
+        uint256[] memory instances
+    ) internal {
+        IInferenceCoordinator.Terms memory terms = _t(requestId);
+        IInferenceCoordinator.LockState memory held = _h(requestId);
+        vm.prank(who);
+        coordinator.fulfill(requestId, terms, held, proof, instances);
+        _sync();
+    }
+
+    /// @dev `who` sends `fulfillBatch` for `requestIds` with the terms and locks they logged, and the logs are read.
+    function _fulfilBatchAs(
+        address who,
+        uint256[] memory requestIds,
+        bytes memory proof,
+        uint256[] memory instances
+    ) internal {
+        IInferenceCoordinator.Terms[] memory terms = _termsList(coordinator, requestIds);
+        IInferenceCoordinator.LockState[] memory held = _locksList(coordinator, requestIds);
+        vm.prank(who);
+        coordinator.fulfillBatch(requestIds, terms, held, proof, instances);
+        _sync();
+    }
+
+    /// @dev `who` refunds `requestId` with the terms and lock it logged.
+    function _refund(address who, uint256 requestId) internal {
+        IInferenceCoordinator.Terms memory terms = _t(requestId);
+        IInferenceCoordinator.LockState memory held = _h(requestId);
+        vm.prank(who);
+        coordinator.refund(requestId, terms, held);
+        _sync();
+    }
+
+    /// @dev Anyone refunds `requestId` (see `_refund`).
+    function _refund(uint256 requestId) internal {
+        _refund(makeAddr("anyone"), requestId);
+    }
+
+    /// @dev `who` cancels `requestId` with the terms it logged.
+    function _cancel(address who, uint256 requestId) internal {
+        IInferenceCoordinator.Terms memory terms = _t(requestId);
+        vm.prank(who);
+        coordinator.cancel(requestId, terms);
+        _sync();
     }
 
     /// @dev A suite of its own (registry, route, coordinator) whose suite verifier is `verifier`, with `alice`'s
@@ -183,7 +241,31 @@ abstract contract CoordinatorFixture is RegistryFixture {
         vm.stopPrank();
     }
 
+    // ---------------------------------------------------------------------------------------------------------
+    // What the coordinator logged: terms, locks and receipts, read from the logs as a prover would
+    // ---------------------------------------------------------------------------------------------------------
+
+    /// @dev The terms `requestId` was logged with at the fixture's coordinator.
+    function _t(uint256 requestId) internal view returns (IInferenceCoordinator.Terms memory) {
+        return _tAt(coordinator, requestId);
+    }
+
+    /// @dev The lock `requestId` was logged with (all zero when it was never locked).
+    function _h(uint256 requestId) internal view returns (IInferenceCoordinator.LockState memory) {
+        return _hAt(coordinator, requestId);
+    }
+
+    /// @dev The receipt of `requestId` as the logs give it, checked against the coordinator's (`checkReceipt`).
+    function _receipt(uint256 requestId) internal view returns (IInferenceCoordinator.Receipt memory) {
+        return _receiptAt(coordinator, requestId);
+    }
+
+    /// @dev The outputs `InferenceFulfilled` logged for `requestId`.
+    function _outputsOf(uint256 requestId) internal view returns (int256[] memory) {
+        return _outputsAt(coordinator, requestId);
+    }
+
     function _status(uint256 requestId) internal view returns (IInferenceCoordinator.RequestStatus) {
-        return coordinator.request(requestId).status;
+        return _statusAt(coordinator, requestId);
     }
 }
