@@ -190,13 +190,14 @@ async function settle(action: "cancel" | "refund", idArg: string, opts: { fromBl
   const fromBlock = opts.fromBlock === undefined ? undefined : blockNumber(opts.fromBlock);
   const c = await coordinatorClients();
   const where = { coordinator: c.coordinator, requestId, ...(fromBlock === undefined ? {} : { fromBlock }) };
-  const [found, [, fulfilmentsPaused]] = await Promise.all([
+  const [found, [, fulfilmentsPaused], head] = await Promise.all([
     // The terms are in the request's InferenceRequested log; the coordinator keeps only their hash.
     requestArgs(c.publicClient, where).catch((e: unknown) => {
       if (e instanceof RequestNotFoundError) return undefined;
       throw e;
     }),
     c.publicClient.readContract({ address: c.coordinator, abi: inferenceCoordinatorAbi, functionName: "paused" }),
+    c.publicClient.getBlock({ blockTag: "latest" }),
   ]);
   if (!found)
     throw new UserInputError(`request ${requestId} does not exist on the coordinator ${c.coordinator}`, {
@@ -204,7 +205,8 @@ async function settle(action: "cancel" | "refund", idArg: string, opts: { fromBl
     });
   const { terms, held, status } = found;
   const when = (sec: bigint | number) => new Date(Number(sec) * 1000).toISOString();
-  const now = BigInt(Math.floor(Date.now() / 1000));
+  // The coordinator compares the deadline with block.timestamp: the chain's clock, not this machine's.
+  const now = head.timestamp;
   if (status === "fulfilled")
     throw new UserInputError(`request ${requestId} is already fulfilled; there is nothing to ${action}`, {
       hint: `its verified result is in the InferenceFulfilled event of request ${requestId} (SDK: waitForInference, readReceipt, verifyReceipt)`,
@@ -249,8 +251,8 @@ function parseRequestId(idArg: string): bigint {
     const id = BigInt(idArg);
     if (id > 0n && id < 1n << 256n) return id;
   }
-  throw new UserInputError(`<requestId> must be a request id (a number, or 0x + hex), not '${idArg}'`, {
-    hint: "`zkinfer request` prints the id of each request it submits",
+  throw new UserInputError(`<requestId> must be a request number, not '${idArg}'`, {
+    hint: "`zkinfer request` prints the id of each request it submits (decimal; 0x + hex is taken too)",
   });
 }
 
