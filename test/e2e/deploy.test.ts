@@ -194,13 +194,20 @@ describe("zkinfer deploy (Ignition) against `hardhat node`, then register and a 
       result.receipt,
     );
     const checkReceipt = (r: typeof result.receipt) =>
-      c.readContract({ address: coordinator, abi: inferenceCoordinatorAbi, functionName: "checkReceipt", args: [submitted.requestId, r] });
+      c.readContract({
+        address: coordinator,
+        abi: inferenceCoordinatorAbi,
+        functionName: "checkReceipt",
+        args: [submitted.requestId, r],
+      });
     expect(await checkReceipt(result.receipt)).to.equal(true);
     expect(await checkReceipt({ ...result.receipt, callback: 1 }), "another callback status").to.equal(false);
     expect(await checkReceipt({ ...result.receipt, fulfilledAt: result.receipt.fulfilledAt + 1n })).to.equal(false);
     // Terms that are not the request's rebuild a receipt the coordinator does not store.
     const forged = { ...submitted.terms, inputCommitment: keccak256("0x01") };
-    const mismatch = await readReceipt(c, { coordinator, requestId: submitted.requestId, terms: forged }).catch((e: unknown) => e);
+    const mismatch = await readReceipt(c, { coordinator, requestId: submitted.requestId, terms: forged }).catch(
+      (e: unknown) => e,
+    );
     expect(mismatch).to.be.instanceOf(ReceiptMismatchError);
 
     const v = await verifyReceipt(c, { coordinator, requestId: submitted.requestId });

@@ -277,7 +277,7 @@ export async function waitForInference(
       throw new InferenceTimeoutError(
         `request ${p.requestId} was not fulfilled within ${Math.round((p.timeoutMs ?? 600_000) / 1000)} s`,
         {
-          hint: "is a prover serving this model? After the deadline the fee can be refunded: settleRequest(..., { action: \"refund\" }) or `zkinfer request refund <id>`",
+          hint: 'is a prover serving this model? After the deadline the fee can be refunded: settleRequest(..., { action: "refund" }) or `zkinfer request refund <id>`',
         },
       );
     }

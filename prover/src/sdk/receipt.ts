@@ -298,8 +298,8 @@ export async function verifyReceipt(
     "receipt",
     f.receiptStored,
     f.receiptStored
-      ? `the coordinator stores this receipt for request ${f.requestId} (checkReceipt)`
-      : `the receipt rebuilt from InferenceFulfilled and the request's terms is not the one the coordinator stored`,
+      ? "the receipt rebuilt from InferenceFulfilled and the request's terms is the one the coordinator stores (checkReceipt)"
+      : "the receipt rebuilt from InferenceFulfilled and the request's terms is NOT the one the coordinator stores",
   );
   const proofHash = keccak256(f.proof);
   check("proof hash", proofHash === f.receipt.proofHash, `keccak256(proof) ${proofHash}, receipt ${f.receipt.proofHash}`);
