@@ -203,6 +203,23 @@ describe("zkinfer deploy (Ignition) against `hardhat node`, then register and a 
     expect(await checkReceipt(result.receipt)).to.equal(true);
     expect(await checkReceipt({ ...result.receipt, callback: 1 }), "another callback status").to.equal(false);
     expect(await checkReceipt({ ...result.receipt, fulfilledAt: result.receipt.fulfilledAt + 1n })).to.equal(false);
+    // `zkinfer request status` shows the same, read-only (no key).
+    const status = await zkinfer(["request", "status", String(submitted.requestId), "--json"], {
+      ...env,
+      ZKINFER_PRIVATE_KEY: "",
+    });
+    expect(status.status, status.stderr).to.equal(0);
+    const shown = JSON.parse(status.stdout) as {
+      status: string;
+      terms: { requester: string; inputCommitment: string };
+      callback: string;
+      fulfilment: { txHash: string; outputs: string[]; receipt: { proofHash: string; fulfiller: string } };
+    };
+    expect(shown).to.deep.include({ status: "fulfilled", callback: "none" });
+    expect(shown.terms).to.include({ requester: requester.account.address, inputCommitment: submitted.inputCommitment });
+    expect(shown.fulfilment.txHash).to.equal(result.txHash);
+    expect(shown.fulfilment.outputs).to.deep.equal(proof.outputs.fixed.map(String));
+    expect(shown.fulfilment.receipt).to.include({ proofHash: keccak256(proof.proof), fulfiller: prover.account.address });
     // Terms that are not the request's rebuild a receipt the coordinator does not store.
     const forged = { ...submitted.terms, inputCommitment: keccak256("0x01") };
     const mismatch = await readReceipt(c, { coordinator, requestId: submitted.requestId, terms: forged }).catch(
@@ -286,6 +303,15 @@ describe("zkinfer deploy (Ignition) against `hardhat node`, then register and a 
     const { claims } = await lockRequests(prover, c, coordinator, [locked]);
     const held = claims[0]!.held;
     expect(held.locker).to.equal(prover.account.address);
+    const shown = await cli("status", String(locked.requestId));
+    expect(shown.status, shown.stderr).to.equal(0);
+    expect(shown.stdout).to.match(/^status\s+locked$/m);
+    expect(shown.stdout).to.match(
+      new RegExp(`^locked by\\s+${prover.account.address} in block ${held.lockedAt} at 0\\.001 ETH$`, "m"),
+    );
+    const unknown = await cli("status", "12345");
+    expect(unknown.status).to.equal(1);
+    expect(unknown.stderr).to.match(/^error: request 12345 does not exist on the coordinator 0x[0-9a-fA-F]{40}\nhint: /);
     const early = await cli("refund", String(locked.requestId));
     expect(early.status).to.equal(1);
     expect(early.stderr).to.match(

@@ -18,6 +18,8 @@ import {
 } from "../../sdk/inference.js";
 import { RequestNotFoundError, requestArgs } from "../../sdk/terms.js";
 import { coordinatorClients } from "./prover.js";
+import { registerRequestStatus } from "./request-status.js";
+import { parseFromBlock, parseRequestId } from "../request-id.js";
 import type { CliContext } from "../context.js";
 import { fmtFloats, table, toJson } from "../format.js";
 
@@ -182,12 +184,13 @@ export function registerRequest(program: Command, _ctx: CliContext): void {
     .argument("<requestId>", "the request id")
     .option("--from-block <n>", "search the request's logs from this block (default: 0)")
     .action((id: string, opts: { fromBlock?: string }) => settle("refund", id, opts));
+  registerRequestStatus(request);
 }
 
 /** `zkinfer request cancel|refund <id>`: checks the request first, so each user mistake gets one line and a hint. */
 async function settle(action: "cancel" | "refund", idArg: string, opts: { fromBlock?: string }): Promise<void> {
   const requestId = parseRequestId(idArg);
-  const fromBlock = opts.fromBlock === undefined ? undefined : blockNumber(opts.fromBlock);
+  const fromBlock = parseFromBlock(opts.fromBlock);
   const c = await coordinatorClients();
   const where = { coordinator: c.coordinator, requestId, ...(fromBlock === undefined ? {} : { fromBlock }) };
   const [found, [, fulfilmentsPaused], head] = await Promise.all([
@@ -243,25 +246,6 @@ async function settle(action: "cancel" | "refund", idArg: string, opts: { fromBl
     const w = await withdrawCredit(c.walletClient, c.publicClient, c.coordinator);
     if (w.txHash) console.log(`withdrew ${formatEther(w.amount)} ETH to ${me} (tx ${w.txHash})`);
   }
-}
-
-/** A request id as `zkinfer request` prints it (decimal), or as 0x + hex (a uint256, the hash of its terms). */
-function parseRequestId(idArg: string): bigint {
-  if (/^\d+$/.test(idArg) || /^0x[0-9a-fA-F]{1,64}$/.test(idArg)) {
-    const id = BigInt(idArg);
-    if (id > 0n && id < 1n << 256n) return id;
-  }
-  throw new UserInputError(`<requestId> must be a request number, not '${idArg}'`, {
-    hint: "`zkinfer request` prints the id of each request it submits (decimal; 0x + hex is taken too)",
-  });
-}
-
-function blockNumber(v: string): bigint {
-  if (!/^\d+$/.test(v))
-    throw new UserInputError(`--from-block must be a block number, not '${v}'`, {
-      hint: "the block the request was made in, or any earlier one (`zkinfer request` prints it)",
-    });
-  return BigInt(v);
 }
 
 /** The request's market terms from the CLI flags (see IInferenceCoordinator's rules). */
