@@ -34,10 +34,10 @@ import {
   ReceiptMismatchError,
   verifyReceipt,
 } from "../../prover/src/sdk/receipt.js";
-import { hashTerms, requestState } from "../../prover/src/sdk/terms.js";
+import { hashTerms, requestState, requestsInLogs } from "../../prover/src/sdk/terms.js";
 import { verifyReceiptLocally } from "../../prover/src/sdk/verify-local.js";
 import { projectRoot } from "../../prover/src/util/paths.js";
-import { DEV_KEYS, startHardhatNode, type LocalNode } from "../helpers/chain.js";
+import { artifactAbi, deployFromArtifact, DEV_KEYS, startHardhatNode, type LocalNode } from "../helpers/chain.js";
 import { zkinfer } from "../helpers/cli.js";
 import { revertOf } from "../helpers/revert.js";
 import { builtExample, exampleProof, sharedEngine } from "../helpers/models.js";
@@ -267,6 +267,44 @@ describe("zkinfer deploy (Ignition) against `hardhat node`, then register and a 
       registry: record.contracts.ModelRegistry.address,
     });
     expect(tampered.checks.find((x) => x.name === "proof (EZKL)")).to.include({ ok: false });
+  });
+
+  it("rebuilds a failed callback's receipt (CallbackFailed) and a consumer's request; the coordinator confirms it", async () => {
+    const c = client();
+    const transport = http(node.url);
+    const owner = createWalletClient({ chain: hardhat, transport, account: privateKeyToAccount(DEV_KEYS[0]!) });
+    const prover = createWalletClient({ chain: hardhat, transport, account: privateKeyToAccount(DEV_KEYS[1]!) });
+    const coordinator = record.contracts.InferenceCoordinator.address;
+    const model = await builtExample("digits-mlp");
+    const proof = await exampleProof("digits-mlp");
+    const consumer = await deployFromArtifact(owner, c, "test/MockConsumers.sol/RevertingConsumer", [coordinator]);
+    const hash = await owner.writeContract({
+      address: consumer,
+      abi: artifactAbi("test/MockConsumers.sol/RevertingConsumer"),
+      functionName: "request",
+      args: [modelId, 1, decodeInputs(model.manifest, proof.instances), 100_000, await deadlineIn(c, 600)],
+      value: parseEther("0.001"),
+    });
+    const [requested] = requestsInLogs((await c.waitForTransactionReceipt({ hash })).logs);
+    expect(requested!.terms).to.include({ requester: getAddress(consumer), callbackGasLimit: 100_000 });
+    const requestId = requested!.requestId;
+    await lockAndFulfil(prover, c, coordinator, requestId, proof.proof, proof.instances);
+    const result = await waitForInference(c, { coordinator, requestId, fromBlock: requested!.blockNumber, timeoutMs: 30_000 });
+    expect(result.callback).to.equal("failed");
+    expect(result.receipt.callback).to.equal(2);
+    expect(await readReceipt(c, { coordinator, requestId })).to.deep.equal(result.receipt);
+    for (const callback of [0, 1])
+      expect(
+        await c.readContract({
+          address: coordinator,
+          abi: inferenceCoordinatorAbi,
+          functionName: "checkReceipt",
+          args: [requestId, { ...result.receipt, callback }],
+        }),
+        `callback ${callback}`,
+      ).to.equal(false);
+    const v = await verifyReceipt(c, { coordinator, requestId });
+    expect(v.valid, JSON.stringify(v.checks)).to.equal(true);
   });
 
   it("`zkinfer request cancel|refund` pass back the logged terms (and lock); forged terms or locks revert CoordinatorTermsMismatch", async () => {
