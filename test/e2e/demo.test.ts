@@ -30,6 +30,6 @@ describe("npm run demo (zkinfer demo)", function () {
     const diff = /^largest difference\s+([\d.]+) \(tolerance ([\d.]+)\)/m.exec(stdout);
     expect(diff, "largest difference line").to.not.equal(null);
     expect(Number(diff![1])).to.be.at.most(Number(diff![2]));
-    expect(stdout).to.match(/^VERIFIED: digits-mlp v1 says \d for request 1, proven by EZKL and checked on-chain\.$/m);
+    expect(stdout).to.match(/^VERIFIED: digits-mlp v1 says \d for request \d{10,}, proven by EZKL and checked on-chain\.$/m);
   });
 });

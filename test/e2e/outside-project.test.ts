@@ -251,6 +251,7 @@ describe("from outside the checkout: a Hardhat 3 project on the npm packages", f
       outputs: number[];
       fixed: string[];
       callback: string;
+      receiptCallback: number;
       valid: boolean;
       checks: { name: string; ok: boolean }[];
     }
@@ -279,6 +280,9 @@ describe("from outside the checkout: a Hardhat 3 project on the npm packages", f
     }
     expect(out.fromSdk.callback, "an account gets no callback").to.equal("none");
     expect(out.fromContract.callback).to.equal("succeeded");
+    // The receipts were rebuilt from the logs and confirmed by the coordinator (checkReceipt), callback status and all.
+    expect([out.fromSdk.receiptCallback, out.fromContract.receiptCallback]).to.deep.equal([0, 1]);
+    for (const s of [out.fromSdk, out.fromContract]) expect(s.checks.find((c) => c.name === "receipt")).to.include({ ok: true });
     expect(out.stored, "the consumer stored the verified outputs").to.deep.equal(out.fromContract.fixed);
     expect(out.fromContract.requestId).to.not.equal(out.fromSdk.requestId);
   });

@@ -15,6 +15,7 @@ import { readJson, resolveModelSource, type Heldout } from "../models/source.js"
 import type { LoadedModel } from "../models/store.js";
 import { verifyReceipt, type ReceiptCheck } from "../sdk/receipt.js";
 import { decodeOutputs, waitForInference } from "../sdk/inference.js";
+import { requestsInLogs } from "../sdk/terms.js";
 import { verifyReceiptLocally } from "../sdk/verify-local.js";
 import type { RunningService } from "../service/service.js";
 import type { Logger } from "../util/logger.js";
@@ -197,7 +198,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoReport> {
     const claimedDigit = label;
 
     const t0 = performance.now();
-    const { requestId, playBlock } = await progress.step(
+    const { requestId, terms, playBlock } = await progress.step(
       `the player claims the drawing shows a ${claimedDigit}: DigitBounty.play -> requestInference`,
       async () => {
         const receipt = await send(
@@ -211,14 +212,22 @@ export async function runDemo(opts: DemoOptions): Promise<DemoReport> {
             value: FEE,
           }),
         );
-        const [ev] = parseEventLogs({ abi: inferenceCoordinatorAbi, logs: receipt.logs, eventName: "InferenceRequested" });
+        // The request's terms are in its InferenceRequested log (the coordinator stores only their hash).
+        const [ev] = requestsInLogs(receipt.logs);
         if (!ev) throw new DemoError("play emitted no InferenceRequested");
-        return { requestId: ev.args.requestId, playBlock: receipt.blockNumber };
+        return { requestId: ev.requestId, terms: ev.terms, playBlock: receipt.blockNumber };
       },
     );
 
     const result = await progress.step("the prover service proves it with EZKL and fulfils on-chain", () =>
-      waitForInference(player.publicClient, { coordinator, requestId, fromBlock: playBlock, timeoutMs: 300_000, pollMs: 250 }),
+      waitForInference(player.publicClient, {
+        coordinator,
+        requestId,
+        terms,
+        fromBlock: playBlock,
+        timeoutMs: 300_000,
+        pollMs: 250,
+      }),
     );
     const requestToFulfilledMs = performance.now() - t0;
     const fulfilReceipt = await player.publicClient.getTransactionReceipt({ hash: result.txHash });

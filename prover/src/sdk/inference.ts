@@ -14,6 +14,8 @@ import { inferenceCoordinatorAbi, modelRegistryAbi } from "../chain/abis.js";
 import { fixedToFloat } from "../engine/felt.js";
 import { ZkinferError } from "../errors.js";
 import type { InputSpec } from "../models/input.js";
+import { CALLBACK_STATUS, findFulfilledEvent, readReceipt, type CallbackStatus, type Receipt } from "./receipt.js";
+import { requestArgs, requestsInLogs, type Terms } from "./terms.js";
 
 /**
  * What a dApp developer needs in TypeScript: ask for a verified inference, wait for it, decode it.
@@ -30,9 +32,6 @@ export class NoActiveVersionError extends ZkinferError {
     super(`model ${modelId} has no active version`, { hint: "register a version, or reactivate one" });
   }
 }
-
-export const CALLBACK_STATUS = ["none", "succeeded", "failed"] as const;
-export type CallbackStatus = (typeof CALLBACK_STATUS)[number];
 
 /** The id ModelRegistry gives the model `name` registered by `owner`. */
 export function modelIdOf(owner: Address, name: string): Hex {
@@ -147,6 +146,12 @@ export interface SubmittedRequest {
   requestId: bigint;
   version: number;
   inputCommitment: Hex;
+  /**
+   * The request's terms as `InferenceRequested` logged them: every call on the request (`cancel`, `refund`, `lock`,
+   * `fulfill`) takes them back, and the receipt is rebuilt from them (pass them to `waitForInference`,
+   * `settleRequest`, `readReceipt` to skip reading them from the chain).
+   */
+  terms: Terms;
   txHash: Hex;
   blockNumber: bigint;
   gasUsed: bigint;
@@ -169,12 +174,13 @@ export async function requestInference(
   });
   const txHash = await wallet.writeContract(request);
   const receipt = await client.waitForTransactionReceipt({ hash: txHash });
-  const [event] = parseEventLogs({ abi: inferenceCoordinatorAbi, logs: receipt.logs, eventName: "InferenceRequested" });
+  const [event] = requestsInLogs(receipt.logs);
   if (!event) throw new Error(`requestInference ${txHash} emitted no InferenceRequested`);
   return {
-    requestId: event.args.requestId,
-    version: Number(event.args.version),
-    inputCommitment: event.args.inputCommitment,
+    requestId: event.requestId,
+    version: event.terms.version,
+    inputCommitment: event.terms.inputCommitment,
+    terms: event.terms,
     txHash,
     blockNumber: receipt.blockNumber,
     gasUsed: receipt.gasUsed,
@@ -234,40 +240,26 @@ export interface InferenceResult {
   fulfiller: Address;
   txHash: Hex;
   blockNumber: bigint;
+  /** What happened to the requester's callback (from the confirmed receipt: `failed` iff `CallbackFailed`). */
   callback: CallbackStatus;
+  /** The receipt, rebuilt from the logs and confirmed on-chain (`checkReceipt`); what `settleFromReceipt` takes. */
+  receipt: Receipt;
 }
 
-/** A request's InferenceFulfilled event, or undefined while it is open. */
-export async function findFulfilledEvent(
-  client: PublicClient,
-  p: { coordinator: Address; requestId: bigint; fromBlock?: bigint },
-) {
-  const [log] = await client.getContractEvents({
-    address: p.coordinator,
-    abi: inferenceCoordinatorAbi,
-    eventName: "InferenceFulfilled",
-    args: { requestId: p.requestId },
-    fromBlock: p.fromBlock ?? 0n,
-    strict: true,
-  });
-  return log;
-}
-
-/** The receipt the coordinator stored for a request (zeroes while it is open). */
-export function readReceipt(client: PublicClient, coordinator: Address, requestId: bigint) {
-  return client.readContract({ address: coordinator, abi: inferenceCoordinatorAbi, functionName: "receipt", args: [requestId] });
-}
-
-/** Wait (polling, bounded by timeoutMs) for a request's InferenceFulfilled event. */
+/**
+ * Wait (polling, bounded by timeoutMs) for a request's InferenceFulfilled event; then its receipt is rebuilt and
+ * confirmed on-chain (see `readReceipt`). `fromBlock` (at or before the request's block) bounds the log searches;
+ * `terms` (from `requestInference`) saves reading them.
+ */
 export async function waitForInference(
   client: PublicClient,
-  p: { coordinator: Address; requestId: bigint; fromBlock?: bigint; timeoutMs?: number; pollMs?: number },
+  p: { coordinator: Address; requestId: bigint; fromBlock?: bigint; terms?: Terms; timeoutMs?: number; pollMs?: number },
 ): Promise<InferenceResult> {
   const end = Date.now() + (p.timeoutMs ?? 600_000);
   for (;;) {
     const log = await findFulfilledEvent(client, p);
     if (log) {
-      const r = await readReceipt(client, p.coordinator, p.requestId);
+      const r = await readReceipt(client, p);
       return {
         requestId: p.requestId,
         modelId: log.args.modelId,
@@ -277,14 +269,15 @@ export async function waitForInference(
         fulfiller: log.args.fulfiller,
         txHash: log.transactionHash,
         blockNumber: log.blockNumber,
-        callback: CALLBACK_STATUS[Number(r.callback)] ?? "none",
+        callback: CALLBACK_STATUS[r.callback] ?? "none",
+        receipt: r,
       };
     }
     if (Date.now() > end) {
       throw new InferenceTimeoutError(
         `request ${p.requestId} was not fulfilled within ${Math.round((p.timeoutMs ?? 600_000) / 1000)} s`,
         {
-          hint: "is a prover serving this model? After the deadline the fee can be refunded: coordinator.refund(requestId)",
+          hint: 'is a prover serving this model? After the deadline the fee can be refunded: settleRequest(..., { action: "refund" }) or `zkinfer request refund <id>`',
         },
       );
     }
@@ -309,21 +302,25 @@ export interface SettledRequest {
 /**
  * Cancel a request that is not locked (only its requester may), or refund one past its deadline (or
  * while fulfilments are paused; anyone may): the escrow goes back to the requester's coordinator balance.
- * Reverts as the coordinator does (CoordinatorRequestLocked, CoordinatorNotRequester, CoordinatorRequestNotExpired, ...).
+ * The call takes the request's terms back (and, for a refund of a locked request, its lock): read from the chain
+ * (`requestArgs`), the terms unless given. Reverts as the coordinator does (CoordinatorRequestLocked,
+ * CoordinatorNotRequester, CoordinatorRequestNotExpired, ...).
  */
 export async function settleRequest(
   wallet: WalletClient<Transport, Chain, Account>,
   client: PublicClient,
-  p: { coordinator: Address; requestId: bigint; action: "cancel" | "refund" },
+  p: { coordinator: Address; requestId: bigint; action: "cancel" | "refund"; terms?: Terms; fromBlock?: bigint },
 ): Promise<SettledRequest> {
-  const { request } = await client.simulateContract({
-    account: wallet.account,
-    address: p.coordinator,
-    abi: inferenceCoordinatorAbi,
-    functionName: p.action,
-    args: [p.requestId],
-  });
-  const txHash = await wallet.writeContract(request);
+  const { terms, held } = await requestArgs(client, p);
+  const base = { account: wallet.account, address: p.coordinator, abi: inferenceCoordinatorAbi } as const;
+  const txHash =
+    p.action === "cancel"
+      ? await wallet.writeContract(
+          (await client.simulateContract({ ...base, functionName: "cancel", args: [p.requestId, terms] })).request,
+        )
+      : await wallet.writeContract(
+          (await client.simulateContract({ ...base, functionName: "refund", args: [p.requestId, terms, held] })).request,
+        );
   const receipt = await client.waitForTransactionReceipt({ hash: txHash });
   const [event] = parseEventLogs({
     abi: inferenceCoordinatorAbi,

@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { BaseError, ContractFunctionRevertedError, formatEther, getAddress, isHex, parseEther, type Hex } from "viem";
+import { formatEther, getAddress, isHex, parseEther, type Hex } from "viem";
 import { connectChain } from "../../chain/clients.js";
 import { loadChainConfig } from "../../chain/config.js";
 import { withDeployment } from "../../chain/deployments.js";
@@ -16,7 +16,10 @@ import {
   waitForInference,
   withdrawCredit,
 } from "../../sdk/inference.js";
+import { RequestNotFoundError, requestArgs } from "../../sdk/terms.js";
 import { coordinatorClients } from "./prover.js";
+import { registerRequestStatus } from "./request-status.js";
+import { parseFromBlock, parseRequestId } from "../request-id.js";
 import type { CliContext } from "../context.js";
 import { fmtFloats, table, toJson } from "../format.js";
 
@@ -121,6 +124,7 @@ export function registerRequest(program: Command, _ctx: CliContext): void {
             table([
               ["requestId", String(submitted.requestId)],
               ["tx", submitted.txHash],
+              ["block", String(submitted.blockNumber)],
               ["gas", String(submitted.gasUsed)],
             ]),
           );
@@ -131,6 +135,7 @@ export function registerRequest(program: Command, _ctx: CliContext): void {
         coordinator: config.coordinator,
         requestId: submitted.requestId,
         fromBlock: submitted.blockNumber,
+        terms: submitted.terms,
         timeoutMs: Number(opts.timeout) * 1000,
       });
       const floats = decodeOutputs(result.outputs, target.outputScale);
@@ -168,7 +173,8 @@ export function registerRequest(program: Command, _ctx: CliContext): void {
         "(the coordinator credits it back; the account's whole coordinator balance is withdrawn)",
     )
     .argument("<requestId>", "the request id `zkinfer request` printed")
-    .action((id: string) => settle("cancel", id));
+    .option("--from-block <n>", "search the request's InferenceRequested log from this block (default: 0)")
+    .action((id: string, opts: { fromBlock?: string }) => settle("cancel", id, opts));
   request
     .command("refund")
     .description(
@@ -176,67 +182,63 @@ export function registerRequest(program: Command, _ctx: CliContext): void {
         "goes to its requester (withdrawn at once when that is the configured account). A lapsed lock's collateral goes with it",
     )
     .argument("<requestId>", "the request id")
-    .action((id: string) => settle("refund", id));
+    .option("--from-block <n>", "search the request's logs from this block (default: 0)")
+    .action((id: string, opts: { fromBlock?: string }) => settle("refund", id, opts));
+  registerRequestStatus(request);
 }
 
-const STATUS = ["none", "open", "fulfilled", "refunded", "locked", "cancelled"] as const;
-
 /** `zkinfer request cancel|refund <id>`: checks the request first, so each user mistake gets one line and a hint. */
-async function settle(action: "cancel" | "refund", idArg: string): Promise<void> {
-  if (!/^\d+$/.test(idArg))
-    throw new UserInputError(`<requestId> must be a request number, not '${idArg}'`, {
-      hint: "`zkinfer request` prints the id of each request it submits",
-    });
-  const requestId = BigInt(idArg);
+async function settle(action: "cancel" | "refund", idArg: string, opts: { fromBlock?: string }): Promise<void> {
+  const requestId = parseRequestId(idArg);
+  const fromBlock = parseFromBlock(opts.fromBlock);
   const c = await coordinatorClients();
-  const [r, [, fulfilmentsPaused]] = await Promise.all([
-    c.publicClient
-      .readContract({ address: c.coordinator, abi: inferenceCoordinatorAbi, functionName: "request", args: [requestId] })
-      .catch((e: unknown) => {
-        // The view reverts CoordinatorRequestUnknown for an id never used; anything else is a real failure.
-        const reverted = e instanceof BaseError ? e.walk((x) => x instanceof ContractFunctionRevertedError) : undefined;
-        if (reverted instanceof ContractFunctionRevertedError && reverted.data?.errorName === "CoordinatorRequestUnknown")
-          return undefined;
-        throw e;
-      }),
+  const where = { coordinator: c.coordinator, requestId, ...(fromBlock === undefined ? {} : { fromBlock }) };
+  const [found, [, fulfilmentsPaused], head] = await Promise.all([
+    // The terms are in the request's InferenceRequested log; the coordinator keeps only their hash.
+    requestArgs(c.publicClient, where).catch((e: unknown) => {
+      if (e instanceof RequestNotFoundError) return undefined;
+      throw e;
+    }),
     c.publicClient.readContract({ address: c.coordinator, abi: inferenceCoordinatorAbi, functionName: "paused" }),
+    c.publicClient.getBlock({ blockTag: "latest" }),
   ]);
-  if (!r)
+  if (!found)
     throw new UserInputError(`request ${requestId} does not exist on the coordinator ${c.coordinator}`, {
-      hint: "check the id, and that ZKINFER_RPC_URL / the deployment record point at the chain you requested on",
+      hint: `check the id, and that ZKINFER_RPC_URL / the deployment record point at the chain you requested on${fromBlock === undefined ? "" : " (and that --from-block is not past the request)"}`,
     });
-  const status = STATUS[Number(r.status)] ?? "none";
+  const { terms, held, status } = found;
   const when = (sec: bigint | number) => new Date(Number(sec) * 1000).toISOString();
-  const now = BigInt(Math.floor(Date.now() / 1000));
+  // The coordinator compares the deadline with block.timestamp: the chain's clock, not this machine's.
+  const now = head.timestamp;
   if (status === "fulfilled")
     throw new UserInputError(`request ${requestId} is already fulfilled; there is nothing to ${action}`, {
-      hint: `its verified result is in the coordinator's receipt and InferenceFulfilled event of request ${requestId} (SDK: waitForInference, verifyReceipt)`,
+      hint: `its verified result is in the InferenceFulfilled event of request ${requestId} (SDK: waitForInference, readReceipt, verifyReceipt)`,
     });
   if (status === "refunded" || status === "cancelled")
     throw new UserInputError(`request ${requestId} was already ${status}`, {
-      hint: `its escrow is in the requester's coordinator balance: zkinfer prover balance ${r.requester}`,
+      hint: `its escrow is in the requester's coordinator balance: zkinfer prover balance ${terms.requester}`,
     });
   const me = c.account.address;
   if (action === "cancel") {
-    if (getAddress(r.requester) !== getAddress(me))
-      throw new UserInputError(`only the requester ${r.requester} can cancel request ${requestId}, not ${me}`, {
+    if (getAddress(terms.requester) !== getAddress(me))
+      throw new UserInputError(`only the requester ${terms.requester} can cancel request ${requestId}, not ${me}`, {
         hint: "sign with the requester's key (ZKINFER_PRIVATE_KEY), or wait for the deadline and refund it",
       });
     if (status === "locked")
       throw new UserInputError(
-        `request ${requestId} is locked by prover ${r.locker} until ${when(r.lockDeadline)}; a locked request cannot be cancelled`,
+        `request ${requestId} is locked by prover ${held.locker} until ${when(terms.lockDeadline)}; a locked request cannot be cancelled`,
         {
-          hint: `if it is not fulfilled by its deadline (${when(r.deadline)}), refund it then: zkinfer request refund ${requestId}`,
+          hint: `if it is not fulfilled by its deadline (${when(terms.deadline)}), refund it then: zkinfer request refund ${requestId}`,
         },
       );
-  } else if (r.deadline >= now && !fulfilmentsPaused)
+  } else if (terms.deadline >= now && !fulfilmentsPaused)
     throw new UserInputError(
-      `request ${requestId} is ${status} until its deadline ${when(r.deadline)}; it can be refunded after that`,
+      `request ${requestId} is ${status} until its deadline ${when(terms.deadline)}; it can be refunded after that`,
       {
         hint: status === "open" ? `to take the escrow back now: zkinfer request cancel ${requestId}` : "wait for the deadline",
       },
     );
-  const settled = await settleRequest(c.walletClient, c.publicClient, { coordinator: c.coordinator, requestId, action });
+  const settled = await settleRequest(c.walletClient, c.publicClient, { ...where, action, terms });
   console.log(
     `${action === "cancel" ? "cancelled" : "refunded"} request ${requestId} (tx ${settled.txHash}): ${formatEther(settled.amount)} ETH credited to ${settled.requester}`,
   );
