@@ -178,31 +178,10 @@ contract InferenceCoordinator is IInferenceCoordinator, Ownable2Step {
         int256[] calldata input,
         Offer calldata offer
     ) external payable override returns (uint256 requestId) {
-        Config memory config = _config;
-        if (config.requestsPaused) revert CoordinatorRequestsPaused({guardian: config.guardian});
-        _checkOffer(offer);
-        version = _resolveVersion(modelId, version, input.length);
-        Terms memory terms = Terms({
-            requester: msg.sender,
-            modelId: modelId,
-            version: version,
-            inputCommitment: FieldElement.commit(input), // reverts FieldElementIntOutOfRange
-            maxPrice: msg.value,
-            minPrice: offer.minPrice,
-            requestedAt: uint64(block.timestamp),
-            rampPeriod: offer.rampPeriod,
-            lockDeadline: uint64(block.timestamp + offer.lockTimeout), // checked by `_checkOffer`: below 2^40
-            lockCollateral: offer.lockCollateral,
-            callbackGasLimit: offer.callbackGasLimit,
-            deadline: offer.deadline
-        });
-        uint256 hash = uint256(keccak256(abi.encode(terms)));
-        requestId = hash;
-        // Taken (or 0) only if the same requester asked the same thing in the same second: hash again. Checking
-        // the slot first costs nothing extra, as the write below pays for the cold access anyway.
-        while (requestId == 0 || _state[requestId] != 0)
-            requestId = uint256(keccak256(abi.encode(requestId)));
-        _state[requestId] = _word(hash, RequestStatus.Open);
+        version = _checkRequest(modelId, version, input.length, offer);
+        Terms memory terms;
+        // reverts FieldElementIntOutOfRange
+        (requestId, terms) = _store(modelId, version, FieldElement.commit(input), offer);
         (uint8 width, bytes memory packed) = _pack(input);
         emit InferenceRequested({
             requestId: requestId,
@@ -211,6 +190,31 @@ contract InferenceCoordinator is IInferenceCoordinator, Ownable2Step {
             terms: terms,
             inputWidth: width,
             input: packed
+        });
+    }
+
+    /// @inheritdoc IInferenceCoordinator
+    function requestInferencePacked(
+        bytes32 modelId,
+        uint32 version,
+        uint8 inputWidth,
+        bytes calldata input,
+        Offer calldata offer
+    ) external payable override returns (uint256 requestId) {
+        if (inputWidth == 0 || inputWidth > 32 || input.length % inputWidth != 0) {
+            revert CoordinatorInputWidthInvalid({inputWidth: inputWidth, length: input.length});
+        }
+        version = _checkRequest(modelId, version, input.length / inputWidth, offer);
+        Terms memory terms;
+        // reverts FieldElementIntOutOfRange
+        (requestId, terms) = _store(modelId, version, FieldElement.commitPacked(inputWidth, input), offer);
+        emit InferenceRequested({
+            requestId: requestId,
+            modelId: modelId,
+            requester: msg.sender,
+            terms: terms,
+            inputWidth: inputWidth,
+            input: input
         });
     }
 
@@ -852,6 +856,49 @@ contract InferenceCoordinator is IInferenceCoordinator, Ownable2Step {
             });
         }
         return version;
+    }
+
+    /// @dev A request's checks before it is stored: requests not paused, the offer within the market's rules, the
+    ///         version taking requests with an input of `inputLength` elements. Returns the version resolved.
+    function _checkRequest(
+        bytes32 modelId,
+        uint32 version,
+        uint256 inputLength,
+        Offer calldata offer
+    ) private view returns (uint32) {
+        Config memory config = _config;
+        if (config.requestsPaused) revert CoordinatorRequestsPaused({guardian: config.guardian});
+        _checkOffer(offer);
+        return _resolveVersion(modelId, version, inputLength);
+    }
+
+    /// @dev Stores a new request: its id and its one word (see `requestInference`). Returns the id and the terms.
+    function _store(
+        bytes32 modelId,
+        uint32 version,
+        bytes32 inputCommitment,
+        Offer calldata offer
+    ) private returns (uint256 requestId, Terms memory terms) {
+        terms = Terms({
+            requester: msg.sender,
+            modelId: modelId,
+            version: version,
+            inputCommitment: inputCommitment,
+            maxPrice: msg.value,
+            minPrice: offer.minPrice,
+            requestedAt: uint64(block.timestamp),
+            rampPeriod: offer.rampPeriod,
+            lockDeadline: uint64(block.timestamp + offer.lockTimeout), // checked by `_checkOffer`: below 2^40
+            lockCollateral: offer.lockCollateral,
+            callbackGasLimit: offer.callbackGasLimit,
+            deadline: offer.deadline
+        });
+        uint256 hash = uint256(keccak256(abi.encode(terms)));
+        requestId = hash;
+        // Taken (or 0) only if the same requester asked the same thing in the same second: hash again. Checking
+        // the slot first costs nothing extra, as the write below pays for the cold access anyway.
+        while (requestId == 0 || _state[requestId] != 0) requestId = uint256(keccak256(abi.encode(requestId)));
+        _state[requestId] = _word(hash, RequestStatus.Open);
     }
 
     /// @dev The input at its narrowest two's-complement width (see `InferenceRequested`): each element's low

@@ -333,6 +333,12 @@ interface IInferenceCoordinator {
     /// @param locks The number of lock states (for `lock`, equal to `terms`).
     error CoordinatorArgumentsLengthMismatch(uint256 requests, uint256 terms, uint256 locks);
 
+    /// @notice Thrown by `requestInferencePacked` for a width outside 1..32, or packed bytes that are not a whole
+    ///         number of elements of that width.
+    /// @param inputWidth The width given.
+    /// @param length The packed input's length in bytes.
+    error CoordinatorInputWidthInvalid(uint8 inputWidth, uint256 length);
+
     /// @notice Thrown by the constructor when the registry or the route holds no code.
     /// @param account The address given.
     error CoordinatorHasNoCode(address account);
@@ -638,6 +644,24 @@ interface IInferenceCoordinator {
         bytes32 modelId,
         uint32 version,
         int256[] calldata input,
+        Offer calldata offer
+    ) external payable returns (uint256 requestId);
+
+    /// @notice `requestInference` with the input packed as `InferenceRequested` logs it: each element as `inputWidth`
+    ///         big-endian bytes of its two's complement. The same request, id and event; its calldata is the packed
+    ///         bytes instead of a 32-byte word per element, which is what a request from an account (the SDK's
+    ///         `requestInference`) pays for. A contract's request, whose input is in memory, is cheaper unpacked.
+    /// @param modelId The model.
+    /// @param version The version to pin, or 0 (see `requestInference`).
+    /// @param inputWidth Bytes per element, 1 to 32 (`CoordinatorInputWidthInvalid` otherwise).
+    /// @param input The elements, `inputWidth` bytes each (`CoordinatorInputWidthInvalid` unless a whole number).
+    /// @param offer The terms (see `Offer`).
+    /// @return requestId The new request's id.
+    function requestInferencePacked(
+        bytes32 modelId,
+        uint32 version,
+        uint8 inputWidth,
+        bytes calldata input,
         Offer calldata offer
     ) external payable returns (uint256 requestId);
 

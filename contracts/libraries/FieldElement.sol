@@ -103,6 +103,46 @@ library FieldElement {
         if (bad != type(uint256).max) encode(xs[bad]); // reverts with FieldElementIntOutOfRange
     }
 
+    /// @notice `commit` of an input given packed: each element as `width` big-endian bytes of its two's complement
+    ///         (1 <= width <= 32, `packed.length` a multiple of it; the caller checks both).
+    /// @param width The bytes per element.
+    /// @param packed The elements.
+    /// @return commitment The same hash `commit` gives for the unpacked elements.
+    function commitPacked(uint256 width, bytes calldata packed) internal pure returns (bytes32 commitment) {
+        uint256 modulus = MODULUS;
+        int256 maxInt = MAX_INT;
+        int256 minInt = MIN_INT;
+        uint256 bad = type(uint256).max;
+        int256 badValue;
+        // Writes the encodings past the free memory pointer without moving it (scratch, never read again).
+        assembly ("memory-safe") {
+            let ptr := mload(0x40)
+            let count := div(packed.length, width)
+            let shift := sub(256, shl(3, width))
+            let signByte := sub(width, 1)
+            for {
+                let i := 0
+            } lt(i, count) {
+                i := add(i, 1)
+            } {
+                // The element's bytes at the top of the word, moved down and sign-extended.
+                let x := signextend(signByte, shr(shift, calldataload(add(packed.offset, mul(i, width)))))
+                if or(sgt(x, maxInt), slt(x, minInt)) {
+                    bad := i
+                    badValue := x
+                    break
+                }
+                let encoded := x
+                if slt(x, 0) {
+                    encoded := add(modulus, x)
+                }
+                mstore(add(ptr, shl(5, i)), encoded)
+            }
+            commitment := keccak256(ptr, shl(5, count))
+        }
+        if (bad != type(uint256).max) encode(badValue); // reverts with FieldElementIntOutOfRange
+    }
+
     /// @notice Whether `v` is a reduced field element (`v < MODULUS`).
     /// @param v The value to test.
     /// @return True when `v < MODULUS`.

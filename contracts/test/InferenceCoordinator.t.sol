@@ -156,6 +156,119 @@ contract InferenceCoordinatorTest is CoordinatorFixture {
         assertTrue(seen, "InferenceRequested");
     }
 
+    /// @dev The packed entry point makes the same request as the unpacked one (same terms, so the same id and
+    ///      commitment) and logs the bytes it was given, at the width it was given.
+    function test_requestInferencePacked_makesTheSameRequestAsTheUnpackedForm() public {
+        uint64 deadline = uint64(block.timestamp) + TTL;
+        IInferenceCoordinator.Terms memory terms = _expectedTerms(FEE, 123_456, deadline);
+        uint256 expectedId = uint256(keccak256(abi.encode(terms)));
+        vm.expectEmit(true, true, true, true, address(coordinator));
+        // (1, -2, 3) at two bytes each: not the narrowest width, logged as given.
+        emit IInferenceCoordinator.InferenceRequested(
+            expectedId,
+            modelId,
+            requester,
+            terms,
+            2,
+            hex"0001fffe0003"
+        );
+        vm.prank(requester);
+        uint256 id = coordinator.requestInferencePacked{value: FEE}(
+            modelId,
+            1,
+            2,
+            hex"0001fffe0003",
+            _offer(123_456, deadline)
+        );
+        _sync();
+        assertEq(id, expectedId, "the id of the same terms");
+        assertEq(_t(id).inputCommitment, coordinator.computeInputCommitment(_input()), "the same commitment");
+        assertEq(uint256(_status(id)), uint256(IInferenceCoordinator.RequestStatus.Open), "open");
+        _lock(prover, id);
+        _fulfil(id);
+        assertEq(uint256(_status(id)), uint256(IInferenceCoordinator.RequestStatus.Fulfilled), "fulfilled");
+    }
+
+    /// @dev Every width from 1 to 32 reads back the same elements, negative ones sign-extended.
+    function testFuzz_requestInferencePacked_commitsTheUnpackedElements(int64 a, int64 b, int64 c) public {
+        int256[] memory xs = _ints(a, b, c);
+        for (uint8 width = 8; width <= 32; width += 8) {
+            bytes memory packed;
+            for (uint256 i = 0; i < 3; ++i) {
+                bytes32 word = bytes32(uint256(xs[i]) << (256 - 8 * uint256(width)));
+                for (uint256 j = 0; j < width; ++j) packed = bytes.concat(packed, word[j]);
+            }
+            vm.prank(requester);
+            uint256 id = coordinator.requestInferencePacked(
+                modelId,
+                1,
+                width,
+                packed,
+                _offer(0, uint64(block.timestamp) + TTL + width)
+            );
+            _sync();
+            assertEq(
+                _t(id).inputCommitment,
+                coordinator.computeInputCommitment(xs),
+                "the elements' commitment"
+            );
+        }
+    }
+
+    function test_requestInferencePacked_rejectsAWidthOutside1To32OrAPartialElement() public {
+        IInferenceCoordinator.Offer memory offer = _offer(0, uint64(block.timestamp) + TTL);
+        vm.startPrank(requester);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IInferenceCoordinator.CoordinatorInputWidthInvalid.selector,
+                uint8(0),
+                uint256(3)
+            )
+        );
+        coordinator.requestInferencePacked(modelId, 1, 0, hex"010203", offer);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IInferenceCoordinator.CoordinatorInputWidthInvalid.selector,
+                uint8(33),
+                uint256(99)
+            )
+        );
+        coordinator.requestInferencePacked(modelId, 1, 33, new bytes(99), offer);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IInferenceCoordinator.CoordinatorInputWidthInvalid.selector,
+                uint8(2),
+                uint256(5)
+            )
+        );
+        coordinator.requestInferencePacked(modelId, 1, 2, hex"0001fffe00", offer);
+        // A whole number of elements, but not the version's input count.
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IInferenceCoordinator.CoordinatorInputLengthMismatch.selector,
+                modelId,
+                uint32(1),
+                uint256(3),
+                uint256(2)
+            )
+        );
+        coordinator.requestInferencePacked(modelId, 1, 2, hex"0001fffe", offer);
+        vm.stopPrank();
+    }
+
+    /// @dev At width 32 an element can lie outside the field's signed range, as in the unpacked form.
+    function test_requestInferencePacked_rejectsAnElementWithoutAFieldEncoding() public {
+        int256 tooBig = FieldElement.MAX_INT + 1;
+        bytes memory packed = bytes.concat(
+            bytes32(uint256(1)),
+            bytes32(uint256(tooBig)),
+            bytes32(uint256(3))
+        );
+        vm.expectRevert(abi.encodeWithSelector(FieldElement.FieldElementIntOutOfRange.selector, tooBig));
+        vm.prank(requester);
+        coordinator.requestInferencePacked(modelId, 1, 32, packed, _offer(0, uint64(block.timestamp) + TTL));
+    }
+
     function test_requestInference_givesDistinctTermsDistinctIds() public {
         uint256[] memory ids = new uint256[](5);
         for (uint256 i = 1; i <= 5; ++i) {

@@ -2673,6 +2673,22 @@ export const inferenceCoordinatorAbi = [
   {
     "inputs": [
       {
+        "internalType": "uint8",
+        "name": "inputWidth",
+        "type": "uint8"
+      },
+      {
+        "internalType": "uint256",
+        "name": "length",
+        "type": "uint256"
+      }
+    ],
+    "name": "CoordinatorInputWidthInvalid",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "address",
         "name": "account",
         "type": "address"
@@ -5053,6 +5069,77 @@ export const inferenceCoordinatorAbi = [
   {
     "inputs": [
       {
+        "internalType": "bytes32",
+        "name": "modelId",
+        "type": "bytes32"
+      },
+      {
+        "internalType": "uint32",
+        "name": "version",
+        "type": "uint32"
+      },
+      {
+        "internalType": "uint8",
+        "name": "inputWidth",
+        "type": "uint8"
+      },
+      {
+        "internalType": "bytes",
+        "name": "input",
+        "type": "bytes"
+      },
+      {
+        "components": [
+          {
+            "internalType": "uint256",
+            "name": "minPrice",
+            "type": "uint256"
+          },
+          {
+            "internalType": "uint32",
+            "name": "rampPeriod",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "lockTimeout",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint256",
+            "name": "lockCollateral",
+            "type": "uint256"
+          },
+          {
+            "internalType": "uint32",
+            "name": "callbackGasLimit",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint64",
+            "name": "deadline",
+            "type": "uint64"
+          }
+        ],
+        "internalType": "struct IInferenceCoordinator.Offer",
+        "name": "offer",
+        "type": "tuple"
+      }
+    ],
+    "name": "requestInferencePacked",
+    "outputs": [
+      {
+        "internalType": "uint256",
+        "name": "requestId",
+        "type": "uint256"
+      }
+    ],
+    "stateMutability": "payable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "uint256",
         "name": "requestId",
         "type": "uint256"
@@ -6915,6 +7002,22 @@ export const zkinferErrorsAbi = [
       }
     ],
     "name": "CoordinatorInputLengthMismatch",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint8",
+        "name": "inputWidth",
+        "type": "uint8"
+      },
+      {
+        "internalType": "uint256",
+        "name": "length",
+        "type": "uint256"
+      }
+    ],
+    "name": "CoordinatorInputWidthInvalid",
     "type": "error"
   },
   {

@@ -15,7 +15,7 @@ import { fixedToFloat } from "../engine/felt.js";
 import { ZkinferError } from "../errors.js";
 import type { InputSpec } from "../models/input.js";
 import { CALLBACK_STATUS, findFulfilledEvent, readReceipt, type CallbackStatus, type Receipt } from "./receipt.js";
-import { requestArgs, requestsInLogs, type Terms } from "./terms.js";
+import { packInput, requestArgs, requestsInLogs, type Terms } from "./terms.js";
 
 /**
  * What a dApp developer needs in TypeScript: ask for a verified inference, wait for it, decode it.
@@ -164,12 +164,14 @@ export async function requestInference(
 ): Promise<SubmittedRequest> {
   const deadline = p.deadline ?? (await deadlineIn(client, 600));
   const version = p.version ?? (await latestActiveVersion(client, p.coordinator, p.modelId));
+  const packed = packInput(p.input);
   const { request } = await client.simulateContract({
     account: wallet.account,
     address: p.coordinator,
     abi: inferenceCoordinatorAbi,
-    functionName: "requestInference",
-    args: [p.modelId, version, [...p.input], await requestOffer(client, p, deadline)],
+    // The packed form: a request's calldata is then a few bytes per element instead of a 32-byte word each.
+    functionName: "requestInferencePacked",
+    args: [p.modelId, version, packed.width, packed.packed, await requestOffer(client, p, deadline)],
     value: p.fee ?? 0n,
   });
   const txHash = await wallet.writeContract(request);

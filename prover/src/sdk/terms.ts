@@ -60,6 +60,22 @@ const TERMS_TUPLE = inferenceCoordinatorAbi.find(
   (x): x is Extract<typeof x, { type: "function"; name: "hashTerms" }> => x.type === "function" && x.name === "hashTerms",
 )!.inputs[0]!;
 
+/**
+ * Packs an input as `requestInferencePacked` takes it (and `InferenceRequested` logs it): each element as `width`
+ * big-endian bytes of its two's complement, `width` the fewest bytes that hold every element with its sign.
+ */
+export function packInput(input: readonly bigint[]): { width: number; packed: Hex } {
+  let width = 1;
+  for (const x of input) {
+    const magnitude = x < 0n ? -x - 1n : x; // the bits besides the sign
+    while (width < 32 && magnitude >> BigInt(width * 8 - 1) !== 0n) width++;
+  }
+  const bits = BigInt(width * 8);
+  const mask = (1n << bits) - 1n;
+  const hex = input.map((x) => (x & mask).toString(16).padStart(width * 2, "0")).join("");
+  return { width, packed: `0x${hex}` };
+}
+
 /** Unpacks `InferenceRequested`'s input: `width` big-endian two's-complement bytes per element. */
 export function unpackInput(width: number, packed: Hex): bigint[] {
   const hex = packed.slice(2);
