@@ -220,3 +220,40 @@ export function fillCommitment(prover: Address, requestIds: readonly bigint[], p
     encodeAbiParameters([{ type: "address" }, { type: "uint256[]" }, { type: "bytes32" }], [prover, [...requestIds], proofHash]),
   );
 }
+
+/** `keccak256(abi.encode(hashTerms(terms), locker, lockedAt, price))`: a locked request's state (not truncated). */
+export function hashLocked(terms: Terms, held: LockState): Hex {
+  return keccak256(
+    encodeAbiParameters(
+      [{ type: "bytes32" }, { type: "address" }, { type: "uint64" }, { type: "uint256" }],
+      [hashTerms(terms), held.locker, held.lockedAt, held.price],
+    ),
+  );
+}
+
+/** Whether `stateHash` (as `requestState` returns it: its low byte cleared) is `hash`'s. */
+export function sameState(stateHash: Hex, hash: Hex): boolean {
+  return (BigInt(stateHash) & ~0xffn) === (BigInt(hash) & ~0xffn);
+}
+
+/** Terms as JSON (integers as decimal strings), and back: for stores and `--json` output. */
+export function termsToJson(t: Terms): Record<string, string | number> {
+  return Object.fromEntries(Object.entries(t).map(([k, v]) => [k, typeof v === "bigint" ? v.toString() : v]));
+}
+export function termsFromJson(j: Record<string, string | number>): Terms {
+  const big = (k: keyof Terms) => BigInt(j[k] as string);
+  return {
+    requester: j.requester as Address,
+    modelId: j.modelId as Hex,
+    version: Number(j.version),
+    inputCommitment: j.inputCommitment as Hex,
+    maxPrice: big("maxPrice"),
+    minPrice: big("minPrice"),
+    requestedAt: big("requestedAt"),
+    rampPeriod: Number(j.rampPeriod),
+    lockDeadline: big("lockDeadline"),
+    lockCollateral: big("lockCollateral"),
+    callbackGasLimit: Number(j.callbackGasLimit),
+    deadline: big("deadline"),
+  };
+}

@@ -1,10 +1,11 @@
 import { BaseError, HttpRequestError, RpcError, type Address, type Hex, type PublicClient } from "viem";
 import { inferenceCoordinatorAbi } from "../chain/abis.js";
 import { isZkinferError } from "../errors.js";
+import { requestFromLog, requestState, type RequestRecord } from "../sdk/terms.js";
 import type { Logger } from "../util/logger.js";
 import { ModelCatalog } from "./catalog.js";
 import type { ServiceMetrics } from "./metrics.js";
-import { RequestStatus, type JobPolicy } from "./policy.js";
+import type { JobPolicy } from "./policy.js";
 import type { FailCode, JobStore, NewJob } from "./store.js";
 
 export interface WatcherContext {
@@ -93,7 +94,7 @@ export function createWatcher(ctx: WatcherContext) {
       const to = from + chunk - 1n < target ? from + chunk - 1n : target;
       const { logs, to: done } = await logsIn(from, to);
       const jobs: NewJob[] = [];
-      for (const log of logs) jobs.push(await toJob(log.args, log.blockNumber));
+      for (const log of logs) jobs.push(await toJob(requestFromLog(log)));
       const inserted = await ctx.store.insertAll(jobs, [LAST_BLOCK, done.toString()]);
       if (inserted) {
         logger.info({ from: String(from), to: String(done), requests: jobs.length, inserted }, "requests seen");
@@ -123,35 +124,24 @@ export function createWatcher(ctx: WatcherContext) {
     }
   }
 
-  type RequestArgs = {
-    requestId: bigint;
-    modelId: Hex;
-    version: number;
-    input: readonly bigint[];
-    deadline: bigint;
-    fee: bigint;
-  };
-
-  async function toJob(args: RequestArgs, blockNumber: bigint): Promise<NewJob> {
+  /** A request, from its `InferenceRequested` log (its terms and its unpacked input), as a job to store. */
+  async function toJob(req: RequestRecord): Promise<NewJob> {
+    const { terms, input } = req;
     const base = {
       kind: "chain" as const,
-      requestId: args.requestId.toString(),
-      modelId: args.modelId,
-      version: Number(args.version),
-      inputFixed: args.input.map(String),
-      deadline: Number(args.deadline),
-      fee: args.fee.toString(),
-      blockNumber: Number(blockNumber),
+      requestId: req.requestId.toString(),
+      modelId: terms.modelId,
+      version: terms.version,
+      inputFixed: input.map(String),
+      deadline: Number(terms.deadline),
+      fee: terms.maxPrice.toString(),
+      blockNumber: Number(req.blockNumber),
+      terms,
     };
     // The coordinator's own record first: a fresh store re-reading old blocks must not re-prove settled requests.
-    const onChain = await ctx.client.readContract({
-      address: ctx.coordinator,
-      abi: inferenceCoordinatorAbi,
-      functionName: "request",
-      args: [args.requestId],
-    });
-    const status = Number(onChain.status);
-    if (status === RequestStatus.Fulfilled) return { ...base, model: "unknown", fulfilledNote: "already fulfilled on-chain" };
+    const { status } = await requestState(ctx.client, ctx.coordinator, req.requestId);
+    if (status === "fulfilled") return { ...base, model: "unknown", fulfilledNote: "already fulfilled on-chain" };
+    const args = { modelId: terms.modelId, version: terms.version, input, deadline: terms.deadline };
     const resolved = await ctx.catalog.resolveOnChain(ctx.client, ctx.registry, args.modelId, Number(args.version));
     const served = "served" in resolved ? resolved.served : undefined;
     const fail = (reason: string, failCode: FailCode = "unservable") => {
@@ -164,7 +154,8 @@ export function createWatcher(ctx: WatcherContext) {
         failCode,
       };
     };
-    if (status === RequestStatus.Refunded) return fail("the request was refunded on-chain", "expired");
+    if (status === "refunded") return fail("the request was refunded on-chain", "expired");
+    if (status === "cancelled") return fail("the requester cancelled the request", "expired");
     if (Number(args.deadline) < Math.max(Date.now() / 1000, headTime))
       return fail(
         `the request's deadline (${new Date(Number(args.deadline) * 1000).toISOString()}) passed before it was seen`,
