@@ -175,7 +175,11 @@ export async function startServiceChain(models: ExampleModel[], opts: { batches?
         if (!f) throw new Error(`request ${requestId} has no InferenceFulfilled`);
         const block = await client.getBlock({ blockNumber: f.blockNumber });
         const outputsHash = keccak256(encodeAbiParameters([{ type: "int256[]" }], [f.args.outputs]));
-        for (const [callback, name] of [[0, "none"], [1, "succeeded"], [2, "failed"]] as const) {
+        for (const [callback, name] of [
+          [0, "none"],
+          [1, "succeeded"],
+          [2, "failed"],
+        ] as const) {
           const receipt = {
             modelId: f.args.modelId,
             version: f.args.version,

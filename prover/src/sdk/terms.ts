@@ -1,12 +1,4 @@
-import {
-  encodeAbiParameters,
-  keccak256,
-  parseEventLogs,
-  type Address,
-  type Hex,
-  type Log,
-  type PublicClient,
-} from "viem";
+import { encodeAbiParameters, keccak256, parseEventLogs, type Address, type Hex, type Log, type PublicClient } from "viem";
 import { inferenceCoordinatorAbi } from "../chain/abis.js";
 import { ZkinferError } from "../errors.js";
 
@@ -72,7 +64,8 @@ const TERMS_TUPLE = inferenceCoordinatorAbi.find(
 export function unpackInput(width: number, packed: Hex): bigint[] {
   const hex = packed.slice(2);
   const n = hex.length / 2 / width;
-  if (!Number.isInteger(n) || width < 1 || width > 32) throw new Error(`packed input of ${hex.length / 2} bytes is not a whole number of ${width}-byte elements`);
+  if (!Number.isInteger(n) || width < 1 || width > 32)
+    throw new Error(`packed input of ${hex.length / 2} bytes is not a whole number of ${width}-byte elements`);
   const bits = BigInt(width * 8);
   const half = 1n << (bits - 1n);
   const out: bigint[] = [];

@@ -290,7 +290,8 @@ export function createSender(ctx: SenderContext) {
         const r = revertOf(e);
         if (r === undefined) throw e; // RPC trouble: retry later
         if (r.name === "CoordinatorCommitmentTooRecent") throw new Error("commitment mined in this block; retry in the next");
-        if (r.name === "CoordinatorTermsMismatch") throw new Error("a request's state changed while the batch was judged; retrying");
+        if (r.name === "CoordinatorTermsMismatch")
+          throw new Error("a request's state changed while the batch was judged; retrying");
         const culprit = going.find((j) => typeof r.args[0] === "bigint" && BigInt(j.requestId!) === r.args[0]);
         const key = ids.join(",");
         if (r.name === "CoordinatorFillNotCommitted" && culprit && !committed.has(key)) {
