@@ -6,6 +6,7 @@ import { parseEther, type Abi, type Address, type Hex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { inferenceCoordinatorAbi } from "../../prover/src/chain/abis.js";
 import { claimOf, fulfil } from "../../prover/src/chain/fulfil.js";
+import { fillCommitment } from "../../prover/src/sdk/terms.js";
 import { feltToInt, floatToFixed } from "../../prover/src/engine/felt.js";
 import { proveInference } from "../../prover/src/models/inference.js";
 import { parseInput } from "../../prover/src/models/input.js";
@@ -305,6 +306,39 @@ describe("zkinfer serve: batched fulfilments (hardhat node + real EZKL)", functi
     stats.dropTest = {
       batchGas: Number((await chain.client.getTransactionReceipt({ hash: batches[0]!.transactionHash })).gasUsed),
     };
+  });
+
+  it("fulfils a batch nobody could lock as one open fill: one commitment to the whole batch, a block ahead", async () => {
+    // A one-second lock window: past before the batch window closes, so the service proves them for an open fill.
+    const hashes: Hex[] = [];
+    for (let i = 0; i < 4; i++)
+      hashes.push(await chain.send("digits-mlp", await chain.heldoutInput("digits-mlp", 40 + i), 900, { lockTimeout: 1 }));
+    const open = await Promise.all(hashes.map((h) => chain.mined(h)));
+    await waitFor(
+      "the open-fill batch",
+      async () => (await Promise.all(open.map(chain.fulfilments))).every((f) => f.length === 1),
+      WAIT_MS,
+      svc.log,
+    );
+    const batches = (await events("BatchFulfilled")).filter((b) => b.args.requestIds.some((id) => open.includes(id)));
+    expect(batches, "one fulfillBatch").to.have.length(1);
+    const ascending = [...open].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    expect([...batches[0]!.args.requestIds]).to.deep.equal(ascending);
+    // Nobody locked them; the prover committed once, to these requests in their order and this proof.
+    expect((await events("RequestLocked")).filter((e) => open.includes(e.args.requestId))).to.have.length(0);
+    const commitment = fillCommitment(prover.address, ascending, batches[0]!.args.proofHash);
+    const commits = await chain.client.getContractEvents({
+      address: chain.coordinator,
+      abi: inferenceCoordinatorAbi,
+      eventName: "FillCommitted",
+      args: { prover: prover.address },
+      fromBlock: 0n,
+      strict: true,
+    });
+    // (The earlier tests' requests were all locked: this is the prover's only commitment.)
+    expect(commits.map((c) => c.args.commitment)).to.deep.equal([commitment]);
+    expect(commits[0]!.blockNumber < batches[0]!.blockNumber, "committed in an earlier block").to.equal(true);
+    for (const id of open) expect((await chain.receipt(id)).fulfiller).to.equal(prover.address);
   });
 });
 
