@@ -172,6 +172,10 @@ for (const backend of ["sqlite", "postgres"] as const) {
       await b.setHeld(String(id), held);
       const seen = (await a.byRequestId(String(id)))!;
       expect([seen.terms, seen.held]).to.deep.equal([terms, held]);
+      // The watcher's way: a request and its lock seen in one range are stored together.
+      const other = { ...held, locker: "0x90F79bf6EB2c4f870365E785982E1f101E93b906" as const };
+      expect(await a.insertAll([chainJob(20)], ["watcher.lastBlock", "9"], [["20", other]])).to.equal(1);
+      expect((await b.byRequestId("20"))!.held).to.deep.equal(other);
     });
   });
 }

@@ -16,7 +16,8 @@ import type { Job, JobStore } from "./store.js";
  * A chain job's request as the coordinator holds it now. The coordinator keeps one word per request (a hash and a
  * status), so the terms come from the job (the watcher stored them from `InferenceRequested`) and the lock from the
  * job too when the state's hash is that lock's (this service's own lock, recorded from its lock transaction's
- * `RequestLocked`); only another prover's lock is read from the chain's logs, once, and recorded for the fleet.
+ * `RequestLocked`, or any prover's, recorded by the watcher); only a lock the watcher has not reached yet (it runs
+ * `--confirmations` behind) is read from the chain's logs, once, and recorded for the fleet.
  */
 export interface RequestView {
   requestId: bigint;

@@ -255,11 +255,16 @@ export class JobStore {
     return { job: (await this.byRequestId(job.requestId!, sql))!, created: false };
   }
 
-  /** Insert a batch of jobs and record a key (the watcher's last block) in one transaction; returns how many were new. */
-  async insertAll(jobs: NewJob[], kv: [string, string]): Promise<number> {
+  /**
+   * Insert a batch of jobs, record the locks seen on their requests (request id, lock; after the jobs, so a request
+   * locked in the same range has its job) and a key (the watcher's last block), in one transaction; returns how many
+   * jobs were new.
+   */
+  async insertAll(jobs: NewJob[], kv: [string, string], locks: readonly [string, LockState][] = []): Promise<number> {
     return this.db.transaction(async (tx) => {
       let n = 0;
       for (const j of jobs) if ((await this.insert(j, tx)).created) n += 1;
+      for (const [requestId, held] of locks) await this.setHeld(requestId, held, tx);
       await this.setKv(kv[0], kv[1], tx);
       return n;
     });
@@ -441,8 +446,8 @@ export class JobStore {
   }
 
   /** Record the lock on a request (see `Job.held`), for every node of the fleet. */
-  async setHeld(requestId: string, held: LockState): Promise<void> {
-    await this.db.query("UPDATE jobs SET held = $2 WHERE request_id = $1", [requestId, lockToJson(held)]);
+  async setHeld(requestId: string, held: LockState, sql: Sql = this.db): Promise<void> {
+    await sql.query("UPDATE jobs SET held = $2 WHERE request_id = $1", [requestId, lockToJson(held)]);
   }
 
   /** Record a chain job's terms (a job stored before the store kept them). */

@@ -1,7 +1,7 @@
 import { BaseError, HttpRequestError, RpcError, type Address, type Hex, type PublicClient } from "viem";
 import { inferenceCoordinatorAbi } from "../chain/abis.js";
 import { isZkinferError } from "../errors.js";
-import { requestFromLog, requestState, type RequestRecord } from "../sdk/terms.js";
+import { requestFromLog, requestState, type LockState, type RequestRecord } from "../sdk/terms.js";
 import type { Logger } from "../util/logger.js";
 import { ModelCatalog } from "./catalog.js";
 import type { ServiceMetrics } from "./metrics.js";
@@ -32,9 +32,16 @@ export interface WatcherContext {
 
 const LAST_BLOCK = "watcher.lastBlock";
 
+/** What the watcher follows: requests (its jobs) and locks (each request's lock, which the calls on it take back). */
+const WATCHED_EVENTS = inferenceCoordinatorAbi.filter(
+  (x): x is Extract<(typeof inferenceCoordinatorAbi)[number], { type: "event"; name: "InferenceRequested" | "RequestLocked" }> =>
+    x.type === "event" && (x.name === "InferenceRequested" || x.name === "RequestLocked"),
+);
+
 /**
  * Follows InferenceRequested from `startBlock`, `confirmations` blocks behind the head, and turns
- * each request into a durable job. The jobs and the new last-processed block are written in one
+ * each request into a durable job (with its terms, which every call on the request takes back), recording each
+ * RequestLocked's lock with its job. The jobs and the new last-processed block are written in one
  * transaction, so a restart (or the next leader of a fleet) resumes exactly where the previous one
  * stopped and inserts nothing twice (a request id is unique in the store). A getLogs range the RPC
  * refuses (too many results, range limits) is halved until it is accepted, and grows back after.
@@ -53,14 +60,16 @@ export function createWatcher(ctx: WatcherContext) {
     return v === undefined ? ctx.startBlock - 1n : BigInt(v);
   };
 
-  /** The requests in [from, to], or in a prefix of it when the RPC refuses the whole: returns the logs and the range's end. */
+  /**
+   * The requests and locks in [from, to], or in a prefix of it when the RPC refuses the whole: returns the logs and
+   * the range's end.
+   */
   async function logsIn(from: bigint, to: bigint) {
     for (;;) {
       try {
-        const logs = await ctx.client.getContractEvents({
+        const logs = await ctx.client.getLogs({
           address: ctx.coordinator,
-          abi: inferenceCoordinatorAbi,
-          eventName: "InferenceRequested",
+          events: WATCHED_EVENTS,
           fromBlock: from,
           toBlock: to,
           strict: true,
@@ -94,8 +103,16 @@ export function createWatcher(ctx: WatcherContext) {
       const to = from + chunk - 1n < target ? from + chunk - 1n : target;
       const { logs, to: done } = await logsIn(from, to);
       const jobs: NewJob[] = [];
-      for (const log of logs) jobs.push(await toJob(requestFromLog(log)));
-      const inserted = await ctx.store.insertAll(jobs, [LAST_BLOCK, done.toString()]);
+      const locks: [string, LockState][] = [];
+      for (const log of logs) {
+        if (log.eventName === "InferenceRequested") jobs.push(await toJob(requestFromLog(log)));
+        else {
+          // Any prover's lock, kept with the job so that calls on the request can pass it back (see requests.ts).
+          const { requestId, locker, lockedAt, price } = log.args;
+          locks.push([String(requestId), { locker, lockedAt, price }]);
+        }
+      }
+      const inserted = await ctx.store.insertAll(jobs, [LAST_BLOCK, done.toString()], locks);
       if (inserted) {
         logger.info({ from: String(from), to: String(done), requests: jobs.length, inserted }, "requests seen");
         ctx.wake.dispatchEvent(new Event("job"));
