@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { parseEther, type Address, type Hex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { inferenceCoordinatorAbi } from "../../prover/src/chain/abis.js";
+import { fetchRequest } from "../../prover/src/sdk/terms.js";
 import { artifactAbi, DEV_KEYS, deployFromArtifact } from "../helpers/chain.js";
 import { zkinfer } from "../helpers/cli.js";
 import { builtExample } from "../helpers/models.js";
@@ -81,8 +82,6 @@ describe("the fulfilment market: two provers on one chain (hardhat node + real E
   const logs = () => svcs.map((s, i) => `--- prover ${i} ---\n${s ? s.log().slice(-2500) : "(stopped)"}`).join("\n");
   const credits = (who: Address) =>
     chain.client.readContract({ address: chain.coordinator, abi: inferenceCoordinatorAbi, functionName: "credits", args: [who] });
-  const onChain = (id: bigint) =>
-    chain.client.readContract({ address: chain.coordinator, abi: inferenceCoordinatorAbi, functionName: "request", args: [id] });
   const events = <E extends "LockSlashed" | "RequestLocked" | "InferenceFulfilled">(eventName: E) =>
     chain.client.getContractEvents({
       address: chain.coordinator,
@@ -142,16 +141,14 @@ describe("the fulfilment market: two provers on one chain (hardhat node + real E
     });
     const lock = await waitFor(
       "A's lock",
-      async () => {
-        const r = await onChain(id);
-        return r.status === 4 ? r : undefined;
-      },
+      async () => ((await chain.status(id)) === "locked" ? chain.lockOf(id) : undefined),
       WAIT_MS,
       logs,
     );
     await proxyA.stop(); // cut first, so that a proof finished in the same instant cannot be sent
     await svcs[0]!.kill(); // SIGKILL, and never restarted
     svcs[0] = undefined;
+    const { terms } = await fetchRequest(chain.client, { coordinator: chain.coordinator, requestId: id });
     expect(lock.locker).to.equal(provers[0]);
     const [creditsB, creditsRequester] = [await credits(provers[1]!), await credits(chain.requester)];
 
@@ -166,17 +163,8 @@ describe("the fulfilment market: two provers on one chain (hardhat node + real E
       logs,
     );
     const block = await chain.client.getBlock({ blockNumber: (fulfilment as { blockNumber: bigint }).blockNumber });
-    expect(block.timestamp > lock.lockDeadline, "fulfilled after the lock deadline").to.equal(true);
-    expect(
-      (
-        await chain.client.readContract({
-          address: chain.coordinator,
-          abi: inferenceCoordinatorAbi,
-          functionName: "receipt",
-          args: [id],
-        })
-      ).fulfiller,
-    ).to.equal(provers[1]);
+    expect(block.timestamp > terms.lockDeadline, "fulfilled after the lock deadline").to.equal(true);
+    expect((await chain.receipt(id)).fulfiller).to.equal(provers[1]);
     const [slash] = (await events("LockSlashed")).filter((e) => e.args.requestId === id);
     expect(slash!.args).to.deep.include({
       locker: provers[0],
@@ -270,7 +258,7 @@ describe("the fulfilment market: two provers on one chain (hardhat node + real E
     expect(job.state).to.equal("failed");
     expect(job.error).to.match(/^price \d+ wei does not cover the callback's 5000000 gas at \d+ wei\/gas \(\+10%: \d+ wei\)$/);
     // The prover spent nothing on it: no lock, no proof, no transaction.
-    expect((await onChain(id)).status).to.equal(1);
+    expect(await chain.status(id)).to.equal("open");
     expect(await proofsMade(svcs[1]!)).to.equal(proofsB);
     expect(await chain.client.getTransactionCount({ address: proverB })).to.equal(nonceB);
   });

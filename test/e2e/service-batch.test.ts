@@ -5,7 +5,8 @@ import { join } from "node:path";
 import { parseEther, type Abi, type Address, type Hex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { inferenceCoordinatorAbi } from "../../prover/src/chain/abis.js";
-import { fulfil } from "../../prover/src/chain/fulfil.js";
+import { claimOf, fulfil } from "../../prover/src/chain/fulfil.js";
+import { fillCommitment } from "../../prover/src/sdk/terms.js";
 import { feltToInt, floatToFixed } from "../../prover/src/engine/felt.js";
 import { proveInference } from "../../prover/src/models/inference.js";
 import { parseInput } from "../../prover/src/models/input.js";
@@ -161,25 +162,24 @@ describe("zkinfer serve: batched fulfilments (hardhat node + real EZKL)", functi
       const e = fulfilled.find((f) => f.args.requestId === id)!;
       expect(e.args.fulfiller).to.equal(prover.address);
       expect(e.args.outputs, `request ${id} event outputs`).to.deep.equal(expected[i]);
-      const receipt = await chain.client.readContract({
-        address: chain.coordinator,
-        abi: inferenceCoordinatorAbi,
-        functionName: "receipt",
-        args: [id],
+      expect(await chain.receipt(id), `request ${id} receipt`).to.deep.equal({
+        fulfiller: prover.address,
+        callback: "succeeded",
       });
-      expect(receipt.fulfiller, `request ${id} receipt`).to.equal(prover.address);
     }
     const txs = [...new Set(fulfilled.map((e) => e.transactionHash))];
     const batches = (await events("BatchFulfilled")).filter((b) => b.args.requestIds.some((id) => ids.includes(id)));
     expect(txs.length, "fulfilment transactions").to.be.at.most(2);
     expect(batches.length, "BatchFulfilled events").to.equal(txs.length);
     expect(new Set(batches.map((b) => b.transactionHash))).to.deep.equal(new Set(txs));
-    // The batches partition the requests, each in ascending id order, each on a registered variant.
+    // The batches partition the requests, each in ascending id order (ids are hashes: not the order of the
+    // requests), each on a registered variant.
+    const ascending = (xs: readonly bigint[]) => [...xs].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
     const batched = batches.flatMap((b) => [...b.args.requestIds]);
-    expect([...batched].sort((a, b) => (a < b ? -1 : 1))).to.deep.equal(ids);
+    expect(ascending(batched)).to.deep.equal(ascending(ids));
     for (const b of batches) {
       expect([4, 8]).to.include(b.args.batchSize);
-      expect([...b.args.requestIds]).to.deep.equal([...b.args.requestIds].sort((x, y) => (x < y ? -1 : 1)));
+      expect([...b.args.requestIds]).to.deep.equal(ascending(b.args.requestIds));
     }
     // Every request was locked by this prover before it was fulfilled.
     const locks = (await events("RequestLocked")).filter((e) => ids.includes(e.args.requestId));
@@ -220,10 +220,14 @@ describe("zkinfer serve: batched fulfilments (hardhat node + real EZKL)", functi
 
   it("drops a request fulfilled by someone else while its batch is proved, and fulfils the rest in a new batch", async () => {
     const heldout = await readJson<Heldout>((await exampleSource("digits-mlp")).heldout!, "heldout.json");
-    const dropped = 1; // a middle block: the rest are not the proof's first blocks, so they are proved again
-    const own = await proveInference(sharedEngine(), model, parseInput(heldout.inputs[REQUESTS + dropped]!, model.manifest), {
-      out: join(dir, "dropped.proof.json"),
-    });
+    // The other party's proof of each of the four (which one drops out is known once their ids are).
+    const own: Awaited<ReturnType<typeof proveInference>>[] = [];
+    for (let i = REQUESTS; i < REQUESTS + EXTRA; i++)
+      own.push(
+        await proveInference(sharedEngine(), model, parseInput(heldout.inputs[i]!, model.manifest), {
+          out: join(dir, `other-${i}.proof.json`),
+        }),
+      );
     const proofsBefore = await batchProofs(4);
     const deadline = (await chain.client.getBlock()).timestamp + 900n;
     const extra: bigint[] = [];
@@ -238,6 +242,10 @@ describe("zkinfer serve: batched fulfilments (hardhat node + real EZKL)", functi
       const receipt = await chain.client.waitForTransactionReceipt({ hash });
       extra.push(BigInt(receipt.logs.find((l) => l.address.toLowerCase() === chain.coordinator.toLowerCase())!.topics[1]!));
     }
+    // Block 1 of the four (blocks go in ascending id order) drops out: the rest are not the proof's first blocks, so
+    // they are proved again.
+    const order = [...extra].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    const dropped = extra.indexOf(order[1]!);
     // Once the service has chosen the batch (the four locked, their verdicts taken, the proof about to start),
     // another party fulfils one of them (within the service's lock: the service is paid, as the market rules say).
     await waitFor(
@@ -254,13 +262,16 @@ describe("zkinfer serve: batched fulfilments (hardhat node + real EZKL)", functi
       WAIT_MS,
       svc.log,
     );
+    // Within the service's lock, passed back as RequestLocked logged it.
+    const claim = await claimOf(chain.client, chain.coordinator, extra[dropped]!);
+    expect([claim.status, claim.held.locker]).to.deep.equal(["locked", prover.address]);
     const byOther = await fulfil(
       chain.admin.walletClient,
       chain.client,
       chain.coordinator,
-      extra[dropped]!,
-      own.proof,
-      own.instances,
+      claim,
+      own[dropped]!.proof,
+      own[dropped]!.instances,
     );
     await waitFor(
       "the four callbacks",
@@ -285,7 +296,7 @@ describe("zkinfer serve: batched fulfilments (hardhat node + real EZKL)", functi
     const rest = extra.filter((_, i) => i !== dropped);
     const batches = (await events("BatchFulfilled")).filter((b) => b.args.requestIds.some((id) => extra.includes(id)));
     expect(batches).to.have.length(1);
-    expect([...batches[0]!.args.requestIds]).to.deep.equal(rest);
+    expect([...batches[0]!.args.requestIds]).to.deep.equal(order.filter((id) => id !== extra[dropped]));
     expect(batches[0]!.args.batchSize).to.equal(4);
     for (const id of rest)
       expect(fulfilled.find((e) => e.args.requestId === id)!.transactionHash).to.equal(batches[0]!.transactionHash);
@@ -295,6 +306,39 @@ describe("zkinfer serve: batched fulfilments (hardhat node + real EZKL)", functi
     stats.dropTest = {
       batchGas: Number((await chain.client.getTransactionReceipt({ hash: batches[0]!.transactionHash })).gasUsed),
     };
+  });
+
+  it("fulfils a batch nobody could lock as one open fill: one commitment to the whole batch, a block ahead", async () => {
+    // A one-second lock window: past before the batch window closes, so the service proves them for an open fill.
+    const hashes: Hex[] = [];
+    for (let i = 0; i < 4; i++)
+      hashes.push(await chain.send("digits-mlp", await chain.heldoutInput("digits-mlp", 40 + i), 900, { lockTimeout: 1 }));
+    const open = await Promise.all(hashes.map((h) => chain.mined(h)));
+    await waitFor(
+      "the open-fill batch",
+      async () => (await Promise.all(open.map(chain.fulfilments))).every((f) => f.length === 1),
+      WAIT_MS,
+      svc.log,
+    );
+    const batches = (await events("BatchFulfilled")).filter((b) => b.args.requestIds.some((id) => open.includes(id)));
+    expect(batches, "one fulfillBatch").to.have.length(1);
+    const ascending = [...open].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    expect([...batches[0]!.args.requestIds]).to.deep.equal(ascending);
+    // Nobody locked them; the prover committed once, to these requests in their order and this proof.
+    expect((await events("RequestLocked")).filter((e) => open.includes(e.args.requestId))).to.have.length(0);
+    const commitment = fillCommitment(prover.address, ascending, batches[0]!.args.proofHash);
+    const commits = await chain.client.getContractEvents({
+      address: chain.coordinator,
+      abi: inferenceCoordinatorAbi,
+      eventName: "FillCommitted",
+      args: { prover: prover.address },
+      fromBlock: 0n,
+      strict: true,
+    });
+    // (The earlier tests' requests were all locked: this is the prover's only commitment.)
+    expect(commits.map((c) => c.args.commitment)).to.deep.equal([commitment]);
+    expect(commits[0]!.blockNumber < batches[0]!.blockNumber, "committed in an earlier block").to.equal(true);
+    for (const id of open) expect((await chain.receipt(id)).fulfiller).to.equal(prover.address);
   });
 });
 

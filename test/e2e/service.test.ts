@@ -146,6 +146,7 @@ describe("zkinfer serve: watch, prove, fulfil (hardhat node + real EZKL)", funct
     expect(outputs).to.deep.equal(proof.outputs.fixed);
     expect(await client.readContract({ address: consumer, abi: consumerAbi, functionName: "calls" })).to.equal(1n);
     expect((await fulfilments(requestId))[0]!.args.fulfiller).to.equal(prover.address);
+    expect(await chain.receipt(requestId)).to.deep.equal({ fulfiller: prover.address, callback: "succeeded" });
   });
 
   it("`zkinfer request` submits from an account and prints the verified result", async () => {
@@ -198,20 +199,7 @@ describe("zkinfer serve: watch, prove, fulfil (hardhat node + real EZKL)", funct
       [["cancel", "999999"], /^error: request 999999 does not exist on the coordinator 0x[0-9a-fA-F]{40}\nhint: /],
     ];
     const locked = await request("diabetes-mlp", await heldoutInput("diabetes-mlp", 5));
-    await waitFor(
-      "the service's lock",
-      async () =>
-        (
-          await chain.client.readContract({
-            address: coordinator,
-            abi: inferenceCoordinatorAbi,
-            functionName: "request",
-            args: [locked],
-          })
-        ).status !== 1,
-      120_000,
-      svc.log,
-    );
+    await waitFor("the service's lock", async () => (await chain.status(locked)) !== "open", 120_000, svc.log);
     const r = await cli("cancel", String(locked));
     expect(r.status).to.equal(1);
     expect(r.stderr).to.match(
@@ -335,13 +323,7 @@ describe("zkinfer serve: watch, prove, fulfil (hardhat node + real EZKL)", funct
       await waitFor(
         "the lock",
         async () => {
-          const r = await client.readContract({
-            address: coordinator,
-            abi: inferenceCoordinatorAbi,
-            functionName: "request",
-            args: [requestId],
-          });
-          if (r.status === 4) return true;
+          if ((await chain.status(requestId)) === "locked") return true;
           const pending = await client.getBlock({ blockTag: "pending" });
           if (pending.transactions.length > 0) await rpc("evm_mine");
           return undefined;

@@ -2,8 +2,10 @@ import { requestOffer, type OfferTerms } from "../../prover/src/sdk/inference.js
 import {
   createPublicClient,
   createWalletClient,
+  encodeAbiParameters,
   encodeFunctionData,
   http,
+  keccak256,
   type Address,
   type Hex,
   type PublicClient,
@@ -15,6 +17,7 @@ import { connectChain, type ChainClients } from "../../prover/src/chain/clients.
 import { registerModelVersion } from "../../prover/src/chain/register.js";
 import { suiteVerifierArtifact } from "../../prover/src/models/suite-verifier.js";
 import { floatToFixed } from "../../prover/src/engine/felt.js";
+import { fetchLock, fetchRequest, requestState, type LockState, type RequestStatus } from "../../prover/src/sdk/terms.js";
 import { readJson, type Heldout } from "../../prover/src/models/source.js";
 import { DEV_KEYS, deployFromArtifact, startHardhatNode, type LocalNode } from "./chain.js";
 import { builtExample, builtExampleBatches, exampleSource, type ExampleModel } from "./models.js";
@@ -45,6 +48,15 @@ export interface ServiceChain {
   mined(hash: Hex): Promise<bigint>;
   /** InferenceFulfilled events of one request. */
   fulfilments(requestId: bigint): Promise<unknown[]>;
+  /** A request's status now (`requestState`). */
+  status(requestId: bigint): Promise<RequestStatus>;
+  /** A request's lock, from its `RequestLocked` log (undefined: never locked). */
+  lockOf(requestId: bigint): Promise<LockState | undefined>;
+  /**
+   * A fulfilled request's receipt, rebuilt from its logs (terms, InferenceFulfilled, the block's time) and checked
+   * with the coordinator's `checkReceipt` against the word it stored; throws when no callback status makes it match.
+   */
+  receipt(requestId: bigint): Promise<{ fulfiller: Address; callback: "none" | "succeeded" | "failed" }>;
   /** Held-out sample i of a model, as the fixed-point input a request carries. */
   heldoutInput(model: "digits-mlp" | "diabetes-mlp", i: number): Promise<bigint[]>;
   stop(): Promise<void>;
@@ -146,6 +158,48 @@ export async function startServiceChain(models: ExampleModel[], opts: { batches?
           fromBlock: 0n,
           strict: true,
         }),
+      status: async (requestId) => (await requestState(client, coordinator, requestId)).status,
+      lockOf: (requestId) => fetchLock(client, { coordinator, requestId }),
+      async receipt(requestId) {
+        const [{ terms }, [f]] = await Promise.all([
+          fetchRequest(client, { coordinator, requestId }),
+          client.getContractEvents({
+            address: coordinator,
+            abi: inferenceCoordinatorAbi,
+            eventName: "InferenceFulfilled",
+            args: { requestId },
+            fromBlock: 0n,
+            strict: true,
+          }),
+        ]);
+        if (!f) throw new Error(`request ${requestId} has no InferenceFulfilled`);
+        const block = await client.getBlock({ blockNumber: f.blockNumber });
+        const outputsHash = keccak256(encodeAbiParameters([{ type: "int256[]" }], [f.args.outputs]));
+        for (const [callback, name] of [
+          [0, "none"],
+          [1, "succeeded"],
+          [2, "failed"],
+        ] as const) {
+          const receipt = {
+            modelId: f.args.modelId,
+            version: f.args.version,
+            inputCommitment: terms.inputCommitment,
+            outputsHash,
+            proofHash: f.args.proofHash,
+            fulfiller: f.args.fulfiller,
+            fulfilledAt: block.timestamp,
+            callback,
+          };
+          const ok = await client.readContract({
+            address: coordinator,
+            abi: inferenceCoordinatorAbi,
+            functionName: "checkReceipt",
+            args: [requestId, receipt],
+          });
+          if (ok) return { fulfiller: f.args.fulfiller, callback: name };
+        }
+        throw new Error(`request ${requestId}: no receipt rebuilt from its logs matches the coordinator's word`);
+      },
       async heldoutInput(model, i) {
         const heldout = await readJson<Heldout>((await exampleSource(model)).heldout!, "heldout.json");
         const scale = (await builtExample(model)).manifest.circuit.inputScale;

@@ -28,7 +28,8 @@ export async function startServiceProcess(
     stdio: ["ignore", "pipe", "pipe"],
   });
   let log = "";
-  const append = (d: Buffer) => (log = (log + d.toString()).slice(-20_000));
+  // Enough for every line of a suite's run (tests count log lines); request ids are 78-digit hashes.
+  const append = (d: Buffer) => (log = (log + d.toString()).slice(-2_000_000));
   child.stdout!.on("data", append);
   child.stderr!.on("data", append);
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));

@@ -2,6 +2,7 @@ import { expect } from "chai";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { Terms } from "../../prover/src/sdk/terms.js";
 import { JobStore, type NewJob } from "../../prover/src/service/store.js";
 import { projectRoot } from "../../prover/src/util/paths.js";
 import { runCommand } from "../helpers/cli.js";
@@ -146,8 +147,68 @@ for (const backend of ["sqlite", "postgres"] as const) {
       expect(await a.getKv("watcher.lastBlock")).to.equal("43");
       expect(await a.byRequestId("13")).to.equal(undefined);
     });
+
+    it("keeps a chain job's terms and its lock exactly (integers past 2^53 included), seen from every node", async () => {
+      const id = (1n << 255n) + 12345n; // request ids are hashes now
+      const terms: Terms = {
+        requester: "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC",
+        modelId: `0x${"ab".repeat(32)}`,
+        version: 3,
+        inputCommitment: `0x${"cd".repeat(32)}`,
+        maxPrice: (1n << 87n) + 1n,
+        minPrice: 10n ** 15n,
+        requestedAt: 1_800_000_000n,
+        rampPeriod: 60,
+        lockDeadline: 1_800_000_300n,
+        lockCollateral: 2n * 10n ** 15n + 1n,
+        callbackGasLimit: 500_000,
+        deadline: 1_800_001_200n,
+      };
+      const { job } = await a.insert({ ...chainJob(0), requestId: String(id), terms });
+      expect(job.terms).to.deep.equal(terms);
+      expect(job.held).to.equal(null);
+      expect((await a.insert(chainJob(1))).job.terms, "a job stored without terms").to.equal(null);
+      const held = { locker: "0x70997970C51812dc3A010C7d01b50e0d17dc79C8" as const, lockedAt: 77n, price: (1n << 80n) + 3n };
+      await b.setHeld(String(id), held);
+      const seen = (await a.byRequestId(String(id)))!;
+      expect([seen.terms, seen.held]).to.deep.equal([terms, held]);
+      // The watcher's way: a request and its lock seen in one range are stored together.
+      const other = { ...held, locker: "0x90F79bf6EB2c4f870365E785982E1f101E93b906" as const };
+      expect(await a.insertAll([chainJob(20)], ["watcher.lastBlock", "9"], [["20", other]])).to.equal(1);
+      expect((await b.byRequestId("20"))!.held).to.deep.equal(other);
+    });
   });
 }
+
+describe("job store upgrade", function () {
+  it("adds the terms and lock columns to a store made before them, in place, keeping its jobs", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "zkinfer-store-upgrade-"));
+    try {
+      const file = join(dir, "old.sqlite");
+      const { DatabaseSync } = await import("node:sqlite");
+      const old = new DatabaseSync(file);
+      // The first release's table (no send_attempts ... terms, held) with one job in it.
+      old.exec(`CREATE TABLE jobs (id TEXT PRIMARY KEY, kind TEXT NOT NULL, request_id TEXT UNIQUE, model TEXT NOT NULL,
+        model_id TEXT, version INTEGER, input_fixed TEXT NOT NULL, deadline BIGINT, fee TEXT, state TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0, error TEXT, result TEXT, tx_hash TEXT, tx_nonce INTEGER, block_number BIGINT,
+        created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL, proved_at BIGINT, finished_at BIGINT)`);
+      old.exec(`INSERT INTO jobs (id, kind, request_id, model, input_fixed, state, created_at, updated_at)
+        VALUES ('j1', 'chain', '7', 'm', '["1"]', 'queued', 1, 1)`);
+      old.close();
+      const store = await JobStore.open(file);
+      try {
+        const job = (await store.byRequestId("7"))!;
+        expect([job.id, job.state, job.terms, job.held]).to.deep.equal(["j1", "queued", null, null]);
+        await store.setHeld("7", { locker: "0x70997970C51812dc3A010C7d01b50e0d17dc79C8", lockedAt: 5n, price: 9n });
+        expect((await store.byRequestId("7"))!.held!.price).to.equal(9n);
+      } finally {
+        await store.close();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
 
 describe("job store on sqlite: nodes starting at once", function () {
   it("opens one fresh file from 8 processes at the same moment, each waiting its turn for the file's lock", async function () {

@@ -1,8 +1,10 @@
 import type { Account, Address, Chain, PublicClient, Transport, WalletClient } from "viem";
 import { inferenceCoordinatorAbi } from "../chain/abis.js";
+import { locksInLogs, priceAt, type Terms } from "../sdk/terms.js";
 import type { Logger } from "../util/logger.js";
 import type { ServiceMetrics } from "./metrics.js";
-import { RequestStatus, type JobPolicy, type ProveVerdict } from "./policy.js";
+import type { JobPolicy, ProveVerdict } from "./policy.js";
+import { chainNow, viewRequest, type RequestView } from "./requests.js";
 import type { Job, JobStore } from "./store.js";
 
 /**
@@ -13,12 +15,15 @@ import type { Job, JobStore } from "./store.js";
  * unfulfilled, it is proved for an open fill, which the slashed collateral pays for). An open,
  * lockable request is locked by this prover first: the locker (the leader's signer, which owns the
  * key's nonces) locks every pending request it can in one transaction, up to `maxLocks` live locks.
+ * The coordinator keeps only a hash of each request: the terms come from the job store (see requests.ts), prices
+ * from the terms (`priceAt`), and this prover's locks from its lock transactions' `RequestLocked` logs.
  */
 export interface MarketOptions {
   client: PublicClient;
   wallet: WalletClient<Transport, Chain, Account>;
   coordinator: Address;
   logger: Logger;
+  store: JobStore;
   /** The least price (wei) this operator proves for; 0: any price that covers the callback. */
   minPriceWei?: bigint;
 }
@@ -26,48 +31,30 @@ export interface MarketOptions {
 /** Margin over the callback's gas at the current gas price that a request's price must cover (percent). */
 const CALLBACK_MARGIN_PCT = 110n;
 
-type OnChainRequest = Awaited<ReturnType<typeof readRequest>>;
-
-function readRequest(o: Pick<MarketOptions, "client" | "coordinator">, id: bigint) {
-  return o.client.readContract({ address: o.coordinator, abi: inferenceCoordinatorAbi, functionName: "request", args: [id] });
-}
-
-async function chainNow(client: PublicClient): Promise<bigint> {
-  const head = await client.getBlock({ blockTag: "latest" });
-  return BigInt(Math.max(Number(head.timestamp), Math.floor(Date.now() / 1000)));
-}
-
 /**
- * Why this operator will not prove `r` for `price` (wei) at `gasPrice`, or undefined when it pays. `price` is what
- * a lock or fill would fix now (`priceAt`); for a locked request, or a fixed price, the escrow `r.fee`.
+ * Why this operator will not prove a request on `terms` for `price` (wei) at `gasPrice`, or undefined when it pays.
+ * `price` is what a lock or fill would fix now (`priceAt`); for a locked request, the lock's price.
  */
-export function priceProblem(r: OnChainRequest, gasPrice: bigint, minPriceWei = 0n, price: bigint = r.fee): string | undefined {
+export function priceProblem(terms: Terms, gasPrice: bigint, minPriceWei: bigint, price: bigint): string | undefined {
   if (price < minPriceWei) return `price ${price} wei is below --min-price ${minPriceWei} wei`;
-  const callbackCost = (BigInt(r.callbackGasLimit) * gasPrice * CALLBACK_MARGIN_PCT) / 100n;
+  const callbackCost = (BigInt(terms.callbackGasLimit) * gasPrice * CALLBACK_MARGIN_PCT) / 100n;
   if (price < callbackCost)
-    return `price ${price} wei does not cover the callback's ${r.callbackGasLimit} gas at ${gasPrice} wei/gas (+10%: ${callbackCost} wei)`;
+    return `price ${price} wei does not cover the callback's ${terms.callbackGasLimit} gas at ${gasPrice} wei/gas (+10%: ${callbackCost} wei)`;
   return undefined;
 }
 
 /** The price a lock or an open fill in the next block would fix (a reverse Dutch auction rises over its ramp). */
-function priceNow(o: Pick<MarketOptions, "client" | "coordinator">, id: bigint, now: bigint): Promise<bigint> {
-  return o.client.readContract({
-    address: o.coordinator,
-    abi: inferenceCoordinatorAbi,
-    functionName: "priceAt",
-    args: [id, now + 1n],
-  });
-}
+const priceNext = (terms: Terms, now: bigint) => priceAt(terms, now + 1n);
 
 const iso = (sec: bigint | number) => new Date(Number(sec) * 1000).toISOString();
 
 /** Takes locks for this prover: the one place (on the leader) that sends `lock`. */
 export interface Locker {
   /**
-   * Lock `first` (if open and lockable: one request, or a batch's every request, locked whatever --max-locks
+   * Lock `first` (if open and lockable: one job's request, or a batch's every request, locked whatever --max-locks
    * says, as they are about to be proved) and other pending chain jobs' requests, in one transaction.
    */
-  lockPending(first?: bigint | readonly bigint[]): Promise<void>;
+  lockPending(first?: Job | readonly Job[]): Promise<void>;
   /** A request this prover locked was settled (fulfilled, refunded): it no longer counts as a live lock. */
   released(requestId: bigint): void;
 }
@@ -87,7 +74,6 @@ export function serialize(): <T>(fn: () => Promise<T>) => Promise<T> {
 
 export function createLocker(
   o: MarketOptions & {
-    store: JobStore;
     metrics: ServiceMetrics;
     serial: <T>(fn: () => Promise<T>) => Promise<T>;
     /** Live locks this prover holds at most (so that two provers share a burst); default 4. */
@@ -97,7 +83,6 @@ export function createLocker(
   const logger = o.logger.child({ component: "locker" });
   /** Request id -> its lock deadline (unix seconds), for the locks this prover took and has not settled. */
   const held = new Map<string, bigint>();
-  const deadlines = new Map<string, bigint>();
   const maxLocks = o.maxLocks ?? 4;
   const setMetric = () => o.metrics.locksHeld.set({}, held.size);
   /** A lock past its deadline is no longer live (it is slashable): it stops counting against --max-locks, so a
@@ -107,7 +92,7 @@ export function createLocker(
     setMetric();
   };
 
-  async function lockable(ids: bigint[], must: ReadonlySet<bigint>): Promise<bigint[]> {
+  async function lockable(jobs: readonly Job[], must: ReadonlySet<string>): Promise<RequestView[]> {
     const [now, gasPrice, balance] = await Promise.all([
       chainNow(o.client),
       o.client.getGasPrice(),
@@ -119,42 +104,47 @@ export function createLocker(
       }),
     ]);
     let left = balance;
-    const out: bigint[] = [];
-    for (const id of ids) {
+    const out: RequestView[] = [];
+    for (const job of jobs) {
       // The jobs about to be proved are always locked; the others up to maxLocks live locks.
-      if (!must.has(id) && held.size + out.length >= maxLocks) continue;
-      const r = await readRequest(o, id);
+      if (!must.has(job.requestId!) && held.size + out.length >= maxLocks) continue;
+      const r = await viewRequest(o, job);
       // Lockable now, with a second to spare for the next block; a price this operator proves for.
-      if (Number(r.status) !== RequestStatus.Open || BigInt(r.lockDeadline) <= now + 1n) continue;
-      if (priceProblem(r, gasPrice, o.minPriceWei, await priceNow(o, id, now))) continue;
-      if (r.lockCollateral > left) {
+      if (r.status !== "open" || r.terms.lockDeadline <= now + 1n) continue;
+      if (priceProblem(r.terms, gasPrice, o.minPriceWei ?? 0n, priceNext(r.terms, now))) continue;
+      if (r.terms.lockCollateral > left) {
         logger.warn(
-          { requestId: String(id), collateral: String(r.lockCollateral), balance: String(left) },
+          { requestId: String(r.requestId), collateral: String(r.terms.lockCollateral), balance: String(left) },
           "cannot lock: the coordinator balance does not cover the collateral (zkinfer prover deposit)",
         );
         continue;
       }
-      left -= r.lockCollateral;
-      deadlines.set(String(id), BigInt(r.lockDeadline));
-      out.push(id);
+      left -= r.terms.lockCollateral;
+      out.push(r);
     }
     return out;
   }
 
-  async function send(ids: bigint[]): Promise<boolean> {
+  async function send(requests: readonly RequestView[]): Promise<boolean> {
+    const ids = requests.map((r) => r.requestId);
     try {
       const { request } = await o.client.simulateContract({
         account: o.wallet.account,
         address: o.coordinator,
         abi: inferenceCoordinatorAbi,
         functionName: "lock",
-        args: [ids],
+        args: [ids, requests.map((r) => r.terms)],
       });
       const hash = await o.wallet.writeContract(request);
       const receipt = await o.client.waitForTransactionReceipt({ hash });
       if (receipt.status !== "success") return false;
-      for (const id of ids) held.set(String(id), deadlines.get(String(id)) ?? 0n);
-      deadlines.clear();
+      // The locks as the coordinator recorded them: every later call on these requests passes them back.
+      const locks = locksInLogs(receipt.logs);
+      for (const r of requests) {
+        const lock = locks.get(r.requestId);
+        if (lock) await o.store.setHeld(String(r.requestId), lock);
+        held.set(String(r.requestId), r.terms.lockDeadline);
+      }
       setMetric();
       logger.info({ requestIds: ids.map(String), hash, gasUsed: String(receipt.gasUsed) }, "requests locked");
       return true;
@@ -170,8 +160,9 @@ export function createLocker(
         // A lock transaction costs 21k whatever it carries: without a job that must be locked now, wait until half
         // the --max-locks are free, so that locks go out several at a time.
         prune(await chainNow(o.client));
-        const firsts = first === undefined ? [] : typeof first === "bigint" ? [first] : [...first];
-        const must = new Set(firsts.filter((id) => !held.has(String(id))));
+        const firsts = first === undefined ? [] : "id" in first ? [first as Job] : [...(first as readonly Job[])];
+        const mustJobs = firsts.filter((j) => j.requestId && !held.has(j.requestId));
+        const must = new Set(mustJobs.map((j) => j.requestId!));
         if (!must.size && maxLocks - held.size < Math.ceil(maxLocks / 2)) return;
         const pending = [
           ...(await o.store.list({ state: "proving", kind: "chain", limit: 50 })),
@@ -179,14 +170,16 @@ export function createLocker(
         ]
           // In the order workers claim them (soonest deadline first), so that the locks taken are the next proofs.
           .sort((a, b) => (a.deadline ?? Infinity) - (b.deadline ?? Infinity) || a.createdAt - b.createdAt)
-          .map((j) => j.requestId)
-          .filter((id): id is string => !!id && !held.has(id) && !must.has(BigInt(id)));
-        const candidates = [...must, ...pending.map(BigInt)];
+          .filter((j) => !!j.requestId && !held.has(j.requestId) && !must.has(j.requestId));
+        const candidates = [...mustJobs, ...pending];
         if (!candidates.length) return;
-        const ids = await lockable(candidates, must);
-        if (!ids.length || (await send(ids))) return;
+        const requests = await lockable(candidates, must);
+        if (!requests.length || (await send(requests))) return;
         // Someone locked one of them first (a lock is all or nothing): lock what is still open.
-        const again = await lockable(ids, must);
+        const again = await lockable(
+          candidates.filter((j) => requests.some((r) => String(r.requestId) === j.requestId)),
+          must,
+        );
         if (again.length) await send(again);
       }),
     released(requestId) {
@@ -213,44 +206,43 @@ export function marketPolicy(base: JobPolicy, o: MarketOptions & { locker: () =>
     const verdicts: ProveVerdict[] = [];
     for (const job of jobs) verdicts.push(await base.beforeProve(job));
     const chainJobs = jobs
-      .map((job, i) => ({ job, i, id: job.requestId ? BigInt(job.requestId) : undefined }))
-      .filter((x): x is { job: Job; i: number; id: bigint } => x.id !== undefined && x.job.kind === "chain")
-      .filter((x) => verdicts[x.i]!.kind === "prove");
+      .map((job, i) => ({ job, i }))
+      .filter(({ job, i }) => !!job.requestId && job.kind === "chain" && verdicts[i]!.kind === "prove");
     if (!chainJobs.length) return verdicts;
     const [gasPrice, now] = await Promise.all([o.client.getGasPrice(), chainNow(o.client)]);
-    const requests = new Map<number, OnChainRequest>();
-    const toLock: bigint[] = [];
-    for (const { job, i, id } of chainJobs) {
-      const r = await readRequest(o, id);
-      const open = Number(r.status) === RequestStatus.Open;
-      const problem = priceProblem(r, gasPrice, o.minPriceWei, open ? await priceNow(o, id, now) : r.fee);
+    const requests = new Map<number, RequestView>();
+    const toLock: Job[] = [];
+    for (const { job, i } of chainJobs) {
+      const r = await viewRequest(o, job);
+      const open = r.status === "open";
+      const minPrice = o.minPriceWei ?? 0n;
+      const problem = priceProblem(r.terms, gasPrice, minPrice, open ? priceNext(r.terms, now) : r.held.price);
       if (problem) {
         // An auction that has not risen far enough yet, but will pay at its maximum: come back in a while.
-        if (open && !priceProblem(r, gasPrice, o.minPriceWei) && BigInt(r.lockDeadline) > now + 10n)
+        if (open && !priceProblem(r.terms, gasPrice, minPrice, r.terms.maxPrice) && r.terms.lockDeadline > now + 10n)
           verdicts[i] = { kind: "wait", reason: `${problem}; the price is still rising`, delayMs: 10_000 };
         else verdicts[i] = refuse(job.requestId!, problem);
         continue;
       }
       requests.set(i, r);
-      if (open && BigInt(r.lockDeadline) > now + 1n) toLock.push(id);
+      if (open && r.terms.lockDeadline > now + 1n) toLock.push(job);
     }
     if (toLock.length) {
       await o.locker()?.lockPending(toLock);
-      for (const { i, id } of chainJobs) if (requests.has(i) && toLock.includes(id)) requests.set(i, await readRequest(o, id));
+      for (const { job, i } of chainJobs) if (requests.has(i) && toLock.includes(job)) requests.set(i, await viewRequest(o, job));
     }
     for (const { job, i } of chainJobs) {
       const r = requests.get(i);
-      if (!r) continue;
-      if (Number(r.status) === RequestStatus.Locked && r.locker.toLowerCase() !== me && BigInt(r.lockDeadline) >= now) {
+      if (!r || r.status !== "locked" || r.held.locker.toLowerCase() === me) continue;
+      if (r.terms.lockDeadline >= now) {
         // Another prover's live lock: proving now would only race it. Come back once it lapses.
-        const delayMs = (Number(BigInt(r.lockDeadline) - now) + 2) * 1000;
+        const delayMs = (Number(r.terms.lockDeadline - now) + 2) * 1000;
         logger.info(
-          { requestId: job.requestId, locker: r.locker, lockDeadline: iso(r.lockDeadline) },
+          { requestId: job.requestId, locker: r.held.locker, lockDeadline: iso(r.terms.lockDeadline) },
           "locked by another prover: waiting for its lock to lapse",
         );
-        verdicts[i] = { kind: "wait", reason: `locked by ${r.locker} until ${iso(r.lockDeadline)}`, delayMs };
-      } else if (Number(r.status) === RequestStatus.Locked && r.locker.toLowerCase() !== me)
-        logger.info({ requestId: job.requestId, locker: r.locker }, "lock lapsed: proving for an open fill");
+        verdicts[i] = { kind: "wait", reason: `locked by ${r.held.locker} until ${iso(r.terms.lockDeadline)}`, delayMs };
+      } else logger.info({ requestId: job.requestId, locker: r.held.locker }, "lock lapsed: proving for an open fill");
     }
     return verdicts;
   }

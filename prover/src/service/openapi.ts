@@ -49,6 +49,14 @@ const jobSchema = {
       },
     },
     batchId: { type: ["string", "null"], description: "the batch the job was proved in (null: proved alone)" },
+    terms: {
+      type: ["object", "null"],
+      description: "a chain job's request terms, as InferenceRequested logged them (integers as decimal strings)",
+    },
+    held: {
+      type: ["object", "null"],
+      description: "the last lock on the request the service saw: { locker, lockedAt (block), price (wei) }",
+    },
     txHash: { type: ["string", "null"], description: "the fulfilment's transaction (shared by the jobs of one batch)" },
     createdAt: { type: "integer", description: "ms since the epoch" },
     finishedAt: { type: ["integer", "null"] },

@@ -1,5 +1,4 @@
-import type { Address, PublicClient } from "viem";
-import { inferenceCoordinatorAbi } from "../chain/abis.js";
+import { chainNow, viewRequest, type ViewContext } from "./requests.js";
 import type { FailCode, Job, NewJob } from "./store.js";
 
 /**
@@ -32,33 +31,24 @@ export interface JobPolicy {
 
 export const proveEverything: JobPolicy = { beforeProve: async () => ({ kind: "prove" }) };
 
-/** IInferenceCoordinator.RequestStatus. */
-export const RequestStatus = { None: 0, Open: 1, Fulfilled: 2, Refunded: 3, Locked: 4, Cancelled: 5 } as const;
-
 /** The coordinator's view of a request: settled, open, or past its deadline (on the chain's clock). */
-export async function onChainVerdict(client: PublicClient, coordinator: Address, requestId: bigint): Promise<ProveVerdict> {
-  const [r, head] = await Promise.all([
-    client.readContract({ address: coordinator, abi: inferenceCoordinatorAbi, functionName: "request", args: [requestId] }),
-    client.getBlock({ blockTag: "latest" }),
-  ]);
-  const status = Number(r.status);
-  if (status === RequestStatus.Fulfilled) return { kind: "fulfilled", note: "already fulfilled on-chain" };
-  if (status === RequestStatus.Refunded) return { kind: "fail", reason: "the request was refunded on-chain", code: "expired" };
-  if (status === RequestStatus.Cancelled) return { kind: "fail", reason: "the requester cancelled the request", code: "expired" };
-  const now = Math.max(Number(head.timestamp), Math.floor(Date.now() / 1000));
-  if (Number(r.deadline) < now)
+export async function onChainVerdict(ctx: ViewContext, job: Job): Promise<ProveVerdict> {
+  const [r, now] = await Promise.all([viewRequest(ctx, job), chainNow(ctx.client)]);
+  if (r.status === "fulfilled") return { kind: "fulfilled", note: "already fulfilled on-chain" };
+  if (r.status === "refunded") return { kind: "fail", reason: "the request was refunded on-chain", code: "expired" };
+  if (r.status === "cancelled") return { kind: "fail", reason: "the requester cancelled the request", code: "expired" };
+  if (r.terms.deadline < now)
     return {
       kind: "fail",
-      reason: `the request's deadline (${new Date(Number(r.deadline) * 1000).toISOString()}) passed before proving`,
+      reason: `the request's deadline (${new Date(Number(r.terms.deadline) * 1000).toISOString()}) passed before proving`,
       code: "expired",
     };
   return { kind: "prove" };
 }
 
 /** The chain policy: chain jobs are proved only while their request is open on-chain. */
-export function chainPolicy(client: PublicClient, coordinator: Address): JobPolicy {
+export function chainPolicy(ctx: ViewContext): JobPolicy {
   return {
-    beforeProve: async (job) =>
-      job.kind === "chain" && job.requestId ? onChainVerdict(client, coordinator, BigInt(job.requestId)) : { kind: "prove" },
+    beforeProve: async (job) => (job.kind === "chain" && job.requestId ? onChainVerdict(ctx, job) : { kind: "prove" }),
   };
 }

@@ -13,11 +13,12 @@ import {
   type WalletClient,
 } from "viem";
 import { inferenceCoordinatorAbi, zkinferErrorsAbi } from "../chain/abis.js";
-import { commitFill as commitOpenFill } from "../chain/fulfil.js";
+import { commitFill as commitOpenFill, type Claim } from "../chain/fulfil.js";
+import { priceAt } from "../sdk/terms.js";
 import type { Logger } from "../util/logger.js";
 import type { Locker } from "./market.js";
-import { RequestStatus } from "./policy.js";
 import type { ServiceMetrics } from "./metrics.js";
+import { viewRequest, type RequestView } from "./requests.js";
 import type { Job, JobStore } from "./store.js";
 import { sleep } from "./watcher.js";
 
@@ -63,6 +64,11 @@ export function createSender(ctx: SenderContext) {
   const account = ctx.wallet.account;
   const serial = ctx.serial ?? (<T>(fn: () => Promise<T>) => fn());
   const released = (job: Job) => job.requestId && ctx.locker?.released(BigInt(job.requestId));
+  /** What a fulfilment in a block at `at` pays this prover for `claim`: its own lock's price, else today's price. */
+  const earned = (claim: Claim, at: bigint) =>
+    claim.held.locker.toLowerCase() === account.address.toLowerCase() && at <= claim.terms.lockDeadline
+      ? claim.held.price
+      : priceAt(claim.terms, at);
 
   const revertOf = (e: unknown): { name: string; args: readonly unknown[] } | undefined => {
     if (!(e instanceof BaseError)) return undefined;
@@ -80,7 +86,7 @@ export function createSender(ctx: SenderContext) {
   };
   const revertName = (e: unknown): string | undefined => revertOf(e)?.name;
 
-  async function judge(job: Job, committed = false): Promise<Verdict> {
+  async function judge(job: Job, claim: Claim, committed = false): Promise<Verdict> {
     const r = job.result!;
     try {
       const gas = await ctx.client.estimateContractGas({
@@ -88,7 +94,7 @@ export function createSender(ctx: SenderContext) {
         address: ctx.coordinator,
         abi: inferenceCoordinatorAbi,
         functionName: "fulfill",
-        args: [BigInt(job.requestId!), r.proof, r.instances.map(BigInt)],
+        args: [claim.requestId, claim.terms, claim.held, r.proof, r.instances.map(BigInt)],
         blockTag: "pending", // a commitment mined in the latest block counts for the next one
       });
       return { kind: "send", gas };
@@ -98,51 +104,49 @@ export function createSender(ctx: SenderContext) {
       if (/AlreadyFulfilled/.test(name)) return { kind: "done", note: "already fulfilled on-chain" };
       // An open fill (no lock, or a lapsed one): commit to it first, a block ahead (see market.ts).
       if (name === "CoordinatorFillNotCommitted" && !committed) {
-        await commitFill(job);
-        return judge(job, true);
+        await commitFill([job], r.proof);
+        return judge(job, claim, true);
       }
       if (name === "CoordinatorCommitmentTooRecent") throw new Error("commitment mined in this block; retry in the next");
+      // The request changed state since it was read (locked or settled meanwhile): judged again, as an RPC error is.
+      if (name === "CoordinatorTermsMismatch") throw new Error("the request's state changed while it was judged; retrying");
       return { kind: "fail", reason: `the coordinator rejects the fulfilment: ${name}` };
     }
   }
 
-  /** The job's request as the coordinator holds it, and the time to judge it at (the later of the chain's and ours). */
-  async function requestNow(job: Job) {
-    const [r, head] = await Promise.all([
-      ctx.client.readContract({
-        address: ctx.coordinator,
-        abi: inferenceCoordinatorAbi,
-        functionName: "request",
-        args: [BigInt(job.requestId!)],
-      }),
-      ctx.client.getBlock({ blockTag: "latest" }),
-    ]);
+  /** The job's request as the coordinator holds it (requests.ts), and the time to judge it at (the later of the chain's and ours). */
+  async function requestNow(job: Job): Promise<{ r: RequestView; now: number }> {
+    const [r, head] = await Promise.all([viewRequest(ctx, job), ctx.client.getBlock({ blockTag: "latest" })]);
     return { r, now: Math.max(Number(head.timestamp), Math.floor(Date.now() / 1000)) };
   }
 
-  /** The live lock another prover holds on the job's request, if any, and how long until it lapses. */
-  async function foreignLock(job: Job): Promise<{ locker: Address; delayMs: number } | undefined> {
-    const { r, now } = await requestNow(job);
-    if (Number(r.status) !== RequestStatus.Locked || r.locker.toLowerCase() === account.address.toLowerCase()) return undefined;
-    if (Number(r.lockDeadline) < now) return undefined;
-    return { locker: r.locker, delayMs: (Number(r.lockDeadline) - now + 2) * 1000 };
+  /** The live lock another prover holds on the request `r`, if any, and how long until it lapses. */
+  function foreignLock(r: RequestView, now: number): { locker: Address; delayMs: number } | undefined {
+    if (r.status !== "locked" || r.held.locker.toLowerCase() === account.address.toLowerCase()) return undefined;
+    if (Number(r.terms.lockDeadline) < now) return undefined;
+    return { locker: r.held.locker, delayMs: (Number(r.terms.lockDeadline) - now + 2) * 1000 };
   }
 
-  /** Commits to this prover's open fill of the job's request with its proof (IInferenceCoordinator.commit). */
-  async function commitFill(job: Job): Promise<void> {
-    const receipt = await serial(() =>
-      commitOpenFill(ctx.wallet, ctx.client, ctx.coordinator, BigInt(job.requestId!), job.result!.proof),
+  /**
+   * Commits to this prover's open fill of the jobs' requests (one, or a batch's, in the order the fulfilment lists
+   * them) with their proof (IInferenceCoordinator.commit): one commitment per fulfilment.
+   */
+  async function commitFill(jobs: readonly Job[], proof: Hex): Promise<void> {
+    const ids = jobs.map((j) => BigInt(j.requestId!));
+    const receipt = await serial(() => commitOpenFill(ctx.wallet, ctx.client, ctx.coordinator, ids, proof));
+    logger.info(
+      { requestIds: ids.map(String), batch: jobs[0]!.batchId ?? undefined, hash: receipt.transactionHash },
+      "committed to an open fill",
     );
-    logger.info({ job: job.id, requestId: job.requestId, hash: receipt.transactionHash }, "committed to an open fill");
   }
 
-  async function submit(job: Job, gas: bigint): Promise<void> {
+  async function submit(job: Job, claim: Claim, gas: bigint): Promise<void> {
     const data = encodeFunctionData({
       abi: inferenceCoordinatorAbi,
       functionName: "fulfill",
-      args: [BigInt(job.requestId!), job.result!.proof, job.result!.instances.map(BigInt)],
+      args: [claim.requestId, claim.terms, claim.held, job.result!.proof, job.result!.instances.map(BigInt)],
     });
-    return send([job], gas, data, (hash, receipt) =>
+    return send([job], [claim], gas, data, (hash, receipt) =>
       logger.info({ job: job.id, requestId: job.requestId, hash, gasUsed: String(receipt.gasUsed) }, "request fulfilled"),
     );
   }
@@ -154,6 +158,7 @@ export function createSender(ctx: SenderContext) {
    */
   async function send(
     jobs: readonly Job[],
+    claims: readonly Claim[],
     gas: bigint,
     data: Hex,
     onSuccess: (hash: Hex, receipt: { gasUsed: bigint }) => void,
@@ -164,12 +169,13 @@ export function createSender(ctx: SenderContext) {
     const gasLimit = (gas * 12n) / 10n;
     const sent: Hex[] = [];
     const ids = jobs.map((j) => j.requestId);
-    const finish = async (hash: Hex, receipt: { status: string; gasUsed: bigint }) => {
+    const finish = async (hash: Hex, receipt: { status: string; gasUsed: bigint; blockNumber: bigint }) => {
       if (receipt.status === "success") {
-        for (const job of jobs) {
+        const at = (await ctx.client.getBlock({ blockNumber: receipt.blockNumber })).timestamp;
+        for (const [i, job] of jobs.entries()) {
           await ctx.store.fulfilled(job.id, hash);
           released(job);
-          ctx.metrics.feesEarnedWei.inc({}, Number(job.fee ?? 0));
+          ctx.metrics.feesEarnedWei.inc({}, Number(earned(claims[i]!, at)));
           ctx.metrics.requestToFulfilledSeconds.observe({ model: job.model }, (Date.now() - job.createdAt) / 1000);
         }
         ctx.metrics.fulfilTxs.inc({ result: "success" });
@@ -263,9 +269,13 @@ export function createSender(ctx: SenderContext) {
         ctx.wake.dispatchEvent(new Event("job"));
         return;
       }
+      // Ascending ids (the worker proved the blocks in that order): the order fulfillBatch takes them in.
       const ids = going.map((j) => BigInt(j.requestId!));
       const { proof, instances } = jobs[0]!.result!;
-      await ctx.locker?.lockPending(ids);
+      await ctx.locker?.lockPending(going);
+      // The claims as they stand now, this prover's new locks included.
+      const claims = await Promise.all(going.map((job) => viewRequest(ctx, job)));
+      const args = [ids, claims.map((c) => c.terms), claims.map((c) => c.held), proof, instances.map(BigInt)] as const;
       let gas: bigint;
       try {
         gas = await ctx.client.estimateContractGas({
@@ -273,18 +283,22 @@ export function createSender(ctx: SenderContext) {
           address: ctx.coordinator,
           abi: inferenceCoordinatorAbi,
           functionName: "fulfillBatch",
-          args: [ids, proof, instances.map(BigInt)],
+          args,
           blockTag: "pending",
         });
       } catch (e) {
         const r = revertOf(e);
         if (r === undefined) throw e; // RPC trouble: retry later
         if (r.name === "CoordinatorCommitmentTooRecent") throw new Error("commitment mined in this block; retry in the next");
+        if (r.name === "CoordinatorTermsMismatch")
+          throw new Error("a request's state changed while the batch was judged; retrying");
         const culprit = going.find((j) => typeof r.args[0] === "bigint" && BigInt(j.requestId!) === r.args[0]);
-        if (r.name === "CoordinatorFillNotCommitted" && culprit && !committed.has(culprit.id)) {
-          // An open fill (no lock, or a lapsed one) of this request: commit to it with the batch proof, a block ahead.
-          committed.add(culprit.id);
-          await commitFill(culprit);
+        const key = ids.join(",");
+        if (r.name === "CoordinatorFillNotCommitted" && culprit && !committed.has(key)) {
+          // An open fill (no lock, or a lapsed one) in the batch: one commitment to the whole batch and its proof,
+          // a block ahead (a batch that loses a request later needs a new one).
+          committed.add(key);
+          await commitFill(going, proof);
           continue;
         }
         if (!culprit) {
@@ -311,12 +325,8 @@ export function createSender(ctx: SenderContext) {
       }
       lastGas = gas;
       if (!(await checkFunds(true))) return;
-      const data = encodeFunctionData({
-        abi: inferenceCoordinatorAbi,
-        functionName: "fulfillBatch",
-        args: [ids, proof, instances.map(BigInt)],
-      });
-      return send(going, gas, data, (hash, receipt) => {
+      const data = encodeFunctionData({ abi: inferenceCoordinatorAbi, functionName: "fulfillBatch", args });
+      return send(going, claims, gas, data, (hash, receipt) => {
         const model = going[0]!.model;
         const perRequest = Number(receipt.gasUsed) / going.length;
         ctx.metrics.batchesTotal.inc({ model, size: String(batch.size) });
@@ -342,35 +352,30 @@ export function createSender(ctx: SenderContext) {
   /** Whether a batch job's request still goes in the batch; otherwise the job is settled or set aside here. */
   async function requestVerdict(job: Job): Promise<"go" | "out"> {
     const { r, now } = await requestNow(job);
-    const status = Number(r.status);
     const out = async (how: () => Promise<void>, note: string) => {
       await how();
       released(job);
       logger.info({ job: job.id, requestId: job.requestId, batch: job.batchId, note }, "request left its batch");
       return "out" as const;
     };
-    if (status === RequestStatus.Fulfilled)
+    if (r.status === "fulfilled")
       return out(() => ctx.store.fulfilled(job.id, null, "already fulfilled on-chain"), "already fulfilled on-chain");
-    if (status === RequestStatus.Refunded || status === RequestStatus.Cancelled || Number(r.deadline) < now) {
+    if (r.status === "refunded" || r.status === "cancelled" || Number(r.terms.deadline) < now) {
       const reason =
-        status === RequestStatus.Cancelled
+        r.status === "cancelled"
           ? "the requester cancelled the request"
-          : status === RequestStatus.Refunded
+          : r.status === "refunded"
             ? "the request was refunded on-chain"
             : "the request's deadline passed before its batch was sent";
       ctx.metrics.jobsFailed.inc({ reason: "expired" });
       return out(() => ctx.store.fail(job.id, reason, "expired"), reason);
     }
-    if (
-      status === RequestStatus.Locked &&
-      r.locker.toLowerCase() !== account.address.toLowerCase() &&
-      Number(r.lockDeadline) >= now
-    ) {
+    const foreign = foreignLock(r, now);
+    if (foreign) {
       // Another prover's live lock: fulfilling it now would pay that prover. Proved again once its lock lapses.
-      const delayMs = (Number(r.lockDeadline) - now + 2) * 1000;
       return out(
-        () => ctx.store.reprove(job.id, `locked by ${r.locker}; waiting for the lock to lapse`, delayMs),
-        `locked by ${r.locker}`,
+        () => ctx.store.reprove(job.id, `locked by ${foreign.locker}; waiting for the lock to lapse`, foreign.delayMs),
+        `locked by ${foreign.locker}`,
       );
     }
     return "go";
@@ -449,9 +454,10 @@ export function createSender(ctx: SenderContext) {
     }
     try {
       // A job a follower proved before any lock: lock it now if it still can be (else judge commits an open fill).
-      await ctx.locker?.lockPending(BigInt(next.requestId!));
+      await ctx.locker?.lockPending(next);
       // Another prover locked it meanwhile: a fulfilment now would pay that locker. Hold the proof until its lock lapses.
-      const held = await foreignLock(next);
+      const { r: claim, now } = await requestNow(next);
+      const held = foreignLock(claim, now);
       if (held) {
         await ctx.store.requeueProved(next.id, `locked by ${held.locker}; waiting for the lock to lapse`, {
           delayMs: held.delayMs,
@@ -462,7 +468,7 @@ export function createSender(ctx: SenderContext) {
         );
         return true;
       }
-      const verdict = await judge(next);
+      const verdict = await judge(next, claim);
       if (verdict.kind === "done") {
         await ctx.store.fulfilled(next.id, null, verdict.note);
         released(next);
@@ -475,7 +481,7 @@ export function createSender(ctx: SenderContext) {
       } else {
         lastGas = verdict.gas;
         if (!(await checkFunds(true))) return false;
-        await submit(next, verdict.gas);
+        await submit(next, claim, verdict.gas);
       }
     } catch (e) {
       await sendFailed([next], e);

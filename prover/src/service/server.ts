@@ -2,6 +2,7 @@ import { timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { ConfigError, isZkinferError } from "../errors.js";
+import { termsToJson } from "../sdk/terms.js";
 import { parseInput } from "../models/input.js";
 import type { Logger } from "../util/logger.js";
 import { ModelCatalog } from "./catalog.js";
@@ -64,8 +65,14 @@ export function checkExposure(host: string, apiToken: string | undefined): void 
  * to holders of the API token.
  */
 function view(job: Job, authorised: boolean): Record<string, unknown> {
-  const { leaseOwner, leaseUntil, notBefore, client, ...rest } = job;
-  const shown: Record<string, unknown> = { ...rest, leaseOwner, leaseUntil };
+  const { leaseOwner, leaseUntil, notBefore, client, terms, held, ...rest } = job;
+  const shown: Record<string, unknown> = {
+    ...rest,
+    leaseOwner,
+    leaseUntil,
+    terms: terms ? termsToJson(terms) : null,
+    held: held ? { locker: held.locker, lockedAt: String(held.lockedAt), price: String(held.price) } : null,
+  };
   void notBefore;
   if (job.kind === "chain" && job.result && job.state !== "fulfilled")
     shown.result = { ...job.result, proof: null, instances: null };

@@ -102,7 +102,8 @@ async function connectCoordinator(
     await clients.publicClient.readContract({
       address: coordinator,
       abi: inferenceCoordinatorAbi,
-      functionName: "nextRequestId",
+      functionName: "requestState",
+      args: [0n],
     });
     return { clients, registry };
   } catch {
@@ -237,8 +238,9 @@ export async function startService(config: ServiceConfig, logger: Logger): Promi
     const serial = serialize();
     const basePolicy =
       chain && config.chain
-        ? marketPolicy(chainPolicy(chain.clients.publicClient, config.chain.coordinator), {
+        ? marketPolicy(chainPolicy({ client: chain.clients.publicClient, coordinator: config.chain.coordinator, store }), {
             client: chain.clients.publicClient,
+            store,
             wallet: chain.clients.walletClient,
             coordinator: config.chain.coordinator,
             logger,

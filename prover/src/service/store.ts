@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { termsFromJson, termsToJson, type LockState, type Terms } from "../sdk/terms.js";
 import { openDatabase, type Database, type Sql } from "./db.js";
 
 /**
@@ -75,6 +76,11 @@ export interface Job {
   finishedAt: number | null;
   /** The batch this job was (last) proved in, or null: proved alone (or not yet). */
   batchId: string | null;
+  /** A chain job's request terms, as `InferenceRequested` logged them (every call on the request takes them back). */
+  terms: Terms | null;
+  /** The last lock on the request this service saw (its own, from its lock transaction's `RequestLocked`, or another
+   *  prover's read from the chain); null: none seen. Checked against the request's state before it is used. */
+  held: LockState | null;
 }
 
 type DbRow = Record<string, unknown>;
@@ -107,7 +113,15 @@ const toJob = (r: DbRow): Job => ({
   provedAt: num(r.proved_at),
   finishedAt: num(r.finished_at),
   batchId: (r.batch_id as string | null) ?? null,
+  terms: r.terms ? termsFromJson(JSON.parse(r.terms as string) as Record<string, string | number>) : null,
+  held: r.held ? lockFromJson(r.held as string) : null,
 });
+
+const lockToJson = (l: LockState) => JSON.stringify({ locker: l.locker, lockedAt: String(l.lockedAt), price: String(l.price) });
+function lockFromJson(s: string): LockState {
+  const j = JSON.parse(s) as { locker: `0x${string}`; lockedAt: string; price: string };
+  return { locker: j.locker, lockedAt: BigInt(j.lockedAt), price: BigInt(j.price) };
+}
 
 export interface NewJob {
   kind: JobKind;
@@ -120,6 +134,8 @@ export interface NewJob {
   fee?: string | null;
   blockNumber?: number | null;
   client?: string | null;
+  /** A chain job's request terms. */
+  terms?: Terms | null;
   /** Create the job already failed (a request the service cannot serve), with this reason. */
   failedReason?: string;
   failCode?: FailCode;
@@ -157,6 +173,8 @@ const ADDED_COLUMNS: [string, string][] = [
   ["lease_until", "BIGINT"],
   ["not_before", "BIGINT NOT NULL DEFAULT 0"],
   ["batch_id", "TEXT"],
+  ["terms", "TEXT"],
+  ["held", "TEXT"],
 ];
 
 /** Queued (or lease-lapsed) jobs in the order they are proved: paid chain jobs first, soonest deadline first. */
@@ -212,8 +230,8 @@ export class JobStore {
     const state: JobState = job.failedReason ? "failed" : job.fulfilledNote ? "fulfilled" : "queued";
     const rows = await sql.query(
       `INSERT INTO jobs (id, kind, request_id, model, model_id, version, input_fixed, deadline, fee, state, error, fail_code,
-                         block_number, client, created_at, updated_at, finished_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, NOW_MS, NOW_MS, CASE WHEN $10 = 'queued' THEN NULL ELSE NOW_MS END)
+                         block_number, client, terms, created_at, updated_at, finished_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, NOW_MS, NOW_MS, CASE WHEN $10 = 'queued' THEN NULL ELSE NOW_MS END)
        ON CONFLICT (request_id) DO NOTHING RETURNING *`,
       [
         id,
@@ -230,17 +248,23 @@ export class JobStore {
         job.failedReason ? (job.failCode ?? "unservable") : null,
         job.blockNumber ?? null,
         job.client ?? null,
+        job.terms ? JSON.stringify(termsToJson(job.terms)) : null,
       ],
     );
     if (rows[0]) return { job: toJob(rows[0]), created: true };
     return { job: (await this.byRequestId(job.requestId!, sql))!, created: false };
   }
 
-  /** Insert a batch of jobs and record a key (the watcher's last block) in one transaction; returns how many were new. */
-  async insertAll(jobs: NewJob[], kv: [string, string]): Promise<number> {
+  /**
+   * Insert a batch of jobs, record the locks seen on their requests (request id, lock; after the jobs, so a request
+   * locked in the same range has its job) and a key (the watcher's last block), in one transaction; returns how many
+   * jobs were new.
+   */
+  async insertAll(jobs: NewJob[], kv: [string, string], locks: readonly [string, LockState][] = []): Promise<number> {
     return this.db.transaction(async (tx) => {
       let n = 0;
       for (const j of jobs) if ((await this.insert(j, tx)).created) n += 1;
+      for (const [requestId, held] of locks) await this.setHeld(requestId, held, tx);
       await this.setKv(kv[0], kv[1], tx);
       return n;
     });
@@ -419,6 +443,16 @@ export class JobStore {
               updated_at = NOW_MS WHERE id = $1 AND state = 'proved'`,
       [id, note, delayMs],
     );
+  }
+
+  /** Record the lock on a request (see `Job.held`), for every node of the fleet. */
+  async setHeld(requestId: string, held: LockState, sql: Sql = this.db): Promise<void> {
+    await sql.query("UPDATE jobs SET held = $2 WHERE request_id = $1", [requestId, lockToJson(held)]);
+  }
+
+  /** Record a chain job's terms (a job stored before the store kept them). */
+  async setTerms(id: string, terms: Terms): Promise<void> {
+    await this.db.query("UPDATE jobs SET terms = $2 WHERE id = $1", [id, JSON.stringify(termsToJson(terms))]);
   }
 
   /** Record a signed fulfilment transaction before it is broadcast, so a restart (or a new leader) knows about it. */

@@ -1,10 +1,11 @@
 import { BaseError, HttpRequestError, RpcError, type Address, type Hex, type PublicClient } from "viem";
 import { inferenceCoordinatorAbi } from "../chain/abis.js";
 import { isZkinferError } from "../errors.js";
+import { requestFromLog, requestState, type LockState, type RequestRecord } from "../sdk/terms.js";
 import type { Logger } from "../util/logger.js";
 import { ModelCatalog } from "./catalog.js";
 import type { ServiceMetrics } from "./metrics.js";
-import { RequestStatus, type JobPolicy } from "./policy.js";
+import type { JobPolicy } from "./policy.js";
 import type { FailCode, JobStore, NewJob } from "./store.js";
 
 export interface WatcherContext {
@@ -31,9 +32,16 @@ export interface WatcherContext {
 
 const LAST_BLOCK = "watcher.lastBlock";
 
+/** What the watcher follows: requests (its jobs) and locks (each request's lock, which the calls on it take back). */
+const WATCHED_EVENTS = inferenceCoordinatorAbi.filter(
+  (x): x is Extract<(typeof inferenceCoordinatorAbi)[number], { type: "event"; name: "InferenceRequested" | "RequestLocked" }> =>
+    x.type === "event" && (x.name === "InferenceRequested" || x.name === "RequestLocked"),
+);
+
 /**
  * Follows InferenceRequested from `startBlock`, `confirmations` blocks behind the head, and turns
- * each request into a durable job. The jobs and the new last-processed block are written in one
+ * each request into a durable job (with its terms, which every call on the request takes back), recording each
+ * RequestLocked's lock with its job. The jobs and the new last-processed block are written in one
  * transaction, so a restart (or the next leader of a fleet) resumes exactly where the previous one
  * stopped and inserts nothing twice (a request id is unique in the store). A getLogs range the RPC
  * refuses (too many results, range limits) is halved until it is accepted, and grows back after.
@@ -52,14 +60,16 @@ export function createWatcher(ctx: WatcherContext) {
     return v === undefined ? ctx.startBlock - 1n : BigInt(v);
   };
 
-  /** The requests in [from, to], or in a prefix of it when the RPC refuses the whole: returns the logs and the range's end. */
+  /**
+   * The requests and locks in [from, to], or in a prefix of it when the RPC refuses the whole: returns the logs and
+   * the range's end.
+   */
   async function logsIn(from: bigint, to: bigint) {
     for (;;) {
       try {
-        const logs = await ctx.client.getContractEvents({
+        const logs = await ctx.client.getLogs({
           address: ctx.coordinator,
-          abi: inferenceCoordinatorAbi,
-          eventName: "InferenceRequested",
+          events: WATCHED_EVENTS,
           fromBlock: from,
           toBlock: to,
           strict: true,
@@ -93,8 +103,16 @@ export function createWatcher(ctx: WatcherContext) {
       const to = from + chunk - 1n < target ? from + chunk - 1n : target;
       const { logs, to: done } = await logsIn(from, to);
       const jobs: NewJob[] = [];
-      for (const log of logs) jobs.push(await toJob(log.args, log.blockNumber));
-      const inserted = await ctx.store.insertAll(jobs, [LAST_BLOCK, done.toString()]);
+      const locks: [string, LockState][] = [];
+      for (const log of logs) {
+        if (log.eventName === "InferenceRequested") jobs.push(await toJob(requestFromLog(log)));
+        else {
+          // Any prover's lock, kept with the job so that calls on the request can pass it back (see requests.ts).
+          const { requestId, locker, lockedAt, price } = log.args;
+          locks.push([String(requestId), { locker, lockedAt, price }]);
+        }
+      }
+      const inserted = await ctx.store.insertAll(jobs, [LAST_BLOCK, done.toString()], locks);
       if (inserted) {
         logger.info({ from: String(from), to: String(done), requests: jobs.length, inserted }, "requests seen");
         ctx.wake.dispatchEvent(new Event("job"));
@@ -123,35 +141,24 @@ export function createWatcher(ctx: WatcherContext) {
     }
   }
 
-  type RequestArgs = {
-    requestId: bigint;
-    modelId: Hex;
-    version: number;
-    input: readonly bigint[];
-    deadline: bigint;
-    fee: bigint;
-  };
-
-  async function toJob(args: RequestArgs, blockNumber: bigint): Promise<NewJob> {
+  /** A request, from its `InferenceRequested` log (its terms and its unpacked input), as a job to store. */
+  async function toJob(req: RequestRecord): Promise<NewJob> {
+    const { terms, input } = req;
     const base = {
       kind: "chain" as const,
-      requestId: args.requestId.toString(),
-      modelId: args.modelId,
-      version: Number(args.version),
-      inputFixed: args.input.map(String),
-      deadline: Number(args.deadline),
-      fee: args.fee.toString(),
-      blockNumber: Number(blockNumber),
+      requestId: req.requestId.toString(),
+      modelId: terms.modelId,
+      version: terms.version,
+      inputFixed: input.map(String),
+      deadline: Number(terms.deadline),
+      fee: terms.maxPrice.toString(),
+      blockNumber: Number(req.blockNumber),
+      terms,
     };
     // The coordinator's own record first: a fresh store re-reading old blocks must not re-prove settled requests.
-    const onChain = await ctx.client.readContract({
-      address: ctx.coordinator,
-      abi: inferenceCoordinatorAbi,
-      functionName: "request",
-      args: [args.requestId],
-    });
-    const status = Number(onChain.status);
-    if (status === RequestStatus.Fulfilled) return { ...base, model: "unknown", fulfilledNote: "already fulfilled on-chain" };
+    const { status } = await requestState(ctx.client, ctx.coordinator, req.requestId);
+    if (status === "fulfilled") return { ...base, model: "unknown", fulfilledNote: "already fulfilled on-chain" };
+    const args = { modelId: terms.modelId, version: terms.version, input, deadline: terms.deadline };
     const resolved = await ctx.catalog.resolveOnChain(ctx.client, ctx.registry, args.modelId, Number(args.version));
     const served = "served" in resolved ? resolved.served : undefined;
     const fail = (reason: string, failCode: FailCode = "unservable") => {
@@ -164,7 +171,8 @@ export function createWatcher(ctx: WatcherContext) {
         failCode,
       };
     };
-    if (status === RequestStatus.Refunded) return fail("the request was refunded on-chain", "expired");
+    if (status === "refunded") return fail("the request was refunded on-chain", "expired");
+    if (status === "cancelled") return fail("the requester cancelled the request", "expired");
     if (Number(args.deadline) < Math.max(Date.now() / 1000, headTime))
       return fail(
         `the request's deadline (${new Date(Number(args.deadline) * 1000).toISOString()}) passed before it was seen`,
