@@ -733,9 +733,29 @@ contract InferenceCoordinator is IInferenceCoordinator, Ownable2Step {
         return (hash & ~STATUS_MASK) | uint256(status);
     }
 
-    /// @dev `keccak256(abi.encode(terms))`.
-    function _hashTerms(Terms calldata terms) private pure returns (uint256) {
-        return uint256(keccak256(abi.encode(terms)));
+    /// @dev `keccak256(abi.encode(terms))`: `Terms` is static, so its ABI encoding is its 12 calldata words as
+    ///      they lie. Hashed without Solidity's copy, which would clean every field on the way (~1k gas): a field
+    ///      with dirty high bits hashes to another word and fails the comparison, as wrong terms do.
+    function _hashTerms(Terms calldata terms) private pure returns (uint256 hash) {
+        assembly ("memory-safe") {
+            let ptr := mload(0x40) // scratch past the free memory pointer, never read again
+            calldatacopy(ptr, terms, 0x180)
+            hash := keccak256(ptr, 0x180)
+        }
+    }
+
+    /// @dev `keccak256(abi.encode(terms))` of terms built in memory (a static struct: 12 clean words in a row).
+    function _hashTermsInMemory(Terms memory terms) private pure returns (uint256 hash) {
+        assembly ("memory-safe") {
+            hash := keccak256(terms, 0x180)
+        }
+    }
+
+    /// @dev `keccak256(abi.encode(r))` of a receipt built in memory (a static struct: 8 clean words in a row).
+    function _hashReceipt(Receipt memory r) private pure returns (uint256 hash) {
+        assembly ("memory-safe") {
+            hash := keccak256(r, 0x100)
+        }
     }
 
     /// @dev `keccak256(abi.encode(termsHash, locker, lockedAt, price))`: a locked request's state.
@@ -744,8 +764,15 @@ contract InferenceCoordinator is IInferenceCoordinator, Ownable2Step {
         address locker,
         uint64 lockedAt,
         uint256 price
-    ) private pure returns (uint256) {
-        return uint256(keccak256(abi.encode(termsHash, locker, lockedAt, price)));
+    ) private pure returns (uint256 hash) {
+        assembly ("memory-safe") {
+            let ptr := mload(0x40) // scratch past the free memory pointer, never read again
+            mstore(ptr, termsHash)
+            mstore(add(ptr, 0x20), and(locker, 0xffffffffffffffffffffffffffffffffffffffff))
+            mstore(add(ptr, 0x40), and(lockedAt, 0xffffffffffffffff))
+            mstore(add(ptr, 0x60), price)
+            hash := keccak256(ptr, 0x80)
+        }
     }
 
     /// @dev A request's status, with `terms` checked against its word when `Open` (`CoordinatorTermsMismatch`
@@ -893,7 +920,7 @@ contract InferenceCoordinator is IInferenceCoordinator, Ownable2Step {
             callbackGasLimit: offer.callbackGasLimit,
             deadline: offer.deadline
         });
-        uint256 hash = uint256(keccak256(abi.encode(terms)));
+        uint256 hash = _hashTermsInMemory(terms);
         requestId = hash;
         // Taken (or 0) only if the same requester asked the same thing in the same second: hash again. Checking
         // the slot first costs nothing extra, as the write below pays for the cold access anyway.
@@ -1095,7 +1122,7 @@ contract InferenceCoordinator is IInferenceCoordinator, Ownable2Step {
                 consumer: terms.requester,
                 gasLimit: terms.callbackGasLimit,
                 data: _callbackData(requestId, batch.modelId, batch.version, outputs),
-                failedWord: _word(uint256(keccak256(abi.encode(r))), RequestStatus.Fulfilled)
+                failedWord: _word(_hashReceipt(r), RequestStatus.Fulfilled)
             });
         }
     }
@@ -1168,7 +1195,7 @@ contract InferenceCoordinator is IInferenceCoordinator, Ownable2Step {
             fulfilledAt: uint64(block.timestamp),
             callback: callBack ? CallbackStatus.Succeeded : CallbackStatus.None
         });
-        _state[requestId] = _word(uint256(keccak256(abi.encode(r))), RequestStatus.Fulfilled);
+        _state[requestId] = _word(_hashReceipt(r), RequestStatus.Fulfilled);
     }
 
     /// @dev Calls back a fulfilled request's consumer (see `_callBack`); a callback that fails is recorded in the
