@@ -127,13 +127,13 @@ export async function waitFulfilled(
         r.clients.publicClient.readContract({
           address: r.suite.coordinator,
           abi: inferenceCoordinatorAbi,
-          functionName: "request",
+          functionName: "requestState",
           args: [id],
         }),
       ),
     );
     const now = Date.now();
-    for (const [i, s] of states.entries()) if (Number(s.status) === FULFILLED) done.set(open[i]!, now);
+    for (const [i, [status]] of states.entries()) if (Number(status) === FULFILLED) done.set(open[i]!, now);
     if (done.size === ids.length) break;
     if (now - lastJobCheck > 2000) {
       lastJobCheck = now;

@@ -9,6 +9,9 @@ import { fixedToFloat } from "../../prover/src/engine/felt.js";
 import { proveInference } from "../../prover/src/models/inference.js";
 import { parseInput } from "../../prover/src/models/input.js";
 import { deploySuite } from "../helpers/suite.js";
+import { receiptOf } from "../helpers/receipt.js";
+import { revertOf } from "../helpers/revert.js";
+import { requestsInLogs } from "../../prover/src/sdk/terms.js";
 import { builtExample, sharedEngine } from "../helpers/models.js";
 
 /**
@@ -54,8 +57,8 @@ describe("LendingPool priced by a real proof of credit-logreg (real coordinator,
       const receipt = await f.publicClient.waitForTransactionReceipt({
         hash: await pool.write.applyForLoan([AMOUNT], { account: who.account, value: FEE }),
       });
-      const [event] = parseEventLogs({ abi: inferenceCoordinatorAbi, logs: receipt.logs, eventName: "InferenceRequested" });
-      return event!.args;
+      const [request] = requestsInLogs(receipt.logs);
+      return request!;
     };
 
     // 1. A fresh borrower: the pool's features of its (empty) record are the request's input.
@@ -103,8 +106,19 @@ describe("LendingPool priced by a real proof of credit-logreg (real coordinator,
     expect(failed, "the callback ran out of gas").to.have.length(1);
     expect((await pool.read.loan([second.account.address])).status, "left pending").to.equal(1);
     const [done2] = parseEventLogs({ abi: inferenceCoordinatorAbi, logs: second2.fulfil.logs, eventName: "InferenceFulfilled" });
+    const receipt2 = await receiptOf(f.publicClient, req2.requestId, req2.terms, second2.fulfil);
+    expect(receipt2.callback, "the receipt records the failed callback").to.equal(2);
+    // A receipt that does not hold (other outputs) settles nothing.
+    const wrong = await revertOf(
+      pool.write.settleFromReceipt([second.account.address, receipt2, done2!.args.outputs.map((o) => o + 1n)], {
+        account: prover.account,
+      }),
+    );
+    expect(wrong.errorName).to.not.equal(undefined);
     await f.publicClient.waitForTransactionReceipt({
-      hash: await pool.write.settleFromReceipt([second.account.address, [...done2!.args.outputs]], { account: prover.account }),
+      hash: await pool.write.settleFromReceipt([second.account.address, receipt2, [...done2!.args.outputs]], {
+        account: prover.account,
+      }),
     });
     const ln2 = await pool.read.loan([second.account.address]);
     expect(ln2.status, "approved from the receipt").to.equal(2);
