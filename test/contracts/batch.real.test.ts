@@ -72,7 +72,8 @@ describe("batched fulfilment with real EZKL batch proofs (Hardhat EVM)", functio
     const { registry, publicClient, admin } = suite;
     await publicClient.waitForTransactionReceipt({ hash: await registry.write.registerModel(["digits-mlp"]) });
     modelId = await registry.read.computeModelId([admin.account.address, "digits-mlp"]);
-    const variants = await variantParams(model);
+    // The build's cache may hold more variants (the bench builds 16): the version takes 4 and 8.
+    const variants = (await variantParams(model)).filter((v) => v.batchSize === 4 || v.batchSize === 8);
     expect(variants.map((v) => v.batchSize)).to.deep.equal([4, 8]);
     const added = await publicClient.waitForTransactionReceipt({
       hash: await registry.write.addVersion([

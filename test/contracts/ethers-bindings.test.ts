@@ -2,6 +2,7 @@ import { offerFor } from "../../prover/src/sdk/inference.js";
 import { expect } from "chai";
 import { AbiCoder, keccak256 } from "ethers";
 import { InferenceCoordinator__factory, ModelRegistry__factory } from "../../types/ethers-contracts/index.js";
+import type { IInferenceCoordinator } from "../../types/ethers-contracts/coordinator/InferenceCoordinator.js";
 import { decodeInputs } from "../../prover/src/models/inference.js";
 import { deploySuite } from "../helpers/suite.js";
 import { builtExample, exampleProof } from "../helpers/models.js";
@@ -33,7 +34,7 @@ describe("typechain (ethers v6) bindings, with a real EZKL proof", function () {
     expect(event, "InferenceRequested").to.not.equal(undefined);
     const requestId = event!.args.requestId as bigint;
     // The terms as the event gave them, which every call on the request takes back.
-    const terms = event!.args.terms.toObject() as Parameters<typeof coordinator.lock>[1][number];
+    const terms = event!.args.terms.toObject() as IInferenceCoordinator.TermsStruct;
 
     const locked = await (await coordinator.connect(prover!).lock([requestId], [terms])).wait();
     const lockEvent = locked!.logs.map((l) => coordinator.interface.parseLog(l)).find((e) => e?.name === "RequestLocked");
