@@ -298,7 +298,12 @@ export async function measureBatchFulfilment(a: {
         async () => {
           const sent = await requestAll(take(batch));
           const ids = sent.map((s) => s.id);
-          const lock = await lockRequests(w, c, coordinator, sent.map((s) => ({ requestId: s.id, terms: s.terms })));
+          const lock = await lockRequests(
+            w,
+            c,
+            coordinator,
+            sent.map((s) => ({ requestId: s.id, terms: s.terms })),
+          );
           const p = await prove(
             batch,
             sent.map((s) => s.input),
@@ -312,13 +317,7 @@ export async function measureBatchFulfilment(a: {
           const data = encodeFunctionData({
             abi: inferenceCoordinatorAbi,
             functionName: "fulfillBatch",
-            args: [
-              ids,
-              lock.claims.map((x) => x.terms),
-              lock.claims.map((x) => x.held),
-              p.proof,
-              [...p.instances],
-            ],
+            args: [ids, lock.claims.map((x) => x.terms), lock.claims.map((x) => x.held), p.proof, [...p.instances]],
           });
           const requestGas = sent.map((s) => s.gas);
           const [lockGas, fulfilBatchGas] = [Number(lock.receipt.gasUsed), Number(f.gasUsed)];
@@ -479,7 +478,9 @@ async function checkFulfilled(
       ],
     });
     if (!ok)
-      throw new Error(`request ${s.id} (block ${i}): the stored receipt is not the one of the proof's block, this prover and block`);
+      throw new Error(
+        `request ${s.id} (block ${i}): the stored receipt is not the one of the proof's block, this prover and block`,
+      );
   }
   if (batch !== null) {
     const [b] = parseEventLogs({ abi: inferenceCoordinatorAbi, logs: tx.logs, eventName: "BatchFulfilled" });
@@ -499,7 +500,8 @@ async function bareSingleVerifyGas(clients: ChainClients, model: LoadedModel, p:
   const deployed = await c.waitForTransactionReceipt({
     hash: await w.deployContract({ abi: single.abi, bytecode: single.bytecode, account: clients.account, chain: clients.chain }),
   });
-  if (deployed.status !== "success" || !deployed.contractAddress) throw new Error("the single-model verifier's deployment reverted");
+  if (deployed.status !== "success" || !deployed.contractAddress)
+    throw new Error("the single-model verifier's deployment reverted");
   const r = await c.waitForTransactionReceipt({
     hash: await w.sendTransaction({
       to: deployed.contractAddress,

@@ -396,20 +396,44 @@ export function renderFulfilMarkdown(f: BatchFulfilFigures, b: BatchFigures): st
     (t) => t.fulfilBatch,
     (g, n) => each(g.rest, n),
   );
-  const tracedOpen = (label: string, get: (t: OpenFillPoint["traced"]) => GasBreakdown, what: (g: GasBreakdown, n: number) => string) =>
+  const tracedOpen = (
+    label: string,
+    get: (t: OpenFillPoint["traced"]) => GasBreakdown,
+    what: (g: GasBreakdown, n: number) => string,
+  ) =>
     lines.push(
       row(
         label,
         cols((p) => what(get(p.open.traced), p.batch)),
       ),
     );
-  tracedOpen("open path: `commit` / N: gasUsed", (t) => t.commit, (g, n) => each(g.gasUsed, n));
+  tracedOpen(
+    "open path: `commit` / N: gasUsed",
+    (t) => t.commit,
+    (g, n) => each(g.gasUsed, n),
+  );
   tracedOpen("… storage writes", (t) => t.commit, writes);
-  tracedOpen("open `fulfillBatch` / N: gasUsed", (t) => t.fulfilBatch, (g, n) => each(g.gasUsed, n));
+  tracedOpen(
+    "open `fulfillBatch` / N: gasUsed",
+    (t) => t.fulfilBatch,
+    (g, n) => each(g.gasUsed, n),
+  );
   tracedOpen("… storage writes", (t) => t.fulfilBatch, writes);
-  tracedOpen("… events", (t) => t.fulfilBatch, (g, n) => each(g.log.gas, n));
-  tracedOpen("… intrinsic + calldata", (t) => t.fulfilBatch, (g, n) => each(g.intrinsic + g.calldata, n));
-  tracedOpen("… rest (mostly the verifier)", (t) => t.fulfilBatch, (g, n) => each(g.rest, n));
+  tracedOpen(
+    "… events",
+    (t) => t.fulfilBatch,
+    (g, n) => each(g.log.gas, n),
+  );
+  tracedOpen(
+    "… intrinsic + calldata",
+    (t) => t.fulfilBatch,
+    (g, n) => each(g.intrinsic + g.calldata, n),
+  );
+  tracedOpen(
+    "… rest (mostly the verifier)",
+    (t) => t.fulfilBatch,
+    (g, n) => each(g.rest, n),
+  );
   lines.push("");
   const r = f.registration;
   lines.push(

@@ -140,13 +140,7 @@ describe("batched fulfilment with real EZKL batch proofs (Hardhat EVM)", functio
 
   /** `fulfillBatch` of `ids` with their terms and locks passed back. */
   const fulfilBatchArgs = (ids: readonly bigint[], proof: Hex, instances: readonly bigint[]) =>
-    [
-      [...ids],
-      ids.map((id) => claims.get(id)!.terms),
-      ids.map((id) => claims.get(id)!.held),
-      proof,
-      [...instances],
-    ] as const;
+    [[...ids], ids.map((id) => claims.get(id)!.terms), ids.map((id) => claims.get(id)!.held), proof, [...instances]] as const;
   const fulfilBatch = (ids: readonly bigint[], proof: Hex, instances: readonly bigint[]) =>
     suite.coordinator.write.fulfillBatch(fulfilBatchArgs(ids, proof, instances), { account: prover().account });
 
@@ -375,7 +369,11 @@ describe("batched fulfilment with real EZKL batch proofs (Hardhat EVM)", functio
       for (const [what, t, h] of [
         ["a higher escrow", terms.map((x, i) => (i === 2 ? { ...x, maxPrice: x.maxPrice * 2n } : x)), held],
         ["a later deadline", terms.map((x, i) => (i === 2 ? { ...x, deadline: x.deadline + 3600n } : x)), held],
-        ["another locker", terms, held.map((x, i) => (i === 2 ? { ...x, locker: getAddress(suite.wallets[3]!.account.address) } : x))],
+        [
+          "another locker",
+          terms,
+          held.map((x, i) => (i === 2 ? { ...x, locker: getAddress(suite.wallets[3]!.account.address) } : x)),
+        ],
         ["a higher locked price", terms, held.map((x, i) => (i === 2 ? { ...x, price: x.price + 1n } : x))],
       ] as const) {
         const r = await revertOf(

@@ -139,7 +139,10 @@ describe("InferenceCoordinator with real EZKL proofs (Hardhat EVM)", function ()
   };
   /** Whether the coordinator holds `receiptOf` this fulfilment (optionally with the callback status given) as the receipt. */
   const holdsReceipt = async (requestId: bigint, tx: TransactionReceipt, callback?: number) =>
-    f.coordinator.read.checkReceipt([requestId, await receiptOf(f.publicClient, requestId, f.claim(requestId).terms, tx, callback)]);
+    f.coordinator.read.checkReceipt([
+      requestId,
+      await receiptOf(f.publicClient, requestId, f.claim(requestId).terms, tx, callback),
+    ]);
   const refundOf = (requestId: bigint, who: "prover" | "user") => {
     const c = f.claim(requestId);
     return f.coordinator.write.refund([requestId, c.terms, c.held], { account: f[who].account });
@@ -373,7 +376,9 @@ describe("InferenceCoordinator with real EZKL proofs (Hardhat EVM)", function ()
       expect(b.args).to.deep.equal([opened, 1]);
     }
     // The requester cannot cancel for more than it escrowed.
-    const c = await revertOf(f.coordinator.write.cancel([opened, { ...real, maxPrice: real.maxPrice * 2n }], { account: f.user.account }));
+    const c = await revertOf(
+      f.coordinator.write.cancel([opened, { ...real, maxPrice: real.maxPrice * 2n }], { account: f.user.account }),
+    );
     expect(c.errorName).to.equal("CoordinatorTermsMismatch");
     expect(c.args).to.deep.equal([opened, 1]);
     // With the true terms, the real proof of another input is what fails: the input commitment.

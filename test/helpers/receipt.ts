@@ -1,4 +1,12 @@
-import { encodeAbiParameters, keccak256, parseEventLogs, type Address, type Hex, type PublicClient, type TransactionReceipt } from "viem";
+import {
+  encodeAbiParameters,
+  keccak256,
+  parseEventLogs,
+  type Address,
+  type Hex,
+  type PublicClient,
+  type TransactionReceipt,
+} from "viem";
 import { inferenceCoordinatorAbi } from "../../prover/src/chain/abis.js";
 import type { Terms } from "../../prover/src/sdk/terms.js";
 
