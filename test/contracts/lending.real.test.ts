@@ -2,7 +2,7 @@ import { expect } from "chai";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { parseEther, parseEventLogs } from "viem";
+import { encodeAbiParameters, keccak256, parseEther, parseEventLogs } from "viem";
 import { inferenceCoordinatorAbi } from "../../prover/src/chain/abis.js";
 import { lockAndFulfil } from "../../prover/src/chain/fulfil.js";
 import { fixedToFloat } from "../../prover/src/engine/felt.js";
@@ -108,13 +108,20 @@ describe("LendingPool priced by a real proof of credit-logreg (real coordinator,
     const [done2] = parseEventLogs({ abi: inferenceCoordinatorAbi, logs: second2.fulfil.logs, eventName: "InferenceFulfilled" });
     const receipt2 = await receiptOf(f.publicClient, req2.requestId, req2.terms, second2.fulfil);
     expect(receipt2.callback, "the receipt records the failed callback").to.equal(2);
-    // A receipt that does not hold (other outputs) settles nothing.
+    // Outputs that are not the receipt's, or a receipt that is not the coordinator's, settle nothing.
+    const forgedOutputs = done2!.args.outputs.map((o) => o + 1n);
     const wrong = await revertOf(
-      pool.write.settleFromReceipt([second.account.address, receipt2, done2!.args.outputs.map((o) => o + 1n)], {
+      pool.write.settleFromReceipt([second.account.address, receipt2, forgedOutputs], { account: prover.account }),
+    );
+    expect(wrong.errorName).to.equal("PoolOutputsMismatch");
+    const forgedHash = keccak256(encodeAbiParameters([{ type: "int256[]" }], [forgedOutputs]));
+    const unknown = await revertOf(
+      pool.write.settleFromReceipt([second.account.address, { ...receipt2, outputsHash: forgedHash }, forgedOutputs], {
         account: prover.account,
       }),
     );
-    expect(wrong.errorName).to.not.equal(undefined);
+    expect(unknown.errorName).to.equal("PoolReceiptUnknown");
+    expect(unknown.args).to.deep.equal([req2.requestId]);
     await f.publicClient.waitForTransactionReceipt({
       hash: await pool.write.settleFromReceipt([second.account.address, receipt2, [...done2!.args.outputs]], {
         account: prover.account,
