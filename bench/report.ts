@@ -435,6 +435,38 @@ export function renderFulfilMarkdown(f: BatchFulfilFigures, b: BatchFigures): st
     (g, n) => each(g.rest, n),
   );
   lines.push("");
+  // The coordinator's own frame, opcode class by opcode class (traces made before this field existed lack it).
+  if (pts.every((p) => p.traced.request.top && p.traced.lock.top && p.traced.fulfilBatch.top)) {
+    const topOf = (g: GasBreakdown, n: number) => {
+      const t = g.top!;
+      const calls = t.calls.map((c) => int(Math.round(c / n))).join(" + ") || "none";
+      return (
+        `SLOAD ${each(t.sload.gas, n)} (${+(t.sload.count / n).toFixed(1)}), SSTORE ${each(t.sstore.gas, n)}, ` +
+        `LOG ${each(t.log.gas, n)}, KECCAK ${each(t.keccak.gas, n)} (${+(t.keccak.count / n).toFixed(1)}), ` +
+        `copies ${each(t.copy.gas, n)}, calls ${calls}, other ${each(t.other, n)}`
+      );
+    };
+    lines.push(
+      "The coordinator's own frame (the outermost one), per opcode class: each step's gas is the gas left before it " +
+        "minus before the frame's next step, so a call's figure is all it cost with its callee (the registry's " +
+        "`requestTarget` / `fulfilmentCircuit`, the suite verifier); SLOAD and KECCAK with their counts; other: the " +
+        "frame's remaining execution (calldata decoding, the input's field encodings and packing, memory, jumps). " +
+        "Intrinsic and calldata gas come on top.",
+      "",
+      `| | ${pts.map((p) => `batch ${p.batch}`).join(" | ")} |`,
+      `| --- | ${pts.map(() => "---").join(" | ")} |`,
+    );
+    traced(
+      "one request",
+      (t) => t.request,
+      (g) => topOf(g, 1),
+    );
+    traced("`lock` / N", (t) => t.lock, topOf);
+    traced("`fulfillBatch` / N (locked)", (t) => t.fulfilBatch, topOf);
+    if (pts.every((p) => p.open.traced.fulfilBatch.top)) tracedOpen("open `fulfillBatch` / N", (t) => t.fulfilBatch, topOf);
+    if (f.single?.traced.fulfil.top) lines.push("", `Batch 1, locked \`fulfill\`: ${topOf(f.single.traced.fulfil, 1)}.`);
+    lines.push("");
+  }
   const r = f.registration;
   lines.push(
     `Registration of the version, each on a fresh suite (registerModel + addVersion): without variants ${int(r.withoutVariants.total)} ` +
