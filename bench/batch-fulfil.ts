@@ -10,7 +10,9 @@ import {
 import { join } from "node:path";
 import { inferenceCoordinatorAbi } from "../prover/src/chain/abis.js";
 import type { ChainClients } from "../prover/src/chain/clients.js";
-import { fulfil, fulfilBatch, lockRequests } from "../prover/src/chain/fulfil.js";
+import { commitFill, fulfil, fulfilBatch, lockRequests, type Claim } from "../prover/src/chain/fulfil.js";
+import { readCompiledVerifier } from "../prover/src/models/compile-verifier.js";
+import { NO_LOCK, type Terms } from "../prover/src/sdk/terms.js";
 import { readModelVka, registerModelVersion, type RegisterResult } from "../prover/src/chain/register.js";
 import type { Engine } from "../prover/src/engine/engine.js";
 import { parseInput, type ModelInput } from "../prover/src/models/input.js";
@@ -19,7 +21,7 @@ import type { LoadedModel } from "../prover/src/models/store.js";
 import { variantModel } from "../prover/src/models/variants.js";
 import type { Progress } from "../prover/src/util/progress.js";
 import { calldataGas, suiteVerifyGas, verifyProofData } from "./batch.js";
-import { deploySuite, requestIdOf, sendRequest, type Suite } from "./chain.js";
+import { deploySuite, requestOf, sendRequest, type Suite } from "./chain.js";
 import { leastSquares } from "./stats.js";
 import { traceGas, type GasBreakdown } from "./trace.js";
 
@@ -30,6 +32,26 @@ export interface RegistrationGas {
   total: number;
   /** The batch sizes of the variants registered with the version (empty: the version alone). */
   variants: number[];
+}
+
+/**
+ * The open path at one batch size: N more requests (never locked), one `commit` to the whole batch (one commitment,
+ * `fillCommitment(prover, ids, proofHash)`), mined a block ahead, then one `fulfillBatch` with their own proof.
+ */
+export interface OpenFillPoint {
+  requestGas: number[];
+  /** One `commit` for the N requests. */
+  commitGas: number;
+  fulfilBatchGas: number;
+  receiptsChecked: number;
+  traced: { commit: GasBreakdown; fulfilBatch: GasBreakdown };
+  perRequest: {
+    request: number;
+    commitShare: number;
+    fulfilShare: number;
+    /** request + commit share + fulfil share. */
+    allIn: number;
+  };
 }
 
 /** One batch size fulfilled end to end: N requests, one lock, one proof, one fulfillBatch. All gas is mined gasUsed. */
@@ -56,6 +78,8 @@ export interface FulfilPoint {
   receiptsChecked: number;
   /** Traced: the first request, the lock and the fulfilment (`debug_traceTransaction`). */
   traced: { request: GasBreakdown; lock: GasBreakdown; fulfilBatch: GasBreakdown };
+  /** The same batch size the open way: commit + open fill, no lock. */
+  open: OpenFillPoint;
   perRequest: {
     request: number;
     lockShare: number;
@@ -67,13 +91,21 @@ export interface FulfilPoint {
   };
 }
 
-/** Batch 1 the single-request way: request, lock, `fulfill`. */
+/** Batch 1 the single-request way: request, lock, `fulfill`; and request, commit, open `fulfill`. */
 export interface SingleFulfil {
   requestGas: number;
   lockGas: number;
   fulfilGas: number;
   fulfilCalldataGas: number;
   allIn: number;
+  /** The build's single-model EZKL verifier (deployed for this, never registered): `verifyProof` of the same proof. */
+  bareVerifyProofGas: number;
+  /** `fulfill` of the locked request / the bare single-model `verifyProof` (issue 11's target: ≤ 1.30). */
+  fulfilOverBare: number;
+  /** The open way: a second request of the same input, `commit`, then `fulfill` with the sender's commitment. */
+  open: { requestGas: number; commitGas: number; fulfilGas: number; allIn: number };
+  /** Traced: the locked `fulfill`. */
+  traced: { fulfil: GasBreakdown };
 }
 
 export interface BatchFulfilFigures {
@@ -145,6 +177,8 @@ export async function setUpBatchSuite(a: {
 interface Sent {
   hash: Hex;
   id: bigint;
+  terms: Terms;
+  input: ModelInput;
   inputCommitment: Hex;
   gas: number;
   calldataGas: number;
@@ -179,16 +213,28 @@ export async function measureBatchFulfilment(a: {
 
   const request = async (input: ModelInput): Promise<Sent> => {
     const r = await sendRequest(requester, coordinator, registered, input.fixed);
-    const [event] = parseEventLogs({ abi: inferenceCoordinatorAbi, logs: r.logs, eventName: "InferenceRequested" });
+    const { requestId, terms } = requestOf(r.logs);
     const tx = await requester.publicClient.getTransaction({ hash: r.transactionHash });
     return {
       hash: r.transactionHash,
-      id: requestIdOf(r.logs),
-      inputCommitment: event!.args.inputCommitment,
+      id: requestId,
+      terms,
+      input,
+      inputCommitment: terms.inputCommitment,
       gas: Number(r.gasUsed),
       calldataGas: calldataGas(tx.input),
     };
   };
+  /**
+   * N requests of `inputs`, in ascending id order (the order `fulfillBatch` takes them, so block i of the proof is the
+   * input of the i-th smallest id: ids are hashes of the terms, not a counter).
+   */
+  const requestAll = async (inputs: ModelInput[]): Promise<Sent[]> => {
+    const sent: Sent[] = [];
+    for (const input of inputs) sent.push(await request(input));
+    return sent.sort((x, y) => (x.id < y.id ? -1 : x.id > y.id ? 1 : 0));
+  };
+  const open = (s: Sent): Claim => ({ requestId: s.id, terms: s.terms, held: NO_LOCK });
   const prove = (batch: number, inputs: ModelInput[], tag: string): Promise<InferenceProof & { blocks: DecodedOutputs[] }> =>
     batch === 1
       ? proveInference(engine, model, inputs[0]!, { out: join(a.work, `${tag}.proof.json`) }).then((p) => ({
@@ -198,69 +244,110 @@ export async function measureBatchFulfilment(a: {
       : proveBatch(engine, model, batch, inputs, { out: join(a.work, `${tag}.proof.json`) });
 
   await progress.step("one request fulfilled first, not counted (the prover's credit slot then exists)", async () => {
-    const [input] = take(1);
-    const sent = await request(input!);
-    const p = await prove(1, [input!], "warm-up");
-    await lockRequests(w, c, coordinator, [sent.id]);
-    const f = await fulfil(w, c, coordinator, sent.id, p.proof, p.instances);
-    await checkFulfilled(prover, coordinator, registered, [sent], p.blocks, f, null);
+    const [sent] = await requestAll(take(1));
+    const p = await prove(1, [sent!.input], "warm-up");
+    const { claims } = await lockRequests(w, c, coordinator, [{ requestId: sent!.id, terms: sent!.terms }]);
+    const f = await fulfil(w, c, coordinator, claims[0]!, p.proof, p.instances);
+    await checkFulfilled(prover, coordinator, registered, [sent!], p, f, null);
   });
 
   let single: SingleFulfil | null = null;
   const points: FulfilPoint[] = [];
   for (const batch of a.batches) {
     if (batch === 1) {
-      single = await progress.step("batch 1 the single way: request, lock, fulfill", async () => {
-        const [input] = take(1);
-        const sent = await request(input!);
-        const lock = await lockRequests(w, c, coordinator, [sent.id]);
-        const p = await prove(1, [input!], "single");
-        const f = await fulfil(w, c, coordinator, sent.id, p.proof, p.instances);
-        await checkFulfilled(prover, coordinator, registered, [sent], p.blocks, f, null);
-        const data = encodeFunctionData({
-          abi: inferenceCoordinatorAbi,
-          functionName: "fulfill",
-          args: [sent.id, p.proof, [...p.instances]],
-        });
-        const [lockGas, fulfilGas] = [Number(lock.gasUsed), Number(f.gasUsed)];
-        return {
-          requestGas: sent.gas,
-          lockGas,
-          fulfilGas,
-          fulfilCalldataGas: calldataGas(data),
-          allIn: sent.gas + lockGas + fulfilGas,
-        };
-      });
+      single = await progress.step(
+        "batch 1 the single way: request, lock, fulfill; request, commit, open fulfill; the bare single-model verifier",
+        async () => {
+          const [input] = take(1);
+          const [sent] = await requestAll([input!]);
+          const lock = await lockRequests(w, c, coordinator, [{ requestId: sent!.id, terms: sent!.terms }]);
+          const p = await prove(1, [input!], "single");
+          const claim = lock.claims[0]!;
+          const f = await fulfil(w, c, coordinator, claim, p.proof, p.instances);
+          await checkFulfilled(prover, coordinator, registered, [sent!], p, f, null);
+          const data = encodeFunctionData({
+            abi: inferenceCoordinatorAbi,
+            functionName: "fulfill",
+            args: [sent!.id, claim.terms, claim.held, p.proof, [...p.instances]],
+          });
+          // The open way: the same input asked again (a later block, so other terms and another id), the same proof.
+          const [again] = await requestAll([input!]);
+          const commit = await commitFill(w, c, coordinator, [again!.id], p.proof);
+          const openFill = await fulfil(w, c, coordinator, open(again!), p.proof, p.instances);
+          await checkFulfilled(prover, coordinator, registered, [again!], p, openFill, null);
+          const bare = await bareSingleVerifyGas(prover, model, p);
+          const [lockGas, fulfilGas] = [Number(lock.receipt.gasUsed), Number(f.gasUsed)];
+          const [commitGas, openGas] = [Number(commit.gasUsed), Number(openFill.gasUsed)];
+          return {
+            requestGas: sent!.gas,
+            lockGas,
+            fulfilGas,
+            fulfilCalldataGas: calldataGas(data),
+            allIn: sent!.gas + lockGas + fulfilGas,
+            bareVerifyProofGas: bare,
+            fulfilOverBare: Math.round((fulfilGas / bare) * 1000) / 1000,
+            open: { requestGas: again!.gas, commitGas, fulfilGas: openGas, allIn: again!.gas + commitGas + openGas },
+            traced: { fulfil: await traceGas(prover, f.transactionHash) },
+          };
+        },
+      );
     }
     points.push(
       await progress.step(
-        `batch ${batch}: ${batch} request(s), one lock, one proof, fulfillBatch, receipts checked`,
+        `batch ${batch}: ${batch} request(s), one lock, one proof, fulfillBatch; ${batch} more, one commit, one proof, open fulfillBatch; receipts checked`,
         async () => {
-          const inputs = take(batch);
-          const sent: Sent[] = [];
-          for (const input of inputs) sent.push(await request(input));
+          const sent = await requestAll(take(batch));
           const ids = sent.map((s) => s.id);
-          const lock = await lockRequests(w, c, coordinator, ids);
-          const p = await prove(batch, inputs, `batch-${batch}`);
-          const f = await fulfilBatch(w, c, coordinator, ids, p.proof, p.instances);
-          const checked = await checkFulfilled(prover, coordinator, registered, sent, p.blocks, f, batch);
+          const lock = await lockRequests(
+            w,
+            c,
+            coordinator,
+            sent.map((s) => ({ requestId: s.id, terms: s.terms })),
+          );
+          const p = await prove(
+            batch,
+            sent.map((s) => s.input),
+            `batch-${batch}`,
+          );
+          const f = await fulfilBatch(w, c, coordinator, lock.claims, p.proof, p.instances);
+          const checked = await checkFulfilled(prover, coordinator, registered, sent, p, f, batch);
           const vka = (await readModelVka(variantModel(model, batch))).words;
           const verifyData = verifyProofData(p.proof, p.instances, vka);
           const verifyGas = await suiteVerifyGas(a.owner, suite.suiteVerifier, vka, verifyData);
           const data = encodeFunctionData({
             abi: inferenceCoordinatorAbi,
             functionName: "fulfillBatch",
-            args: [ids, p.proof, [...p.instances]],
+            args: [ids, lock.claims.map((x) => x.terms), lock.claims.map((x) => x.held), p.proof, [...p.instances]],
           });
           const requestGas = sent.map((s) => s.gas);
-          const [lockGas, fulfilBatchGas] = [Number(lock.gasUsed), Number(f.gasUsed)];
-          const total = requestGas.reduce((x, y) => x + y, 0) + lockGas + fulfilBatchGas;
+          const [lockGas, fulfilBatchGas] = [Number(lock.receipt.gasUsed), Number(f.gasUsed)];
+          const sum = (xs: number[]) => xs.reduce((x, y) => x + y, 0);
+          const total = sum(requestGas) + lockGas + fulfilBatchGas;
           const per = (g: number) => Math.round(g / batch);
           const traced = {
             request: await traceGas(requester, sent[0]!.hash),
-            lock: await traceGas(prover, lock.transactionHash),
+            lock: await traceGas(prover, lock.receipt.transactionHash),
             fulfilBatch: await traceGas(prover, f.transactionHash),
           };
+
+          // The open way: N more requests (the next held-out inputs), one commitment to all of them, their own proof.
+          const more = await requestAll(take(batch));
+          const q = await prove(
+            batch,
+            more.map((s) => s.input),
+            `open-${batch}`,
+          );
+          const commit = await commitFill(
+            w,
+            c,
+            coordinator,
+            more.map((s) => s.id),
+            q.proof,
+          );
+          const g = await fulfilBatch(w, c, coordinator, more.map(open), q.proof, q.instances);
+          const openChecked = await checkFulfilled(prover, coordinator, registered, more, q, g, batch);
+          const openRequestGas = more.map((s) => s.gas);
+          const [commitGas, openFulfilGas] = [Number(commit.gasUsed), Number(g.gasUsed)];
           return {
             batch,
             requestGas,
@@ -277,11 +364,27 @@ export async function measureBatchFulfilment(a: {
             receiptsChecked: checked,
             traced,
             perRequest: {
-              request: per(requestGas.reduce((x, y) => x + y, 0)),
+              request: per(sum(requestGas)),
               lockShare: per(lockGas),
               fulfilShare: per(fulfilBatchGas),
               allIn: per(total),
               coordinator: per(fulfilBatchGas - verifyGas),
+            },
+            open: {
+              requestGas: openRequestGas,
+              commitGas,
+              fulfilBatchGas: openFulfilGas,
+              receiptsChecked: openChecked,
+              traced: {
+                commit: await traceGas(prover, commit.transactionHash),
+                fulfilBatch: await traceGas(prover, g.transactionHash),
+              },
+              perRequest: {
+                request: per(sum(openRequestGas)),
+                commitShare: per(commitGas),
+                fulfilShare: per(openFulfilGas),
+                allIn: per(sum(openRequestGas) + commitGas + openFulfilGas),
+              },
             },
           };
         },
@@ -326,23 +429,26 @@ function fits(points: FulfilPoint[]): BatchFulfilFigures["fits"] {
 }
 
 /**
- * Every request of a fulfilment: its receipt names the version, its input commitment, the prover, and the hash of
- * exactly the outputs its block of the proof decodes to; its `InferenceFulfilled` carries those outputs; for a batch,
- * one `BatchFulfilled` lists the requests in block order. Throws on any difference; returns how many were checked.
+ * Every request of a fulfilment: its stored receipt is the one built from its terms, the prover, this block's time and
+ * the hash of exactly the outputs its block of the proof decodes to (`checkReceipt`); its `InferenceFulfilled` carries
+ * those outputs; for a batch, one `BatchFulfilled` lists the requests in block order. Throws on any difference;
+ * returns how many were checked.
  */
 async function checkFulfilled(
   prover: ChainClients,
   coordinator: Address,
   reg: Pick<RegisterResult, "modelId" | "version">,
   sent: Sent[],
-  blocks: DecodedOutputs[],
+  proof: { proof: Hex; blocks: DecodedOutputs[] },
   tx: TransactionReceipt,
   batch: number | null,
 ): Promise<number> {
+  const { blocks } = proof;
   if (blocks.length !== sent.length) throw new Error(`${sent.length} requests but ${blocks.length} claimed blocks`);
   const events = parseEventLogs({ abi: inferenceCoordinatorAbi, logs: tx.logs, eventName: "InferenceFulfilled" });
   if (events.length !== sent.length) throw new Error(`${events.length} InferenceFulfilled events for ${sent.length} requests`);
   const me = prover.account.address.toLowerCase();
+  const { timestamp } = await prover.publicClient.getBlock({ blockNumber: tx.blockNumber });
   for (const [i, s] of sent.entries()) {
     const want = blocks[i]!.fixed;
     const e = events[i]!.args;
@@ -351,22 +457,30 @@ async function checkFulfilled(
         `request ${s.id} (block ${i}): InferenceFulfilled ${e.requestId} by ${e.fulfiller} with ${e.outputs.join(",")}; expected ${want.join(",")}`,
       );
     }
-    const r = await prover.publicClient.readContract({
+    if (s.terms.modelId !== reg.modelId || s.terms.version !== reg.version)
+      throw new Error(`request ${s.id}: its terms name ${s.terms.modelId} v${s.terms.version}`);
+    const ok = await prover.publicClient.readContract({
       address: coordinator,
       abi: inferenceCoordinatorAbi,
-      functionName: "receipt",
-      args: [s.id],
+      functionName: "checkReceipt",
+      args: [
+        s.id,
+        {
+          modelId: reg.modelId,
+          version: reg.version,
+          inputCommitment: s.inputCommitment,
+          outputsHash: keccak256(encodeAbiParameters([{ type: "int256[]" }], [want])),
+          proofHash: keccak256(proof.proof),
+          fulfiller: prover.account.address,
+          fulfilledAt: timestamp,
+          callback: 0, // None: the requester is an EOA
+        },
+      ],
     });
-    const outputsHash = keccak256(encodeAbiParameters([{ type: "int256[]" }], [want]));
-    const problems = [
-      r.modelId !== reg.modelId && "model",
-      r.version !== reg.version && "version",
-      r.inputCommitment !== s.inputCommitment && "input commitment",
-      r.outputsHash !== outputsHash && "outputs hash",
-      r.fulfiller.toLowerCase() !== me && "fulfiller",
-    ].filter(Boolean);
-    if (problems.length)
-      throw new Error(`request ${s.id} (block ${i}): the receipt's ${problems.join(", ")} differ from the proof's block`);
+    if (!ok)
+      throw new Error(
+        `request ${s.id} (block ${i}): the stored receipt is not the one of the proof's block, this prover and block`,
+      );
   }
   if (batch !== null) {
     const [b] = parseEventLogs({ abi: inferenceCoordinatorAbi, logs: tx.logs, eventName: "BatchFulfilled" });
@@ -377,4 +491,26 @@ async function checkFulfilled(
     }
   }
   return sent.length;
+}
+
+/** The build's single-model EZKL verifier deployed by the prover, and `verifyProof` of `p` sent to it: mined gasUsed. */
+async function bareSingleVerifyGas(clients: ChainClients, model: LoadedModel, p: InferenceProof): Promise<number> {
+  const single = await readCompiledVerifier(model);
+  const { walletClient: w, publicClient: c } = clients;
+  const deployed = await c.waitForTransactionReceipt({
+    hash: await w.deployContract({ abi: single.abi, bytecode: single.bytecode, account: clients.account, chain: clients.chain }),
+  });
+  if (deployed.status !== "success" || !deployed.contractAddress)
+    throw new Error("the single-model verifier's deployment reverted");
+  const r = await c.waitForTransactionReceipt({
+    hash: await w.sendTransaction({
+      to: deployed.contractAddress,
+      data: encodeFunctionData({ abi: single.abi, functionName: "verifyProof", args: [p.proof, [...p.instances]] }),
+      gas: 5_000_000n,
+      account: clients.account,
+      chain: clients.chain,
+    }),
+  });
+  if (r.status !== "success") throw new Error("the bare single-model verifyProof reverted");
+  return Number(r.gasUsed);
 }

@@ -2,10 +2,11 @@ import { offerFor } from "../prover/src/sdk/inference.js";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { encodeFunctionData, parseEventLogs, type Address, type Hex, type TransactionReceipt } from "viem";
+import { encodeFunctionData, type Address, type Hex, type Log, type TransactionReceipt } from "viem";
 import { deployZkinfer } from "../deploy/index.js";
 import { halo2VerifierReusableAbi, inferenceCoordinatorAbi, inferenceVerifierAbi } from "../prover/src/chain/abis.js";
 import { commitFill, fulfil as fulfilOnChain, lockRequests } from "../prover/src/chain/fulfil.js";
+import { NO_LOCK, requestsInLogs, type Terms } from "../prover/src/sdk/terms.js";
 import { readModelVka } from "../prover/src/chain/register.js";
 import { readCompiledVerifier } from "../prover/src/models/compile-verifier.js";
 import type { ChainClients } from "../prover/src/chain/clients.js";
@@ -141,19 +142,28 @@ export async function measureGas(
   );
   const request = () => sendRequest(requester, suite.coordinator, reg, input);
   const req = await request();
-  const requestId = requestIdOf(req.logs);
+  const { requestId, terms } = requestOf(req.logs);
+  const { walletClient: w, publicClient: c } = prover;
+  const { receipt: lock, claims } = await lockRequests(w, c, suite.coordinator, [{ requestId, terms }]);
+  const claim = claims[0]!;
   const fulfilData = encodeFunctionData({
     abi: inferenceCoordinatorAbi,
     functionName: "fulfill",
-    args: [requestId, proof.proof, instances],
+    args: [requestId, claim.terms, claim.held, proof.proof, instances],
   });
-  const { walletClient: w, publicClient: c } = prover;
-  const lock = await lockRequests(w, c, suite.coordinator, [requestId]);
   const fulfil = await mined(await send(suite.coordinator, fulfilData), "fulfill");
   // The open path: a second request, a commitment (mined a block ahead), then the fill.
-  const open = requestIdOf((await request()).logs);
-  const commit = await commitFill(w, c, suite.coordinator, open, proof.proof);
-  const openFill = await fulfilOnChain(w, c, suite.coordinator, open, proof.proof, instances, { gas: 5_000_000n });
+  const open = requestOf((await request()).logs);
+  const commit = await commitFill(w, c, suite.coordinator, [open.requestId], proof.proof);
+  const openFill = await fulfilOnChain(
+    w,
+    c,
+    suite.coordinator,
+    { requestId: open.requestId, terms: open.terms, held: NO_LOCK },
+    proof.proof,
+    instances,
+    { gas: 5_000_000n },
+  );
   const n = (x: bigint) => Number(x);
   return {
     bareVerifyProof: n(bare.gasUsed),
@@ -200,8 +210,13 @@ export async function sendRequest(
   return r;
 }
 
-export function requestIdOf(logs: Parameters<typeof parseEventLogs>[0]["logs"]): bigint {
-  const [event] = parseEventLogs({ abi: inferenceCoordinatorAbi, logs, eventName: "InferenceRequested" });
-  if (!event) throw new Error("requestInference emitted no InferenceRequested event");
-  return event.args.requestId;
+export function requestIdOf(logs: readonly Log[]): bigint {
+  return requestOf(logs).requestId;
+}
+
+/** The request a `requestInference` receipt made: its id and its terms (which every call on it takes back). */
+export function requestOf(logs: readonly Log[]): { requestId: bigint; terms: Terms } {
+  const [r] = requestsInLogs([...logs]);
+  if (!r) throw new Error("requestInference emitted no InferenceRequested event");
+  return { requestId: r.requestId, terms: r.terms };
 }

@@ -1,5 +1,5 @@
 import type { BatchFigures } from "./batch.js";
-import type { BatchFulfilFigures, FulfilPoint, SingleFulfil } from "./batch-fulfil.js";
+import type { BatchFulfilFigures, FulfilPoint, OpenFillPoint, SingleFulfil } from "./batch-fulfil.js";
 import type { WindowFigures } from "./window.js";
 import type { GasBreakdown } from "./trace.js";
 import type { BuildFigures } from "./build.js";
@@ -98,7 +98,7 @@ export function renderFulfilMarkdown(f: BatchFulfilFigures, b: BatchFigures): st
   };
   const proveOf = (batch: number) => b.points.find((q) => q.batch === batch);
   const lines = [
-    `### Batched fulfilment of \`${f.model}\` through the coordinator: N requests, one lock, one proof, one \`fulfillBatch\``,
+    `### Batched fulfilment of \`${f.model}\` through the coordinator: N requests, one lock (or one commit), one proof, one \`fulfillBatch\``,
     "",
     `Version ${f.version}, registered with variants ${f.registration.withVariants.variants.join(", ")}; ${f.instancesPerInference} public instances per inference. Gas per verified inference (mined gasUsed; n=1 transaction of each kind per batch size, the N requests each):`,
     "",
@@ -161,6 +161,41 @@ export function renderFulfilMarkdown(f: BatchFulfilFigures, b: BatchFigures): st
       ),
     ),
     row(
+      "open path: request (mean over N more requests)",
+      withSingle(
+        (x) => int(x.open.requestGas),
+        (p) => int(p.open.perRequest.request),
+      ),
+    ),
+    row(
+      "open path: commit share (one `commit` for the N, / N)",
+      withSingle(
+        (x) => int(x.open.commitGas),
+        (p) => int(p.open.perRequest.commitShare),
+      ),
+    ),
+    row(
+      "open path: fulfil share (the open fill / N)",
+      withSingle(
+        (x) => int(x.open.fulfilGas),
+        (p) => int(p.open.perRequest.fulfilShare),
+      ),
+    ),
+    row(
+      "**all-in, open path** = request + commit share + fulfil share",
+      withSingle(
+        (x) => `**${int(x.open.allIn)}**`,
+        (p) => `**${int(p.open.perRequest.allIn)}**`,
+      ),
+    ),
+    row(
+      "target, open path (all-in ≤ 300k at batch 8, ≤ 250k at batch 16)",
+      withSingle(
+        () => "—",
+        (p) => (target(p) ? verdict(p.open.perRequest.allIn, target(p)!) : "—"),
+      ),
+    ),
+    row(
       `prove per inference (median / N, n=${b.runs}, interleaved, from the table above)`,
       withSingle(
         () => (proveOf(1) ? ms(proveOf(1)!.provePerInferenceMs) : "—"),
@@ -217,6 +252,16 @@ export function renderFulfilMarkdown(f: BatchFulfilFigures, b: BatchFigures): st
     ),
     "",
   ];
+  if (f.single) {
+    const sf = f.single;
+    lines.push(
+      `Batch 1, locked: \`fulfill\` ${int(sf.fulfilGas)} vs the bare single-model \`verifyProof\` transaction of the same proof ` +
+        `${int(sf.bareVerifyProofGas)}: **${x(sf.fulfilOverBare)}** (issue 11's target ≤ 1.30×: ${sf.fulfilOverBare <= 1.3 ? "met" : "**not met**"}). ` +
+        `Traced \`fulfill\`: intrinsic + calldata ${int(sf.traced.fulfil.intrinsic + sf.traced.fulfil.calldata)}, storage writes ` +
+        `${int(sf.traced.fulfil.sstore.gas)} (${sf.traced.fulfil.sstore.count} SSTORE), events ${int(sf.traced.fulfil.log.gas)}, rest ${int(sf.traced.fulfil.rest)}.`,
+      "",
+    );
+  }
   if (f.single && one) {
     lines.push(
       `At batch 1, \`fulfill\` costs ${int(f.single.fulfilGas)} and \`fulfillBatch\` of one request ${int(one.fulfilBatchGas)} ` +
@@ -351,7 +396,77 @@ export function renderFulfilMarkdown(f: BatchFulfilFigures, b: BatchFigures): st
     (t) => t.fulfilBatch,
     (g, n) => each(g.rest, n),
   );
+  const tracedOpen = (
+    label: string,
+    get: (t: OpenFillPoint["traced"]) => GasBreakdown,
+    what: (g: GasBreakdown, n: number) => string,
+  ) =>
+    lines.push(
+      row(
+        label,
+        cols((p) => what(get(p.open.traced), p.batch)),
+      ),
+    );
+  tracedOpen(
+    "open path: `commit` / N: gasUsed",
+    (t) => t.commit,
+    (g, n) => each(g.gasUsed, n),
+  );
+  tracedOpen("… storage writes", (t) => t.commit, writes);
+  tracedOpen(
+    "open `fulfillBatch` / N: gasUsed",
+    (t) => t.fulfilBatch,
+    (g, n) => each(g.gasUsed, n),
+  );
+  tracedOpen("… storage writes", (t) => t.fulfilBatch, writes);
+  tracedOpen(
+    "… events",
+    (t) => t.fulfilBatch,
+    (g, n) => each(g.log.gas, n),
+  );
+  tracedOpen(
+    "… intrinsic + calldata",
+    (t) => t.fulfilBatch,
+    (g, n) => each(g.intrinsic + g.calldata, n),
+  );
+  tracedOpen(
+    "… rest (mostly the verifier)",
+    (t) => t.fulfilBatch,
+    (g, n) => each(g.rest, n),
+  );
   lines.push("");
+  // The coordinator's own frame, opcode class by opcode class (traces made before this field existed lack it).
+  if (pts.every((p) => p.traced.request.top && p.traced.lock.top && p.traced.fulfilBatch.top)) {
+    const topOf = (g: GasBreakdown, n: number) => {
+      const t = g.top!;
+      const calls = t.calls.map((c) => int(Math.round(c / n))).join(" + ") || "none";
+      return (
+        `SLOAD ${each(t.sload.gas, n)} (${+(t.sload.count / n).toFixed(1)}), SSTORE ${each(t.sstore.gas, n)}, ` +
+        `LOG ${each(t.log.gas, n)}, KECCAK ${each(t.keccak.gas, n)} (${+(t.keccak.count / n).toFixed(1)}), ` +
+        `copies ${each(t.copy.gas, n)}, calls ${calls}, other ${each(t.other, n)}`
+      );
+    };
+    lines.push(
+      "The coordinator's own frame (the outermost one), per opcode class: each step's gas is the gas left before it " +
+        "minus before the frame's next step, so a call's figure is all it cost with its callee (the registry's " +
+        "`requestTarget` / `fulfilmentCircuit`, the suite verifier); SLOAD and KECCAK with their counts; other: the " +
+        "frame's remaining execution (calldata decoding, the input's field encodings and packing, memory, jumps). " +
+        "Intrinsic and calldata gas come on top.",
+      "",
+      `| | ${pts.map((p) => `batch ${p.batch}`).join(" | ")} |`,
+      `| --- | ${pts.map(() => "---").join(" | ")} |`,
+    );
+    traced(
+      "one request",
+      (t) => t.request,
+      (g) => topOf(g, 1),
+    );
+    traced("`lock` / N", (t) => t.lock, topOf);
+    traced("`fulfillBatch` / N (locked)", (t) => t.fulfilBatch, topOf);
+    if (pts.every((p) => p.open.traced.fulfilBatch.top)) tracedOpen("open `fulfillBatch` / N", (t) => t.fulfilBatch, topOf);
+    if (f.single?.traced.fulfil.top) lines.push("", `Batch 1, locked \`fulfill\`: ${topOf(f.single.traced.fulfil, 1)}.`);
+    lines.push("");
+  }
   const r = f.registration;
   lines.push(
     `Registration of the version, each on a fresh suite (registerModel + addVersion): without variants ${int(r.withoutVariants.total)} ` +

@@ -14,11 +14,67 @@ export interface GasBreakdown {
   sstore: { count: number; gas: number };
   log: { count: number; gas: number };
   rest: number;
+  /**
+   * The outermost frame (the contract called) step by step: each opcode class's gas there, as the gas left before
+   * the step minus the gas left before the frame's next step (so a call's figure is all it cost, its callee's work
+   * included), and every call it made, in order. `other` is the frame's remaining execution (stack, memory,
+   * arithmetic, jumps). Absent from results written before it existed.
+   */
+  top?: {
+    sload: { count: number; gas: number };
+    sstore: { count: number; gas: number };
+    keccak: { count: number; gas: number };
+    log: { count: number; gas: number };
+    copy: { count: number; gas: number };
+    /** Each CALL / STATICCALL / DELEGATECALL of the frame, in order: all it cost, callee included. */
+    calls: number[];
+    other: number;
+  };
 }
 
 interface StructLog {
   op: string;
+  gas: number;
   gasCost: number;
+  depth: number;
+}
+
+const CALLS = new Set(["CALL", "STATICCALL", "DELEGATECALL", "CALLCODE"]);
+const COPIES = new Set(["EXTCODECOPY", "CALLDATACOPY", "CODECOPY", "RETURNDATACOPY", "MCOPY"]);
+
+/** The outermost frame's gas by opcode class (see `GasBreakdown.top`). */
+function topFrame(logs: StructLog[]): NonNullable<GasBreakdown["top"]> {
+  const top: NonNullable<GasBreakdown["top"]> = {
+    sload: { count: 0, gas: 0 },
+    sstore: { count: 0, gas: 0 },
+    keccak: { count: 0, gas: 0 },
+    log: { count: 0, gas: 0 },
+    copy: { count: 0, gas: 0 },
+    calls: [],
+    other: 0,
+  };
+  const depth = logs[0]?.depth ?? 1;
+  let prev: StructLog | undefined;
+  const add = (l: StructLog, cost: number) => {
+    const c = (k: "sload" | "sstore" | "keccak" | "log" | "copy") => {
+      top[k].count++;
+      top[k].gas += cost;
+    };
+    if (l.op === "SLOAD") c("sload");
+    else if (l.op === "SSTORE") c("sstore");
+    else if (l.op === "KECCAK256" || l.op === "SHA3") c("keccak");
+    else if (l.op.startsWith("LOG")) c("log");
+    else if (COPIES.has(l.op)) c("copy");
+    else if (CALLS.has(l.op)) top.calls.push(cost);
+    else top.other += cost;
+  };
+  for (const l of logs) {
+    if (l.depth !== depth) continue;
+    if (prev) add(prev, prev.gas - l.gas);
+    prev = l;
+  }
+  if (prev) add(prev, prev.gasCost); // the frame's last step (STOP / RETURN)
+  return top;
 }
 
 export async function traceGas(clients: ChainClients, hash: Hex): Promise<GasBreakdown> {
@@ -49,5 +105,13 @@ export async function traceGas(clients: ChainClients, hash: Hex): Promise<GasBre
   const gasUsed = Number(receipt.gasUsed);
   const intrinsic = tx.to === null ? 53_000 : 21_000;
   const calldata = calldataGas(tx.input);
-  return { gasUsed, intrinsic, calldata, sstore, log, rest: gasUsed - intrinsic - calldata - sstore.gas - log.gas };
+  return {
+    gasUsed,
+    intrinsic,
+    calldata,
+    sstore,
+    log,
+    rest: gasUsed - intrinsic - calldata - sstore.gas - log.gas,
+    top: topFrame(trace.structLogs),
+  };
 }

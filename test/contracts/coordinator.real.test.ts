@@ -1,7 +1,17 @@
 import { offerFor } from "../../prover/src/sdk/inference.js";
 import { expect } from "chai";
 import { join } from "node:path";
-import { encodeAbiParameters, encodeFunctionData, getAddress, keccak256, parseEventLogs, type Address, type Hex } from "viem";
+import {
+  encodeAbiParameters,
+  encodeFunctionData,
+  getAddress,
+  keccak256,
+  parseEventLogs,
+  type Address,
+  type Hex,
+  type Log,
+  type TransactionReceipt,
+} from "viem";
 import { inferenceCoordinatorAbi } from "../../prover/src/chain/abis.js";
 import { readCompiledVerifier } from "../../prover/src/models/compile-verifier.js";
 import { deployModelVerifier } from "../helpers/chain.js";
@@ -11,6 +21,8 @@ import { deploySuite } from "../helpers/suite.js";
 import { checkGasSnapshot, type GasFigures } from "../helpers/gas.js";
 import { builtExample, exampleProof, type ExampleModel } from "../helpers/models.js";
 import { revertOf } from "../helpers/revert.js";
+import { receiptOf } from "../helpers/receipt.js";
+import { NO_LOCK, locksInLogs, requestsInLogs, type LockState, type Terms } from "../../prover/src/sdk/terms.js";
 
 /**
  * Request -> fulfil -> callback with real EZKL proofs of the example models on Hardhat's EVM:
@@ -44,8 +56,19 @@ async function fixture() {
     return r;
   };
   const deadline = async (sec = 3600) => BigInt(await networkHelpers.time.latest()) + BigInt(sec);
-  const requestIdOf = (logs: Parameters<typeof parseEventLogs>[0]["logs"]) =>
-    parseEventLogs({ abi: inferenceCoordinatorAbi, logs, eventName: "InferenceRequested" })[0]!.args.requestId;
+  /** Every request's terms and lock as the calls on it take them back, kept from its events. */
+  const claims = new Map<bigint, { terms: Terms; held: LockState }>();
+  /** The request a receipt's `InferenceRequested` made; its terms are remembered for the calls on it. */
+  const requestIdOf = (logs: Log[]) => {
+    const [r] = requestsInLogs(logs);
+    if (!claims.has(r!.requestId)) claims.set(r!.requestId, { terms: r!.terms, held: NO_LOCK });
+    return r!.requestId;
+  };
+  const claim = (requestId: bigint) => {
+    const c = claims.get(requestId);
+    if (!c) throw new Error(`request ${requestId} was not made in this fixture`);
+    return c;
+  };
   return {
     viem,
     networkHelpers,
@@ -63,12 +86,16 @@ async function fixture() {
     mined,
     deadline,
     requestIdOf,
+    claims,
+    claim,
   };
 }
 
 /**
  * Bound on fulfil / bare single-model verifyProof, set from the measured figures (README, Gas): 1.337x for digits-mlp
- * before the market, 1.355x with it (a locked fulfil reads and clears the lock word and credits the collateral).
+ * before the market, 1.355x with it, 1.347x with the request as one hash of its terms (the terms and lock passed back
+ * cost calldata; the lock word and the request word are one). The route's own `verify` of the same proof is already
+ * 1.33x (test/gas/route.json): the suite verifier, not the coordinator, holds most of the gap to issue 11's 1.30x.
  */
 const RATIO_BOUND = 1.36;
 /** `fulfill` before the market (main at e2d6548, test/gas/coordinator.json), the anchor of issue 12's gas target. */
@@ -87,8 +114,20 @@ describe("InferenceCoordinator with real EZKL proofs (Hardhat EVM)", function ()
   };
   /** `who` locks an open request (no collateral in these tests), so its fulfilment needs no commitment. */
   const lockAs = async (who: "prover" | "user", requestId: bigint) => {
-    const r = await f.coordinator.read.request([requestId]);
-    if (r.status === 1) return f.mined(f.coordinator.write.lock([[requestId]], { account: f[who].account }));
+    const [status] = await f.coordinator.read.requestState([requestId]);
+    if (status !== 1) return undefined;
+    const c = f.claim(requestId);
+    const r = await f.mined(f.coordinator.write.lock([[requestId], [c.terms]], { account: f[who].account }));
+    c.held = locksInLogs(r.logs).get(requestId)!;
+    return r;
+  };
+  /** `fulfill` of a request with its terms and lock passed back, as the chain's events give them. */
+  const fulfilCall = (who: "prover" | "user", requestId: bigint, proof: Hex, instances: readonly bigint[], gasLimit?: bigint) => {
+    const c = f.claim(requestId);
+    return f.coordinator.write.fulfill([requestId, c.terms, c.held, proof, [...instances]], {
+      account: f[who].account,
+      ...(gasLimit ? { gas: gasLimit } : {}),
+    });
   };
   const fulfilAs = async (
     who: "prover" | "user",
@@ -98,10 +137,17 @@ describe("InferenceCoordinator with real EZKL proofs (Hardhat EVM)", function ()
     gasLimit?: bigint,
   ) => {
     await lockAs(who, requestId);
-    return f.coordinator.write.fulfill([requestId, proof, [...instances]], {
-      account: f[who].account,
-      ...(gasLimit ? { gas: gasLimit } : {}),
-    });
+    return fulfilCall(who, requestId, proof, instances, gasLimit);
+  };
+  /** Whether the coordinator holds `receiptOf` this fulfilment (optionally with the callback status given) as the receipt. */
+  const holdsReceipt = async (requestId: bigint, tx: TransactionReceipt, callback?: number) =>
+    f.coordinator.read.checkReceipt([
+      requestId,
+      await receiptOf(f.publicClient, requestId, f.claim(requestId).terms, tx, callback),
+    ]);
+  const refundOf = (requestId: bigint, who: "prover" | "user") => {
+    const c = f.claim(requestId);
+    return f.coordinator.write.refund([requestId, c.terms, c.held], { account: f[who].account });
   };
 
   /** A test consumer deployed on the coordinator; returns it and a request made through it. */
@@ -135,12 +181,25 @@ describe("InferenceCoordinator with real EZKL proofs (Hardhat EVM)", function ()
       expect(event!.args.outputs).to.deep.equal(proof.outputs.fixed);
       expect(event!.args.fulfiller).to.equal(getAddress(f.prover.account.address));
 
-      const receipt = await f.coordinator.read.receipt([requestId]);
+      // The receipt rebuilt off-chain from the request's terms and the fulfilment's event is the stored one.
+      const receipt = await receiptOf(f.publicClient, requestId, f.claim(requestId).terms, fulfil);
       expect(receipt.modelId).to.equal(f.ids[name]);
       expect(receipt.proofHash).to.equal(keccak256(proof.proof));
       expect(receipt.outputsHash).to.equal(keccak256(encodeAbiParameters([{ type: "int256[]" }], [proof.outputs.fixed])));
       expect(receipt.fulfiller).to.equal(getAddress(f.prover.account.address));
       expect(receipt.callback).to.equal(1); // Succeeded
+      expect(await f.coordinator.read.checkReceipt([requestId, receipt])).to.equal(true);
+      const [status, stateHash] = await f.coordinator.read.requestState([requestId]);
+      expect(status).to.equal(2); // Fulfilled
+      expect(stateHash).to.equal(await f.coordinator.read.receiptHash([receipt]));
+      // Any other receipt is not: other outputs, another fulfiller, a failed callback.
+      const otherOutputs = keccak256(encodeAbiParameters([{ type: "int256[]" }], [proof.outputs.fixed.map((o) => o + 1n)]));
+      for (const other of [
+        { ...receipt, outputsHash: otherOutputs },
+        { ...receipt, fulfiller: getAddress(f.user.account.address) },
+        { ...receipt, callback: 2 },
+      ])
+        expect(await f.coordinator.read.checkReceipt([requestId, other])).to.equal(false);
 
       const credit = await f.coordinator.read.credits([f.prover.account.address]);
       expect(credit >= FEE).to.equal(true);
@@ -184,11 +243,9 @@ describe("InferenceCoordinator with real EZKL proofs (Hardhat EVM)", function ()
           )
         ).logs,
       );
-      const commitment = await f.coordinator.read.fillCommitment([f.prover.account.address, open, keccak256(proof.proof)]);
+      const commitment = await f.coordinator.read.fillCommitment([f.prover.account.address, [open], keccak256(proof.proof)]);
       const commit = await f.mined(f.coordinator.write.commit([commitment], { account: f.prover.account }));
-      const openFill = await f.mined(
-        f.coordinator.write.fulfill([open, proof.proof, [...proof.instances]], { account: f.prover.account }),
-      );
+      const openFill = await f.mined(fulfilCall("prover", open, proof.proof, proof.instances));
       gas[name] = {
         bareVerifyProof: Number(bare.gasUsed),
         requestInference: Number(req.gasUsed),
@@ -229,10 +286,12 @@ describe("InferenceCoordinator with real EZKL proofs (Hardhat EVM)", function ()
     const copierBefore = await f.coordinator.read.credits([f.user.account.address]);
     await lockAs("prover", locked);
     // The copier (`user`) sends the prover's exact calldata first: it succeeds, and pays the locker.
-    await f.mined(f.coordinator.write.fulfill([locked, proof.proof, [...proof.instances]], { account: f.user.account }));
+    const copied = await f.mined(fulfilCall("user", locked, proof.proof, proof.instances));
     expect(await f.coordinator.read.credits([f.user.account.address])).to.equal(copierBefore);
     expect(await f.coordinator.read.credits([f.prover.account.address])).to.equal(proverBefore + FEE);
-    expect((await f.coordinator.read.receipt([locked])).fulfiller).to.equal(getAddress(f.prover.account.address));
+    const lockedReceipt = await receiptOf(f.publicClient, locked, f.claim(locked).terms, copied);
+    expect(lockedReceipt.fulfiller).to.equal(getAddress(f.prover.account.address));
+    expect(await f.coordinator.read.checkReceipt([locked, lockedReceipt])).to.equal(true);
 
     // An open fill: the prover commits, a block later fills; the copier's copy has no commitment of its own.
     const open = f.requestIdOf(
@@ -245,25 +304,134 @@ describe("InferenceCoordinator with real EZKL proofs (Hardhat EVM)", function ()
         )
       ).logs,
     );
-    const mine = await f.coordinator.read.fillCommitment([f.prover.account.address, open, keccak256(proof.proof)]);
+    const mine = await f.coordinator.read.fillCommitment([f.prover.account.address, [open], keccak256(proof.proof)]);
     await f.mined(f.coordinator.write.commit([mine], { account: f.prover.account }));
-    const copy = await revertOf(
-      f.coordinator.write.fulfill([open, proof.proof, [...proof.instances]], { account: f.user.account }),
-    );
+    const copy = await revertOf(fulfilCall("user", open, proof.proof, proof.instances));
     expect(copy.errorName).to.equal("CoordinatorFillNotCommitted");
-    const theirs = await f.coordinator.read.fillCommitment([f.user.account.address, open, keccak256(proof.proof)]);
+    const theirs = await f.coordinator.read.fillCommitment([f.user.account.address, [open], keccak256(proof.proof)]);
     expect(copy.args).to.deep.equal([open, getAddress(f.user.account.address), theirs]);
-    await f.mined(f.coordinator.write.fulfill([open, proof.proof, [...proof.instances]], { account: f.prover.account }));
-    expect((await f.coordinator.read.receipt([open])).fulfiller).to.equal(getAddress(f.prover.account.address));
+    const filled = await f.mined(fulfilCall("prover", open, proof.proof, proof.instances));
+    const openReceipt = await receiptOf(f.publicClient, open, f.claim(open).terms, filled);
+    expect(openReceipt.fulfiller).to.equal(getAddress(f.prover.account.address));
+    expect(await f.coordinator.read.checkReceipt([open, openReceipt])).to.equal(true);
   });
 
-  it("rejects a second fulfilment: CoordinatorRequestAlreadyFulfilled(requestId, fulfiller)", async () => {
+  it("logs the input packed at its narrowest width: unpacked, it is the request's input and hashes to its commitment", async () => {
+    for (const name of ["digits-mlp", "diabetes-mlp"] as const) {
+      const { input } = await realProof(name);
+      const r = await f.mined(
+        f.coordinator.write.requestInference([f.ids[name], 1, input, offerFor(await f.deadline(), { fee: FEE })], {
+          value: FEE,
+          account: f.user.account,
+        }),
+      );
+      const [event] = parseEventLogs({ abi: inferenceCoordinatorAbi, logs: r.logs, eventName: "InferenceRequested" });
+      const width = event!.args.inputWidth;
+      const [request] = requestsInLogs(r.logs);
+      expect(request!.input, name).to.deep.equal(input);
+      expect(request!.terms.inputCommitment).to.equal(await f.coordinator.read.computeInputCommitment([input]));
+      // Narrowest: every element fits `width` bytes of two's complement, and some element does not fit one byte less.
+      const fits = (w: number) => input.every((x) => x >= -(1n << BigInt(8 * w - 1)) && x < 1n << BigInt(8 * w - 1));
+      expect(fits(width), `${name}: width ${width}`).to.equal(true);
+      if (width > 1) expect(fits(width - 1), `${name}: width ${width - 1}`).to.equal(false);
+      expect((event!.args.input.length - 2) / 2).to.equal(width * input.length);
+    }
+  });
+
+  it("forged terms or a forged lock passed back with a real proof: CoordinatorTermsMismatch(requestId, status)", async () => {
+    const { proof, input } = await realProof("digits-mlp");
+    // A request on another input: a prover passes back terms that claim the proof's input (or a higher price, a later
+    // deadline, itself as the requester), to be paid for a proof of something else.
+    const other = [...input];
+    other[10] = other[10]! + 1n;
+    const opened = f.requestIdOf(
+      (
+        await f.mined(
+          f.coordinator.write.requestInference([f.ids["digits-mlp"], 1, other, offerFor(await f.deadline(), { fee: FEE })], {
+            value: FEE,
+            account: f.user.account,
+          }),
+        )
+      ).logs,
+    );
+    const real = f.claim(opened).terms;
+    const forgeries: Terms[] = [
+      { ...real, inputCommitment: await f.coordinator.read.computeInputCommitment([input]) },
+      { ...real, maxPrice: real.maxPrice * 2n },
+      { ...real, deadline: real.deadline + 3600n },
+      { ...real, requester: getAddress(f.prover.account.address) },
+    ];
+    for (const [i, forged] of forgeries.entries()) {
+      const r = await revertOf(
+        f.coordinator.write.fulfill([opened, forged, NO_LOCK, proof.proof, [...proof.instances]], { account: f.prover.account }),
+      );
+      expect(r.errorName, `forgery ${i}: fulfill`).to.equal("CoordinatorTermsMismatch");
+      expect(r.args).to.deep.equal([opened, 1]); // Open
+      const l = await revertOf(f.coordinator.write.lock([[opened], [forged]], { account: f.prover.account }));
+      expect(l.errorName, `forgery ${i}: lock`).to.equal("CoordinatorTermsMismatch");
+      const b = await revertOf(
+        f.coordinator.write.fulfillBatch([[opened], [forged], [NO_LOCK], proof.proof, [...proof.instances]], {
+          account: f.prover.account,
+        }),
+      );
+      expect(b.errorName, `forgery ${i}: fulfillBatch`).to.equal("CoordinatorTermsMismatch");
+      expect(b.args).to.deep.equal([opened, 1]);
+    }
+    // The requester cannot cancel for more than it escrowed.
+    const c = await revertOf(
+      f.coordinator.write.cancel([opened, { ...real, maxPrice: real.maxPrice * 2n }], { account: f.user.account }),
+    );
+    expect(c.errorName).to.equal("CoordinatorTermsMismatch");
+    expect(c.args).to.deep.equal([opened, 1]);
+    // With the true terms, the real proof of another input is what fails: the input commitment.
+    const honest = await revertOf(fulfilAs("prover", opened, proof.proof, proof.instances));
+    expect(honest.errorName).to.equal("VerifierInputCommitmentMismatch");
+
+    // A locked request on the proof's own input: its true terms with a forged lock (a higher price, another locker,
+    // an earlier block, no lock at all), or forged terms with its true lock.
+    const locked = f.requestIdOf(
+      (
+        await f.mined(
+          f.coordinator.write.requestInference([f.ids["digits-mlp"], 1, input, offerFor(await f.deadline(), { fee: FEE })], {
+            value: FEE,
+            account: f.user.account,
+          }),
+        )
+      ).logs,
+    );
+    await lockAs("prover", locked);
+    const { terms, held } = f.claim(locked);
+    for (const [i, [t, h]] of (
+      [
+        [terms, { ...held, price: held.price + 1n }],
+        [terms, { ...held, locker: getAddress(f.user.account.address) }],
+        [terms, { ...held, lockedAt: held.lockedAt - 1n }],
+        [terms, NO_LOCK],
+        [{ ...terms, maxPrice: terms.maxPrice + 1n }, held],
+      ] as const
+    ).entries()) {
+      const r = await revertOf(
+        f.coordinator.write.fulfill([locked, t, h, proof.proof, [...proof.instances]], { account: f.prover.account }),
+      );
+      expect(r.errorName, `locked forgery ${i}`).to.equal("CoordinatorTermsMismatch");
+      expect(r.args).to.deep.equal([locked, 4]); // Locked
+    }
+    const rf = await revertOf(
+      f.coordinator.write.refund([locked, terms, { ...held, price: held.price * 2n }], { account: f.user.account }),
+    );
+    expect(rf.errorName).to.equal("CoordinatorTermsMismatch");
+    // The true terms and lock fulfil it.
+    const done = await f.mined(fulfilCall("prover", locked, proof.proof, proof.instances));
+    expect(await holdsReceipt(locked, done)).to.equal(true);
+  });
+
+  it("rejects a second fulfilment: CoordinatorRequestAlreadyFulfilled(requestId)", async () => {
     const { proof } = await realProof("diabetes-mlp");
     const { requestId } = await consumerRequest("RecordingConsumer", [], "diabetes-mlp");
     await f.mined(fulfilAs("prover", requestId, proof.proof, proof.instances));
     const r = await revertOf(fulfilAs("user", requestId, proof.proof, proof.instances));
     expect(r.errorName).to.equal("CoordinatorRequestAlreadyFulfilled");
-    expect(r.args).to.deep.equal([requestId, getAddress(f.prover.account.address)]);
+    expect(r.args).to.deep.equal([requestId]);
   });
 
   it("rejects a fulfilment after the deadline (CoordinatorRequestExpired), then refunds the requester", async () => {
@@ -276,19 +444,18 @@ describe("InferenceCoordinator with real EZKL proofs (Hardhat EVM)", function ()
       }),
     );
     const requestId = f.requestIdOf(req.logs);
-    const early = await revertOf(f.coordinator.write.refund([requestId], { account: f.user.account }));
+    const early = await revertOf(refundOf(requestId, "user"));
     expect(early.errorName).to.equal("CoordinatorRequestNotExpired");
     expect(early.args).to.deep.equal([requestId, dl]);
     await f.networkHelpers.time.increaseTo(dl + 1n);
-    const late = await revertOf(
-      f.coordinator.write.fulfill([requestId, proof.proof, [...proof.instances]], { account: f.prover.account }),
-    );
+    const late = await revertOf(fulfilCall("prover", requestId, proof.proof, proof.instances));
     expect(late.errorName).to.equal("CoordinatorRequestExpired");
     expect(late.args).to.deep.equal([requestId, dl]);
     const creditBefore = await f.coordinator.read.credits([f.user.account.address]);
-    await f.mined(f.coordinator.write.refund([requestId], { account: f.prover.account })); // anyone may trigger it
+    await f.mined(refundOf(requestId, "prover")); // anyone may trigger it
     expect((await f.coordinator.read.credits([f.user.account.address])) - creditBefore).to.equal(FEE);
-    const again = await revertOf(f.coordinator.write.refund([requestId], { account: f.user.account }));
+    expect(await f.coordinator.read.requestState([requestId])).to.deep.equal([3, `0x${"00".repeat(32)}`]); // Refunded
+    const again = await revertOf(refundOf(requestId, "user"));
     expect(again.errorName).to.equal("CoordinatorRequestAlreadyRefunded");
   });
 
@@ -336,8 +503,11 @@ describe("InferenceCoordinator with real EZKL proofs (Hardhat EVM)", function ()
       }),
     );
     expect(again.errorName).to.equal("CoordinatorVersionDeprecated");
-    await f.mined(fulfilAs("prover", f.requestIdOf(req.logs), proof.proof, proof.instances));
-    expect((await f.coordinator.read.receipt([f.requestIdOf(req.logs)])).version).to.equal(1);
+    const requestId = f.requestIdOf(req.logs);
+    const r = await f.mined(fulfilAs("prover", requestId, proof.proof, proof.instances));
+    const receipt = await receiptOf(f.publicClient, requestId, f.claim(requestId).terms, r);
+    expect(receipt.version).to.equal(1);
+    expect(await f.coordinator.read.checkReceipt([requestId, receipt])).to.equal(true);
   });
 
   it("a revoked version's pending request cannot be fulfilled (VerifierVersionRevoked) and is refundable at once", async () => {
@@ -355,7 +525,7 @@ describe("InferenceCoordinator with real EZKL proofs (Hardhat EVM)", function ()
     expect(r.errorName).to.equal("VerifierVersionRevoked");
     expect(r.args).to.deep.equal([modelId, 1]);
     const before = await f.coordinator.read.credits([f.user.account.address]);
-    await f.mined(f.coordinator.write.refund([requestId], { account: f.prover.account })); // before its deadline
+    await f.mined(refundOf(requestId, "prover")); // before its deadline
     expect((await f.coordinator.read.credits([f.user.account.address])) - before).to.equal(FEE);
   });
 
@@ -418,8 +588,9 @@ describe("InferenceCoordinator with real EZKL proofs (Hardhat EVM)", function ()
       expect(failed!.args.consumer).to.equal(getAddress(consumer.address));
       expect(failed!.args.reason).to.match(pattern);
       expect(failed!.args.reason.length).to.be.at.most(2 + 2 * Number(await f.coordinator.read.MAX_CALLBACK_REASON_LENGTH()));
-      expect((await f.coordinator.read.receipt([requestId])).callback).to.equal(2); // Failed
-      expect((await f.coordinator.read.request([requestId])).status).to.equal(2); // Fulfilled
+      expect(await holdsReceipt(requestId, r, 2), "the receipt records the failed callback").to.equal(true);
+      expect(await holdsReceipt(requestId, r, 1)).to.equal(false);
+      expect((await f.coordinator.read.requestState([requestId]))[0]).to.equal(2); // Fulfilled
       expect((await f.coordinator.read.credits([f.prover.account.address])) - creditBefore).to.equal(FEE);
     });
   }
@@ -434,7 +605,8 @@ describe("InferenceCoordinator with real EZKL proofs (Hardhat EVM)", function ()
     expect(failed, "CallbackFailed emitted").to.not.equal(undefined);
     const fulfilled = parseEventLogs({ abi: inferenceCoordinatorAbi, logs: r.logs, eventName: "InferenceFulfilled" });
     expect(fulfilled).to.have.length(1);
-    expect((await f.coordinator.read.request([requestId])).status).to.equal(2);
+    expect((await f.coordinator.read.requestState([requestId]))[0]).to.equal(2);
+    expect(await holdsReceipt(requestId, r, 2)).to.equal(true);
   });
 
   it("a callback at its gas limit succeeds; a fulfil transaction too short of gas for the callback reverts with CoordinatorInsufficientGasForCallback", async () => {
@@ -447,7 +619,7 @@ describe("InferenceCoordinator with real EZKL proofs (Hardhat EVM)", function ()
       address: f.coordinator.address,
       abi: inferenceCoordinatorAbi,
       functionName: "fulfill",
-      args: [requestId, proof.proof, [...proof.instances]],
+      args: [requestId, f.claim(requestId).terms, f.claim(requestId).held, proof.proof, [...proof.instances]],
       account: f.prover.account,
     });
     const short = await revertOf(fulfilAs("prover", requestId, proof.proof, proof.instances, estimate - BigInt(limit) / 2n));
@@ -455,7 +627,7 @@ describe("InferenceCoordinator with real EZKL proofs (Hardhat EVM)", function ()
     expect(short.args[0]).to.equal(requestId);
     const r = await f.mined(fulfilAs("prover", requestId, proof.proof, proof.instances, estimate));
     expect(parseEventLogs({ abi: inferenceCoordinatorAbi, logs: r.logs, eventName: "CallbackFailed" })).to.have.length(0);
-    expect((await f.coordinator.read.receipt([requestId])).callback).to.equal(1);
+    expect(await holdsReceipt(requestId, r, 1)).to.equal(true);
     void consumer;
   });
 
@@ -482,7 +654,7 @@ describe("InferenceCoordinator with real EZKL proofs (Hardhat EVM)", function ()
     const r2 = await revertOf(fulfilAs("prover", requestId, proof.proof, proof.instances));
     expect(r2.errorName).to.equal("CoordinatorFulfilmentsPaused");
     await f.networkHelpers.time.increaseTo(dl + 1n);
-    await f.mined(f.coordinator.write.refund([requestId], { account: f.user.account }));
+    await f.mined(refundOf(requestId, "user"));
     await f.mined(f.coordinator.write.withdraw({ account: f.user.account }));
     await f.mined(f.coordinator.write.setPaused([false, false], { account: f.guardian.account }));
   });

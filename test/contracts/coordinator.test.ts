@@ -4,7 +4,10 @@ import { digitBountyAbi, inferenceCoordinatorAbi } from "../../prover/src/chain/
 import { decodeInputs } from "../../prover/src/models/inference.js";
 import { lockAndFulfil } from "../../prover/src/chain/fulfil.js";
 import { deploySuite } from "../helpers/suite.js";
+import { receiptOf } from "../helpers/receipt.js";
+import { NO_LOCK, requestsInLogs, type Terms } from "../../prover/src/sdk/terms.js";
 import { builtExample, exampleProof } from "../helpers/models.js";
+import { revertOf } from "../helpers/revert.js";
 
 /**
  * The example dApp, DigitBounty, on ModelRegistry + InferenceVerifier + InferenceCoordinator with the
@@ -30,7 +33,9 @@ async function fixture() {
   const pixels = decodeInputs(model.manifest, proof.instances);
   const logits = proof.outputs.fixed;
   const predicted = logits.indexOf(logits.reduce((a, b) => (b > a ? b : a)));
-  return { networkHelpers, publicClient, prover: prover!, player: player!, coordinator, bounty, proof, pixels, predicted };
+  /** Each play's request terms, from its `InferenceRequested`. */
+  const terms = new Map<bigint, Terms>();
+  return { networkHelpers, publicClient, prover: prover!, player: player!, coordinator, bounty, proof, pixels, predicted, terms };
 }
 
 describe("DigitBounty with a real EZKL proof of digits-mlp (Hardhat EVM)", function () {
@@ -47,8 +52,11 @@ describe("DigitBounty with a real EZKL proof of digits-mlp (Hardhat EVM)", funct
     expect(receipt.status).to.equal("success");
     const [requested] = parseEventLogs({ abi: inferenceCoordinatorAbi, logs: receipt.logs, eventName: "InferenceRequested" });
     expect(requested!.args.requester).to.equal(getAddress(f.bounty.address));
-    expect(requested!.args.input).to.deep.equal(f.pixels);
-    return requested!.args.requestId;
+    const [request] = requestsInLogs(receipt.logs);
+    expect(request!.input, "the packed input, unpacked").to.deep.equal(f.pixels);
+    expect(request!.terms.requester).to.equal(getAddress(f.bounty.address));
+    f.terms.set(request!.requestId, request!.terms);
+    return request!.requestId;
   }
 
   async function fulfil(requestId: bigint) {
@@ -65,7 +73,7 @@ describe("DigitBounty with a real EZKL proof of digits-mlp (Hardhat EVM)", funct
     expect(parseEventLogs({ abi: inferenceCoordinatorAbi, logs: receipt.logs, eventName: "CallbackFailed" })).to.have.length(0);
     const [resolved] = parseEventLogs({ abi: digitBountyAbi, logs: receipt.logs, eventName: "PlayResolved" });
     expect(resolved, "PlayResolved").to.not.equal(undefined);
-    return resolved!.args;
+    return { ...resolved!.args, receipt };
   }
 
   it("pays the prize to a player who claims the digit the model sees", async () => {
@@ -75,9 +83,10 @@ describe("DigitBounty with a real EZKL proof of digits-mlp (Hardhat EVM)", funct
     expect(resolved.predictedDigit).to.equal(BigInt(f.predicted));
     expect(await f.bounty.read.claimable([f.player.account.address])).to.equal(PRIZE);
 
-    const stored = await f.coordinator.read.receipt([requestId]);
+    const stored = await receiptOf(f.publicClient, requestId, f.terms.get(requestId)!, resolved.receipt);
     expect(stored.callback).to.equal(1); // Succeeded
     expect(stored.outputsHash).to.equal(keccak256(encodeAbiParameters([{ type: "int256[]" }], [f.proof.outputs.fixed])));
+    expect(await f.coordinator.read.checkReceipt([requestId, stored])).to.equal(true);
 
     const before = await f.publicClient.getBalance({ address: f.player.account.address });
     const claim = await f.publicClient.waitForTransactionReceipt({
@@ -101,8 +110,13 @@ describe("DigitBounty with a real EZKL proof of digits-mlp (Hardhat EVM)", funct
   it("refunds the player's fee when nobody proves the play before its deadline", async () => {
     const requestId = await play(f.predicted);
     await f.networkHelpers.time.increase(3601);
-    await f.publicClient.waitForTransactionReceipt({ hash: await f.bounty.write.expire([requestId]) });
+    const terms = f.terms.get(requestId)!;
+    // Terms that claim a larger fee do not refund more: the coordinator holds their hash.
+    const forged = await revertOf(f.bounty.write.expire([requestId, { ...terms, maxPrice: terms.maxPrice * 2n }, NO_LOCK]));
+    expect(forged.errorName).to.equal("CoordinatorTermsMismatch");
+    expect(forged.args).to.deep.equal([requestId, 1]);
+    await f.publicClient.waitForTransactionReceipt({ hash: await f.bounty.write.expire([requestId, terms, NO_LOCK]) });
     expect(await f.bounty.read.claimable([f.player.account.address])).to.equal(FEE);
-    expect((await f.coordinator.read.request([requestId])).status).to.equal(3); // Refunded
+    expect((await f.coordinator.read.requestState([requestId]))[0]).to.equal(3); // Refunded
   });
 });

@@ -1,7 +1,8 @@
 import { offerFor } from "../../prover/src/sdk/inference.js";
 import { expect } from "chai";
-import { keccak256 } from "ethers";
+import { AbiCoder, keccak256 } from "ethers";
 import { InferenceCoordinator__factory, ModelRegistry__factory } from "../../types/ethers-contracts/index.js";
+import type { IInferenceCoordinator } from "../../types/ethers-contracts/coordinator/InferenceCoordinator.js";
 import { decodeInputs } from "../../prover/src/models/inference.js";
 import { deploySuite } from "../helpers/suite.js";
 import { builtExample, exampleProof } from "../helpers/models.js";
@@ -32,14 +33,32 @@ describe("typechain (ethers v6) bindings, with a real EZKL proof", function () {
     const event = requested!.logs.map((l) => coordinator.interface.parseLog(l)).find((e) => e?.name === "InferenceRequested");
     expect(event, "InferenceRequested").to.not.equal(undefined);
     const requestId = event!.args.requestId as bigint;
+    // The terms as the event gave them, which every call on the request takes back.
+    const terms = event!.args.terms.toObject() as IInferenceCoordinator.TermsStruct;
 
-    await (await coordinator.connect(prover!).lock([requestId])).wait();
-    const fulfilled = await (await coordinator.connect(prover!).fulfill(requestId, proof.proof, proof.instances)).wait();
+    const locked = await (await coordinator.connect(prover!).lock([requestId], [terms])).wait();
+    const lockEvent = locked!.logs.map((l) => coordinator.interface.parseLog(l)).find((e) => e?.name === "RequestLocked");
+    const held = { locker: lockEvent!.args.locker, lockedAt: lockEvent!.args.lockedAt, price: lockEvent!.args.price };
+    const fulfilled = await (
+      await coordinator.connect(prover!).fulfill(requestId, terms, held, proof.proof, proof.instances)
+    ).wait();
     expect(fulfilled!.status).to.equal(1);
-    const receipt = await coordinator.receipt(requestId);
-    expect(receipt.modelId).to.equal(modelId);
-    expect(receipt.proofHash).to.equal(keccak256(proof.proof));
-    expect(receipt.fulfiller).to.equal(await prover!.getAddress());
+    const [status] = await coordinator.requestState(requestId);
+    expect(status).to.equal(2n); // Fulfilled
+    const block = await suite.publicClient.getBlock({ blockNumber: BigInt(fulfilled!.blockNumber) });
+    const done = fulfilled!.logs.map((l) => coordinator.interface.parseLog(l)).find((e) => e?.name === "InferenceFulfilled");
+    const receipt = {
+      modelId,
+      version: 1,
+      inputCommitment: terms.inputCommitment,
+      outputsHash: keccak256(AbiCoder.defaultAbiCoder().encode(["int256[]"], [done!.args.outputs])),
+      proofHash: keccak256(proof.proof),
+      fulfiller: await prover!.getAddress(),
+      fulfilledAt: block.timestamp,
+      callback: 0, // None: the requester is an EOA
+    };
+    expect(await coordinator.checkReceipt(requestId, receipt)).to.equal(true);
+    expect(await coordinator.checkReceipt(requestId, { ...receipt, fulfiller: await requester!.getAddress() })).to.equal(false);
     const [outputs] = await coordinator
       .queryFilter(coordinator.filters.InferenceFulfilled(requestId))
       .then((logs) => logs.map((l) => l.args.outputs));

@@ -2,13 +2,16 @@ import { expect } from "chai";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { parseEther, parseEventLogs } from "viem";
+import { encodeAbiParameters, keccak256, parseEther, parseEventLogs } from "viem";
 import { inferenceCoordinatorAbi } from "../../prover/src/chain/abis.js";
 import { lockAndFulfil } from "../../prover/src/chain/fulfil.js";
 import { fixedToFloat } from "../../prover/src/engine/felt.js";
 import { proveInference } from "../../prover/src/models/inference.js";
 import { parseInput } from "../../prover/src/models/input.js";
 import { deploySuite } from "../helpers/suite.js";
+import { receiptOf } from "../helpers/receipt.js";
+import { revertOf } from "../helpers/revert.js";
+import { requestsInLogs } from "../../prover/src/sdk/terms.js";
 import { builtExample, sharedEngine } from "../helpers/models.js";
 
 /**
@@ -54,8 +57,8 @@ describe("LendingPool priced by a real proof of credit-logreg (real coordinator,
       const receipt = await f.publicClient.waitForTransactionReceipt({
         hash: await pool.write.applyForLoan([AMOUNT], { account: who.account, value: FEE }),
       });
-      const [event] = parseEventLogs({ abi: inferenceCoordinatorAbi, logs: receipt.logs, eventName: "InferenceRequested" });
-      return event!.args;
+      const [request] = requestsInLogs(receipt.logs);
+      return request!;
     };
 
     // 1. A fresh borrower: the pool's features of its (empty) record are the request's input.
@@ -103,8 +106,26 @@ describe("LendingPool priced by a real proof of credit-logreg (real coordinator,
     expect(failed, "the callback ran out of gas").to.have.length(1);
     expect((await pool.read.loan([second.account.address])).status, "left pending").to.equal(1);
     const [done2] = parseEventLogs({ abi: inferenceCoordinatorAbi, logs: second2.fulfil.logs, eventName: "InferenceFulfilled" });
+    const receipt2 = await receiptOf(f.publicClient, req2.requestId, req2.terms, second2.fulfil);
+    expect(receipt2.callback, "the receipt records the failed callback").to.equal(2);
+    // Outputs that are not the receipt's, or a receipt that is not the coordinator's, settle nothing.
+    const forgedOutputs = done2!.args.outputs.map((o) => o + 1n);
+    const wrong = await revertOf(
+      pool.write.settleFromReceipt([second.account.address, receipt2, forgedOutputs], { account: prover.account }),
+    );
+    expect(wrong.errorName).to.equal("PoolOutputsMismatch");
+    const forgedHash = keccak256(encodeAbiParameters([{ type: "int256[]" }], [forgedOutputs]));
+    const unknown = await revertOf(
+      pool.write.settleFromReceipt([second.account.address, { ...receipt2, outputsHash: forgedHash }, forgedOutputs], {
+        account: prover.account,
+      }),
+    );
+    expect(unknown.errorName).to.equal("PoolReceiptUnknown");
+    expect(unknown.args).to.deep.equal([req2.requestId]);
     await f.publicClient.waitForTransactionReceipt({
-      hash: await pool.write.settleFromReceipt([second.account.address, [...done2!.args.outputs]], { account: prover.account }),
+      hash: await pool.write.settleFromReceipt([second.account.address, receipt2, [...done2!.args.outputs]], {
+        account: prover.account,
+      }),
     });
     const ln2 = await pool.read.loan([second.account.address]);
     expect(ln2.status, "approved from the receipt").to.equal(2);
