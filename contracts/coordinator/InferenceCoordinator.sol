@@ -924,7 +924,8 @@ contract InferenceCoordinator is IInferenceCoordinator, Ownable2Step {
         requestId = hash;
         // Taken (or 0) only if the same requester asked the same thing in the same second: hash again. Checking
         // the slot first costs nothing extra, as the write below pays for the cold access anyway.
-        while (requestId == 0 || _state[requestId] != 0) requestId = uint256(keccak256(abi.encode(requestId)));
+        while (requestId == 0 || _state[requestId] != 0)
+            requestId = uint256(keccak256(abi.encode(requestId)));
         _state[requestId] = _word(hash, RequestStatus.Open);
     }
 
