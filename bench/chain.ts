@@ -6,7 +6,7 @@ import { encodeFunctionData, type Address, type Hex, type Log, type TransactionR
 import { deployZkinfer } from "../deploy/index.js";
 import { halo2VerifierReusableAbi, inferenceCoordinatorAbi, inferenceVerifierAbi } from "../prover/src/chain/abis.js";
 import { commitFill, fulfil as fulfilOnChain, lockRequests } from "../prover/src/chain/fulfil.js";
-import { NO_LOCK, requestsInLogs, type Terms } from "../prover/src/sdk/terms.js";
+import { NO_LOCK, packInput, requestsInLogs, type Terms } from "../prover/src/sdk/terms.js";
 import { readModelVka } from "../prover/src/chain/register.js";
 import { readCompiledVerifier } from "../prover/src/models/compile-verifier.js";
 import type { ChainClients } from "../prover/src/chain/clients.js";
@@ -185,7 +185,7 @@ export async function measureGas(
 }
 
 /**
- * `requestInference` of `input` from an EOA (no callback) for the pinned version at a fixed price of FEE, lockable
+ * `requestInferencePacked` (what the SDK's `requestInference` sends) of `input` from an EOA (no callback) for the pinned version at a fixed price of FEE, lockable
  * for 20 minutes of its hour; waits for it to be mined and throws if it reverted.
  */
 export async function sendRequest(
@@ -195,11 +195,13 @@ export async function sendRequest(
   input: readonly bigint[],
 ): Promise<TransactionReceipt> {
   const deadline = (await requester.publicClient.getBlock()).timestamp + 3600n;
+  const packed = packInput(input);
   const hash = await requester.walletClient.writeContract({
     address: coordinator,
     abi: inferenceCoordinatorAbi,
-    functionName: "requestInference",
-    args: [reg.modelId, reg.version, [...input], offerFor(deadline, { fee: FEE }, deadline - 3600n)],
+    // The packed form, as the SDK's requestInference sends it from an account.
+    functionName: "requestInferencePacked",
+    args: [reg.modelId, reg.version, packed.width, packed.packed, offerFor(deadline, { fee: FEE }, deadline - 3600n)],
     value: FEE,
     gas: 3_000_000n,
     account: requester.account,
