@@ -215,11 +215,22 @@ describe("job store on sqlite: nodes starting at once", function () {
     this.timeout(120_000);
     const dir = mkdtempSync(join(tmpdir(), "zkinfer-store-race-"));
     try {
+      // A node starting on the store: it waits until the given time, so that all of them open it at once.
+      // Inline, not a file under test/, which mocha would load as a test file.
+      const script = `
+        import { JobStore } from ${JSON.stringify(`file://${projectRoot}/prover/src/service/store.ts`)};
+        const [where, startAt] = process.argv.slice(1);
+        await new Promise((r) => setTimeout(r, Math.max(0, Number(startAt) - Date.now())));
+        const store = await JobStore.open(where);
+        await store.close();
+        console.log("opened");`;
       const node = [
         "--disable-warning=ExperimentalWarning",
         "--import",
         `file://${projectRoot}/node_modules/tsx/dist/esm/index.mjs`,
-        join(projectRoot, "test/helpers/open-store.ts"),
+        "--input-type=module",
+        "-e",
+        script,
       ];
       // Three rounds on three fresh files, each round's processes opening at one instant after their start-up.
       for (let round = 0; round < 3; round++) {
