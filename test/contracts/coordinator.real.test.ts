@@ -22,7 +22,7 @@ import { checkGasSnapshot, type GasFigures } from "../helpers/gas.js";
 import { builtExample, exampleProof, type ExampleModel } from "../helpers/models.js";
 import { revertOf } from "../helpers/revert.js";
 import { receiptOf } from "../helpers/receipt.js";
-import { NO_LOCK, locksInLogs, requestsInLogs, type LockState, type Terms } from "../../prover/src/sdk/terms.js";
+import { NO_LOCK, locksInLogs, packInput, requestsInLogs, type LockState, type Terms } from "../../prover/src/sdk/terms.js";
 
 /**
  * Request -> fulfil -> callback with real EZKL proofs of the example models on Hardhat's EVM:
@@ -232,16 +232,20 @@ describe("InferenceCoordinator with real EZKL proofs (Hardhat EVM)", function ()
       const lock = (await lockAs("prover", requestId))!;
       const fulfil = await f.mined(fulfilAs("prover", requestId, proof.proof, proof.instances));
       const ratio = Number(fulfil.gasUsed) / Number(bare.gasUsed);
-      // The open path on a second request: commit (one block ahead), then the fill.
-      const open = f.requestIdOf(
-        (
-          await f.mined(
-            f.coordinator.write.requestInference([f.ids[name], 1, input, offerFor(await f.deadline(), { fee: FEE })], {
-              value: FEE,
-              account: f.user.account,
-            }),
-          )
-        ).logs,
+      // The open path on a second request, sent packed (as the SDK sends an account's request): commit (one block
+      // ahead), then the fill.
+      const packed = packInput(input);
+      const reqPacked = await f.mined(
+        f.coordinator.write.requestInferencePacked(
+          [f.ids[name], 1, packed.width, packed.packed, offerFor(await f.deadline(), { fee: FEE })],
+          { value: FEE, account: f.user.account },
+        ),
+      );
+      const open = f.requestIdOf(reqPacked.logs);
+      const [loggedPacked] = requestsInLogs(reqPacked.logs);
+      expect(loggedPacked!.input, "the packed request's input").to.deep.equal(input);
+      expect(loggedPacked!.terms.inputCommitment, "the same commitment as unpacked").to.equal(
+        await f.coordinator.read.computeInputCommitment([input]),
       );
       const commitment = await f.coordinator.read.fillCommitment([f.prover.account.address, [open], keccak256(proof.proof)]);
       const commit = await f.mined(f.coordinator.write.commit([commitment], { account: f.prover.account }));
@@ -249,6 +253,7 @@ describe("InferenceCoordinator with real EZKL proofs (Hardhat EVM)", function ()
       gas[name] = {
         bareVerifyProof: Number(bare.gasUsed),
         requestInference: Number(req.gasUsed),
+        requestInferencePacked: Number(reqPacked.gasUsed),
         lock: Number(lock.gasUsed),
         fulfil: Number(fulfil.gasUsed),
         lockPlusFulfil: Number(lock.gasUsed + fulfil.gasUsed),
@@ -661,6 +666,14 @@ describe("InferenceCoordinator with real EZKL proofs (Hardhat EVM)", function ()
 
   after(() => {
     if (Object.keys(gas).length === 2)
-      checkGasSnapshot(SNAPSHOT, gas, ["bareVerifyProof", "requestInference", "lock", "fulfil", "commit", "openFill"]);
+      checkGasSnapshot(SNAPSHOT, gas, [
+        "bareVerifyProof",
+        "requestInference",
+        "requestInferencePacked",
+        "lock",
+        "fulfil",
+        "commit",
+        "openFill",
+      ]);
   });
 });

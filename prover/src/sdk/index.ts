@@ -61,6 +61,7 @@ export {
   termsFromJson,
   termsOf,
   termsToJson,
+  packInput,
   unpackInput,
   type LockState,
   type RequestRecord,
