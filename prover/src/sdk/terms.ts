@@ -92,21 +92,8 @@ export function unpackInput(width: number, packed: Hex): bigint[] {
   return out;
 }
 
-/** The terms as viem returns them from a log, in plain numbers where the ABI uses small integers. */
-export function termsOf(t: {
-  requester: Address;
-  modelId: Hex;
-  version: number;
-  inputCommitment: Hex;
-  maxPrice: bigint;
-  minPrice: bigint;
-  requestedAt: bigint;
-  rampPeriod: number;
-  lockDeadline: bigint;
-  lockCollateral: bigint;
-  callbackGasLimit: number;
-  deadline: bigint;
-}): Terms {
+/** The terms as viem returns them from a log (the same shape), copied with their small integers as plain numbers. */
+export function termsOf(t: Terms): Terms {
   return { ...t, version: Number(t.version), rampPeriod: Number(t.rampPeriod), callbackGasLimit: Number(t.callbackGasLimit) };
 }
 
