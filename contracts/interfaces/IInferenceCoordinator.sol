@@ -31,9 +31,9 @@ import {IInferenceVerifier} from "./IInferenceVerifier.sol";
 ///        locker gets its collateral back; so locking a request after seeing someone's fill does not take their
 ///        fee.
 ///      - Open fills (a request never locked, or locked with its lock deadline passed) need the sender's own
-///        commitment `fillCommitment(sender, requestIds, keccak256(proof))` (one for a whole batch), made at least one
-///        block earlier; a
-///        copy without one reverts with `CoordinatorFillNotCommitted` (or `CoordinatorCommitmentTooRecent`).
+///        commitment `fillCommitment(sender, requestIds, keccak256(proof))` (one for a whole batch), made at least
+///        one block earlier; a copy without one reverts with `CoordinatorFillNotCommitted` (or
+///        `CoordinatorCommitmentTooRecent`).
 ///      - Slashing: a locker that has not fulfilled by its lock deadline loses its collateral. If another prover
 ///        (or the locker, too late) fulfils before the request deadline, it gets the locked price plus
 ///        `SLASH_FULFILLER_BPS` (50%) of the collateral and the requester the rest; if nobody does, the
