@@ -37,8 +37,28 @@ export function redactUrl(url: string): string {
 }
 
 export async function openDatabase(where: string): Promise<Database> {
-  return isPostgresUrl(where) ? openPostgres(where) : openSqlite(where);
+  return isPostgresUrl(where) ? openPostgres(where) : openSqliteWhenFree(where);
 }
+
+/**
+ * `openSqlite`, retried while another process holds the file's lock: SQLite answers a connection switching a file
+ * to WAL (or reading it while another does) with "database is locked" at once, without its busy handler, so nodes
+ * starting together on one file take turns here, for up to `SQLITE_OPEN_WAIT_MS`.
+ */
+async function openSqliteWhenFree(path: string): Promise<Database> {
+  const end = Date.now() + SQLITE_OPEN_WAIT_MS;
+  for (;;) {
+    try {
+      return openSqlite(path);
+    } catch (e) {
+      if (!(e instanceof ConfigError && SQLITE_BUSY.test(e.message)) || Date.now() > end) throw e;
+      await new Promise((r) => setTimeout(r, 20 + Math.random() * 80));
+    }
+  }
+}
+
+const SQLITE_OPEN_WAIT_MS = 10_000;
+const SQLITE_BUSY = /database is locked|database is busy|SQLITE_BUSY/i;
 
 // ---------------------------------------------------------------------------------------------- SQLite
 
@@ -81,7 +101,7 @@ function openSqlite(path: string): Database {
     const message = (e as Error).message;
     throw new ConfigError(`cannot open the job store ${path}: ${message}`, {
       hint: /locked|busy/i.test(message)
-        ? "another process held the file's lock for more than 5 s; find it (e.g. `fuser` on the file) or point --db elsewhere"
+        ? "another process held the file's lock for more than 10 s; find it (e.g. `fuser` on the file) or point --db elsewhere"
         : "the file is not a readable, writable SQLite database; move it aside (jobs in it are lost to this run) or point --db elsewhere",
     });
   }
