@@ -1,18 +1,11 @@
-import {
-  encodeAbiParameters,
-  encodeFunctionData,
-  keccak256,
-  parseEventLogs,
-  type Address,
-  type Hex,
-  type TransactionReceipt,
-} from "viem";
+import { encodeFunctionData, keccak256, parseEventLogs, type Address, type Hex, type TransactionReceipt } from "viem";
 import { join } from "node:path";
 import { inferenceCoordinatorAbi } from "../prover/src/chain/abis.js";
 import type { ChainClients } from "../prover/src/chain/clients.js";
 import { commitFill, fulfil, fulfilBatch, lockRequests, type Claim } from "../prover/src/chain/fulfil.js";
 import { readCompiledVerifier } from "../prover/src/models/compile-verifier.js";
 import { NO_LOCK, type Terms } from "../prover/src/sdk/terms.js";
+import { outputsHashOf } from "../prover/src/sdk/receipt.js";
 import { readModelVka, registerModelVersion, type RegisterResult } from "../prover/src/chain/register.js";
 import type { Engine } from "../prover/src/engine/engine.js";
 import { parseInput, type ModelInput } from "../prover/src/models/input.js";
@@ -469,7 +462,7 @@ async function checkFulfilled(
           modelId: reg.modelId,
           version: reg.version,
           inputCommitment: s.inputCommitment,
-          outputsHash: keccak256(encodeAbiParameters([{ type: "int256[]" }], [want])),
+          outputsHash: outputsHashOf(want),
           proofHash: keccak256(proof.proof),
           fulfiller: prover.account.address,
           fulfilledAt: timestamp,

@@ -1,27 +1,9 @@
-import {
-  encodeAbiParameters,
-  keccak256,
-  parseEventLogs,
-  type Address,
-  type Hex,
-  type PublicClient,
-  type TransactionReceipt,
-} from "viem";
+import { parseEventLogs, type PublicClient, type TransactionReceipt } from "viem";
 import { inferenceCoordinatorAbi } from "../../prover/src/chain/abis.js";
+import { outputsHashOf, type Receipt } from "../../prover/src/sdk/receipt.js";
 import type { Terms } from "../../prover/src/sdk/terms.js";
 
-/** The coordinator's `Receipt` struct. */
-export interface Receipt {
-  modelId: Hex;
-  version: number;
-  inputCommitment: Hex;
-  outputsHash: Hex;
-  proofHash: Hex;
-  fulfiller: Address;
-  fulfilledAt: bigint;
-  /** 0 none, 1 succeeded, 2 failed. */
-  callback: number;
-}
+export type { Receipt };
 
 /**
  * The receipt of `requestId` as anyone rebuilds it off-chain: its terms, its `InferenceFulfilled` in the fulfilment
@@ -50,7 +32,7 @@ export async function receiptOf(
     modelId: terms.modelId,
     version: fulfilled.args.version,
     inputCommitment: terms.inputCommitment,
-    outputsHash: keccak256(encodeAbiParameters([{ type: "int256[]" }], [fulfilled.args.outputs])),
+    outputsHash: outputsHashOf(fulfilled.args.outputs),
     proofHash: fulfilled.args.proofHash,
     fulfiller: fulfilled.args.fulfiller,
     fulfilledAt: timestamp,

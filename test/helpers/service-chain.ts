@@ -2,10 +2,8 @@ import { requestOffer, type OfferTerms } from "../../prover/src/sdk/inference.js
 import {
   createPublicClient,
   createWalletClient,
-  encodeAbiParameters,
   encodeFunctionData,
   http,
-  keccak256,
   type Address,
   type Hex,
   type PublicClient,
@@ -18,6 +16,7 @@ import { registerModelVersion } from "../../prover/src/chain/register.js";
 import { suiteVerifierArtifact } from "../../prover/src/models/suite-verifier.js";
 import { floatToFixed } from "../../prover/src/engine/felt.js";
 import { fetchLock, fetchRequest, requestState, type LockState, type RequestStatus } from "../../prover/src/sdk/terms.js";
+import { outputsHashOf } from "../../prover/src/sdk/receipt.js";
 import { readJson, type Heldout } from "../../prover/src/models/source.js";
 import { DEV_KEYS, deployFromArtifact, startHardhatNode, type LocalNode } from "./chain.js";
 import { builtExample, builtExampleBatches, exampleSource, type ExampleModel } from "./models.js";
@@ -174,7 +173,7 @@ export async function startServiceChain(models: ExampleModel[], opts: { batches?
         ]);
         if (!f) throw new Error(`request ${requestId} has no InferenceFulfilled`);
         const block = await client.getBlock({ blockNumber: f.blockNumber });
-        const outputsHash = keccak256(encodeAbiParameters([{ type: "int256[]" }], [f.args.outputs]));
+        const outputsHash = outputsHashOf(f.args.outputs);
         for (const [callback, name] of [
           [0, "none"],
           [1, "succeeded"],
