@@ -4,7 +4,7 @@ import { inferenceCoordinatorAbi } from "../prover/src/chain/abis.js";
 import type { ChainClients } from "../prover/src/chain/clients.js";
 import { commitFill, fulfil, fulfilBatch, lockRequests, type Claim } from "../prover/src/chain/fulfil.js";
 import { readCompiledVerifier } from "../prover/src/models/compile-verifier.js";
-import { NO_LOCK, type Terms } from "../prover/src/sdk/terms.js";
+import { NO_LOCK, fulfilledOutputs, type Terms } from "../prover/src/sdk/terms.js";
 import { outputsHashOf } from "../prover/src/sdk/receipt.js";
 import { readModelVka, registerModelVersion, type RegisterResult } from "../prover/src/chain/register.js";
 import type { Engine } from "../prover/src/engine/engine.js";
@@ -445,9 +445,10 @@ async function checkFulfilled(
   for (const [i, s] of sent.entries()) {
     const want = blocks[i]!.fixed;
     const e = events[i]!.args;
-    if (e.requestId !== s.id || e.fulfiller.toLowerCase() !== me || e.outputs.join() !== want.join()) {
+    const outputs = fulfilledOutputs(e);
+    if (e.requestId !== s.id || e.fulfiller.toLowerCase() !== me || outputs.join() !== want.join()) {
       throw new Error(
-        `request ${s.id} (block ${i}): InferenceFulfilled ${e.requestId} by ${e.fulfiller} with ${e.outputs.join(",")}; expected ${want.join(",")}`,
+        `request ${s.id} (block ${i}): InferenceFulfilled ${e.requestId} by ${e.fulfiller} with ${outputs.join(",")}; expected ${want.join(",")}`,
       );
     }
     if (s.terms.modelId !== reg.modelId || s.terms.version !== reg.version)

@@ -174,7 +174,8 @@ interface IDigitBounty {
     /// @dev The outputs are checked against the coordinator's receipt, so nobody can resolve with other outputs.
     /// @param requestId The request.
     /// @param r The request's receipt (see `IInferenceCoordinator.checkReceipt`).
-    /// @param outputs The outputs from `InferenceFulfilled`.
+    /// @param outputs The outputs from `InferenceFulfilled`, unpacked (each `outputWidth` big-endian two's-complement
+    ///        bytes, sign-extended to int256; the SDK's `fulfilledOutputs`).
     function settleFromReceipt(
         uint256 requestId,
         IInferenceCoordinator.Receipt calldata r,

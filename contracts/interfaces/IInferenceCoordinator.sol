@@ -152,8 +152,9 @@ interface IInferenceCoordinator {
     /// @notice The verified record of a fulfilment. The coordinator stores `keccak256(abi.encode(receipt))` (see
     ///         `receiptHash`); anyone holding the receipt (from `InferenceFulfilled` and the request's terms) checks
     ///         it with `checkReceipt`.
-    /// @dev The outputs themselves are in `InferenceFulfilled` and were passed to the callback; anyone holding
-    ///      them can check `keccak256(abi.encode(outputs)) == outputsHash`.
+    /// @dev The outputs themselves are in `InferenceFulfilled` (packed; unpacked to `int256[]` they are the ones
+    ///      passed to the callback); anyone holding them can check `keccak256(abi.encode(outputs)) == outputsHash`.
+    ///      The model and version are here and in the request's terms, not in the event.
     /// @param modelId The model.
     /// @param version The version whose VKA the suite verifier accepted the proof against.
     /// @param inputCommitment The committed input the proof was checked against.
@@ -256,20 +257,23 @@ interface IInferenceCoordinator {
     event Deposited(address indexed account, uint256 amount);
 
     /// @notice Emitted when a request is fulfilled with a proof the registered verifier accepted.
-    /// @dev Emitted before the callback; a failed callback adds `CallbackFailed` in the same transaction.
+    /// @dev Emitted before the callback; a failed callback adds `CallbackFailed` in the same transaction. The model
+    ///      and version are not repeated here: they are in the request's terms (`InferenceRequested`) and in its
+    ///      receipt. The outputs are packed like a request's input (`InferenceRequested.input`): each element as
+    ///      `outputWidth` big-endian bytes of its two's complement, `outputWidth` (1..32) the fewest bytes that hold
+    ///      every output of this request with its sign. Unpacked (sign-extended to int256) they are the outputs the
+    ///      callback received, and `keccak256(abi.encode(outputs))` is the receipt's `outputsHash`.
     /// @param requestId The request.
-    /// @param modelId The model.
-    /// @param version The version.
-    /// @param outputs The flattened output tensor as fixed-point integers at the version's output scale.
-    /// @param proofHash `keccak256(proof)`.
     /// @param fulfiller Who was paid (see `Receipt.fulfiller`).
+    /// @param proofHash `keccak256(proof)`.
+    /// @param outputWidth The bytes per output in `outputs` (1..32).
+    /// @param outputs The flattened output tensor as fixed-point integers at the version's output scale, packed.
     event InferenceFulfilled(
         uint256 indexed requestId,
-        bytes32 indexed modelId,
-        uint32 version,
-        int256[] outputs,
+        address indexed fulfiller,
         bytes32 proofHash,
-        address indexed fulfiller
+        uint8 outputWidth,
+        bytes outputs
     );
 
     /// @notice Emitted once per `fulfillBatch`, after each request's `InferenceFulfilled`: which requests one

@@ -196,11 +196,12 @@ interface ILendingPool {
 
     /// @notice Prices a pending application whose request was fulfilled but whose callback failed (ran out of
     ///         gas, say), from the verified outputs: `outputs` must hash to the coordinator's receipt (they are in
-    ///         its `InferenceFulfilled` event). Anyone may call; the result is the one the callback would have had,
-    ///         under the application's own terms.
+    ///         its `InferenceFulfilled` event, packed). Anyone may call; the result is the one the callback would
+    ///         have had, under the application's own terms.
     /// @param borrower The applicant.
     /// @param r The request's receipt (see `IInferenceCoordinator.checkReceipt`).
-    /// @param outputs The fulfilment's outputs, exactly as `InferenceFulfilled` carried them.
+    /// @param outputs The fulfilment's outputs: `InferenceFulfilled`'s, unpacked (each `outputWidth` big-endian
+    ///        two's-complement bytes, sign-extended to int256; the SDK's `fulfilledOutputs`).
     function settleFromReceipt(
         address borrower,
         IInferenceCoordinator.Receipt calldata r,

@@ -182,13 +182,17 @@ library InferenceProof {
     ///      because compiled Solidity spent ~500 gas an element here (zero-initialised allocation, checked
     ///      indexing, an internal call per element). An unreduced instance (`>= MODULUS`, which an EZKL verifier
     ///      already rejects) stops the loop and is re-decoded in Solidity to revert with the named error.
+    ///      The same pass ORs every output's magnitude bits (x ^ (x >> 255): x for x >= 0, ~x for x < 0), from which
+    ///      the coordinator packs `InferenceFulfilled`'s outputs at their narrowest width without a second read of
+    ///      them (see `packedWidth`).
     /// @param layout The version's layout (instance count already checked).
     /// @param instances The proof's public instances.
     /// @return outputs The outputs.
+    /// @return magnitudes The OR of every output's magnitude bits (below 2^255).
     function decodeOutputs(
         IModelRegistry.InstanceLayout memory layout,
         uint256[] calldata instances
-    ) internal pure returns (int256[] memory outputs) {
+    ) internal pure returns (int256[] memory outputs, uint256 magnitudes) {
         uint256 outputCount = layout.outputCount;
         uint256 outputOffset = layout.outputOffset;
         uint256 modulus = FieldElement.MODULUS;
@@ -216,10 +220,30 @@ library InferenceProof {
                     v := sub(v, modulus)
                 }
                 mstore(add(dst, shl(5, i)), v)
+                magnitudes := or(magnitudes, xor(v, sar(255, v)))
             }
             mstore(0x40, add(dst, shl(5, outputCount)))
         }
         if (bad != type(uint256).max) FieldElement.decode(instances[outputOffset + bad]); // reverts
+    }
+
+    /// @notice The fewest bytes (1..32) that hold, as two's complement with its sign, every integer whose magnitude
+    ///         bits (x ^ (x >> 255)) OR to `magnitudes` (see `decodeOutputs`).
+    /// @dev The offset of the highest non-zero byte by a binary search (no loop), plus one byte when that byte's top
+    ///      bit is set (the sign needs a bit of its own). (A fast path of three comparisons for widths 1..4 measured
+    ///      dearer: the branch costs what it saves.)
+    /// @param magnitudes The OR of the integers' magnitude bits, below 2^255.
+    /// @return width The bytes per integer.
+    function packedWidth(uint256 magnitudes) internal pure returns (uint256 width) {
+        assembly ("memory-safe") {
+            // r: the bit offset (a multiple of 8) of the highest non-zero byte, 0 below 256.
+            let r := shl(7, lt(0xffffffffffffffffffffffffffffffff, magnitudes))
+            r := or(r, shl(6, lt(0xffffffffffffffff, shr(r, magnitudes))))
+            r := or(r, shl(5, lt(0xffffffff, shr(r, magnitudes))))
+            r := or(r, shl(4, lt(0xffff, shr(r, magnitudes))))
+            r := or(r, shl(3, lt(0xff, shr(r, magnitudes))))
+            width := add(add(shr(3, r), 1), gt(shr(r, magnitudes), 0x7f))
+        }
     }
 
     /// @notice `abi.encode(outputs)` for an array returned by `decodeOutputs`, in place: writes the ABI offset

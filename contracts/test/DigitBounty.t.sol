@@ -293,7 +293,7 @@ contract DigitBountyTest is RegistryFixture, CoordinatorLogs {
         vm.expectRevert(abi.encodeWithSelector(IDigitBounty.BountyReceiptUnknown.selector, id));
         bounty.settleFromReceipt(id, succeeded, _logits(5));
 
-        vm.prank(carol); // anyone, with the receipt and outputs from InferenceFulfilled
+        vm.prank(carol); // anyone, with the receipt and the outputs unpacked from InferenceFulfilled
         bounty.settleFromReceipt(id, r, _logits(5));
         assertEq(bounty.claimable(player), PRIZE, "won");
         vm.expectRevert(abi.encodeWithSelector(IDigitBounty.BountyPlayUnknown.selector, id));

@@ -547,8 +547,10 @@ contract InferenceCoordinatorTest is CoordinatorFixture {
         bytes memory proof = _proof(instances);
         vm.warp(block.timestamp + 10);
 
+        (uint8 width, bytes memory packed) = _packOutputs(_output());
+        assertEq(uint256(width), 1, "40 and -50 fit one byte each");
         vm.expectEmit(true, true, true, true, address(coordinator));
-        emit IInferenceCoordinator.InferenceFulfilled(id, modelId, 1, _output(), keccak256(proof), prover);
+        emit IInferenceCoordinator.InferenceFulfilled(id, prover, keccak256(proof), width, packed);
         vm.prank(prover);
         coordinator.fulfill(id, _t(id), _h(id), proof, instances);
         _sync();
@@ -871,15 +873,11 @@ contract InferenceCoordinatorTest is CoordinatorFixture {
         vm.warp(fulfilAt);
         uint256[] memory instances = _paddedInstances(padding);
         bytes memory proof = _proof(instances);
-        vm.expectEmit(true, true, true, true, address(coordinator));
-        emit IInferenceCoordinator.InferenceFulfilled(
-            id,
-            modelId,
-            version,
-            _output(),
-            keccak256(proof),
-            prover
-        );
+        {
+            (uint8 width, bytes memory packed) = _packOutputs(_output());
+            vm.expectEmit(true, true, true, true, address(coordinator));
+            emit IInferenceCoordinator.InferenceFulfilled(id, prover, keccak256(proof), width, packed);
+        }
         vm.prank(prover);
         coordinator.fulfill(id, _t(id), _h(id), proof, instances);
         _sync();

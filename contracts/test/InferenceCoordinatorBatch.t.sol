@@ -348,8 +348,8 @@ contract InferenceCoordinatorBatchTest is CoordinatorFixture {
         uint256 batches;
         for (uint256 i = 0; i < logs.length; ++i) {
             if (logs[i].topics[0] == fulfilled) {
-                (, int256[] memory outputs, ) = abi.decode(logs[i].data, (uint32, int256[], bytes32));
-                _assertOutputs(outputs, _outputOf(_k[uint256(logs[i].topics[1])]));
+                (, uint8 width, bytes memory packed) = abi.decode(logs[i].data, (bytes32, uint8, bytes));
+                _assertOutputs(_unpackOutputs(width, packed), _outputOf(_k[uint256(logs[i].topics[1])]));
                 ++perRequest;
             }
             if (logs[i].topics[0] == batched) {

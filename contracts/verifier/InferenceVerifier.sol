@@ -42,7 +42,7 @@ contract InferenceVerifier is IInferenceVerifier {
         InferenceProof.checkInstanceCount(layout, instances);
         InferenceProof.checkInput(layout, input, instances);
         _verifyProof(modelId, version, target, proof, instances);
-        outputs = InferenceProof.decodeOutputs(layout, instances);
+        (outputs, ) = InferenceProof.decodeOutputs(layout, instances);
         _returnOutputs(outputs);
     }
 
@@ -59,7 +59,7 @@ contract InferenceVerifier is IInferenceVerifier {
         InferenceProof.checkInstanceCount(layout, instances);
         InferenceProof.checkInputCommitment(layout, instances, inputCommitment);
         _verifyProof(modelId, version, target, proof, instances);
-        outputs = InferenceProof.decodeOutputs(layout, instances);
+        (outputs, ) = InferenceProof.decodeOutputs(layout, instances);
         _returnOutputs(outputs);
     }
 

@@ -30,7 +30,14 @@ import { builtExampleBatches, exampleSource, sharedEngine } from "../helpers/mod
 import { revertOf } from "../helpers/revert.js";
 import { receiptOf } from "../helpers/receipt.js";
 import { deploySuite } from "../helpers/suite.js";
-import { NO_LOCK, locksInLogs, requestsInLogs, type LockState, type Terms } from "../../prover/src/sdk/terms.js";
+import {
+  NO_LOCK,
+  fulfilledOutputs,
+  locksInLogs,
+  requestsInLogs,
+  type LockState,
+  type Terms,
+} from "../../prover/src/sdk/terms.js";
 
 /**
  * Batched fulfilment with real EZKL batch proofs of digits-mlp on Hardhat's EVM: one version registered with
@@ -160,7 +167,7 @@ describe("batched fulfilment with real EZKL batch proofs (Hardhat EVM)", functio
     expect(one!.args.proofHash).to.equal(keccak256(batch.proof));
     for (const [i, id] of ids.entries()) {
       const own = batch.blocks[i]!.fixed;
-      expect(events[i]!.args.outputs, `request ${id}: event`).to.deep.equal(own);
+      expect(fulfilledOutputs(events[i]!.args), `request ${id}: event`).to.deep.equal(own);
       expect(await consumers[i]!.read.lastOutputs(), `request ${id}: callback`).to.deep.equal(own);
       expect(await consumers[i]!.read.lastRequestId()).to.equal(id);
       expect(await consumers[i]!.read.calls()).to.equal(1n);

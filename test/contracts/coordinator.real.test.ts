@@ -22,7 +22,15 @@ import { checkGasSnapshot, type GasFigures } from "../helpers/gas.js";
 import { builtExample, exampleProof, type ExampleModel } from "../helpers/models.js";
 import { revertOf } from "../helpers/revert.js";
 import { receiptOf } from "../helpers/receipt.js";
-import { NO_LOCK, locksInLogs, packInput, requestsInLogs, type LockState, type Terms } from "../../prover/src/sdk/terms.js";
+import {
+  NO_LOCK,
+  fulfilledOutputs,
+  locksInLogs,
+  packInput,
+  requestsInLogs,
+  type LockState,
+  type Terms,
+} from "../../prover/src/sdk/terms.js";
 
 /**
  * Request -> fulfil -> callback with real EZKL proofs of the example models on Hardhat's EVM:
@@ -178,7 +186,7 @@ describe("InferenceCoordinator with real EZKL proofs (Hardhat EVM)", function ()
       expect(await consumer.read.lastRequestId()).to.equal(requestId);
       expect(await consumer.read.calls()).to.equal(1n);
       const [event] = parseEventLogs({ abi: inferenceCoordinatorAbi, logs: fulfil.logs, eventName: "InferenceFulfilled" });
-      expect(event!.args.outputs).to.deep.equal(proof.outputs.fixed);
+      expect(fulfilledOutputs(event!.args)).to.deep.equal(proof.outputs.fixed);
       expect(event!.args.fulfiller).to.equal(getAddress(f.prover.account.address));
 
       // The receipt rebuilt off-chain from the request's terms and the fulfilment's event is the stored one.

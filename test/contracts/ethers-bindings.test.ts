@@ -1,4 +1,5 @@
 import { offerFor } from "../../prover/src/sdk/inference.js";
+import { fulfilledOutputs } from "../../prover/src/sdk/terms.js";
 import { expect } from "chai";
 import { AbiCoder, keccak256 } from "ethers";
 import { InferenceCoordinator__factory, ModelRegistry__factory } from "../../types/ethers-contracts/index.js";
@@ -51,7 +52,12 @@ describe("typechain (ethers v6) bindings, with a real EZKL proof", function () {
       modelId,
       version: 1,
       inputCommitment: terms.inputCommitment,
-      outputsHash: keccak256(AbiCoder.defaultAbiCoder().encode(["int256[]"], [done!.args.outputs])),
+      outputsHash: keccak256(
+        AbiCoder.defaultAbiCoder().encode(
+          ["int256[]"],
+          [fulfilledOutputs({ outputWidth: done!.args.outputWidth, outputs: done!.args.outputs })],
+        ),
+      ),
       proofHash: keccak256(proof.proof),
       fulfiller: await prover!.getAddress(),
       fulfilledAt: block.timestamp,
@@ -61,7 +67,7 @@ describe("typechain (ethers v6) bindings, with a real EZKL proof", function () {
     expect(await coordinator.checkReceipt(requestId, { ...receipt, fulfiller: await requester!.getAddress() })).to.equal(false);
     const [outputs] = await coordinator
       .queryFilter(coordinator.filters.InferenceFulfilled(requestId))
-      .then((logs) => logs.map((l) => l.args.outputs));
+      .then((logs) => logs.map((l) => fulfilledOutputs(l.args)));
     expect(outputs).to.deep.equal(proof.outputs.fixed);
     expect(await coordinator.credits(await prover!.getAddress())).to.equal(fee);
   });

@@ -11,7 +11,7 @@ import { parseInput } from "../../prover/src/models/input.js";
 import { deploySuite } from "../helpers/suite.js";
 import { receiptOf } from "../helpers/receipt.js";
 import { revertOf } from "../helpers/revert.js";
-import { requestsInLogs } from "../../prover/src/sdk/terms.js";
+import { fulfilledOutputs, requestsInLogs } from "../../prover/src/sdk/terms.js";
 import { builtExample, sharedEngine } from "../helpers/models.js";
 
 /**
@@ -77,7 +77,7 @@ describe("LendingPool priced by a real proof of credit-logreg (real coordinator,
       proof.instances,
     );
     const [done] = parseEventLogs({ abi: inferenceCoordinatorAbi, logs: fulfilled.fulfil.logs, eventName: "InferenceFulfilled" });
-    const outputs = done!.args.outputs;
+    const outputs = fulfilledOutputs(done!.args);
     expect(outputs).to.have.length(2);
     const bps = ((outputs[1]! < 0n ? 0n : outputs[1]!) * 10_000n) >> BigInt(v.outputScale);
     const ln = await pool.read.loan([borrower.account.address]);
@@ -109,7 +109,8 @@ describe("LendingPool priced by a real proof of credit-logreg (real coordinator,
     const receipt2 = await receiptOf(f.publicClient, req2.requestId, req2.terms, second2.fulfil);
     expect(receipt2.callback, "the receipt records the failed callback").to.equal(2);
     // Outputs that are not the receipt's, or a receipt that is not the coordinator's, settle nothing.
-    const forgedOutputs = done2!.args.outputs.map((o) => o + 1n);
+    const outputs2 = fulfilledOutputs(done2!.args);
+    const forgedOutputs = outputs2.map((o) => o + 1n);
     const wrong = await revertOf(
       pool.write.settleFromReceipt([second.account.address, receipt2, forgedOutputs], { account: prover.account }),
     );
@@ -123,7 +124,7 @@ describe("LendingPool priced by a real proof of credit-logreg (real coordinator,
     expect(unknown.errorName).to.equal("PoolReceiptUnknown");
     expect(unknown.args).to.deep.equal([req2.requestId]);
     await f.publicClient.waitForTransactionReceipt({
-      hash: await pool.write.settleFromReceipt([second.account.address, receipt2, [...done2!.args.outputs]], {
+      hash: await pool.write.settleFromReceipt([second.account.address, receipt2, outputs2], {
         account: prover.account,
       }),
     });

@@ -6,7 +6,7 @@ import { parseEther, type Abi, type Address, type Hex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { inferenceCoordinatorAbi } from "../../prover/src/chain/abis.js";
 import { claimOf, fulfil } from "../../prover/src/chain/fulfil.js";
-import { fillCommitment } from "../../prover/src/sdk/terms.js";
+import { fillCommitment, fulfilledOutputs } from "../../prover/src/sdk/terms.js";
 import { feltToInt, floatToFixed } from "../../prover/src/engine/felt.js";
 import { proveInference } from "../../prover/src/models/inference.js";
 import { parseInput } from "../../prover/src/models/input.js";
@@ -161,7 +161,7 @@ describe("zkinfer serve: batched fulfilments (hardhat node + real EZKL)", functi
     for (const [i, id] of ids.entries()) {
       const e = fulfilled.find((f) => f.args.requestId === id)!;
       expect(e.args.fulfiller).to.equal(prover.address);
-      expect(e.args.outputs, `request ${id} event outputs`).to.deep.equal(expected[i]);
+      expect(fulfilledOutputs(e.args), `request ${id} event outputs`).to.deep.equal(expected[i]);
       expect(await chain.receipt(id), `request ${id} receipt`).to.deep.equal({
         fulfiller: prover.address,
         callback: "succeeded",

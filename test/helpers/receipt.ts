@@ -1,7 +1,7 @@
 import { parseEventLogs, type PublicClient, type TransactionReceipt } from "viem";
 import { inferenceCoordinatorAbi } from "../../prover/src/chain/abis.js";
 import { outputsHashOf, type Receipt } from "../../prover/src/sdk/receipt.js";
-import type { Terms } from "../../prover/src/sdk/terms.js";
+import { fulfilledOutputs, type Terms } from "../../prover/src/sdk/terms.js";
 
 export type { Receipt };
 
@@ -30,9 +30,9 @@ export async function receiptOf(
   const called = terms.callbackGasLimit > 0 && code !== undefined && code !== "0x";
   return {
     modelId: terms.modelId,
-    version: fulfilled.args.version,
+    version: terms.version,
     inputCommitment: terms.inputCommitment,
-    outputsHash: outputsHashOf(fulfilled.args.outputs),
+    outputsHash: outputsHashOf(fulfilledOutputs(fulfilled.args)),
     proofHash: fulfilled.args.proofHash,
     fulfiller: fulfilled.args.fulfiller,
     fulfilledAt: timestamp,

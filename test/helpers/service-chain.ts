@@ -15,7 +15,14 @@ import { connectChain, type ChainClients } from "../../prover/src/chain/clients.
 import { registerModelVersion } from "../../prover/src/chain/register.js";
 import { suiteVerifierArtifact } from "../../prover/src/models/suite-verifier.js";
 import { floatToFixed } from "../../prover/src/engine/felt.js";
-import { fetchLock, fetchRequest, requestState, type LockState, type RequestStatus } from "../../prover/src/sdk/terms.js";
+import {
+  fetchLock,
+  fetchRequest,
+  fulfilledOutputs,
+  requestState,
+  type LockState,
+  type RequestStatus,
+} from "../../prover/src/sdk/terms.js";
 import { outputsHashOf } from "../../prover/src/sdk/receipt.js";
 import { readJson, type Heldout } from "../../prover/src/models/source.js";
 import { DEV_KEYS, deployFromArtifact, startHardhatNode, type LocalNode } from "./chain.js";
@@ -173,15 +180,15 @@ export async function startServiceChain(models: ExampleModel[], opts: { batches?
         ]);
         if (!f) throw new Error(`request ${requestId} has no InferenceFulfilled`);
         const block = await client.getBlock({ blockNumber: f.blockNumber });
-        const outputsHash = outputsHashOf(f.args.outputs);
+        const outputsHash = outputsHashOf(fulfilledOutputs(f.args));
         for (const [callback, name] of [
           [0, "none"],
           [1, "succeeded"],
           [2, "failed"],
         ] as const) {
           const receipt = {
-            modelId: f.args.modelId,
-            version: f.args.version,
+            modelId: terms.modelId,
+            version: terms.version,
             inputCommitment: terms.inputCommitment,
             outputsHash,
             proofHash: f.args.proofHash,

@@ -70,27 +70,64 @@ abstract contract CoordinatorLogs is TestBase {
         }
     }
 
+    /// @dev The receipt from `InferenceFulfilled` as a prover rebuilds it: the model and version from the terms, the
+    ///      outputs unpacked (see `_unpackOutputs`) and hashed with the receipt's rule.
     function _absorbFulfilled(address c, Vm.Log memory log_) private {
         uint256 id = uint256(log_.topics[1]);
-        (uint32 version, int256[] memory outputs, bytes32 proofHash) = abi.decode(
+        (bytes32 proofHash, uint8 width, bytes memory packed) = abi.decode(
             log_.data,
-            (uint32, int256[], bytes32)
+            (bytes32, uint8, bytes)
         );
+        int256[] memory outputs = _unpackOutputs(width, packed);
         IInferenceCoordinator.Terms memory terms = _loggedTerms[c][id];
         bool callBack = terms.callbackGasLimit != 0 && terms.requester.code.length != 0;
         _loggedReceipts[c][id] = IInferenceCoordinator.Receipt({
-            modelId: log_.topics[2],
-            version: version,
+            modelId: terms.modelId,
+            version: terms.version,
             inputCommitment: terms.inputCommitment,
             outputsHash: keccak256(abi.encode(outputs)),
             proofHash: proofHash,
-            fulfiller: address(uint160(uint256(log_.topics[3]))),
+            fulfiller: address(uint160(uint256(log_.topics[2]))),
             fulfilledAt: uint64(block.timestamp),
             callback: callBack
                 ? IInferenceCoordinator.CallbackStatus.Succeeded
                 : IInferenceCoordinator.CallbackStatus.None
         });
         _loggedOutputs[c][id] = outputs;
+    }
+
+    /// @dev `InferenceFulfilled`'s outputs unpacked, written plainly (independently of the coordinator's assembly):
+    ///      `width` big-endian two's-complement bytes per element, sign-extended.
+    function _unpackOutputs(uint256 width, bytes memory packed) internal pure returns (int256[] memory xs) {
+        assertTrue(width >= 1 && width <= 32, "output width in 1..32");
+        assertEq(packed.length % width, 0, "whole elements");
+        xs = new int256[](packed.length / width);
+        for (uint256 i = 0; i < xs.length; ++i) {
+            uint256 v = 0;
+            for (uint256 j = 0; j < width; ++j) v = (v << 8) | uint8(packed[i * width + j]);
+            uint256 bits = width * 8;
+            // Sign-extend from `bits` (width 32 is already a full word).
+            if (bits < 256 && (v >> (bits - 1)) == 1) v |= type(uint256).max << bits;
+            xs[i] = int256(v);
+        }
+    }
+
+    /// @dev The packing `InferenceFulfilled` must use, written plainly: the fewest bytes (1..32) that hold every
+    ///      element with its sign, and each element's low `width` bytes, big-endian.
+    function _packOutputs(int256[] memory xs) internal pure returns (uint8 width, bytes memory packed) {
+        width = 1;
+        for (uint256 i = 0; i < xs.length; ++i) {
+            while (
+                width < 32 &&
+                (xs[i] < -(int256(1) << (width * 8 - 1)) || xs[i] >= int256(1) << (width * 8 - 1))
+            ) ++width;
+        }
+        packed = new bytes(xs.length * width);
+        for (uint256 i = 0; i < xs.length; ++i) {
+            uint256 v = uint256(xs[i]);
+            for (uint256 j = 0; j < width; ++j)
+                packed[i * width + j] = bytes1(uint8(v >> (8 * (width - 1 - j))));
+        }
     }
 
     /// @dev The terms `requestId` was logged with at `c` (reverts if it was never seen: call `_sync`).

@@ -3513,21 +3513,9 @@ export const inferenceCoordinatorAbi = [
       },
       {
         "indexed": true,
-        "internalType": "bytes32",
-        "name": "modelId",
-        "type": "bytes32"
-      },
-      {
-        "indexed": false,
-        "internalType": "uint32",
-        "name": "version",
-        "type": "uint32"
-      },
-      {
-        "indexed": false,
-        "internalType": "int256[]",
-        "name": "outputs",
-        "type": "int256[]"
+        "internalType": "address",
+        "name": "fulfiller",
+        "type": "address"
       },
       {
         "indexed": false,
@@ -3536,10 +3524,16 @@ export const inferenceCoordinatorAbi = [
         "type": "bytes32"
       },
       {
-        "indexed": true,
-        "internalType": "address",
-        "name": "fulfiller",
-        "type": "address"
+        "indexed": false,
+        "internalType": "uint8",
+        "name": "outputWidth",
+        "type": "uint8"
+      },
+      {
+        "indexed": false,
+        "internalType": "bytes",
+        "name": "outputs",
+        "type": "bytes"
       }
     ],
     "name": "InferenceFulfilled",

@@ -49,6 +49,7 @@ export {
   fetchLock,
   fetchRequest,
   fillCommitment,
+  fulfilledOutputs,
   hashLocked,
   hashTerms,
   locksInLogs,

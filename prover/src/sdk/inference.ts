@@ -15,7 +15,7 @@ import { fixedToFloat } from "../engine/felt.js";
 import { ZkinferError } from "../errors.js";
 import type { InputSpec } from "../models/input.js";
 import { CALLBACK_STATUS, findFulfilledEvent, readReceipt, type CallbackStatus, type Receipt } from "./receipt.js";
-import { packInput, requestArgs, requestsInLogs, type Terms } from "./terms.js";
+import { fulfilledOutputs, packInput, requestArgs, requestsInLogs, type Terms } from "./terms.js";
 
 /**
  * What a dApp developer needs in TypeScript: ask for a verified inference, wait for it, decode it.
@@ -264,9 +264,9 @@ export async function waitForInference(
       const r = await readReceipt(client, p);
       return {
         requestId: p.requestId,
-        modelId: log.args.modelId,
-        version: Number(log.args.version),
-        outputs: [...log.args.outputs],
+        modelId: r.modelId, // from the request's terms: the event does not repeat them
+        version: r.version,
+        outputs: fulfilledOutputs(log.args),
         proofHash: log.args.proofHash,
         fulfiller: log.args.fulfiller,
         txHash: log.transactionHash,

@@ -3,7 +3,7 @@ import { inferenceCoordinatorAbi, modelRegistryAbi } from "../chain/abis.js";
 import { callSuiteVerifier, readStoredVka, vkaDigest } from "../chain/suite-verifier.js";
 import { feltToInt } from "../engine/felt.js";
 import { ZkinferError } from "../errors.js";
-import { fetchRequest, termsOf, type Terms } from "./terms.js";
+import { fetchRequest, fulfilledOutputs, termsOf, type Terms } from "./terms.js";
 
 /**
  * A fulfilled request's receipt, and checking it after the fact, from nothing but a chain RPC. The coordinator
@@ -99,7 +99,7 @@ async function rebuildReceipt(
     modelId: terms.modelId,
     version: terms.version,
     inputCommitment: terms.inputCommitment,
-    outputsHash: outputsHashOf(log.args.outputs),
+    outputsHash: outputsHashOf(fulfilledOutputs(log.args)),
     proofHash: log.args.proofHash,
     fulfiller: log.args.fulfiller,
     fulfilledAt: block.timestamp,
@@ -239,8 +239,8 @@ async function fetchWithVersion(client: PublicClient, p: { coordinator: Address;
   });
   const fulfilment: Fulfilment = {
     requestId: p.requestId,
-    modelId: log.args.modelId,
-    version: Number(log.args.version),
+    modelId: terms.modelId, // the event leaves the model and version to the terms
+    version: terms.version,
     fulfiller: log.args.fulfiller,
     txHash: log.transactionHash,
     blockNumber: log.blockNumber,
@@ -249,7 +249,7 @@ async function fetchWithVersion(client: PublicClient, p: { coordinator: Address;
     instances,
     // The coordinator accepted the instances, so they are a whole number of the version's blocks.
     batch: { size: instances.length / v.layout.instanceCount, index },
-    outputs: [...log.args.outputs],
+    outputs: fulfilledOutputs(log.args),
     receipt,
     receiptStored: stored,
   };

@@ -78,10 +78,24 @@ export function packInput(input: readonly bigint[]): { width: number; packed: He
 
 /** Unpacks `InferenceRequested`'s input: `width` big-endian two's-complement bytes per element. */
 export function unpackInput(width: number, packed: Hex): bigint[] {
+  return unpack(width, packed, "input");
+}
+
+/**
+ * `InferenceFulfilled`'s outputs as fixed-point integers: the event packs them like a request's input (`outputWidth`
+ * big-endian two's-complement bytes each, the narrowest width that holds them all). They are the outputs the consumer
+ * was called back with, and `outputsHashOf` of them is the receipt's `outputsHash`. Takes the event's args as viem
+ * or ethers decode them.
+ */
+export function fulfilledOutputs(args: { outputWidth: number | bigint; outputs: string }): bigint[] {
+  return unpack(Number(args.outputWidth), args.outputs, "outputs");
+}
+
+function unpack(width: number, packed: string, what: string): bigint[] {
   const hex = packed.slice(2);
   const n = hex.length / 2 / width;
   if (!Number.isInteger(n) || width < 1 || width > 32)
-    throw new Error(`packed input of ${hex.length / 2} bytes is not a whole number of ${width}-byte elements`);
+    throw new Error(`packed ${what} of ${hex.length / 2} bytes is not a whole number of ${width}-byte elements`);
   const bits = BigInt(width * 8);
   const half = 1n << (bits - 1n);
   const out: bigint[] = [];

@@ -5,7 +5,7 @@ import { loadChainConfig } from "../../chain/config.js";
 import { withDeployment } from "../../chain/deployments.js";
 import { ConfigError, UserInputError } from "../../errors.js";
 import { CALLBACK_STATUS, findFulfilledEvent, readReceipt } from "../../sdk/receipt.js";
-import { RequestNotFoundError, fetchLock, fetchRequest, requestState } from "../../sdk/terms.js";
+import { RequestNotFoundError, fetchLock, fetchRequest, fulfilledOutputs, requestState } from "../../sdk/terms.js";
 import { parseFromBlock, parseRequestId } from "../request-id.js";
 import { table, toJson } from "../format.js";
 
@@ -47,6 +47,7 @@ export function registerRequestStatus(request: Command): void {
       const held = status === "locked" ? await fetchLock(client, where) : undefined;
       const log = status === "fulfilled" ? await findFulfilledEvent(client, where) : undefined;
       const receipt = log ? await readReceipt(client, { ...where, terms }) : undefined;
+      const outputs = log ? fulfilledOutputs(log.args) : undefined;
       if (opts.json) {
         console.log(
           toJson({
@@ -59,7 +60,7 @@ export function registerRequestStatus(request: Command): void {
             ...(held ? { lock: held } : {}),
             ...(log && receipt
               ? {
-                  fulfilment: { txHash: log.transactionHash, blockNumber: log.blockNumber, outputs: log.args.outputs, receipt },
+                  fulfilment: { txHash: log.transactionHash, blockNumber: log.blockNumber, outputs, receipt },
                   callback: CALLBACK_STATUS[receipt.callback],
                 }
               : {}),
@@ -90,7 +91,7 @@ export function registerRequestStatus(request: Command): void {
       if (log && receipt)
         rows.push(
           ["fulfilled by", `${receipt.fulfiller} at ${when(receipt.fulfilledAt)} (tx ${log.transactionHash})`],
-          ["outputs (fixed)", `[${log.args.outputs.join(", ")}]`],
+          ["outputs (fixed)", `[${fulfilledOutputs(log.args).join(", ")}]`],
           ["callback", CALLBACK_STATUS[receipt.callback] ?? String(receipt.callback)],
           ["receipt", `proof hash ${receipt.proofHash}; confirmed on-chain (checkReceipt)`],
         );
