@@ -1250,11 +1250,13 @@ contract InferenceCoordinator is IInferenceCoordinator, Ownable2Step {
     ///      (a pass of its own here cost ~75 gas an output); one pass then writes each output's low `width` bytes,
     ///      big-endian. A log's data byte costs 8 gas, so this pays for itself many times over for the small
     ///      fixed-point outputs models give (digits-mlp: 10 outputs of 2 or 3 bytes, one data word instead of
-    ///      ten); the topic dropped (modelId, 375 gas) pays for the width and the loop at one output. Measured
-    ///      against the unpacked `int256[]` event: cheaper at every output count up to 20 bytes an output (1 output
-    ///      -35 gas, 10 outputs of 1..3 bytes -1.5k); wider outputs (|x| >= 2^159, far beyond any fixed-point model
-    ///      output) cost up to ~90 gas an output more. Written past the free memory pointer without moving it
-    ///      (scratch); the padding after the packed bytes is zeroed, as ABI encoding has it.
+    ///      ten); the topic dropped (modelId, 375 gas) pays for the width and the loop at one output. Measured in
+    ///      isolation (decode and event, against the unpacked `int256[]` event): cheaper at every output count up
+    ///      to 20 bytes an output (1 output -35 gas, 10 outputs of 1..3 bytes -1.5k); wider outputs (|x| >= 2^159,
+    ///      far beyond any fixed-point model output) cost up to ~90 gas an output more. In the whole `fulfill` the
+    ///      gain is smaller (digits-mlp -1.3k; diabetes-mlp, one output, +0.15k): see test/gas/coordinator.json.
+    ///      Written past the free memory pointer without moving it (scratch); the padding after the packed bytes
+    ///      is zeroed, as ABI encoding has it.
     function _emitFulfilled(
         uint256 requestId,
         int256[] memory outputs,
