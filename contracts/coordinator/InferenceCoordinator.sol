@@ -1095,6 +1095,7 @@ contract InferenceCoordinator is IInferenceCoordinator, Ownable2Step {
             version,
             c.verifier,
             c.vka,
+            c.vkaWords,
             proof,
             instances
         );

@@ -108,6 +108,7 @@ library InferenceProof {
     /// @param version The version (for the error).
     /// @param verifier The version's suite verifier.
     /// @param vka The registry's contract holding the version's VKA.
+    /// @param vkaWords The VKA's length in words (the registry's; a version's store holds its description after it).
     /// @param proof The proof bytes.
     /// @param instances The proof's public instances.
     /// @return vkaDigest The digest the verifier returned.
@@ -116,11 +117,12 @@ library InferenceProof {
         uint32 version,
         address verifier,
         address vka,
+        uint256 vkaWords,
         bytes calldata proof,
         uint256[] calldata instances
     ) internal view returns (bytes32 vkaDigest) {
         bool accepted;
-        (accepted, vkaDigest, ) = _callVerifier(verifier, vka, proof, instances, false);
+        (accepted, vkaDigest, ) = _callVerifier(verifier, vka, vkaWords, proof, instances, false);
         if (!accepted) {
             revert IInferenceVerifier.VerifierProofRejected({
                 modelId: modelId,
@@ -136,6 +138,7 @@ library InferenceProof {
     /// @param version The version (for the error).
     /// @param verifier The version's suite verifier.
     /// @param vka The registry's contract holding the version's VKA.
+    /// @param vkaWords The VKA's length in words (the registry's; a version's store holds its description after it).
     /// @param proof The proof bytes.
     /// @param instances The proof's public instances.
     /// @return vkaDigest The digest the verifier returned.
@@ -145,11 +148,12 @@ library InferenceProof {
         uint32 version,
         address verifier,
         address vka,
+        uint256 vkaWords,
         bytes calldata proof,
         uint256[] calldata instances
     ) internal view returns (bytes32 vkaDigest, bytes32 proofHash) {
         bool accepted;
-        (accepted, vkaDigest, proofHash) = _callVerifier(verifier, vka, proof, instances, true);
+        (accepted, vkaDigest, proofHash) = _callVerifier(verifier, vka, vkaWords, proof, instances, true);
         if (!accepted) {
             revert IInferenceVerifier.VerifierProofRejected({
                 modelId: modelId,
@@ -278,8 +282,8 @@ library InferenceProof {
     /// @dev Calls the suite verifier's `verifyProof(proof, instances, vka)` with STATICCALL and the canonical ABI
     ///      encoding (EZKL's verifier reads calldata at fixed offsets, and the VKA's rescaling data right after the
     ///      instances): the bytes `abi.encodeCall(IHalo2VerifierReusable.verifyProof, (proof, instances, vka))`
-    ///      produces, written with two calldatacopy's and one EXTCODECOPY of the VKA from its store (code = a STOP
-    ///      byte, then the words) past the free memory pointer (scratch that is never read again, so no memory is
+    ///      produces, written with two calldatacopy's and one EXTCODECOPY of the VKA's `vkaWords` words from its store
+    ///      (code = a STOP byte, the words, then a version's description) past the free memory pointer (scratch that is never read again, so no memory is
     ///      allocated). The VKA is copied from code into memory (3 gas a word plus memory) instead of being sent as
     ///      16-gas-a-byte calldata by every prover. With `hashProof`, the proof is hashed where it lies in that
     ///      encoding. Accepts only a successful call returning at least two words, the first equal to 1: a revert
@@ -288,29 +292,29 @@ library InferenceProof {
     function _callVerifier(
         address verifier,
         address vka,
+        uint256 vkaWords,
         bytes calldata proof,
         uint256[] calldata instances,
         bool hashProof
     ) private view returns (bool accepted, bytes32 vkaDigest, bytes32 proofHash) {
         (uint256 ptr, uint256 end, bytes32 hash) = _encodeProofAndInstances(proof, instances, hashProof);
         proofHash = hash;
-        (accepted, vkaDigest) = _appendVkaAndCall(verifier, vka, ptr, end);
+        (accepted, vkaDigest) = _appendVkaAndCall(verifier, vka, vkaWords, ptr, end);
     }
 
-    /// @dev Appends the VKA from its store at `end` (its length word, then the words) to the calldata that starts at
-    ///      `ptr`, and makes the call (see `_callVerifier`).
+    /// @dev Appends `vkaWords` VKA words from its store at `end` (the length word, then the words, from code offset
+    ///      1: past the leading STOP byte) to the calldata that starts at `ptr`, and makes the call (see
+    ///      `_callVerifier`). `vkaWords` is the registry's (at most its MAX_VKA_WORDS), so the copy is bounded.
     function _appendVkaAndCall(
         address verifier,
         address vka,
+        uint256 vkaWords,
         uint256 ptr,
         uint256 end
     ) private view returns (bool accepted, bytes32 vkaDigest) {
         assembly ("memory-safe") {
-            let vkaBytes := extcodesize(vka)
-            if vkaBytes {
-                vkaBytes := sub(vkaBytes, 1) // the leading STOP byte
-            }
-            mstore(end, shr(5, vkaBytes))
+            let vkaBytes := shl(5, vkaWords)
+            mstore(end, vkaWords)
             extcodecopy(vka, add(end, 0x20), 1, vkaBytes)
             let ok := staticcall(gas(), verifier, ptr, sub(add(add(end, 0x20), vkaBytes), ptr), 0x00, 0x40)
             accepted := and(ok, and(gt(returndatasize(), 0x3f), eq(mload(0x00), 1)))

@@ -103,6 +103,7 @@ contract InferenceVerifier is IInferenceVerifier {
             version,
             target.verifier,
             target.vka,
+            target.vkaWords,
             proof,
             instances
         );

@@ -763,6 +763,12 @@ export const modelRegistryAbi = [
         "internalType": "uint64",
         "name": "latestAt",
         "type": "uint64"
+      },
+      {
+        "indexed": false,
+        "internalType": "string",
+        "name": "metadataURI",
+        "type": "string"
       }
     ],
     "name": "VersionRegistered",
@@ -1159,6 +1165,11 @@ export const modelRegistryAbi = [
             "type": "address"
           },
           {
+            "internalType": "uint32",
+            "name": "vkaWords",
+            "type": "uint32"
+          },
+          {
             "internalType": "bytes32",
             "name": "vkaDigest",
             "type": "bytes32"
@@ -1397,11 +1408,6 @@ export const modelRegistryAbi = [
             "internalType": "uint32",
             "name": "circuitMetricBps",
             "type": "uint32"
-          },
-          {
-            "internalType": "string",
-            "name": "metadataURI",
-            "type": "string"
           },
           {
             "internalType": "uint64",
@@ -1858,6 +1864,11 @@ export const modelRegistryAbi = [
             "internalType": "address",
             "name": "vka",
             "type": "address"
+          },
+          {
+            "internalType": "uint32",
+            "name": "vkaWords",
+            "type": "uint32"
           },
           {
             "internalType": "bytes32",

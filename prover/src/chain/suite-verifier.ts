@@ -7,15 +7,25 @@ import { halo2VerifierReusableAbi } from "./abis.js";
  * way the coordinator does (nothing sent: eth_call).
  */
 
-/** The VKA words held by a registry store contract (its code: a STOP byte, then the words). */
-export async function readStoredVka(client: PublicClient, store: Address): Promise<Hex[]> {
+/**
+ * The VKA words held by a registry store contract. Its code is a STOP byte, then the VKA's words,
+ * then, for a version's store, the version's description (artefact hashes and metrics: see
+ * `IModelRegistry.ModelVersion.vka`). Give `words` (the version's `vkaWords`) for a version's store;
+ * without it the whole code after the STOP byte is read as the VKA, as a batch variant's store holds
+ * nothing else. A store that does not fit fails with an ArtifactError.
+ */
+export async function readStoredVka(client: PublicClient, store: Address, words?: number): Promise<Hex[]> {
   const code = await client.getCode({ address: store });
-  if (!code || code.length < 4 || (code.length - 4) % 64 !== 0 || !code.startsWith("0x00")) {
-    throw new ArtifactError(`${store} holds no VKA (code ${code ? (code.length - 2) / 2 : 0} bytes)`);
+  const bytes = code ? (code.length - 2) / 2 : 0;
+  const vkaBytes = words === undefined ? bytes - 1 : 32 * words;
+  const fits = words === undefined ? vkaBytes > 0 && vkaBytes % 32 === 0 : words > 0 && 1 + vkaBytes <= bytes;
+  if (!code || !fits || !code.startsWith("0x00")) {
+    const wanted = words === undefined ? "" : ` for a ${words}-word VKA`;
+    throw new ArtifactError(`${store} holds no VKA${wanted} (code ${bytes} bytes)`);
   }
-  const words: Hex[] = [];
-  for (let i = 4; i < code.length; i += 64) words.push(`0x${code.slice(i, i + 64)}`);
-  return words;
+  const out: Hex[] = [];
+  for (let i = 0; i < vkaBytes / 32; i++) out.push(`0x${code.slice(4 + 64 * i, 4 + 64 * (i + 1))}`);
+  return out;
 }
 
 export const vkaDigest = (words: readonly Hex[]): Hex => keccak256(concat(words));

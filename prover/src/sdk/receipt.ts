@@ -328,7 +328,8 @@ export async function verifyReceipt(
     args: [f.receipt.modelId, f.receipt.version, size],
   });
   const circuit = size === 1 ? "the version's VKA" : `the version's batch-${size} variant's VKA (block ${index})`;
-  const words = await readStoredVka(client, circuitVka);
+  // A version's store holds its description after the VKA; a variant's holds the VKA only.
+  const words = await readStoredVka(client, circuitVka, size === 1 ? v.vkaWords : undefined);
   const storedDigest = vkaDigest(words);
   check(
     "VKA",

@@ -99,7 +99,7 @@ export function registerModelAudit(model: Command, ctx: CliContext): void {
           vkaDigest: rv.vkaDigest,
           srs: rv.ceremonySrs ? "ceremony" : "dev",
           onChain: {
-            storedVkaDigest: vkaDigest(await readStoredVka(client, rv.vka)),
+            storedVkaDigest: vkaDigest(await readStoredVka(client, rv.vka, rv.vkaWords)),
             registeredVerifierCodeHash: suite.codeHash,
             deployedVerifierCodeHash: code ? keccak256(code) : "0x(no code)",
             localVerifierCodeHash: suiteVerifierArtifact().codeHash,
