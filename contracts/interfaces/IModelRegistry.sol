@@ -199,8 +199,9 @@ interface IModelRegistry {
     /// @param verifierStopped Whether that verifier was stopped.
     /// @param batchSize The instance count over the version's (0 when it is not a whole multiple).
     /// @param vka The circuit's VKA store: the version's at batch size 1, its variant's otherwise (zero: no such
-    ///        circuit).
-    /// @param vkaDigest The circuit's VKA digest.
+    ///        circuit). Its digest is not returned: a store's code never changes and is the VKA whose digest was
+    ///        registered, so a fulfilment hashes the VKA it copies from the store (0.8k gas for 126 words, against
+    ///        a 2.1k storage read) and compares that with the digest the verifier returns.
     /// @param layout The version's own (batch-1) instance layout; a batch's block layout follows from it (see
     ///        `Variant`).
     // A return value, never stored, so field order serves readers.
@@ -211,7 +212,6 @@ interface IModelRegistry {
         bool verifierStopped;
         uint32 batchSize;
         address vka;
-        bytes32 vkaDigest;
         InstanceLayout layout;
     }
 
@@ -393,6 +393,12 @@ interface IModelRegistry {
     /// @param outputCount The output count given.
     error RegistryLayoutCountZero(uint32 inputCount, uint32 outputCount);
 
+    /// @notice Thrown by `addVersion` for a layout of more than 65,535 public instances (a version stores its layout
+    ///         in 16 bits a field; a proof with that many instances would not fit in a block's calldata anyway).
+    /// @param instanceCount The instance count given.
+    /// @param maxInstanceCount 65,535.
+    error RegistryLayoutTooLarge(uint32 instanceCount, uint32 maxInstanceCount);
+
     /// @notice Thrown by `addVersion` when a layout range runs past the instance count.
     /// @param offset The range's first index.
     /// @param count The range's length.
@@ -450,6 +456,10 @@ interface IModelRegistry {
     /// @param expected The code hash given.
     /// @param actual Its `extcodehash`.
     error RegistrySuiteVerifierCodeHashMismatch(address verifier, bytes32 expected, bytes32 actual);
+
+    /// @notice Thrown by `proposeSuiteVerifier` once `MAX_SUITE_VERIFIERS` suite verifiers were added.
+    /// @param maxCount `MAX_SUITE_VERIFIERS`.
+    error RegistrySuiteVerifierLimitReached(uint32 maxCount);
 
     /// @notice Thrown by `stopSuiteVerifier` for an unknown id or an already stopped verifier.
     /// @param id The id given.
@@ -550,6 +560,9 @@ interface IModelRegistry {
     /// @notice The most variants a version may have.
     function MAX_VARIANTS() external view returns (uint256);
 
+    /// @notice The most suite verifiers the registry can ever have (one per EZKL upgrade).
+    function MAX_SUITE_VERIFIERS() external view returns (uint32);
+
     /// @notice How long after `addVersion` a version can become the model's latest (fixed at deployment).
     /// @return Seconds.
     function LATEST_DELAY() external view returns (uint64);
@@ -638,7 +651,8 @@ interface IModelRegistry {
 
     /// @notice What a request needs to know about a version, in one call that never reverts: its status, its input
     ///         count, and whether its suite verifier was stopped.
-    /// @dev Three storage reads, for a coordinator that stores only a hash of the request.
+    /// @dev Two storage reads (the version's first slot and its verifier's), for a coordinator that stores only a
+    ///      hash of the request.
     /// @param modelId The model.
     /// @param version The version.
     /// @return status The version's status (`None` when it does not exist).

@@ -12,8 +12,8 @@ import {IModelRegistry} from "../interfaces/IModelRegistry.sol";
 ///         provenance. Owners cannot supply verifier code.
 /// @dev The registry's owner (`Ownable2Step`) is the suite admin: it can only propose suite verifiers (timelocked
 ///      by the immutable `VERIFIER_ACTIVATION_DELAY`) and stop them (final). Models have their own owners. The
-///      stored version is packed so that the coordinator's fulfilment reads one slot of it (`fulfilmentTarget`:
-///      the VKA store, status and verifier id) plus the verifier's slot, and a request reads three.
+///      stored version is packed so that a request and a fulfilment each read one slot of it (the VKA store,
+///      status, verifier id and layout: `requestTarget`, `fulfilmentCircuit`) plus the verifier's slot.
 contract ModelRegistry is IModelRegistry, Ownable2Step {
     /// @inheritdoc IModelRegistry
     uint256 public constant override MAX_NAME_LENGTH = 64;
@@ -52,6 +52,9 @@ contract ModelRegistry is IModelRegistry, Ownable2Step {
     uint256 public constant override MAX_VARIANTS = 8;
 
     /// @inheritdoc IModelRegistry
+    uint32 public constant override MAX_SUITE_VERIFIERS = 255; // a version holds its verifier id in 8 bits
+
+    /// @inheritdoc IModelRegistry
     uint64 public immutable override LATEST_DELAY;
 
     /// @inheritdoc IModelRegistry
@@ -72,22 +75,24 @@ contract ModelRegistry is IModelRegistry, Ownable2Step {
     ///      Slots are grouped by who reads them together (see the slot comments), not packed tightest.
     // solhint-disable-next-line gas-struct-packing
     struct StoredVersion {
-        // slot 0 (hot: every fulfilment, through `fulfilmentTarget`)
+        // slot 0 (hot: the one version slot a request and a fulfilment read, through `requestTarget` and
+        // `fulfilmentCircuit`): the layout is stored in 16 bits a field and the suite verifier id in 8, both
+        // checked when added (`RegistryLayoutTooLarge`, `RegistrySuiteVerifierLimitReached`).
         address vka;
         VersionStatus status;
-        uint32 suiteVerifierId;
+        uint8 suiteVerifierId;
+        uint16 instanceCount;
+        uint16 inputOffset;
+        uint16 inputCount;
+        uint16 outputOffset;
+        uint16 outputCount;
+        // slot 1
         uint32 vkaWords;
         bool ceremonySrs;
-        // slot 1 (hot: every request)
-        uint32 instanceCount;
-        uint32 inputOffset;
-        uint32 inputCount;
-        uint32 outputOffset;
-        uint32 outputCount;
         uint8 inputScale;
         uint8 outputScale;
         uint64 registeredAt;
-        // slot 2 (hot: every request)
+        // slot 2 (the route's `verificationTarget`; a fulfilment hashes the VKA it copies instead)
         bytes32 vkaDigest;
         // slot 3
         uint32 floatMetricBps;
@@ -218,7 +223,7 @@ contract ModelRegistry is IModelRegistry, Ownable2Step {
         StoredVersion storage stored = _versions[modelId][version];
         stored.vka = store;
         stored.status = VersionStatus.Active;
-        stored.suiteVerifierId = verifierId;
+        stored.suiteVerifierId = uint8(verifierId); // <= MAX_SUITE_VERIFIERS, checked in `_addSuiteVerifier`
         stored.vkaWords = uint32(vka.length); // <= MAX_VKA_WORDS, checked in `_registerVka`
         stored.ceremonySrs = isCeremonyVka(vka);
         stored.vkaDigest = digest;
@@ -470,12 +475,7 @@ contract ModelRegistry is IModelRegistry, Ownable2Step {
         uint256 size = instanceCount / perBlock;
         if (size == 0 || size * perBlock != instanceCount || size > MAX_BATCH_SIZE) return c;
         c.batchSize = uint32(size);
-        if (size == 1) {
-            (c.vka, c.vkaDigest) = (vka, stored.vkaDigest);
-        } else {
-            StoredVariant storage variant = _variants[modelId][version][uint32(size)];
-            (c.vka, c.vkaDigest) = (variant.vka, variant.vkaDigest);
-        }
+        c.vka = size == 1 ? vka : _variants[modelId][version][uint32(size)].vka;
     }
 
     /// @inheritdoc IModelRegistry
@@ -549,7 +549,9 @@ contract ModelRegistry is IModelRegistry, Ownable2Step {
                 actual: actual
             });
         }
-        id = _suiteVerifierCount + 1; // checked: 2^32 proposals are out of reach anyway
+        id = _suiteVerifierCount + 1;
+        if (id > MAX_SUITE_VERIFIERS)
+            revert RegistrySuiteVerifierLimitReached({maxCount: MAX_SUITE_VERIFIERS});
         _suiteVerifierCount = id;
         _suiteVerifiers[id] = StoredVerifier({
             verifier: verifier,
@@ -693,11 +695,12 @@ contract ModelRegistry is IModelRegistry, Ownable2Step {
     /// @dev Copies the owner-supplied part of a version into its storage.
     function _storeParams(StoredVersion storage stored, VersionParams calldata params) private {
         InstanceLayout calldata layout = params.layout;
-        stored.instanceCount = layout.instanceCount;
-        stored.inputOffset = layout.inputOffset;
-        stored.inputCount = layout.inputCount;
-        stored.outputOffset = layout.outputOffset;
-        stored.outputCount = layout.outputCount;
+        // Each field <= instanceCount <= type(uint16).max, checked in `_checkLayout`.
+        stored.instanceCount = uint16(layout.instanceCount);
+        stored.inputOffset = uint16(layout.inputOffset);
+        stored.inputCount = uint16(layout.inputCount);
+        stored.outputOffset = uint16(layout.outputOffset);
+        stored.outputCount = uint16(layout.outputCount);
         stored.inputScale = params.inputScale;
         stored.outputScale = params.outputScale;
         stored.registeredAt = uint64(block.timestamp);
@@ -768,6 +771,9 @@ contract ModelRegistry is IModelRegistry, Ownable2Step {
         uint32 outputOffset = layout.outputOffset;
         uint32 outputCount = layout.outputCount;
         uint32 instanceCount = layout.instanceCount;
+        if (instanceCount > type(uint16).max) {
+            revert RegistryLayoutTooLarge({instanceCount: instanceCount, maxInstanceCount: type(uint16).max});
+        }
         if (inputCount == 0 || outputCount == 0) {
             revert RegistryLayoutCountZero({inputCount: inputCount, outputCount: outputCount});
         }

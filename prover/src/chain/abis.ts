@@ -132,6 +132,22 @@ export const modelRegistryAbi = [
   {
     "inputs": [
       {
+        "internalType": "uint32",
+        "name": "instanceCount",
+        "type": "uint32"
+      },
+      {
+        "internalType": "uint32",
+        "name": "maxInstanceCount",
+        "type": "uint32"
+      }
+    ],
+    "name": "RegistryLayoutTooLarge",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "bytes32",
         "name": "modelId",
         "type": "bytes32"
@@ -250,6 +266,17 @@ export const modelRegistryAbi = [
       }
     ],
     "name": "RegistrySuiteVerifierCodeHashMismatch",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint32",
+        "name": "maxCount",
+        "type": "uint32"
+      }
+    ],
+    "name": "RegistrySuiteVerifierLimitReached",
     "type": "error"
   },
   {
@@ -828,6 +855,19 @@ export const modelRegistryAbi = [
   },
   {
     "inputs": [],
+    "name": "MAX_SUITE_VERIFIERS",
+    "outputs": [
+      {
+        "internalType": "uint32",
+        "name": "",
+        "type": "uint32"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
     "name": "MAX_VARIANTS",
     "outputs": [
       {
@@ -1157,11 +1197,6 @@ export const modelRegistryAbi = [
             "internalType": "address",
             "name": "vka",
             "type": "address"
-          },
-          {
-            "internalType": "bytes32",
-            "name": "vkaDigest",
-            "type": "bytes32"
           },
           {
             "components": [
@@ -7649,6 +7684,22 @@ export const zkinferErrorsAbi = [
   {
     "inputs": [
       {
+        "internalType": "uint32",
+        "name": "instanceCount",
+        "type": "uint32"
+      },
+      {
+        "internalType": "uint32",
+        "name": "maxInstanceCount",
+        "type": "uint32"
+      }
+    ],
+    "name": "RegistryLayoutTooLarge",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "bytes32",
         "name": "modelId",
         "type": "bytes32"
@@ -7767,6 +7818,17 @@ export const zkinferErrorsAbi = [
       }
     ],
     "name": "RegistrySuiteVerifierCodeHashMismatch",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint32",
+        "name": "maxCount",
+        "type": "uint32"
+      }
+    ],
+    "name": "RegistrySuiteVerifierLimitReached",
     "type": "error"
   },
   {
