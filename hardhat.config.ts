@@ -6,7 +6,13 @@ import hardhatIgnitionViem from "@nomicfoundation/hardhat-ignition-viem";
 import hardhatVerify from "@nomicfoundation/hardhat-verify";
 import hardhatKeystore from "@nomicfoundation/hardhat-keystore";
 import hardhatTypechain from "@nomicfoundation/hardhat-typechain";
-import { SOLC_PATH, SOLC_SETTINGS, SOLC_VERSION } from "./prover/src/chain/solc.js";
+import {
+  SOLC_PATH,
+  SOLC_SETTINGS,
+  SOLC_VERSION,
+  SUITE_VERIFIER_SOURCE_NAME,
+  VERIFIER_SOLC_SETTINGS,
+} from "./prover/src/chain/solc.js";
 import { TESTNETS } from "./deploy/networks.js";
 
 /**
@@ -38,10 +44,18 @@ export default defineConfig({
     hardhatTypechain,
   ],
   solidity: {
-    // The npm solc (soljson), version read from the installed package: no compiler download.
-    version: SOLC_VERSION,
-    path: SOLC_PATH,
-    settings: { ...SOLC_SETTINGS, optimizer: { ...SOLC_SETTINGS.optimizer } },
+    // The npm solc (soljson), version read from the installed package: no compiler download. EZKL's suite
+    // verifier is compiled for many runs (see VERIFIER_SOLC_SETTINGS), the project's contracts for size.
+    compilers: [
+      { version: SOLC_VERSION, path: SOLC_PATH, settings: { ...SOLC_SETTINGS, optimizer: { ...SOLC_SETTINGS.optimizer } } },
+    ],
+    overrides: {
+      [SUITE_VERIFIER_SOURCE_NAME]: {
+        version: SOLC_VERSION,
+        path: SOLC_PATH,
+        settings: { ...VERIFIER_SOLC_SETTINGS, optimizer: { ...VERIFIER_SOLC_SETTINGS.optimizer } },
+      },
+    },
   },
   networks: {
     // A `hardhat node` on this machine (`npx hardhat node --hostname 127.0.0.1`); its first dev accounts.

@@ -106,11 +106,12 @@ interface IModelRegistry {
     ///      metrics are kept in the code of the version's VKA store, not in storage (see `vka`).
     /// @param vkaDigest `keccak256` of the VKA's words: what the suite verifier returns for this version's proofs.
     /// @param vka The contract holding the VKA (SSTORE2-style: nobody can call into it). Its code is, byte for byte:
-    ///        a STOP byte (0x00); the VKA's `vkaWords` words; then the version's description, 168 bytes:
-    ///        `modelHash`, `settingsHash`, `circuitHash`, `srsHash`, `vkHash` (32 bytes each), `floatMetricBps`,
-    ///        `circuitMetricBps` (4 bytes each, big-endian). Read the VKA with `EXTCODECOPY` from offset 1, length
-    ///        `32 * vkaWords`; the description from offset `1 + 32 * vkaWords`. Each version has its own store, even
-    ///        when its VKA is another version's. A batch variant's store is the STOP byte and its VKA only.
+    ///        a STOP byte (0x00); the version's description, 168 bytes: `modelHash`, `settingsHash`, `circuitHash`,
+    ///        `srsHash`, `vkHash` (32 bytes each), `floatMetricBps`, `circuitMetricBps` (4 bytes each, big-endian);
+    ///        then the VKA's `vkaWords` words, to the end of the code. Read the description with `EXTCODECOPY` from
+    ///        offset 1, the VKA from offset 169 (`VerificationTarget.vkaOffset`). Each version has its own store,
+    ///        even when its VKA is another version's. A batch variant's store is the STOP byte and its VKA only
+    ///        (from offset 1).
     /// @param vkaWords The VKA's length in 32-byte words.
     /// @param suiteVerifierId The suite verifier that checks this version's proofs (see `suiteVerifier`).
     /// @param ceremonySrs Whether the VKA's G2 points are those of the public ceremony SRS (see `usesCeremonySrs`).
@@ -174,7 +175,7 @@ interface IModelRegistry {
     /// @param latestVersion The model's highest version number (0 when none or unknown).
     /// @param verifier The version's suite verifier.
     /// @param vka The contract holding the version's VKA (see `ModelVersion.vka`).
-    /// @param vkaWords The VKA's length in words: the store holds more after it.
+    /// @param vkaOffset Where the VKA starts in the store's code (169: past the STOP byte and the description).
     /// @param vkaDigest The VKA's digest.
     /// @param layout The version's instance layout.
     // A return value, never stored, so field order serves readers.
@@ -187,7 +188,7 @@ interface IModelRegistry {
         uint32 latestVersion;
         address verifier;
         address vka;
-        uint32 vkaWords;
+        uint32 vkaOffset;
         bytes32 vkaDigest;
         InstanceLayout layout;
     }
@@ -207,9 +208,11 @@ interface IModelRegistry {
     /// @param verifierStopped Whether that verifier was stopped.
     /// @param batchSize The instance count over the version's (0 when it is not a whole multiple).
     /// @param vka The circuit's VKA store: the version's at batch size 1, its variant's otherwise (zero: no such
-    ///        circuit).
-    /// @param vkaWords The circuit's VKA length in words (a version's store holds more after it).
-    /// @param vkaDigest The circuit's VKA digest.
+    ///        circuit). Its digest is not returned: a store's code never changes and is the VKA whose digest was
+    ///        registered, so a fulfilment hashes the VKA it copies from the store (0.8k gas for 126 words, against
+    ///        a 2.1k storage read) and compares that with the digest the verifier returns.
+    /// @param vkaOffset Where the VKA starts in the store's code (it runs to the end): past the STOP byte and, in a
+    ///        version's store, its description (see `ModelVersion.vka`).
     /// @param layout The version's own (batch-1) instance layout; a batch's block layout follows from it (see
     ///        `Variant`).
     // A return value, never stored, so field order serves readers.
@@ -220,8 +223,7 @@ interface IModelRegistry {
         bool verifierStopped;
         uint32 batchSize;
         address vka;
-        uint32 vkaWords;
-        bytes32 vkaDigest;
+        uint32 vkaOffset;
         InstanceLayout layout;
     }
 
@@ -405,6 +407,12 @@ interface IModelRegistry {
     /// @param outputCount The output count given.
     error RegistryLayoutCountZero(uint32 inputCount, uint32 outputCount);
 
+    /// @notice Thrown by `addVersion` for a layout of more than 65,535 public instances (a version stores its layout
+    ///         in 16 bits a field; a proof with that many instances would not fit in a block's calldata anyway).
+    /// @param instanceCount The instance count given.
+    /// @param maxInstanceCount 65,535.
+    error RegistryLayoutTooLarge(uint32 instanceCount, uint32 maxInstanceCount);
+
     /// @notice Thrown by `addVersion` when a layout range runs past the instance count.
     /// @param offset The range's first index.
     /// @param count The range's length.
@@ -462,6 +470,10 @@ interface IModelRegistry {
     /// @param expected The code hash given.
     /// @param actual Its `extcodehash`.
     error RegistrySuiteVerifierCodeHashMismatch(address verifier, bytes32 expected, bytes32 actual);
+
+    /// @notice Thrown by `proposeSuiteVerifier` once `MAX_SUITE_VERIFIERS` suite verifiers were added.
+    /// @param maxCount `MAX_SUITE_VERIFIERS`.
+    error RegistrySuiteVerifierLimitReached(uint32 maxCount);
 
     /// @notice Thrown by `stopSuiteVerifier` for an unknown id or an already stopped verifier.
     /// @param id The id given.
@@ -562,6 +574,9 @@ interface IModelRegistry {
     /// @notice The most variants a version may have.
     function MAX_VARIANTS() external view returns (uint256);
 
+    /// @notice The most suite verifiers the registry can ever have (one per EZKL upgrade).
+    function MAX_SUITE_VERIFIERS() external view returns (uint32);
+
     /// @notice How long after `addVersion` a version can become the model's latest (fixed at deployment).
     /// @return Seconds.
     function LATEST_DELAY() external view returns (uint64);
@@ -650,7 +665,8 @@ interface IModelRegistry {
 
     /// @notice What a request needs to know about a version, in one call that never reverts: its status, its input
     ///         count, and whether its suite verifier was stopped.
-    /// @dev Three storage reads, for a coordinator that stores only a hash of the request.
+    /// @dev Two storage reads (the version's first slot and its verifier's), for a coordinator that stores only a
+    ///      hash of the request.
     /// @param modelId The model.
     /// @param version The version.
     /// @return status The version's status (`None` when it does not exist).

@@ -8,14 +8,14 @@ import {IModelRegistry} from "../interfaces/IModelRegistry.sol";
 
 /// @title ModelRegistry
 /// @notice Records models and their immutable versions as data: the VKA each is verified against (stored on-chain as
-///         contract code, with the version's artefact hashes and metrics after it), the suite verifier that checks it,
+///         contract code, after the version's artefact hashes and metrics), the suite verifier that checks it,
 ///         its layout, scales and SRS provenance. Owners cannot supply verifier code.
 /// @dev The registry's owner (`Ownable2Step`) is the suite admin: it can only propose suite verifiers (timelocked
 ///      by the immutable `VERIFIER_ACTIVATION_DELAY`) and stop them (final). Models have their own owners. The
-///      stored version is packed so that the coordinator's fulfilment reads one slot of it (`fulfilmentTarget`:
-///      the VKA store, status and verifier id) plus the verifier's slot, and a request reads three. What no path
-///      reads on-chain (artefact hashes, metrics) lives in the VKA store's code (200 gas a byte against 625 for
-///      storage) and the metadata URI only in `VersionRegistered`.
+///      stored version is packed so that a request and a fulfilment each read one slot of it (the VKA store,
+///      status, verifier id and layout: `requestTarget`, `fulfilmentCircuit`) plus the verifier's slot. What no
+///      path reads on-chain (artefact hashes, metrics) lives in the VKA store's code, before the VKA (200 gas a
+///      byte against 625 for storage), and the metadata URI only in `VersionRegistered`.
 contract ModelRegistry is IModelRegistry, Ownable2Step {
     /// @inheritdoc IModelRegistry
     uint256 public constant override MAX_NAME_LENGTH = 64;
@@ -24,13 +24,18 @@ contract ModelRegistry is IModelRegistry, Ownable2Step {
     ///      `IHalo2VerifierReusable`); a shorter VKA is not EZKL's.
     uint256 private constant MIN_VKA_WORDS = 24;
 
-    /// @dev The longest VKA one contract's code can hold between its leading STOP byte and a version's description
+    /// @dev The longest VKA one contract's code can hold after its leading STOP byte and a version's description
     ///      (EIP-170: 24,576 bytes).
     uint256 private constant MAX_VKA_WORDS = 762; // floor((24,576 - 1 - DESCRIPTION_BYTES) / 32)
 
-    /// @dev The length of a version's description in its VKA store's code, after the VKA: five artefact hashes and
+    /// @dev The length of a version's description in its VKA store's code, before the VKA: five artefact hashes and
     ///      two uint32 metrics (see `IModelRegistry.ModelVersion.vka`).
     uint256 private constant DESCRIPTION_BYTES = 5 * 32 + 2 * 4;
+
+    /// @dev Where the VKA starts in a version's store (after the STOP byte and the description) and in a batch
+    ///      variant's (after the STOP byte); it runs to the end of the code.
+    uint32 private constant VERSION_VKA_OFFSET = uint32(1 + DESCRIPTION_BYTES);
+    uint32 private constant VARIANT_VKA_OFFSET = 1;
 
     // The ceremony SRS's G2 points, as the pairing check of an EZKL verifier uses them (x = x1 + x2*u, y likewise,
     // each word as EZKL writes it). [1]2 is BN254's standard G2 generator. -[tau]2 is the Perpetual Powers of Tau
@@ -59,6 +64,9 @@ contract ModelRegistry is IModelRegistry, Ownable2Step {
     uint256 public constant override MAX_VARIANTS = 8;
 
     /// @inheritdoc IModelRegistry
+    uint32 public constant override MAX_SUITE_VERIFIERS = 255; // a version holds its verifier id in 8 bits
+
+    /// @inheritdoc IModelRegistry
     uint64 public immutable override LATEST_DELAY;
 
     /// @inheritdoc IModelRegistry
@@ -77,32 +85,33 @@ contract ModelRegistry is IModelRegistry, Ownable2Step {
 
     /// @dev Storage form of a version. `status != None` is the existence flag (an added version is `Active`).
     ///      Slots are grouped by who reads them together (see the slot comments), not packed tightest. The rest of
-    ///      the version (artefact hashes, metrics) is in its VKA store's code, after the VKA.
+    ///      the version (artefact hashes, metrics) is in its VKA store's code, before the VKA.
     // solhint-disable-next-line gas-struct-packing
     struct StoredVersion {
-        // slot 0 (hot: every fulfilment, through `fulfilmentTarget`)
+        // slot 0 (hot: the one version slot a request and a fulfilment read, through `requestTarget` and
+        // `fulfilmentCircuit`): the layout is stored in 16 bits a field and the suite verifier id in 8, both
+        // checked when added (`RegistryLayoutTooLarge`, `RegistrySuiteVerifierLimitReached`).
         address vka;
         VersionStatus status;
-        uint32 suiteVerifierId;
+        uint8 suiteVerifierId;
+        uint16 instanceCount;
+        uint16 inputOffset;
+        uint16 inputCount;
+        uint16 outputOffset;
+        uint16 outputCount;
+        // slot 1
         uint32 vkaWords;
         bool ceremonySrs;
-        // slot 1 (hot: every request)
-        uint32 instanceCount;
-        uint32 inputOffset;
-        uint32 inputCount;
-        uint32 outputOffset;
-        uint32 outputCount;
         uint8 inputScale;
         uint8 outputScale;
         uint64 registeredAt;
-        // slot 2 (hot: every request)
+        // slot 2 (the route's `verificationTarget`; a fulfilment hashes the VKA it copies instead)
         bytes32 vkaDigest;
     }
 
-    /// @dev Storage form of a batch variant; slot 0 (the store and its length) is what fulfilment reads first.
+    /// @dev Storage form of a batch variant; slot 0 (the store) is what fulfilment reads.
     struct StoredVariant {
         address vka;
-        uint32 vkaWords;
         bytes32 vkaDigest;
     }
 
@@ -222,7 +231,7 @@ contract ModelRegistry is IModelRegistry, Ownable2Step {
         StoredVersion storage stored = _versions[modelId][version];
         stored.vka = store;
         stored.status = VersionStatus.Active;
-        stored.suiteVerifierId = verifierId;
+        stored.suiteVerifierId = uint8(verifierId); // <= MAX_SUITE_VERIFIERS, checked in `_addSuiteVerifier`
         stored.vkaWords = uint32(vka.length); // <= MAX_VKA_WORDS, checked in `_registerVka`
         stored.ceremonySrs = isCeremonyVka(vka);
         stored.vkaDigest = digest;
@@ -457,8 +466,7 @@ contract ModelRegistry is IModelRegistry, Ownable2Step {
         StoredVersion storage stored = _versions[modelId][version];
         uint32 id;
         address vka;
-        uint32 words;
-        (c.status, id, vka, words) = (stored.status, stored.suiteVerifierId, stored.vka, stored.vkaWords); // one slot
+        (c.status, id, vka) = (stored.status, stored.suiteVerifierId, stored.vka); // one slot, read once
         if (c.status == VersionStatus.None) return c;
         StoredVerifier storage v = _suiteVerifiers[id];
         (c.verifier, c.verifierStopped) = (v.verifier, v.stopped);
@@ -467,13 +475,10 @@ contract ModelRegistry is IModelRegistry, Ownable2Step {
         uint256 size = instanceCount / perBlock;
         if (size == 0 || size * perBlock != instanceCount || size > MAX_BATCH_SIZE) return c;
         c.batchSize = uint32(size);
-        if (size == 1) {
-            (c.vka, c.vkaWords, c.vkaDigest) = (vka, words, stored.vkaDigest);
-        } else {
-            StoredVariant storage variant = _variants[modelId][version][uint32(size)];
-            (c.vka, c.vkaWords) = (variant.vka, variant.vkaWords); // one slot
-            c.vkaDigest = variant.vkaDigest;
-        }
+        (c.vka, c.vkaOffset) =
+            size == 1
+                ? (vka, VERSION_VKA_OFFSET)
+                : (_variants[modelId][version][uint32(size)].vka, VARIANT_VKA_OFFSET);
     }
 
     /// @inheritdoc IModelRegistry
@@ -494,7 +499,7 @@ contract ModelRegistry is IModelRegistry, Ownable2Step {
         target.ceremonySrs = stored.ceremonySrs;
         target.verifier = v.verifier;
         target.vka = stored.vka;
-        target.vkaWords = stored.vkaWords;
+        target.vkaOffset = VERSION_VKA_OFFSET;
         target.vkaDigest = stored.vkaDigest;
         target.layout = _layoutOf(stored);
     }
@@ -548,7 +553,9 @@ contract ModelRegistry is IModelRegistry, Ownable2Step {
                 actual: actual
             });
         }
-        id = _suiteVerifierCount + 1; // checked: 2^32 proposals are out of reach anyway
+        id = _suiteVerifierCount + 1;
+        if (id > MAX_SUITE_VERIFIERS)
+            revert RegistrySuiteVerifierLimitReached({maxCount: MAX_SUITE_VERIFIERS});
         _suiteVerifierCount = id;
         _suiteVerifiers[id] = StoredVerifier({
             verifier: verifier,
@@ -564,7 +571,7 @@ contract ModelRegistry is IModelRegistry, Ownable2Step {
         });
     }
 
-    /// @dev Checks the VKA (length, not a duplicate for the model unless allowed), stores it followed by the version's
+    /// @dev Checks the VKA (length, not a duplicate for the model unless allowed), stores it after the version's
     ///      description (see `_description`) and registers it with the current suite verifier; returns its digest,
     ///      its store and the verifier's id.
     function _registerVka(
@@ -584,7 +591,7 @@ contract ModelRegistry is IModelRegistry, Ownable2Step {
         store = _storeAndRegisterVka(vka, digest, _description(params), verifierId);
     }
 
-    /// @dev Stores `vka` followed by `description` in a new contract and registers the VKA with suite verifier
+    /// @dev Stores `description` then `vka` in a new contract and registers the VKA with suite verifier
     ///      `verifierId`, which must report `digest` for it; returns the store.
     function _storeAndRegisterVka(
         bytes32[] calldata vka,
@@ -656,11 +663,7 @@ contract ModelRegistry is IModelRegistry, Ownable2Step {
         }
         bytes32 digest = _digest(vka);
         address store = _storeAndRegisterVka(vka, digest, "", stored.suiteVerifierId);
-        _variants[modelId][version][batchSize] = StoredVariant({
-            vka: store,
-            vkaWords: uint32(vka.length), // <= MAX_VKA_WORDS, checked above
-            vkaDigest: digest
-        });
+        _variants[modelId][version][batchSize] = StoredVariant({vka: store, vkaDigest: digest});
         _variantSizes[modelId][version].push(batchSize);
         emit VariantRegistered({
             modelId: modelId,
@@ -702,17 +705,19 @@ contract ModelRegistry is IModelRegistry, Ownable2Step {
     ///      code, see `_description`, or into the event).
     function _storeParams(StoredVersion storage stored, VersionParams calldata params) private {
         InstanceLayout calldata layout = params.layout;
-        stored.instanceCount = layout.instanceCount;
-        stored.inputOffset = layout.inputOffset;
-        stored.inputCount = layout.inputCount;
-        stored.outputOffset = layout.outputOffset;
-        stored.outputCount = layout.outputCount;
+        // Each field <= instanceCount <= type(uint16).max, checked in `_checkLayout`.
+        stored.instanceCount = uint16(layout.instanceCount);
+        stored.inputOffset = uint16(layout.inputOffset);
+        stored.inputCount = uint16(layout.inputCount);
+        stored.outputOffset = uint16(layout.outputOffset);
+        stored.outputCount = uint16(layout.outputCount);
         stored.inputScale = params.inputScale;
         stored.outputScale = params.outputScale;
         stored.registeredAt = uint64(block.timestamp);
     }
 
-    /// @dev A version's description as its VKA store's code ends with (`DESCRIPTION_BYTES` bytes; see
+    /// @dev A version's description as its VKA store's code starts with, after the STOP byte (`DESCRIPTION_BYTES`
+    ///      bytes; see
     ///      `IModelRegistry.ModelVersion.vka`).
     function _description(VersionParams calldata params) private pure returns (bytes memory) {
         return
@@ -727,13 +732,13 @@ contract ModelRegistry is IModelRegistry, Ownable2Step {
             );
     }
 
-    /// @dev Fills `v`'s description fields from its VKA store `v.vka` (`v.vkaWords` VKA words, then the
-    ///      description; see `_description`) with one `EXTCODECOPY`.
+    /// @dev Fills `v`'s description fields from its VKA store `v.vka` (the STOP byte, the description, then the
+    ///      VKA; see `_description`) with one `EXTCODECOPY`.
     function _readDescription(ModelVersion memory v) private view {
         bytes32[6] memory d; // 192 zeroed bytes; the description fills the first DESCRIPTION_BYTES (168)
-        (address store, uint256 offset) = (v.vka, 1 + 32 * uint256(v.vkaWords));
+        address store = v.vka;
         assembly ("memory-safe") {
-            extcodecopy(store, d, offset, DESCRIPTION_BYTES)
+            extcodecopy(store, d, 1, DESCRIPTION_BYTES)
         }
         (v.modelHash, v.settingsHash, v.circuitHash, v.srsHash, v.vkHash) = (d[0], d[1], d[2], d[3], d[4]);
         bytes32 metrics = d[5]; // the two uint32s, big-endian, in its first 8 bytes
@@ -761,26 +766,27 @@ contract ModelRegistry is IModelRegistry, Ownable2Step {
         }
     }
 
-    /// @dev Deploys a contract whose code is a STOP byte, the VKA's words, then `tail` (a version's description, or
-    ///      nothing for a batch variant) (SSTORE2): nobody can call into it, and `EXTCODECOPY` from offset 1 reads
-    ///      the VKA back. The init code is 10 bytes: PUSH2 size, DUP1, PUSH1 10, RETURNDATASIZE (0), CODECOPY (to
-    ///      memory 0 from offset 10), RETURNDATASIZE (0), RETURN; then the code. Built past the free memory pointer
-    ///      (and past `tail`) without moving it (scratch). The code is at most 1 + 32 * MAX_VKA_WORDS +
-    ///      DESCRIPTION_BYTES = 24,553 bytes: under EIP-170's 24,576 and 2^16, so `size` fits PUSH2.
+    /// @dev Deploys a contract whose code is a STOP byte, `head` (a version's description, or nothing for a batch
+    ///      variant), then the VKA's words (SSTORE2): nobody can call into it, and `EXTCODECOPY` from `1 + head`'s
+    ///      length to the end reads the VKA back. The init code is 10 bytes: PUSH2 size, DUP1, PUSH1 10,
+    ///      RETURNDATASIZE (0), CODECOPY (to memory 0 from offset 10), RETURNDATASIZE (0), RETURN; then the code.
+    ///      Built past the free memory pointer (and past `head`) without moving it (scratch). The code is at most
+    ///      1 + DESCRIPTION_BYTES + 32 * MAX_VKA_WORDS = 24,553 bytes: under EIP-170's 24,576 and 2^16, so `size`
+    ///      fits PUSH2.
     function _storeVka(
         bytes32[] calldata vka,
         bytes32 digest,
-        bytes memory tail
+        bytes memory head
     ) private returns (address store) {
         assembly ("memory-safe") {
             let len := shl(5, vka.length)
-            let tailLen := mload(tail)
-            let size := add(add(1, len), tailLen)
+            let headLen := mload(head)
+            let size := add(add(1, len), headLen)
             let ptr := mload(0x40)
             // Bytes 0..10: 61 <size:2> 80 60 0a 3d 39 3d f3 00.
             mstore(ptr, or(or(shl(248, 0x61), shl(232, size)), shl(176, 0x80600a3d393df3)))
-            calldatacopy(add(ptr, 11), vka.offset, len)
-            mcopy(add(add(ptr, 11), len), add(tail, 0x20), tailLen)
+            mcopy(add(ptr, 11), add(head, 0x20), headLen)
+            calldatacopy(add(add(ptr, 11), headLen), vka.offset, len)
             store := create(0, ptr, add(10, size))
         }
         if (store == address(0)) revert RegistryVkaStoreFailed({vkaDigest: digest});
@@ -806,6 +812,9 @@ contract ModelRegistry is IModelRegistry, Ownable2Step {
         uint32 outputOffset = layout.outputOffset;
         uint32 outputCount = layout.outputCount;
         uint32 instanceCount = layout.instanceCount;
+        if (instanceCount > type(uint16).max) {
+            revert RegistryLayoutTooLarge({instanceCount: instanceCount, maxInstanceCount: type(uint16).max});
+        }
         if (inputCount == 0 || outputCount == 0) {
             revert RegistryLayoutCountZero({inputCount: inputCount, outputCount: outputCount});
         }

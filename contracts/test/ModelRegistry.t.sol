@@ -133,7 +133,7 @@ contract ModelRegistryTest is RegistryFixture {
         assertEq(uint256(v.status), uint256(IModelRegistry.VersionStatus.Active), "new version is active");
         assertEq(_contentHash(v), _expectedContentHash(p, vka, v.vka, 1_700_000_000), "content hash");
 
-        // The VKA store holds exactly a STOP byte, the words and the version's description.
+        // The VKA store holds exactly a STOP byte, the version's description and the words.
         assertEq(v.vka.code.length, 1 + 32 * 32 + 168, "store length");
         assertEq(
             keccak256(v.vka.code),
@@ -150,7 +150,7 @@ contract ModelRegistryTest is RegistryFixture {
         assertEq(uint256(t.latestVersion), 1, "target latest");
         assertEq(t.verifier, address(digestVerifier), "target verifier");
         assertEq(t.vka, v.vka, "target vka");
-        assertEq(uint256(t.vkaWords), 32, "target vkaWords");
+        assertEq(uint256(t.vkaOffset), 169, "target vkaOffset: past the STOP byte and the description");
         assertEq(t.vkaDigest, digest, "target digest");
         assertEq(keccak256(abi.encode(t.layout)), keccak256(abi.encode(p.layout)), "target layout");
         assertTrue(registry.usesCeremonySrs(modelId, 1), "usesCeremonySrs");
@@ -302,7 +302,7 @@ contract ModelRegistryTest is RegistryFixture {
         _addVersion(alice, modelId, _params(1), vka);
     }
 
-    /// @dev A VKA at the EIP-170 limit (with the description after it) is stored and read back whole; one word more
+    /// @dev A VKA at the EIP-170 limit (with the description before it) is stored and read back whole; one word more
     ///      is refused before anything is deployed.
     function test_addVersion_storesTheLongestVka() public {
         bytes32[] memory vka = new bytes32[](762);
@@ -453,6 +453,36 @@ contract ModelRegistryTest is RegistryFixture {
         _addVersion(alice, modelId, _params(layout, 1));
     }
 
+    /// @dev A version stores its layout in 16 bits a field: 65,535 instances are accepted and read back whole, one
+    ///      more is refused by name, and a layout field can therefore never be truncated in storage.
+    function testFuzz_addVersion_layoutOf16BitsOrNamedRevert(uint32 instanceCount) public {
+        instanceCount = uint32(bound(instanceCount, type(uint16).max - 2, type(uint32).max));
+        IModelRegistry.InstanceLayout memory layout = IModelRegistry.InstanceLayout({
+            instanceCount: instanceCount,
+            inputOffset: 1,
+            inputCount: instanceCount - 3,
+            outputOffset: instanceCount - 2,
+            outputCount: 2
+        });
+        IModelRegistry.VersionParams memory p = _params(layout, 5);
+        if (instanceCount > type(uint16).max) {
+            vm.expectRevert(
+                abi.encodeWithSelector(
+                    IModelRegistry.RegistryLayoutTooLarge.selector,
+                    instanceCount,
+                    uint32(type(uint16).max)
+                )
+            );
+            _addVersion(alice, modelId, p);
+        } else {
+            uint32 version = _addVersion(alice, modelId, p);
+            IModelRegistry.InstanceLayout memory stored = registry.getVersion(modelId, version).layout;
+            assertEq(keccak256(abi.encode(stored)), keccak256(abi.encode(layout)), "layout stored whole");
+            (, uint32 inputCount, ) = registry.requestTarget(modelId, version);
+            assertEq(uint256(inputCount), uint256(instanceCount - 3), "request target's input count");
+        }
+    }
+
     function _rangeInside(uint32 offset, uint32 count, uint32 instanceCount) private pure returns (bool) {
         for (uint256 i = 0; i < count; ++i) {
             if (uint256(offset) + i >= instanceCount) return false;
@@ -582,10 +612,10 @@ contract ModelRegistryTest is RegistryFixture {
         uint32 inputCount,
         uint8 statusMask
     ) public {
-        inputCount = uint32(bound(inputCount, 1, type(uint32).max - 1));
+        inputCount = uint32(bound(inputCount, 1, type(uint16).max - 1));
         IModelRegistry.InstanceLayout memory wide = IModelRegistry.InstanceLayout({
-            instanceCount: type(uint32).max,
-            inputOffset: type(uint32).max - inputCount,
+            instanceCount: type(uint16).max, // the widest layout a version stores (`RegistryLayoutTooLarge`)
+            inputOffset: type(uint16).max - inputCount,
             inputCount: inputCount,
             outputOffset: 0,
             outputCount: 1
@@ -793,6 +823,34 @@ contract ModelRegistryTest is RegistryFixture {
             )
         );
         registry.proposeSuiteVerifier(address(falseVerifier), address(digestVerifier).codehash);
+    }
+
+    /// @dev A version holds its suite verifier's id in 8 bits: the 255th verifier is the last one accepted.
+    function test_proposeSuiteVerifier_stopsAtTheLimit() public {
+        assertEq(uint256(registry.MAX_SUITE_VERIFIERS()), 255, "limit");
+        vm.startPrank(admin);
+        for (uint256 i = registry.suiteVerifierCount(); i < 255; ++i) {
+            registry.proposeSuiteVerifier(address(digestVerifier), address(digestVerifier).codehash);
+        }
+        assertEq(uint256(registry.suiteVerifierCount()), 255, "255 added");
+        vm.expectRevert(
+            abi.encodeWithSelector(IModelRegistry.RegistrySuiteVerifierLimitReached.selector, 255)
+        );
+        registry.proposeSuiteVerifier(address(digestVerifier), address(digestVerifier).codehash);
+        vm.stopPrank();
+        vm.warp(block.timestamp + VERIFIER_DELAY);
+        assertEq(uint256(registry.currentSuiteVerifier()), 255, "the last one is current");
+        uint32 version = _addVersion(alice, modelId, _params(4));
+        assertEq(
+            uint256(registry.getVersion(modelId, version).suiteVerifierId),
+            255,
+            "stored whole in 8 bits"
+        );
+        assertEq(
+            registry.verificationTarget(modelId, version).verifier,
+            address(digestVerifier),
+            "its verifier"
+        );
     }
 
     /// @dev Stopping is a tombstone: final, and with every verifier stopped no version can be added.

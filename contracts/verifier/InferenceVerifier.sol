@@ -103,7 +103,7 @@ contract InferenceVerifier is IInferenceVerifier {
             version,
             target.verifier,
             target.vka,
-            target.vkaWords,
+            target.vkaOffset,
             proof,
             instances
         );

@@ -2,7 +2,7 @@ import { expect } from "chai";
 import { network } from "hardhat";
 import { revertOf } from "../helpers/revert.js";
 import { encodePacked, getAddress, keccak256, parseEventLogs, zeroAddress, type Abi, type Address, type Hex } from "viem";
-import { readStoredVka } from "../../prover/src/chain/suite-verifier.js";
+import { readStoredVka, VERSION_VKA_OFFSET } from "../../prover/src/chain/suite-verifier.js";
 import { ArtifactError } from "../../prover/src/errors.js";
 
 /**
@@ -163,19 +163,21 @@ describe("ModelRegistry (viem)", () => {
       status: 1,
     });
     expect(stored).to.not.have.property("metadataURI");
-    // The store's code: STOP, the VKA's words, then the description (five hashes, two uint32 metrics).
+    // The store's code: STOP, the description (five hashes, two uint32 metrics), then the VKA's words.
     const description = encodePacked(
       ["bytes32", "bytes32", "bytes32", "bytes32", "bytes32", "uint32", "uint32"],
       [params.modelHash, params.settingsHash, params.circuitHash, params.srsHash, params.vkHash, 9_722, 9_694],
     );
     expect(await publicClient.getCode({ address: stored.vka })).to.equal(
-      `0x00${words.map((w) => w.slice(2)).join("")}${description.slice(2)}`,
+      `0x00${description.slice(2)}${words.map((w) => w.slice(2)).join("")}`,
     );
-    expect(await readStoredVka(publicClient, stored.vka, stored.vkaWords)).to.deep.equal(words);
-    // Read as a bare (variant) store, the description does not fit a whole word.
+    expect(await readStoredVka(publicClient, stored.vka, VERSION_VKA_OFFSET)).to.deep.equal(words);
+    // Read as a bare (variant) store, the description and the VKA do not make whole words.
     expect(await readStoredVka(publicClient, stored.vka).catch((e: unknown) => e)).to.be.instanceOf(ArtifactError);
-    const tooLong = await readStoredVka(publicClient, stored.vka, stored.vkaWords + 6).catch((e: unknown) => e);
-    expect(tooLong).to.be.instanceOf(ArtifactError);
+    const pastTheEnd = await readStoredVka(publicClient, stored.vka, VERSION_VKA_OFFSET + 32 * words.length).catch(
+      (e: unknown) => e,
+    );
+    expect(pastTheEnd).to.be.instanceOf(ArtifactError);
     expect(stored.layout).to.deep.equal(params.layout);
     expect(await registry.read.latestVersion([modelId])).to.equal(1);
     expect(await registry.read.latestActiveVersion([modelId])).to.equal(1);

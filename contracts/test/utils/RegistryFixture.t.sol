@@ -167,7 +167,7 @@ abstract contract RegistryFixture is TestBase {
         bytes32[] memory vka,
         IModelRegistry.VersionParams memory p
     ) internal pure returns (bytes memory) {
-        return abi.encodePacked(bytes1(0x00), vka, _description(p));
+        return abi.encodePacked(bytes1(0x00), _description(p), vka);
     }
 
     /// @dev Hash of everything in a stored version except its mutable status.

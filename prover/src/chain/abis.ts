@@ -132,6 +132,22 @@ export const modelRegistryAbi = [
   {
     "inputs": [
       {
+        "internalType": "uint32",
+        "name": "instanceCount",
+        "type": "uint32"
+      },
+      {
+        "internalType": "uint32",
+        "name": "maxInstanceCount",
+        "type": "uint32"
+      }
+    ],
+    "name": "RegistryLayoutTooLarge",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "bytes32",
         "name": "modelId",
         "type": "bytes32"
@@ -250,6 +266,17 @@ export const modelRegistryAbi = [
       }
     ],
     "name": "RegistrySuiteVerifierCodeHashMismatch",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint32",
+        "name": "maxCount",
+        "type": "uint32"
+      }
+    ],
+    "name": "RegistrySuiteVerifierLimitReached",
     "type": "error"
   },
   {
@@ -834,6 +861,19 @@ export const modelRegistryAbi = [
   },
   {
     "inputs": [],
+    "name": "MAX_SUITE_VERIFIERS",
+    "outputs": [
+      {
+        "internalType": "uint32",
+        "name": "",
+        "type": "uint32"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
     "name": "MAX_VARIANTS",
     "outputs": [
       {
@@ -1166,13 +1206,8 @@ export const modelRegistryAbi = [
           },
           {
             "internalType": "uint32",
-            "name": "vkaWords",
+            "name": "vkaOffset",
             "type": "uint32"
-          },
-          {
-            "internalType": "bytes32",
-            "name": "vkaDigest",
-            "type": "bytes32"
           },
           {
             "components": [
@@ -1867,7 +1902,7 @@ export const modelRegistryAbi = [
           },
           {
             "internalType": "uint32",
-            "name": "vkaWords",
+            "name": "vkaOffset",
             "type": "uint32"
           },
           {
@@ -7660,6 +7695,22 @@ export const zkinferErrorsAbi = [
   {
     "inputs": [
       {
+        "internalType": "uint32",
+        "name": "instanceCount",
+        "type": "uint32"
+      },
+      {
+        "internalType": "uint32",
+        "name": "maxInstanceCount",
+        "type": "uint32"
+      }
+    ],
+    "name": "RegistryLayoutTooLarge",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "bytes32",
         "name": "modelId",
         "type": "bytes32"
@@ -7778,6 +7829,17 @@ export const zkinferErrorsAbi = [
       }
     ],
     "name": "RegistrySuiteVerifierCodeHashMismatch",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint32",
+        "name": "maxCount",
+        "type": "uint32"
+      }
+    ],
+    "name": "RegistrySuiteVerifierLimitReached",
     "type": "error"
   },
   {

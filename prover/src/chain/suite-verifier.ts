@@ -8,23 +8,30 @@ import { halo2VerifierReusableAbi } from "./abis.js";
  */
 
 /**
- * The VKA words held by a registry store contract. Its code is a STOP byte, then the VKA's words,
- * then, for a version's store, the version's description (artefact hashes and metrics: see
- * `IModelRegistry.ModelVersion.vka`). Give `words` (the version's `vkaWords`) for a version's store;
- * without it the whole code after the STOP byte is read as the VKA, as a batch variant's store holds
- * nothing else. A store that does not fit fails with an ArtifactError.
+ * Where the VKA starts in a registry store's code, running to its end: a version's store is a STOP byte, the
+ * version's description (168 bytes: artefact hashes and metrics; see `IModelRegistry.ModelVersion.vka`), then the
+ * VKA's words; a batch variant's store is the STOP byte and the words.
  */
-export async function readStoredVka(client: PublicClient, store: Address, words?: number): Promise<Hex[]> {
+export const VERSION_VKA_OFFSET = 1 + 168;
+export const VARIANT_VKA_OFFSET = 1;
+
+/**
+ * The VKA words held by a registry store contract, from `offset` (`VERSION_VKA_OFFSET` for a version's store,
+ * `VARIANT_VKA_OFFSET` for a variant's) to the end of its code. A store that does not fit fails with an
+ * ArtifactError.
+ */
+export async function readStoredVka(client: PublicClient, store: Address, offset: number = VARIANT_VKA_OFFSET): Promise<Hex[]> {
   const code = await client.getCode({ address: store });
   const bytes = code ? (code.length - 2) / 2 : 0;
-  const vkaBytes = words === undefined ? bytes - 1 : 32 * words;
-  const fits = words === undefined ? vkaBytes > 0 && vkaBytes % 32 === 0 : words > 0 && 1 + vkaBytes <= bytes;
-  if (!code || !fits || !code.startsWith("0x00")) {
-    const wanted = words === undefined ? "" : ` for a ${words}-word VKA`;
-    throw new ArtifactError(`${store} holds no VKA${wanted} (code ${bytes} bytes)`);
+  const vkaBytes = bytes - offset;
+  if (!code || !code.startsWith("0x00") || vkaBytes <= 0 || vkaBytes % 32 !== 0) {
+    throw new ArtifactError(`${store} holds no VKA from code offset ${offset} (code ${bytes} bytes)`);
   }
   const out: Hex[] = [];
-  for (let i = 0; i < vkaBytes / 32; i++) out.push(`0x${code.slice(4 + 64 * i, 4 + 64 * (i + 1))}`);
+  for (let i = 0; i < vkaBytes / 32; i++) {
+    const at = 2 + 2 * offset + 64 * i;
+    out.push(`0x${code.slice(at, at + 64)}`);
+  }
   return out;
 }
 

@@ -31,8 +31,9 @@ import {
 } from "./tune.js";
 
 /** Bump when the pipeline's output changes for the same inputs, so old builds are not reused. */
-// 2: VKA and SRS provenance in the manifest; 3: the settings search; 4: the ONNX prepared for EZKL
-const PIPELINE_VERSION = 4;
+// 2: VKA and SRS provenance in the manifest; 3: the settings search; 4: the ONNX prepared for EZKL; 5: the
+// single-model verifier compiled with VERIFIER_SOLC_SETTINGS (optimizer runs 1,000,000)
+const PIPELINE_VERSION = 5;
 export const BUILD_STEPS = 10;
 
 export interface BuildOptions {

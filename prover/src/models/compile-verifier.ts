@@ -1,7 +1,7 @@
 import { createRequire } from "node:module";
 import { readFile } from "node:fs/promises";
 import { keccak256, type Abi, type Hex } from "viem";
-import { SOLC_SETTINGS, SOLC_VERSION } from "../chain/solc.js";
+import { SOLC_VERSION, VERIFIER_SOLC_SETTINGS } from "../chain/solc.js";
 import { ArtifactError, EzklError } from "../errors.js";
 import type { LoadedModel } from "./store.js";
 
@@ -27,14 +27,14 @@ interface SolcOutput {
   >;
 }
 
-/** Compile an EZKL-generated verifier with the project's solc and settings. */
+/** Compile an EZKL-generated verifier with the project's solc and its settings for verifiers (`VERIFIER_SOLC_SETTINGS`). */
 export function compileVerifier(source: string, fileName = "Verifier.sol"): CompiledVerifier {
   const solc = require("solc") as { compile(input: string): string };
   const input = {
     language: "Solidity",
     sources: { [fileName]: { content: source } },
     settings: {
-      ...SOLC_SETTINGS,
+      ...VERIFIER_SOLC_SETTINGS,
       outputSelection: { "*": { "*": ["abi", "evm.bytecode.object", "evm.deployedBytecode.object"] } },
     },
   };
@@ -54,7 +54,7 @@ export function compileVerifier(source: string, fileName = "Verifier.sol"): Comp
     deployedBytecode,
     deployedSize: (deployedBytecode.length - 2) / 2,
     codeHash: keccak256(deployedBytecode),
-    compiler: `solc ${SOLC_VERSION} (optimizer ${SOLC_SETTINGS.optimizer.runs} runs, ${SOLC_SETTINGS.evmVersion})`,
+    compiler: `solc ${SOLC_VERSION} (optimizer ${VERIFIER_SOLC_SETTINGS.optimizer.runs} runs, ${VERIFIER_SOLC_SETTINGS.evmVersion})`,
   };
 }
 
