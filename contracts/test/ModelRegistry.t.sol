@@ -483,6 +483,47 @@ contract ModelRegistryTest is RegistryFixture {
         }
     }
 
+    /// @dev `fulfilmentCircuit` and `requestTarget` read the version's packed first slot (16-bit layout fields, 8-bit
+    ///      verifier id): what they return must be what `getVersion` reads, for any layout and status.
+    function testFuzz_fulfilmentCircuit_readsTheVersionsFirstSlot(
+        uint16 inputCount,
+        uint16 outputCount,
+        uint16 gap,
+        uint8 status
+    ) public {
+        inputCount = uint16(bound(inputCount, 1, 30_000));
+        outputCount = uint16(bound(outputCount, 1, 30_000));
+        gap = uint16(bound(gap, 0, type(uint16).max - uint256(inputCount) - outputCount));
+        IModelRegistry.InstanceLayout memory layout = IModelRegistry.InstanceLayout({
+            instanceCount: uint32(inputCount) + outputCount + gap,
+            inputOffset: uint32(outputCount) + gap,
+            inputCount: inputCount,
+            outputOffset: 0,
+            outputCount: outputCount
+        });
+        uint32 version = _addVersion(alice, modelId, _params(layout, 9));
+        vm.startPrank(alice);
+        if (status % 3 == 1) registry.deprecateVersion(modelId, version);
+        if (status % 3 == 2) registry.revokeVersion(modelId, version);
+        vm.stopPrank();
+        IModelRegistry.ModelVersion memory v = registry.getVersion(modelId, version);
+        IModelRegistry.FulfilmentCircuit memory c = registry.fulfilmentCircuit(
+            modelId,
+            version,
+            layout.instanceCount
+        );
+        assertEq(uint256(c.status), uint256(v.status), "status");
+        assertEq(c.vka, v.vka, "store");
+        assertEq(c.verifier, registry.suiteVerifier(v.suiteVerifierId).verifier, "verifier");
+        assertEq(uint256(c.batchSize), 1, "batch size");
+        assertEq(keccak256(abi.encode(c.layout)), keccak256(abi.encode(v.layout)), "layout");
+        assertEq(keccak256(abi.encode(c.layout)), keccak256(abi.encode(layout)), "layout as given");
+        (IModelRegistry.VersionStatus s, uint32 n, bool stopped) = registry.requestTarget(modelId, version);
+        assertEq(uint256(s), uint256(v.status), "request target status");
+        assertEq(uint256(n), uint256(inputCount), "request target input count");
+        assertFalse(stopped, "not stopped");
+    }
+
     function _rangeInside(uint32 offset, uint32 count, uint32 instanceCount) private pure returns (bool) {
         for (uint256 i = 0; i < count; ++i) {
             if (uint256(offset) + i >= instanceCount) return false;
