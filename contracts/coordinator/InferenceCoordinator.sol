@@ -1050,8 +1050,8 @@ contract InferenceCoordinator is IInferenceCoordinator, Ownable2Step {
     /// @dev The one proof check of a fulfilment of `count` requests: the circuit is the registry's for the
     ///      instance count (`fulfilmentCircuit`: the batch size is the instance count over the version's, and must
     ///      be 1 for `fulfill`), the version is not revoked and its suite verifier not stopped, the suite verifier
-    ///      accepts the proof against that circuit's VKA and returns its digest. Fills in the batch's facts and
-    ///      block layout.
+    ///      accepts the proof against that circuit's VKA and returns the digest of the VKA copied from its store.
+    ///      Fills in the batch's facts and block layout.
     function _verifyBatch(
         Batch memory batch,
         bytes32 modelId,
@@ -1089,16 +1089,17 @@ contract InferenceCoordinator is IInferenceCoordinator, Ownable2Step {
         batch.inputCount = layout.inputCount;
         batch.outputOffset = size * layout.outputOffset;
         batch.outputCount = layout.outputCount;
-        bytes32 digest;
-        (digest, batch.proofHash) = InferenceProof.verifyProofAndHash(
+        (bytes32 digest, bytes32 proofHash, bytes32 storedDigest) = InferenceProof.verifyProofAndHash(
             modelId,
             version,
             c.verifier,
             c.vka,
+            c.vkaOffset,
             proof,
             instances
         );
-        InferenceProof.checkVkaDigest(modelId, version, c.vkaDigest, digest);
+        batch.proofHash = proofHash;
+        InferenceProof.checkVkaDigest(modelId, version, storedDigest, digest);
     }
 
     /// @dev Settles request `requestId` with block `index` of a verified batch: its block's input must hash to its

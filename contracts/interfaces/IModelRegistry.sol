@@ -49,19 +49,6 @@ interface IModelRegistry {
         Revoked
     }
 
-    /// @notice What the owner supplies to add a version, besides its VKA; every hash comes from the build manifest.
-    /// @param modelHash sha256 of the ONNX file.
-    /// @param settingsHash sha256 of EZKL's settings.json (visibilities, scales, logrows).
-    /// @param circuitHash sha256 of the compiled circuit.
-    /// @param srsHash sha256 of the structured reference string the keys were made with.
-    /// @param vkHash sha256 of the verifying key (the `fixed` weights live inside it).
-    /// @param inputScale Fixed-point scale of the inputs: an input real r is the integer round(r * 2^inputScale).
-    /// @param outputScale Fixed-point scale of the outputs: an output integer x is the real x / 2^outputScale.
-    /// @param layout Where inputs and outputs sit among the public instances.
-    /// @param floatMetricBps The model's evaluation metric in basis points, run in floating point.
-    /// @param circuitMetricBps The same metric in basis points, run through the quantised circuit.
-    /// @param metadataURI Where the manifest and the rest of the artefacts can be fetched (may be empty).
-    // An ABI argument, never stored, so field order serves readers, not packing.
     /// @notice A batch variant of a version, as `addVersion` takes it: the version's ONNX and weights compiled at
     ///         batch size `batchSize`, so that one proof carries `batchSize` inferences. Its instances are blocks:
     ///         block i's input at `i * inputCount`, its output at `batchSize * inputCount + i * outputCount` (the
@@ -84,6 +71,20 @@ interface IModelRegistry {
         bytes32 vkaDigest;
     }
 
+    /// @notice What the owner supplies to add a version, besides its VKA; every hash comes from the build manifest.
+    /// @param modelHash sha256 of the ONNX file.
+    /// @param settingsHash sha256 of EZKL's settings.json (visibilities, scales, logrows).
+    /// @param circuitHash sha256 of the compiled circuit.
+    /// @param srsHash sha256 of the structured reference string the keys were made with.
+    /// @param vkHash sha256 of the verifying key (the `fixed` weights live inside it).
+    /// @param inputScale Fixed-point scale of the inputs: an input real r is the integer round(r * 2^inputScale).
+    /// @param outputScale Fixed-point scale of the outputs: an output integer x is the real x / 2^outputScale.
+    /// @param layout Where inputs and outputs sit among the public instances.
+    /// @param floatMetricBps The model's evaluation metric in basis points, run in floating point.
+    /// @param circuitMetricBps The same metric in basis points, run through the quantised circuit.
+    /// @param metadataURI Where the manifest and the rest of the artefacts can be fetched (may be empty). Not
+    ///        stored: `VersionRegistered` carries it.
+    // An ABI argument, never stored, so field order serves readers, not packing.
     // solhint-disable-next-line gas-struct-packing
     struct VersionParams {
         bytes32 modelHash;
@@ -99,11 +100,18 @@ interface IModelRegistry {
         string metadataURI;
     }
 
-    /// @notice A registered version as stored: the `VersionParams` fields, what the registry derived from the VKA,
-    ///         when it was added, and its status.
-    /// @dev Every field except `status` is immutable once the version exists.
+    /// @notice A registered version: the `VersionParams` fields but `metadataURI` (emitted in `VersionRegistered`,
+    ///         not stored), what the registry derived from the VKA, when it was added, and its status.
+    /// @dev Every field except `status` is immutable once the version exists. The five artefact hashes and the two
+    ///      metrics are kept in the code of the version's VKA store, not in storage (see `vka`).
     /// @param vkaDigest `keccak256` of the VKA's words: what the suite verifier returns for this version's proofs.
-    /// @param vka The contract whose code (after a leading STOP byte) is the VKA's words (SSTORE2-style).
+    /// @param vka The contract holding the VKA (SSTORE2-style: nobody can call into it). Its code is, byte for byte:
+    ///        a STOP byte (0x00); the version's description, 168 bytes: `modelHash`, `settingsHash`, `circuitHash`,
+    ///        `srsHash`, `vkHash` (32 bytes each), `floatMetricBps`, `circuitMetricBps` (4 bytes each, big-endian);
+    ///        then the VKA's `vkaWords` words, to the end of the code. Read the description with `EXTCODECOPY` from
+    ///        offset 1, the VKA from offset 169 (`VerificationTarget.vkaOffset`). Each version has its own store,
+    ///        even when its VKA is another version's. A batch variant's store is the STOP byte and its VKA only
+    ///        (from offset 1).
     /// @param vkaWords The VKA's length in 32-byte words.
     /// @param suiteVerifierId The suite verifier that checks this version's proofs (see `suiteVerifier`).
     /// @param ceremonySrs Whether the VKA's G2 points are those of the public ceremony SRS (see `usesCeremonySrs`).
@@ -127,7 +135,6 @@ interface IModelRegistry {
         InstanceLayout layout;
         uint32 floatMetricBps;
         uint32 circuitMetricBps;
-        string metadataURI;
         uint64 registeredAt;
         VersionStatus status;
     }
@@ -167,7 +174,8 @@ interface IModelRegistry {
     /// @param ceremonySrs Whether the version uses the ceremony SRS.
     /// @param latestVersion The model's highest version number (0 when none or unknown).
     /// @param verifier The version's suite verifier.
-    /// @param vka The contract holding the version's VKA.
+    /// @param vka The contract holding the version's VKA (see `ModelVersion.vka`).
+    /// @param vkaOffset Where the VKA starts in the store's code (169: past the STOP byte and the description).
     /// @param vkaDigest The VKA's digest.
     /// @param layout The version's instance layout.
     // A return value, never stored, so field order serves readers.
@@ -180,6 +188,7 @@ interface IModelRegistry {
         uint32 latestVersion;
         address verifier;
         address vka;
+        uint32 vkaOffset;
         bytes32 vkaDigest;
         InstanceLayout layout;
     }
@@ -199,8 +208,11 @@ interface IModelRegistry {
     /// @param verifierStopped Whether that verifier was stopped.
     /// @param batchSize The instance count over the version's (0 when it is not a whole multiple).
     /// @param vka The circuit's VKA store: the version's at batch size 1, its variant's otherwise (zero: no such
-    ///        circuit).
-    /// @param vkaDigest The circuit's VKA digest.
+    ///        circuit). Its digest is not returned: a store's code never changes and is the VKA whose digest was
+    ///        registered, so a fulfilment hashes the VKA it copies from the store (0.8k gas for 126 words, against
+    ///        a 2.1k storage read) and compares that with the digest the verifier returns.
+    /// @param vkaOffset Where the VKA starts in the store's code (it runs to the end): past the STOP byte and, in a
+    ///        version's store, its description (see `ModelVersion.vka`).
     /// @param layout The version's own (batch-1) instance layout; a batch's block layout follows from it (see
     ///        `Variant`).
     // A return value, never stored, so field order serves readers.
@@ -211,7 +223,7 @@ interface IModelRegistry {
         bool verifierStopped;
         uint32 batchSize;
         address vka;
-        bytes32 vkaDigest;
+        uint32 vkaOffset;
         InstanceLayout layout;
     }
 
@@ -234,6 +246,7 @@ interface IModelRegistry {
     /// @param ceremonySrs Whether its SRS is the ceremony's.
     /// @param vkHash sha256 of the verifying key.
     /// @param latestAt When it can become the model's latest version (`registeredAt + LATEST_DELAY`).
+    /// @param metadataURI Where the manifest and the artefacts can be fetched (may be empty); only this event holds it.
     event VersionRegistered(
         bytes32 indexed modelId,
         uint32 indexed version,
@@ -242,7 +255,8 @@ interface IModelRegistry {
         address vka,
         bool ceremonySrs,
         bytes32 vkHash,
-        uint64 latestAt
+        uint64 latestAt,
+        string metadataURI
     );
 
     /// @notice Emitted for each batch variant registered with a version (after `VersionRegistered`).
@@ -368,7 +382,7 @@ interface IModelRegistry {
     error RegistryVersionDuplicate(bytes32 modelId, bytes32 vkaDigest, uint32 existingVersion);
 
     /// @notice Thrown by `addVersion` when the VKA has fewer words than an EZKL VKA (its SRS points end at word 24)
-    ///         or more than fit in one contract's code (EIP-170).
+    ///         or more than fit in one contract's code with the version's description (EIP-170: 762 words).
     /// @param words The VKA's length in words.
     /// @param minWords The shortest accepted.
     /// @param maxWords The longest accepted.
@@ -392,6 +406,12 @@ interface IModelRegistry {
     /// @param inputCount The input count given.
     /// @param outputCount The output count given.
     error RegistryLayoutCountZero(uint32 inputCount, uint32 outputCount);
+
+    /// @notice Thrown by `addVersion` for a layout of more than 65,535 public instances (a version stores its layout
+    ///         in 16 bits a field; a proof with that many instances would not fit in a block's calldata anyway).
+    /// @param instanceCount The instance count given.
+    /// @param maxInstanceCount 65,535.
+    error RegistryLayoutTooLarge(uint32 instanceCount, uint32 maxInstanceCount);
 
     /// @notice Thrown by `addVersion` when a layout range runs past the instance count.
     /// @param offset The range's first index.
@@ -451,6 +471,10 @@ interface IModelRegistry {
     /// @param actual Its `extcodehash`.
     error RegistrySuiteVerifierCodeHashMismatch(address verifier, bytes32 expected, bytes32 actual);
 
+    /// @notice Thrown by `proposeSuiteVerifier` once `MAX_SUITE_VERIFIERS` suite verifiers were added.
+    /// @param maxCount `MAX_SUITE_VERIFIERS`.
+    error RegistrySuiteVerifierLimitReached(uint32 maxCount);
+
     /// @notice Thrown by `stopSuiteVerifier` for an unknown id or an already stopped verifier.
     /// @param id The id given.
     error RegistrySuiteVerifierNotStoppable(uint32 id);
@@ -472,9 +496,9 @@ interface IModelRegistry {
     /// @notice Adds the next version of a model; only its owner may. The version is verified by the current suite
     ///         verifier against `vka`, which the registry stores on-chain and registers with that verifier.
     /// @dev Checks that no artefact hash is zero, that the layout is well formed and that the model has no version
-    ///      with this VKA digest on the current suite verifier (unless `allowDuplicate`). Stores the VKA as the code
-    ///      of a new contract (once per digest: a VKA already stored is reused), reads its SRS G2 points to record
-    ///      `ceremonySrs`, and calls the suite verifier's `registerVka`. The version can never change afterwards;
+    ///      with this VKA digest on the current suite verifier (unless `allowDuplicate`). Stores the VKA and the
+    ///      version's description as the code of a new contract (see `ModelVersion.vka`; each variant's VKA gets its
+    ///      own too), reads its SRS G2 points to record `ceremonySrs`, and calls the suite verifier's `registerVka`. The version can never change afterwards;
     ///      it becomes eligible as the model's latest version `LATEST_DELAY` seconds later.
     /// @param modelId The model.
     /// @param params The version's content.
@@ -549,6 +573,9 @@ interface IModelRegistry {
 
     /// @notice The most variants a version may have.
     function MAX_VARIANTS() external view returns (uint256);
+
+    /// @notice The most suite verifiers the registry can ever have (one per EZKL upgrade).
+    function MAX_SUITE_VERIFIERS() external view returns (uint32);
 
     /// @notice How long after `addVersion` a version can become the model's latest (fixed at deployment).
     /// @return Seconds.
@@ -638,7 +665,8 @@ interface IModelRegistry {
 
     /// @notice What a request needs to know about a version, in one call that never reverts: its status, its input
     ///         count, and whether its suite verifier was stopped.
-    /// @dev Three storage reads, for a coordinator that stores only a hash of the request.
+    /// @dev Two storage reads (the version's first slot and its verifier's), for a coordinator that stores only a
+    ///      hash of the request.
     /// @param modelId The model.
     /// @param version The version.
     /// @return status The version's status (`None` when it does not exist).

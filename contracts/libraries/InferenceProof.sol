@@ -108,6 +108,8 @@ library InferenceProof {
     /// @param version The version (for the error).
     /// @param verifier The version's suite verifier.
     /// @param vka The registry's contract holding the version's VKA.
+    /// @param vkaOffset Where the VKA starts in the store's code, running to its end (the registry's
+    ///        `vkaOffset`: past the STOP byte and, in a version's store, its description).
     /// @param proof The proof bytes.
     /// @param instances The proof's public instances.
     /// @return vkaDigest The digest the verifier returned.
@@ -116,11 +118,12 @@ library InferenceProof {
         uint32 version,
         address verifier,
         address vka,
+        uint256 vkaOffset,
         bytes calldata proof,
         uint256[] calldata instances
     ) internal view returns (bytes32 vkaDigest) {
         bool accepted;
-        (accepted, vkaDigest, ) = _callVerifier(verifier, vka, proof, instances, false);
+        (accepted, vkaDigest, , ) = _callVerifier(verifier, vka, vkaOffset, proof, instances, false);
         if (!accepted) {
             revert IInferenceVerifier.VerifierProofRejected({
                 modelId: modelId,
@@ -130,26 +133,39 @@ library InferenceProof {
         }
     }
 
-    /// @notice `verifyProof`, also returning `keccak256(proof)`, hashed where the verifier's calldata already holds
-    ///         the proof, so the proof is copied to memory once.
+    /// @notice `verifyProof`, also returning `keccak256(proof)` and the digest of the VKA copied from `vka`, each
+    ///         hashed where the verifier's calldata already holds it, so nothing is copied twice. A store's code is
+    ///         the VKA whose digest was registered and never changes, so the copy's digest is the circuit's: compare
+    ///         it with the digest the verifier returned (`checkVkaDigest`) instead of reading the registered one.
     /// @param modelId The model (for the error).
     /// @param version The version (for the error).
     /// @param verifier The version's suite verifier.
     /// @param vka The registry's contract holding the version's VKA.
+    /// @param vkaOffset Where the VKA starts in the store's code, running to its end (the registry's
+    ///        `vkaOffset`: past the STOP byte and, in a version's store, its description).
     /// @param proof The proof bytes.
     /// @param instances The proof's public instances.
     /// @return vkaDigest The digest the verifier returned.
     /// @return proofHash `keccak256(proof)`.
+    /// @return storedDigest `keccak256` of the VKA words copied from `vka`.
     function verifyProofAndHash(
         bytes32 modelId,
         uint32 version,
         address verifier,
         address vka,
+        uint256 vkaOffset,
         bytes calldata proof,
         uint256[] calldata instances
-    ) internal view returns (bytes32 vkaDigest, bytes32 proofHash) {
+    ) internal view returns (bytes32 vkaDigest, bytes32 proofHash, bytes32 storedDigest) {
         bool accepted;
-        (accepted, vkaDigest, proofHash) = _callVerifier(verifier, vka, proof, instances, true);
+        (accepted, vkaDigest, proofHash, storedDigest) = _callVerifier(
+            verifier,
+            vka,
+            vkaOffset,
+            proof,
+            instances,
+            true
+        );
         if (!accepted) {
             revert IInferenceVerifier.VerifierProofRejected({
                 modelId: modelId,
@@ -302,40 +318,48 @@ library InferenceProof {
     /// @dev Calls the suite verifier's `verifyProof(proof, instances, vka)` with STATICCALL and the canonical ABI
     ///      encoding (EZKL's verifier reads calldata at fixed offsets, and the VKA's rescaling data right after the
     ///      instances): the bytes `abi.encodeCall(IHalo2VerifierReusable.verifyProof, (proof, instances, vka))`
-    ///      produces, written with two calldatacopy's and one EXTCODECOPY of the VKA from its store (code = a STOP
-    ///      byte, then the words) past the free memory pointer (scratch that is never read again, so no memory is
+    ///      produces, written with two calldatacopy's and one EXTCODECOPY of the VKA from its store (its code from
+    ///      `vkaOffset` on) past the free memory pointer (scratch that is never read again, so no memory is
     ///      allocated). The VKA is copied from code into memory (3 gas a word plus memory) instead of being sent as
-    ///      16-gas-a-byte calldata by every prover. With `hashProof`, the proof is hashed where it lies in that
-    ///      encoding. Accepts only a successful call returning at least two words, the first equal to 1: a revert
+    ///      16-gas-a-byte calldata by every prover. With `hash`, the proof and the VKA are hashed where they lie in
+    ///      that encoding. Accepts only a successful call returning at least two words, the first equal to 1: a revert
     ///      (how EZKL rejects), a `false`, or short return data all count as rejection. Only the first two return
     ///      words are copied, into scratch space, so a verifier cannot make its caller copy large return data.
     function _callVerifier(
         address verifier,
         address vka,
+        uint256 vkaOffset,
         bytes calldata proof,
         uint256[] calldata instances,
-        bool hashProof
-    ) private view returns (bool accepted, bytes32 vkaDigest, bytes32 proofHash) {
-        (uint256 ptr, uint256 end, bytes32 hash) = _encodeProofAndInstances(proof, instances, hashProof);
-        proofHash = hash;
-        (accepted, vkaDigest) = _appendVkaAndCall(verifier, vka, ptr, end);
+        bool hash
+    ) private view returns (bool accepted, bytes32 vkaDigest, bytes32 proofHash, bytes32 storedDigest) {
+        (uint256 ptr, uint256 end, bytes32 h) = _encodeProofAndInstances(proof, instances, hash);
+        proofHash = h;
+        (accepted, vkaDigest, storedDigest) = _appendVkaAndCall(verifier, vka, vkaOffset, ptr, end, hash);
     }
 
-    /// @dev Appends the VKA from its store at `end` (its length word, then the words) to the calldata that starts at
-    ///      `ptr`, and makes the call (see `_callVerifier`).
+    /// @dev Appends the VKA from its store at `end` (the length word, then the words: the store's code from
+    ///      `vkaOffset` to its end) to the calldata that starts at `ptr`, hashes the words with `hashVka`, and makes
+    ///      the call (see `_callVerifier`). The registry's stores are at most 24,576 bytes, so the copy is bounded.
     function _appendVkaAndCall(
         address verifier,
         address vka,
+        uint256 vkaOffset,
         uint256 ptr,
-        uint256 end
-    ) private view returns (bool accepted, bytes32 vkaDigest) {
+        uint256 end,
+        bool hashVka
+    ) private view returns (bool accepted, bytes32 vkaDigest, bytes32 storedDigest) {
         assembly ("memory-safe") {
-            let vkaBytes := extcodesize(vka)
-            if vkaBytes {
-                vkaBytes := sub(vkaBytes, 1) // the leading STOP byte
+            let vkaBytes := 0
+            let size := extcodesize(vka)
+            if gt(size, vkaOffset) {
+                vkaBytes := sub(size, vkaOffset)
             }
             mstore(end, shr(5, vkaBytes))
-            extcodecopy(vka, add(end, 0x20), 1, vkaBytes)
+            extcodecopy(vka, add(end, 0x20), vkaOffset, vkaBytes)
+            if hashVka {
+                storedDigest := keccak256(add(end, 0x20), vkaBytes)
+            }
             let ok := staticcall(gas(), verifier, ptr, sub(add(add(end, 0x20), vkaBytes), ptr), 0x00, 0x40)
             accepted := and(ok, and(gt(returndatasize(), 0x3f), eq(mload(0x00), 1)))
             vkaDigest := mload(0x20)

@@ -7,13 +7,15 @@ import {IHalo2VerifierReusable} from "../interfaces/IHalo2VerifierReusable.sol";
 import {IModelRegistry} from "../interfaces/IModelRegistry.sol";
 
 /// @title ModelRegistry
-/// @notice Records models and their immutable versions as data: the VKA each is verified against (stored on-chain
-///         once, as contract code), the suite verifier that checks it, its layout, scales, artefact hashes and SRS
-///         provenance. Owners cannot supply verifier code.
+/// @notice Records models and their immutable versions as data: the VKA each is verified against (stored on-chain as
+///         contract code, after the version's artefact hashes and metrics), the suite verifier that checks it,
+///         its layout, scales and SRS provenance. Owners cannot supply verifier code.
 /// @dev The registry's owner (`Ownable2Step`) is the suite admin: it can only propose suite verifiers (timelocked
 ///      by the immutable `VERIFIER_ACTIVATION_DELAY`) and stop them (final). Models have their own owners. The
-///      stored version is packed so that the coordinator's fulfilment reads one slot of it (`fulfilmentTarget`:
-///      the VKA store, status and verifier id) plus the verifier's slot, and a request reads three.
+///      stored version is packed so that a request and a fulfilment each read one slot of it (the VKA store,
+///      status, verifier id and layout: `requestTarget`, `fulfilmentCircuit`) plus the verifier's slot. What no
+///      path reads on-chain (artefact hashes, metrics) lives in the VKA store's code, before the VKA (200 gas a
+///      byte against 625 for storage), and the metadata URI only in `VersionRegistered`.
 contract ModelRegistry is IModelRegistry, Ownable2Step {
     /// @inheritdoc IModelRegistry
     uint256 public constant override MAX_NAME_LENGTH = 64;
@@ -22,8 +24,18 @@ contract ModelRegistry is IModelRegistry, Ownable2Step {
     ///      `IHalo2VerifierReusable`); a shorter VKA is not EZKL's.
     uint256 private constant MIN_VKA_WORDS = 24;
 
-    /// @dev The longest VKA one contract's code can hold after its leading STOP byte (EIP-170: 24,576 bytes).
-    uint256 private constant MAX_VKA_WORDS = 767; // floor((24,576 - 1) / 32)
+    /// @dev The longest VKA one contract's code can hold after its leading STOP byte and a version's description
+    ///      (EIP-170: 24,576 bytes).
+    uint256 private constant MAX_VKA_WORDS = 762; // floor((24,576 - 1 - DESCRIPTION_BYTES) / 32)
+
+    /// @dev The length of a version's description in its VKA store's code, before the VKA: five artefact hashes and
+    ///      two uint32 metrics (see `IModelRegistry.ModelVersion.vka`).
+    uint256 private constant DESCRIPTION_BYTES = 5 * 32 + 2 * 4;
+
+    /// @dev Where the VKA starts in a version's store (after the STOP byte and the description) and in a batch
+    ///      variant's (after the STOP byte); it runs to the end of the code.
+    uint32 private constant VERSION_VKA_OFFSET = uint32(1 + DESCRIPTION_BYTES);
+    uint32 private constant VARIANT_VKA_OFFSET = 1;
 
     // The ceremony SRS's G2 points, as the pairing check of an EZKL verifier uses them (x = x1 + x2*u, y likewise,
     // each word as EZKL writes it). [1]2 is BN254's standard G2 generator. -[tau]2 is the Perpetual Powers of Tau
@@ -52,6 +64,9 @@ contract ModelRegistry is IModelRegistry, Ownable2Step {
     uint256 public constant override MAX_VARIANTS = 8;
 
     /// @inheritdoc IModelRegistry
+    uint32 public constant override MAX_SUITE_VERIFIERS = 255; // a version holds its verifier id in 8 bits
+
+    /// @inheritdoc IModelRegistry
     uint64 public immutable override LATEST_DELAY;
 
     /// @inheritdoc IModelRegistry
@@ -69,45 +84,38 @@ contract ModelRegistry is IModelRegistry, Ownable2Step {
     }
 
     /// @dev Storage form of a version. `status != None` is the existence flag (an added version is `Active`).
-    ///      Slots are grouped by who reads them together (see the slot comments), not packed tightest.
+    ///      Slots are grouped by who reads them together (see the slot comments), not packed tightest. The rest of
+    ///      the version (artefact hashes, metrics) is in its VKA store's code, before the VKA.
     // solhint-disable-next-line gas-struct-packing
     struct StoredVersion {
-        // slot 0 (hot: every fulfilment, through `fulfilmentTarget`)
+        // slot 0 (hot: the one version slot a request and a fulfilment read, through `requestTarget` and
+        // `fulfilmentCircuit`): the layout is stored in 16 bits a field and the suite verifier id in 8, both
+        // checked when added (`RegistryLayoutTooLarge`, `RegistrySuiteVerifierLimitReached`).
         address vka;
         VersionStatus status;
-        uint32 suiteVerifierId;
+        uint8 suiteVerifierId;
+        uint16 instanceCount;
+        uint16 inputOffset;
+        uint16 inputCount;
+        uint16 outputOffset;
+        uint16 outputCount;
+        // slot 1
         uint32 vkaWords;
         bool ceremonySrs;
-        // slot 1 (hot: every request)
-        uint32 instanceCount;
-        uint32 inputOffset;
-        uint32 inputCount;
-        uint32 outputOffset;
-        uint32 outputCount;
         uint8 inputScale;
         uint8 outputScale;
         uint64 registeredAt;
-        // slot 2 (hot: every request)
+        // slot 2 (the route's `verificationTarget`; a fulfilment hashes the VKA it copies instead)
         bytes32 vkaDigest;
-        // slot 3
-        uint32 floatMetricBps;
-        uint32 circuitMetricBps;
-        // slots 4..8
-        bytes32 modelHash;
-        bytes32 settingsHash;
-        bytes32 circuitHash;
-        bytes32 srsHash;
-        bytes32 vkHash;
-        // slot 9..
-        string metadataURI;
     }
 
-    /// @dev Storage form of a suite verifier; slot 0 is what fulfilment reads.
+    /// @dev Storage form of a batch variant; slot 0 (the store) is what fulfilment reads.
     struct StoredVariant {
         address vka;
         bytes32 vkaDigest;
     }
 
+    /// @dev Storage form of a suite verifier; slot 0 is what fulfilment reads.
     struct StoredVerifier {
         address verifier;
         uint64 activatesAt;
@@ -119,8 +127,6 @@ contract ModelRegistry is IModelRegistry, Ownable2Step {
     mapping(bytes32 modelId => mapping(uint32 version => StoredVersion)) private _versions;
     /// @dev The first version of a model with a VKA digest (0: none), for the duplicate check.
     mapping(bytes32 modelId => mapping(bytes32 vkaDigest => uint32 version)) private _versionOfDigest;
-    /// @dev The contract holding a VKA, by digest: each VKA is stored once, whichever models use it.
-    mapping(bytes32 vkaDigest => address vka) private _vkaStores;
     mapping(uint32 id => StoredVerifier) private _suiteVerifiers;
     uint32 private _suiteVerifierCount;
 
@@ -204,13 +210,20 @@ contract ModelRegistry is IModelRegistry, Ownable2Step {
         StoredModel storage model = _ownedModel(modelId);
         _checkArtifactHashes(params);
         _checkLayout(params.layout);
-        (bytes32 digest, address store, uint32 verifierId) = _registerVka(modelId, vka, allowDuplicate);
+        (bytes32 digest, address store, uint32 verifierId) = _registerVka(
+            modelId,
+            params,
+            vka,
+            allowDuplicate
+        );
 
-        uint32 latest = model.versionCount;
-        if (latest == type(uint32).max) revert RegistryVersionLimitReached({modelId: modelId});
-        // unchecked: latest < type(uint32).max was just checked.
-        unchecked {
-            version = latest + 1;
+        {
+            uint32 latest = model.versionCount;
+            if (latest == type(uint32).max) revert RegistryVersionLimitReached({modelId: modelId});
+            // unchecked: latest < type(uint32).max was just checked.
+            unchecked {
+                version = latest + 1;
+            }
         }
         model.versionCount = version;
         if (_versionOfDigest[modelId][digest] == 0) _versionOfDigest[modelId][digest] = version;
@@ -218,12 +231,12 @@ contract ModelRegistry is IModelRegistry, Ownable2Step {
         StoredVersion storage stored = _versions[modelId][version];
         stored.vka = store;
         stored.status = VersionStatus.Active;
-        stored.suiteVerifierId = verifierId;
+        stored.suiteVerifierId = uint8(verifierId); // <= MAX_SUITE_VERIFIERS, checked in `_addSuiteVerifier`
         stored.vkaWords = uint32(vka.length); // <= MAX_VKA_WORDS, checked in `_registerVka`
         stored.ceremonySrs = isCeremonyVka(vka);
         stored.vkaDigest = digest;
         _storeParams(stored, params);
-        _emitRegistered(modelId, version, stored);
+        _emitRegistered(modelId, version, stored, params);
         if (batchVariants.length != 0) _addVariants(modelId, version, stored, batchVariants);
     }
 
@@ -330,22 +343,14 @@ contract ModelRegistry is IModelRegistry, Ownable2Step {
         uint32 version
     ) external view override returns (ModelVersion memory v) {
         StoredVersion storage stored = _existingVersion(_existingModel(modelId), modelId, version);
-        v.modelHash = stored.modelHash;
-        v.settingsHash = stored.settingsHash;
-        v.circuitHash = stored.circuitHash;
-        v.srsHash = stored.srsHash;
-        v.vkHash = stored.vkHash;
+        (v.vka, v.vkaWords) = (stored.vka, stored.vkaWords);
+        _readDescription(v);
         v.vkaDigest = stored.vkaDigest;
-        v.vka = stored.vka;
-        v.vkaWords = stored.vkaWords;
         v.suiteVerifierId = stored.suiteVerifierId;
         v.ceremonySrs = stored.ceremonySrs;
         v.inputScale = stored.inputScale;
         v.outputScale = stored.outputScale;
         v.layout = _layoutOf(stored);
-        v.floatMetricBps = stored.floatMetricBps;
-        v.circuitMetricBps = stored.circuitMetricBps;
-        v.metadataURI = stored.metadataURI;
         v.registeredAt = stored.registeredAt;
         v.status = stored.status;
     }
@@ -470,12 +475,10 @@ contract ModelRegistry is IModelRegistry, Ownable2Step {
         uint256 size = instanceCount / perBlock;
         if (size == 0 || size * perBlock != instanceCount || size > MAX_BATCH_SIZE) return c;
         c.batchSize = uint32(size);
-        if (size == 1) {
-            (c.vka, c.vkaDigest) = (vka, stored.vkaDigest);
-        } else {
-            StoredVariant storage variant = _variants[modelId][version][uint32(size)];
-            (c.vka, c.vkaDigest) = (variant.vka, variant.vkaDigest);
-        }
+        (c.vka, c.vkaOffset) =
+            size == 1
+                ? (vka, VERSION_VKA_OFFSET)
+                : (_variants[modelId][version][uint32(size)].vka, VARIANT_VKA_OFFSET);
     }
 
     /// @inheritdoc IModelRegistry
@@ -496,6 +499,7 @@ contract ModelRegistry is IModelRegistry, Ownable2Step {
         target.ceremonySrs = stored.ceremonySrs;
         target.verifier = v.verifier;
         target.vka = stored.vka;
+        target.vkaOffset = VERSION_VKA_OFFSET;
         target.vkaDigest = stored.vkaDigest;
         target.layout = _layoutOf(stored);
     }
@@ -549,7 +553,9 @@ contract ModelRegistry is IModelRegistry, Ownable2Step {
                 actual: actual
             });
         }
-        id = _suiteVerifierCount + 1; // checked: 2^32 proposals are out of reach anyway
+        id = _suiteVerifierCount + 1;
+        if (id > MAX_SUITE_VERIFIERS)
+            revert RegistrySuiteVerifierLimitReached({maxCount: MAX_SUITE_VERIFIERS});
         _suiteVerifierCount = id;
         _suiteVerifiers[id] = StoredVerifier({
             verifier: verifier,
@@ -565,10 +571,12 @@ contract ModelRegistry is IModelRegistry, Ownable2Step {
         });
     }
 
-    /// @dev Checks the VKA (length, not a duplicate for the model unless allowed), stores it once per digest and
-    ///      registers it with the current suite verifier; returns its digest, its store and the verifier's id.
+    /// @dev Checks the VKA (length, not a duplicate for the model unless allowed), stores it after the version's
+    ///      description (see `_description`) and registers it with the current suite verifier; returns its digest,
+    ///      its store and the verifier's id.
     function _registerVka(
         bytes32 modelId,
+        VersionParams calldata params,
         bytes32[] calldata vka,
         bool allowDuplicate
     ) private returns (bytes32 digest, address store, uint32 verifierId) {
@@ -580,21 +588,18 @@ contract ModelRegistry is IModelRegistry, Ownable2Step {
         if (existing != 0 && !allowDuplicate) {
             revert RegistryVersionDuplicate({modelId: modelId, vkaDigest: digest, existingVersion: existing});
         }
-        store = _storeAndRegisterVka(vka, digest, verifierId);
+        store = _storeAndRegisterVka(vka, digest, _description(params), verifierId);
     }
 
-    /// @dev Stores `vka` once per digest (a VKA already stored is reused) and registers it with suite verifier
+    /// @dev Stores `description` then `vka` in a new contract and registers the VKA with suite verifier
     ///      `verifierId`, which must report `digest` for it; returns the store.
     function _storeAndRegisterVka(
         bytes32[] calldata vka,
         bytes32 digest,
+        bytes memory description,
         uint32 verifierId
     ) private returns (address store) {
-        store = _vkaStores[digest];
-        if (store == address(0)) {
-            store = _storeVka(vka, digest);
-            _vkaStores[digest] = store;
-        }
+        store = _storeVka(vka, digest, description);
         bytes32 registered = IHalo2VerifierReusable(_suiteVerifiers[verifierId].verifier).registerVka(vka);
         if (registered != digest) revert RegistryVkaDigestMismatch({expected: digest, actual: registered});
     }
@@ -657,7 +662,7 @@ contract ModelRegistry is IModelRegistry, Ownable2Step {
             revert RegistryVariantSrsMismatch({batchSize: batchSize, ceremonySrs: ceremonySrs});
         }
         bytes32 digest = _digest(vka);
-        address store = _storeAndRegisterVka(vka, digest, stored.suiteVerifierId);
+        address store = _storeAndRegisterVka(vka, digest, "", stored.suiteVerifierId);
         _variants[modelId][version][batchSize] = StoredVariant({vka: store, vkaDigest: digest});
         _variantSizes[modelId][version].push(batchSize);
         emit VariantRegistered({
@@ -676,8 +681,13 @@ contract ModelRegistry is IModelRegistry, Ownable2Step {
         }
     }
 
-    /// @dev Emits `VersionRegistered` for a version just stored (its slots are warm).
-    function _emitRegistered(bytes32 modelId, uint32 version, StoredVersion storage stored) private {
+    /// @dev Emits `VersionRegistered` for a version just stored (its slots are warm) from `params`.
+    function _emitRegistered(
+        bytes32 modelId,
+        uint32 version,
+        StoredVersion storage stored,
+        VersionParams calldata params
+    ) private {
         emit VersionRegistered({
             modelId: modelId,
             version: version,
@@ -685,30 +695,55 @@ contract ModelRegistry is IModelRegistry, Ownable2Step {
             suiteVerifierId: stored.suiteVerifierId,
             vka: stored.vka,
             ceremonySrs: stored.ceremonySrs,
-            vkHash: stored.vkHash,
-            latestAt: stored.registeredAt + LATEST_DELAY
+            vkHash: params.vkHash,
+            latestAt: stored.registeredAt + LATEST_DELAY,
+            metadataURI: params.metadataURI
         });
     }
 
-    /// @dev Copies the owner-supplied part of a version into its storage.
+    /// @dev Copies the hot part of the owner-supplied version into its storage (the rest goes into the VKA store's
+    ///      code, see `_description`, or into the event).
     function _storeParams(StoredVersion storage stored, VersionParams calldata params) private {
         InstanceLayout calldata layout = params.layout;
-        stored.instanceCount = layout.instanceCount;
-        stored.inputOffset = layout.inputOffset;
-        stored.inputCount = layout.inputCount;
-        stored.outputOffset = layout.outputOffset;
-        stored.outputCount = layout.outputCount;
+        // Each field <= instanceCount <= type(uint16).max, checked in `_checkLayout`.
+        stored.instanceCount = uint16(layout.instanceCount);
+        stored.inputOffset = uint16(layout.inputOffset);
+        stored.inputCount = uint16(layout.inputCount);
+        stored.outputOffset = uint16(layout.outputOffset);
+        stored.outputCount = uint16(layout.outputCount);
         stored.inputScale = params.inputScale;
         stored.outputScale = params.outputScale;
         stored.registeredAt = uint64(block.timestamp);
-        stored.floatMetricBps = params.floatMetricBps;
-        stored.circuitMetricBps = params.circuitMetricBps;
-        stored.modelHash = params.modelHash;
-        stored.settingsHash = params.settingsHash;
-        stored.circuitHash = params.circuitHash;
-        stored.srsHash = params.srsHash;
-        stored.vkHash = params.vkHash;
-        stored.metadataURI = params.metadataURI;
+    }
+
+    /// @dev A version's description as its VKA store's code starts with, after the STOP byte (`DESCRIPTION_BYTES`
+    ///      bytes; see
+    ///      `IModelRegistry.ModelVersion.vka`).
+    function _description(VersionParams calldata params) private pure returns (bytes memory) {
+        return
+            abi.encodePacked(
+                params.modelHash,
+                params.settingsHash,
+                params.circuitHash,
+                params.srsHash,
+                params.vkHash,
+                params.floatMetricBps,
+                params.circuitMetricBps
+            );
+    }
+
+    /// @dev Fills `v`'s description fields from its VKA store `v.vka` (the STOP byte, the description, then the
+    ///      VKA; see `_description`) with one `EXTCODECOPY`.
+    function _readDescription(ModelVersion memory v) private view {
+        bytes32[6] memory d; // 192 zeroed bytes; the description fills the first DESCRIPTION_BYTES (168)
+        address store = v.vka;
+        assembly ("memory-safe") {
+            extcodecopy(store, d, 1, DESCRIPTION_BYTES)
+        }
+        (v.modelHash, v.settingsHash, v.circuitHash, v.srsHash, v.vkHash) = (d[0], d[1], d[2], d[3], d[4]);
+        bytes32 metrics = d[5]; // the two uint32s, big-endian, in its first 8 bytes
+        v.floatMetricBps = uint32(bytes4(metrics));
+        v.circuitMetricBps = uint32(bytes4(metrics << 32));
     }
 
     /// @dev Moves a version from status `from` to `to`, for its owner; reverts naming the current status otherwise.
@@ -731,19 +766,28 @@ contract ModelRegistry is IModelRegistry, Ownable2Step {
         }
     }
 
-    /// @dev Deploys a contract whose code is a STOP byte followed by the VKA's words (SSTORE2): nobody can call
-    ///      into it, and `EXTCODECOPY` from offset 1 reads the VKA back. The init code is 10 bytes:
-    ///      PUSH2 size, DUP1, PUSH1 10, RETURNDATASIZE (0), CODECOPY (to memory 0 from offset 10), RETURNDATASIZE (0),
-    ///      RETURN; then the code. Built past the free memory pointer without moving it (scratch).
-    function _storeVka(bytes32[] calldata vka, bytes32 digest) private returns (address store) {
+    /// @dev Deploys a contract whose code is a STOP byte, `head` (a version's description, or nothing for a batch
+    ///      variant), then the VKA's words (SSTORE2): nobody can call into it, and `EXTCODECOPY` from `1 + head`'s
+    ///      length to the end reads the VKA back. The init code is 10 bytes: PUSH2 size, DUP1, PUSH1 10,
+    ///      RETURNDATASIZE (0), CODECOPY (to memory 0 from offset 10), RETURNDATASIZE (0), RETURN; then the code.
+    ///      Built past the free memory pointer (and past `head`) without moving it (scratch). The code is at most
+    ///      1 + DESCRIPTION_BYTES + 32 * MAX_VKA_WORDS = 24,553 bytes: under EIP-170's 24,576 and 2^16, so `size`
+    ///      fits PUSH2.
+    function _storeVka(
+        bytes32[] calldata vka,
+        bytes32 digest,
+        bytes memory head
+    ) private returns (address store) {
         assembly ("memory-safe") {
             let len := shl(5, vka.length)
-            let size := add(len, 1)
+            let headLen := mload(head)
+            let size := add(add(1, len), headLen)
             let ptr := mload(0x40)
-            // Bytes 0..10: 61 <size:2> 80 60 0a 3d 39 3d f3 00 (size < 2^16: at most MAX_VKA_WORDS words).
+            // Bytes 0..10: 61 <size:2> 80 60 0a 3d 39 3d f3 00.
             mstore(ptr, or(or(shl(248, 0x61), shl(232, size)), shl(176, 0x80600a3d393df3)))
-            calldatacopy(add(ptr, 11), vka.offset, len)
-            store := create(0, ptr, add(11, len))
+            mcopy(add(ptr, 11), add(head, 0x20), headLen)
+            calldatacopy(add(add(ptr, 11), headLen), vka.offset, len)
+            store := create(0, ptr, add(10, size))
         }
         if (store == address(0)) revert RegistryVkaStoreFailed({vkaDigest: digest});
     }
@@ -768,6 +812,9 @@ contract ModelRegistry is IModelRegistry, Ownable2Step {
         uint32 outputOffset = layout.outputOffset;
         uint32 outputCount = layout.outputCount;
         uint32 instanceCount = layout.instanceCount;
+        if (instanceCount > type(uint16).max) {
+            revert RegistryLayoutTooLarge({instanceCount: instanceCount, maxInstanceCount: type(uint16).max});
+        }
         if (inputCount == 0 || outputCount == 0) {
             revert RegistryLayoutCountZero({inputCount: inputCount, outputCount: outputCount});
         }

@@ -188,6 +188,18 @@ contract InferenceCoordinatorBatchTest is CoordinatorFixture {
         assertEq(uint256(list[1].batchSize), 4, "second: batch 4");
         assertEq(list[1].vkaDigest, keccak256(abi.encodePacked(_vka(1004, false))), "batch 4's digest");
         assertEq(list[1].vka.code.length, 32 * 32 + 1, "batch 4's VKA stored as code");
+        // A variant's store is the bare VKA (no description); the version's has its description before the VKA.
+        assertEq(
+            keccak256(list[1].vka.code),
+            keccak256(abi.encodePacked(bytes1(0x00), _vka(1004, false))),
+            "batch 4's store: STOP and the VKA"
+        );
+        IModelRegistry.FulfilmentCircuit memory c4 = registry.fulfilmentCircuit(modelId, BATCHED, 4 * 5);
+        assertEq(c4.vka, list[1].vka, "the batch-4 circuit's store");
+        assertEq(uint256(c4.vkaOffset), 1, "the batch-4 circuit's VKA: past the STOP byte");
+        IModelRegistry.FulfilmentCircuit memory c1 = registry.fulfilmentCircuit(modelId, BATCHED, 5);
+        assertEq(uint256(c1.vkaOffset), 1 + 168, "the version's VKA: past the STOP byte and the description");
+        assertEq(c1.vka.code.length, 1 + 168 + 32 * 32, "the version's store: description and VKA");
         assertEq(registry.variants(modelId, 1).length, 0, "version 1 has none");
 
         (, , , address vka1, bytes32 digest1) = registry.batchTarget(modelId, BATCHED, 1);
@@ -315,7 +327,7 @@ contract InferenceCoordinatorBatchTest is CoordinatorFixture {
         IModelRegistry.Variant[] memory short = new IModelRegistry.Variant[](1);
         short[0] = IModelRegistry.Variant({batchSize: 2, vka: new bytes32[](3)});
         vm.prank(alice);
-        vm.expectRevert(abi.encodeWithSelector(IModelRegistry.RegistryVkaLengthInvalid.selector, 3, 24, 767));
+        vm.expectRevert(abi.encodeWithSelector(IModelRegistry.RegistryVkaLengthInvalid.selector, 3, 24, 762));
         registry.addVersion(modelId, p, vka, short, false);
     }
 

@@ -5,6 +5,7 @@ pragma solidity ^0.8.30;
 /* solhint-disable func-name-mixedcase, gas-small-strings, gas-strict-inequalities, function-max-lines */
 
 import {RegistryFixture} from "./utils/RegistryFixture.t.sol";
+import {Vm} from "./utils/TestBase.t.sol";
 import {IModelRegistry} from "../interfaces/IModelRegistry.sol";
 import {ModelRegistry} from "../registry/ModelRegistry.sol";
 
@@ -103,7 +104,8 @@ contract ModelRegistryTest is RegistryFixture {
             store,
             true,
             p.vkHash,
-            1_700_000_000 + LATEST_DELAY
+            1_700_000_000 + LATEST_DELAY,
+            p.metadataURI
         );
         uint32 version = _addVersion(alice, modelId, p, vka);
         assertEq(uint256(version), 1, "first version is 1");
@@ -127,13 +129,17 @@ contract ModelRegistryTest is RegistryFixture {
         assertEq(uint256(v.layout.outputCount), 10, "outputCount");
         assertEq(uint256(v.floatMetricBps), uint256(p.floatMetricBps), "floatMetricBps");
         assertEq(uint256(v.circuitMetricBps), uint256(p.circuitMetricBps), "circuitMetricBps");
-        assertEq(v.metadataURI, p.metadataURI, "metadataURI");
         assertEq(uint256(v.registeredAt), 1_700_000_000, "registeredAt");
         assertEq(uint256(v.status), uint256(IModelRegistry.VersionStatus.Active), "new version is active");
         assertEq(_contentHash(v), _expectedContentHash(p, vka, v.vka, 1_700_000_000), "content hash");
 
-        // The VKA store holds exactly a STOP byte and the words.
-        assertEq(keccak256(v.vka.code), keccak256(abi.encodePacked(bytes1(0x00), vka)), "VKA stored as code");
+        // The VKA store holds exactly a STOP byte, the version's description and the words.
+        assertEq(v.vka.code.length, 1 + 32 * 32 + 168, "store length");
+        assertEq(
+            keccak256(v.vka.code),
+            keccak256(_versionStoreCode(vka, p)),
+            "VKA and description stored as code"
+        );
 
         IModelRegistry.VerificationTarget memory t = registry.verificationTarget(modelId, 1);
         assertTrue(
@@ -144,6 +150,7 @@ contract ModelRegistryTest is RegistryFixture {
         assertEq(uint256(t.latestVersion), 1, "target latest");
         assertEq(t.verifier, address(digestVerifier), "target verifier");
         assertEq(t.vka, v.vka, "target vka");
+        assertEq(uint256(t.vkaOffset), 169, "target vkaOffset: past the STOP byte and the description");
         assertEq(t.vkaDigest, digest, "target digest");
         assertEq(keccak256(abi.encode(t.layout)), keccak256(abi.encode(p.layout)), "target layout");
         assertTrue(registry.usesCeremonySrs(modelId, 1), "usesCeremonySrs");
@@ -184,33 +191,135 @@ contract ModelRegistryTest is RegistryFixture {
         vm.prank(alice);
         uint32 v2 = registry.addVersion(modelId, _params(2), vka, _noVariants(), true);
         assertEq(uint256(v2), 2, "added with allowDuplicate");
-        assertEq(registry.getVersion(modelId, 2).vka, registry.getVersion(modelId, 1).vka, "VKA stored once");
 
-        // Another model may use the same VKA: the duplicate check is per model, the store is shared.
+        // Another model may use the same VKA: the duplicate check is per model.
         bytes32 other = _register(bob, "digits-mlp");
         _addVersion(bob, other, p, vka);
-        assertEq(registry.getVersion(other, 1).vka, registry.getVersion(modelId, 1).vka, "shared store");
+    }
+
+    /// @dev Versions with the same VKA (a duplicate allowed, or another model) each get a store of their own, which
+    ///      holds their own description and reads back through `getVersion`.
+    function test_addVersion_givesEveryVersionItsOwnStore() public {
+        IModelRegistry.VersionParams memory p1 = _params(1);
+        IModelRegistry.VersionParams memory p2 = _params(2);
+        bytes32[] memory vka = _vka(1, false);
+        _addVersion(alice, modelId, p1, vka);
+        vm.prank(alice);
+        registry.addVersion(modelId, p2, vka, _noVariants(), true);
+        bytes32 other = _register(bob, "digits-mlp");
+        _addVersion(bob, other, p1, vka);
+
+        IModelRegistry.ModelVersion memory v1 = registry.getVersion(modelId, 1);
+        IModelRegistry.ModelVersion memory v2 = registry.getVersion(modelId, 2);
+        IModelRegistry.ModelVersion memory w1 = registry.getVersion(other, 1);
+        assertTrue(v1.vka != v2.vka && v1.vka != w1.vka && v2.vka != w1.vka, "three stores");
+        assertEq(keccak256(v1.vka.code), keccak256(_versionStoreCode(vka, p1)), "version 1's store");
+        assertEq(keccak256(v2.vka.code), keccak256(_versionStoreCode(vka, p2)), "version 2's store");
+        assertEq(keccak256(w1.vka.code), keccak256(_versionStoreCode(vka, p1)), "the other model's store");
+        assertEq(v1.vkaDigest, v2.vkaDigest, "one digest");
+        assertEq(v2.modelHash, p2.modelHash, "version 2's own description");
+        assertEq(uint256(v2.circuitMetricBps), uint256(p2.circuitMetricBps), "version 2's own metric");
+        assertEq(
+            _contentHash(v1),
+            _expectedContentHash(p1, vka, v1.vka, uint64(block.timestamp)),
+            "version 1"
+        );
+        assertEq(
+            _contentHash(v2),
+            _expectedContentHash(p2, vka, v2.vka, uint64(block.timestamp)),
+            "version 2"
+        );
+        assertEq(
+            _contentHash(w1),
+            _expectedContentHash(p1, vka, w1.vka, uint64(block.timestamp)),
+            "other model"
+        );
+    }
+
+    /// @dev Every field of the description round-trips through the store's code, whatever its value (the metrics
+    ///      at their uint32 extremes included) and whatever the VKA's length.
+    function testFuzz_getVersion_readsTheDescriptionBackFromTheStore(
+        bytes32 modelHash,
+        bytes32 vkHash,
+        uint32 floatMetricBps,
+        uint32 circuitMetricBps,
+        uint16 words
+    ) public {
+        vm.assume(modelHash != 0 && vkHash != 0);
+        IModelRegistry.VersionParams memory p = _params(7);
+        p.modelHash = modelHash;
+        p.vkHash = vkHash;
+        p.floatMetricBps = floatMetricBps;
+        p.circuitMetricBps = circuitMetricBps;
+        bytes32[] memory vka = new bytes32[](bound(words, 24, 762));
+        for (uint256 i; i < vka.length; ++i) vka[i] = keccak256(abi.encode(i, modelHash));
+        _addVersion(alice, modelId, p, vka);
+        IModelRegistry.ModelVersion memory v = registry.getVersion(modelId, 1);
+        assertEq(v.modelHash, modelHash, "modelHash");
+        assertEq(v.settingsHash, p.settingsHash, "settingsHash");
+        assertEq(v.circuitHash, p.circuitHash, "circuitHash");
+        assertEq(v.srsHash, p.srsHash, "srsHash");
+        assertEq(v.vkHash, vkHash, "vkHash");
+        assertEq(uint256(v.floatMetricBps), uint256(floatMetricBps), "floatMetricBps");
+        assertEq(uint256(v.circuitMetricBps), uint256(circuitMetricBps), "circuitMetricBps");
+        assertEq(v.vka.code.length, 1 + 32 * vka.length + 168, "store length");
+        assertEq(keccak256(v.vka.code), keccak256(_versionStoreCode(vka, p)), "store code");
+    }
+
+    /// @dev The metadata URI is not stored: `VersionRegistered` carries it, an empty one included.
+    function test_addVersion_emitsTheMetadataUri() public {
+        IModelRegistry.VersionParams memory p = _params(5);
+        p.metadataURI = "data:application/json;base64,eyJuYW1lIjoiZGlnaXRzLW1scCJ9";
+        bytes32[] memory vka = _vka(5, false);
+        vm.recordLogs();
+        _addVersion(alice, modelId, p, vka);
+        Vm.Log[] memory logs = vm.getRecordedLogs();
+        assertEq(logs.length, 1, "one event");
+        assertEq(logs[0].topics[0], IModelRegistry.VersionRegistered.selector, "VersionRegistered");
+        (, , , , , string memory uri) = abi.decode(
+            logs[0].data,
+            (uint32, address, bool, bytes32, uint64, string)
+        );
+        assertEq(uri, p.metadataURI, "the URI in the event");
+
+        IModelRegistry.VersionParams memory q = _params(6);
+        q.metadataURI = "";
+        vm.recordLogs();
+        _addVersion(alice, modelId, q, _vka(6, false));
+        logs = vm.getRecordedLogs();
+        (, , , , , uri) = abi.decode(logs[0].data, (uint32, address, bool, bytes32, uint64, string));
+        assertEq(bytes(uri).length, 0, "an empty URI");
     }
 
     function testFuzz_addVersion_refusesAVkaOfTheWrongLength(uint16 words) public {
-        vm.assume(words < 24 || words > 767);
+        vm.assume(words < 24 || words > 762);
         words = uint16(bound(words, 0, 2_000));
-        vm.assume(words < 24 || words > 767);
+        vm.assume(words < 24 || words > 762);
         bytes32[] memory vka = new bytes32[](words);
         vm.expectRevert(
-            abi.encodeWithSelector(IModelRegistry.RegistryVkaLengthInvalid.selector, uint256(words), 24, 767)
+            abi.encodeWithSelector(IModelRegistry.RegistryVkaLengthInvalid.selector, uint256(words), 24, 762)
         );
         _addVersion(alice, modelId, _params(1), vka);
     }
 
-    /// @dev A VKA at the EIP-170 limit is stored and read back whole.
+    /// @dev A VKA at the EIP-170 limit (with the description before it) is stored and read back whole; one word more
+    ///      is refused before anything is deployed.
     function test_addVersion_storesTheLongestVka() public {
-        bytes32[] memory vka = new bytes32[](767);
+        bytes32[] memory vka = new bytes32[](762);
         for (uint256 i; i < vka.length; ++i) vka[i] = bytes32(i + 1);
-        _addVersion(alice, modelId, _params(1), vka);
-        address store = registry.getVersion(modelId, 1).vka;
-        assertEq(store.code.length, 1 + 767 * 32, "code length");
-        assertEq(keccak256(store.code), keccak256(abi.encodePacked(bytes1(0x00), vka)), "code");
+        IModelRegistry.VersionParams memory p = _params(1);
+        _addVersion(alice, modelId, p, vka);
+        IModelRegistry.ModelVersion memory v = registry.getVersion(modelId, 1);
+        assertEq(v.vka.code.length, 1 + 762 * 32 + 168, "code length");
+        assertLe(v.vka.code.length, 24_576, "EIP-170");
+        assertEq(keccak256(v.vka.code), keccak256(_versionStoreCode(vka, p)), "code");
+        assertEq(v.modelHash, p.modelHash, "description read back");
+
+        bytes32[] memory longer = new bytes32[](763);
+        vm.expectRevert(
+            abi.encodeWithSelector(IModelRegistry.RegistryVkaLengthInvalid.selector, 763, 24, 762)
+        );
+        _addVersion(alice, modelId, _params(2), longer);
     }
 
     /// @dev A suite verifier that answers `registerVka` with another digest is not EZKL's: nothing is added.
@@ -344,6 +453,77 @@ contract ModelRegistryTest is RegistryFixture {
         _addVersion(alice, modelId, _params(layout, 1));
     }
 
+    /// @dev A version stores its layout in 16 bits a field: 65,535 instances are accepted and read back whole, one
+    ///      more is refused by name, and a layout field can therefore never be truncated in storage.
+    function testFuzz_addVersion_layoutOf16BitsOrNamedRevert(uint32 instanceCount) public {
+        instanceCount = uint32(bound(instanceCount, type(uint16).max - 2, type(uint32).max));
+        IModelRegistry.InstanceLayout memory layout = IModelRegistry.InstanceLayout({
+            instanceCount: instanceCount,
+            inputOffset: 1,
+            inputCount: instanceCount - 3,
+            outputOffset: instanceCount - 2,
+            outputCount: 2
+        });
+        IModelRegistry.VersionParams memory p = _params(layout, 5);
+        if (instanceCount > type(uint16).max) {
+            vm.expectRevert(
+                abi.encodeWithSelector(
+                    IModelRegistry.RegistryLayoutTooLarge.selector,
+                    instanceCount,
+                    uint32(type(uint16).max)
+                )
+            );
+            _addVersion(alice, modelId, p);
+        } else {
+            uint32 version = _addVersion(alice, modelId, p);
+            IModelRegistry.InstanceLayout memory stored = registry.getVersion(modelId, version).layout;
+            assertEq(keccak256(abi.encode(stored)), keccak256(abi.encode(layout)), "layout stored whole");
+            (, uint32 inputCount, ) = registry.requestTarget(modelId, version);
+            assertEq(uint256(inputCount), uint256(instanceCount - 3), "request target's input count");
+        }
+    }
+
+    /// @dev `fulfilmentCircuit` and `requestTarget` read the version's packed first slot (16-bit layout fields, 8-bit
+    ///      verifier id): what they return must be what `getVersion` reads, for any layout and status.
+    function testFuzz_fulfilmentCircuit_readsTheVersionsFirstSlot(
+        uint16 inputCount,
+        uint16 outputCount,
+        uint16 gap,
+        uint8 status
+    ) public {
+        inputCount = uint16(bound(inputCount, 1, 30_000));
+        outputCount = uint16(bound(outputCount, 1, 30_000));
+        gap = uint16(bound(gap, 0, type(uint16).max - uint256(inputCount) - outputCount));
+        IModelRegistry.InstanceLayout memory layout = IModelRegistry.InstanceLayout({
+            instanceCount: uint32(inputCount) + outputCount + gap,
+            inputOffset: uint32(outputCount) + gap,
+            inputCount: inputCount,
+            outputOffset: 0,
+            outputCount: outputCount
+        });
+        uint32 version = _addVersion(alice, modelId, _params(layout, 9));
+        vm.startPrank(alice);
+        if (status % 3 == 1) registry.deprecateVersion(modelId, version);
+        if (status % 3 == 2) registry.revokeVersion(modelId, version);
+        vm.stopPrank();
+        IModelRegistry.ModelVersion memory v = registry.getVersion(modelId, version);
+        IModelRegistry.FulfilmentCircuit memory c = registry.fulfilmentCircuit(
+            modelId,
+            version,
+            layout.instanceCount
+        );
+        assertEq(uint256(c.status), uint256(v.status), "status");
+        assertEq(c.vka, v.vka, "store");
+        assertEq(c.verifier, registry.suiteVerifier(v.suiteVerifierId).verifier, "verifier");
+        assertEq(uint256(c.batchSize), 1, "batch size");
+        assertEq(keccak256(abi.encode(c.layout)), keccak256(abi.encode(v.layout)), "layout");
+        assertEq(keccak256(abi.encode(c.layout)), keccak256(abi.encode(layout)), "layout as given");
+        (IModelRegistry.VersionStatus s, uint32 n, bool stopped) = registry.requestTarget(modelId, version);
+        assertEq(uint256(s), uint256(v.status), "request target status");
+        assertEq(uint256(n), uint256(inputCount), "request target input count");
+        assertFalse(stopped, "not stopped");
+    }
+
     function _rangeInside(uint32 offset, uint32 count, uint32 instanceCount) private pure returns (bool) {
         for (uint256 i = 0; i < count; ++i) {
             if (uint256(offset) + i >= instanceCount) return false;
@@ -473,10 +653,10 @@ contract ModelRegistryTest is RegistryFixture {
         uint32 inputCount,
         uint8 statusMask
     ) public {
-        inputCount = uint32(bound(inputCount, 1, type(uint32).max - 1));
+        inputCount = uint32(bound(inputCount, 1, type(uint16).max - 1));
         IModelRegistry.InstanceLayout memory wide = IModelRegistry.InstanceLayout({
-            instanceCount: type(uint32).max,
-            inputOffset: type(uint32).max - inputCount,
+            instanceCount: type(uint16).max, // the widest layout a version stores (`RegistryLayoutTooLarge`)
+            inputOffset: type(uint16).max - inputCount,
             inputCount: inputCount,
             outputOffset: 0,
             outputCount: 1
@@ -684,6 +864,34 @@ contract ModelRegistryTest is RegistryFixture {
             )
         );
         registry.proposeSuiteVerifier(address(falseVerifier), address(digestVerifier).codehash);
+    }
+
+    /// @dev A version holds its suite verifier's id in 8 bits: the 255th verifier is the last one accepted.
+    function test_proposeSuiteVerifier_stopsAtTheLimit() public {
+        assertEq(uint256(registry.MAX_SUITE_VERIFIERS()), 255, "limit");
+        vm.startPrank(admin);
+        for (uint256 i = registry.suiteVerifierCount(); i < 255; ++i) {
+            registry.proposeSuiteVerifier(address(digestVerifier), address(digestVerifier).codehash);
+        }
+        assertEq(uint256(registry.suiteVerifierCount()), 255, "255 added");
+        vm.expectRevert(
+            abi.encodeWithSelector(IModelRegistry.RegistrySuiteVerifierLimitReached.selector, 255)
+        );
+        registry.proposeSuiteVerifier(address(digestVerifier), address(digestVerifier).codehash);
+        vm.stopPrank();
+        vm.warp(block.timestamp + VERIFIER_DELAY);
+        assertEq(uint256(registry.currentSuiteVerifier()), 255, "the last one is current");
+        uint32 version = _addVersion(alice, modelId, _params(4));
+        assertEq(
+            uint256(registry.getVersion(modelId, version).suiteVerifierId),
+            255,
+            "stored whole in 8 bits"
+        );
+        assertEq(
+            registry.verificationTarget(modelId, version).verifier,
+            address(digestVerifier),
+            "its verifier"
+        );
     }
 
     /// @dev Stopping is a tombstone: final, and with every verifier stopped no version can be added.

@@ -242,6 +242,7 @@ contract RegistryHandler is TestBase {
         bytes32 vkaDigest,
         uint64 registeredAt
     ) internal pure returns (bytes32) {
+        p.metadataURI = ""; // emitted, not stored
         return keccak256(abi.encode(p, vkaDigest, registeredAt));
     }
 
@@ -338,7 +339,7 @@ contract ModelRegistryInvariantsTest is RegistryFixture {
             layout: v.layout,
             floatMetricBps: v.floatMetricBps,
             circuitMetricBps: v.circuitMetricBps,
-            metadataURI: v.metadataURI
+            metadataURI: ""
         });
         return keccak256(abi.encode(p, v.vkaDigest, v.registeredAt));
     }

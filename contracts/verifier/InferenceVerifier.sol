@@ -103,6 +103,7 @@ contract InferenceVerifier is IInferenceVerifier {
             version,
             target.verifier,
             target.vka,
+            target.vkaOffset,
             proof,
             instances
         );

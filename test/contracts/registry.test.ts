@@ -1,7 +1,9 @@
 import { expect } from "chai";
 import { network } from "hardhat";
 import { revertOf } from "../helpers/revert.js";
-import { getAddress, keccak256, parseEventLogs, zeroAddress, type Abi, type Address, type Hex } from "viem";
+import { encodePacked, getAddress, keccak256, parseEventLogs, zeroAddress, type Abi, type Address, type Hex } from "viem";
+import { readStoredVka, VERSION_VKA_OFFSET } from "../../prover/src/chain/suite-verifier.js";
+import { ArtifactError } from "../../prover/src/errors.js";
 
 /**
  * Behaviour of ModelRegistry seen from a client: viem against Hardhat's in-process EVM. The Solidity tests in
@@ -116,7 +118,7 @@ describe("ModelRegistry (viem)", () => {
     expect(info.versionCount).to.equal(0);
   });
 
-  it("adds version 1 with every manifest field and emits VersionRegistered", async () => {
+  it("adds version 1 with every manifest field, keeps the description in the VKA store and emits the URI", async () => {
     const { publicClient, alice, registry, versionParams, vka, registerAs } = await deployFixture();
     const modelId = await registerAs(alice, "digits-mlp");
     const params = await versionParams();
@@ -139,6 +141,7 @@ describe("ModelRegistry (viem)", () => {
           ceremonySrs: false,
           vkHash: params.vkHash,
           latestAt: block.timestamp,
+          metadataURI: params.metadataURI,
         },
       },
     ]);
@@ -156,11 +159,25 @@ describe("ModelRegistry (viem)", () => {
       outputScale: 7,
       floatMetricBps: 9_722,
       circuitMetricBps: 9_694,
-      metadataURI: params.metadataURI,
       registeredAt: block.timestamp,
       status: 1,
     });
-    expect(await publicClient.getCode({ address: stored.vka })).to.equal(`0x00${words.map((w) => w.slice(2)).join("")}`);
+    expect(stored).to.not.have.property("metadataURI");
+    // The store's code: STOP, the description (five hashes, two uint32 metrics), then the VKA's words.
+    const description = encodePacked(
+      ["bytes32", "bytes32", "bytes32", "bytes32", "bytes32", "uint32", "uint32"],
+      [params.modelHash, params.settingsHash, params.circuitHash, params.srsHash, params.vkHash, 9_722, 9_694],
+    );
+    expect(await publicClient.getCode({ address: stored.vka })).to.equal(
+      `0x00${description.slice(2)}${words.map((w) => w.slice(2)).join("")}`,
+    );
+    expect(await readStoredVka(publicClient, stored.vka, VERSION_VKA_OFFSET)).to.deep.equal(words);
+    // Read as a bare (variant) store, the description and the VKA do not make whole words.
+    expect(await readStoredVka(publicClient, stored.vka).catch((e: unknown) => e)).to.be.instanceOf(ArtifactError);
+    const pastTheEnd = await readStoredVka(publicClient, stored.vka, VERSION_VKA_OFFSET + 32 * words.length).catch(
+      (e: unknown) => e,
+    );
+    expect(pastTheEnd).to.be.instanceOf(ArtifactError);
     expect(stored.layout).to.deep.equal(params.layout);
     expect(await registry.read.latestVersion([modelId])).to.equal(1);
     expect(await registry.read.latestActiveVersion([modelId])).to.equal(1);

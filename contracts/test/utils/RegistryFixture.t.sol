@@ -148,6 +148,28 @@ abstract contract RegistryFixture is TestBase {
         version = registry.addVersion(modelId, p, vka, _noVariants(), false);
     }
 
+    /// @dev The description a version added with `p` keeps after its VKA in its store's code (168 bytes).
+    function _description(IModelRegistry.VersionParams memory p) internal pure returns (bytes memory) {
+        return
+            abi.encodePacked(
+                p.modelHash,
+                p.settingsHash,
+                p.circuitHash,
+                p.srsHash,
+                p.vkHash,
+                p.floatMetricBps,
+                p.circuitMetricBps
+            );
+    }
+
+    /// @dev The code a version's VKA store must hold: STOP, the VKA's words, the description of `p`.
+    function _versionStoreCode(
+        bytes32[] memory vka,
+        IModelRegistry.VersionParams memory p
+    ) internal pure returns (bytes memory) {
+        return abi.encodePacked(bytes1(0x00), _description(p), vka);
+    }
+
     /// @dev Hash of everything in a stored version except its mutable status.
     function _contentHash(IModelRegistry.ModelVersion memory v) internal pure returns (bytes32) {
         v.status = IModelRegistry.VersionStatus.None;
@@ -178,7 +200,6 @@ abstract contract RegistryFixture is TestBase {
         v.layout = p.layout;
         v.floatMetricBps = p.floatMetricBps;
         v.circuitMetricBps = p.circuitMetricBps;
-        v.metadataURI = p.metadataURI;
         v.registeredAt = registeredAt;
         return keccak256(abi.encode(v));
     }

@@ -132,6 +132,22 @@ export const modelRegistryAbi = [
   {
     "inputs": [
       {
+        "internalType": "uint32",
+        "name": "instanceCount",
+        "type": "uint32"
+      },
+      {
+        "internalType": "uint32",
+        "name": "maxInstanceCount",
+        "type": "uint32"
+      }
+    ],
+    "name": "RegistryLayoutTooLarge",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "bytes32",
         "name": "modelId",
         "type": "bytes32"
@@ -250,6 +266,17 @@ export const modelRegistryAbi = [
       }
     ],
     "name": "RegistrySuiteVerifierCodeHashMismatch",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint32",
+        "name": "maxCount",
+        "type": "uint32"
+      }
+    ],
+    "name": "RegistrySuiteVerifierLimitReached",
     "type": "error"
   },
   {
@@ -763,6 +790,12 @@ export const modelRegistryAbi = [
         "internalType": "uint64",
         "name": "latestAt",
         "type": "uint64"
+      },
+      {
+        "indexed": false,
+        "internalType": "string",
+        "name": "metadataURI",
+        "type": "string"
       }
     ],
     "name": "VersionRegistered",
@@ -821,6 +854,19 @@ export const modelRegistryAbi = [
         "internalType": "uint256",
         "name": "",
         "type": "uint256"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "MAX_SUITE_VERIFIERS",
+    "outputs": [
+      {
+        "internalType": "uint32",
+        "name": "",
+        "type": "uint32"
       }
     ],
     "stateMutability": "view",
@@ -1159,9 +1205,9 @@ export const modelRegistryAbi = [
             "type": "address"
           },
           {
-            "internalType": "bytes32",
-            "name": "vkaDigest",
-            "type": "bytes32"
+            "internalType": "uint32",
+            "name": "vkaOffset",
+            "type": "uint32"
           },
           {
             "components": [
@@ -1397,11 +1443,6 @@ export const modelRegistryAbi = [
             "internalType": "uint32",
             "name": "circuitMetricBps",
             "type": "uint32"
-          },
-          {
-            "internalType": "string",
-            "name": "metadataURI",
-            "type": "string"
           },
           {
             "internalType": "uint64",
@@ -1858,6 +1899,11 @@ export const modelRegistryAbi = [
             "internalType": "address",
             "name": "vka",
             "type": "address"
+          },
+          {
+            "internalType": "uint32",
+            "name": "vkaOffset",
+            "type": "uint32"
           },
           {
             "internalType": "bytes32",
@@ -7643,6 +7689,22 @@ export const zkinferErrorsAbi = [
   {
     "inputs": [
       {
+        "internalType": "uint32",
+        "name": "instanceCount",
+        "type": "uint32"
+      },
+      {
+        "internalType": "uint32",
+        "name": "maxInstanceCount",
+        "type": "uint32"
+      }
+    ],
+    "name": "RegistryLayoutTooLarge",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "bytes32",
         "name": "modelId",
         "type": "bytes32"
@@ -7761,6 +7823,17 @@ export const zkinferErrorsAbi = [
       }
     ],
     "name": "RegistrySuiteVerifierCodeHashMismatch",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint32",
+        "name": "maxCount",
+        "type": "uint32"
+      }
+    ],
+    "name": "RegistrySuiteVerifierLimitReached",
     "type": "error"
   },
   {

@@ -7,15 +7,32 @@ import { halo2VerifierReusableAbi } from "./abis.js";
  * way the coordinator does (nothing sent: eth_call).
  */
 
-/** The VKA words held by a registry store contract (its code: a STOP byte, then the words). */
-export async function readStoredVka(client: PublicClient, store: Address): Promise<Hex[]> {
+/**
+ * Where the VKA starts in a registry store's code, running to its end: a version's store is a STOP byte, the
+ * version's description (168 bytes: artefact hashes and metrics; see `IModelRegistry.ModelVersion.vka`), then the
+ * VKA's words; a batch variant's store is the STOP byte and the words.
+ */
+export const VERSION_VKA_OFFSET = 1 + 168;
+export const VARIANT_VKA_OFFSET = 1;
+
+/**
+ * The VKA words held by a registry store contract, from `offset` (`VERSION_VKA_OFFSET` for a version's store,
+ * `VARIANT_VKA_OFFSET` for a variant's) to the end of its code. A store that does not fit fails with an
+ * ArtifactError.
+ */
+export async function readStoredVka(client: PublicClient, store: Address, offset: number = VARIANT_VKA_OFFSET): Promise<Hex[]> {
   const code = await client.getCode({ address: store });
-  if (!code || code.length < 4 || (code.length - 4) % 64 !== 0 || !code.startsWith("0x00")) {
-    throw new ArtifactError(`${store} holds no VKA (code ${code ? (code.length - 2) / 2 : 0} bytes)`);
+  const bytes = code ? (code.length - 2) / 2 : 0;
+  const vkaBytes = bytes - offset;
+  if (!code || !code.startsWith("0x00") || vkaBytes <= 0 || vkaBytes % 32 !== 0) {
+    throw new ArtifactError(`${store} holds no VKA from code offset ${offset} (code ${bytes} bytes)`);
   }
-  const words: Hex[] = [];
-  for (let i = 4; i < code.length; i += 64) words.push(`0x${code.slice(i, i + 64)}`);
-  return words;
+  const out: Hex[] = [];
+  for (let i = 0; i < vkaBytes / 32; i++) {
+    const at = 2 + 2 * offset + 64 * i;
+    out.push(`0x${code.slice(at, at + 64)}`);
+  }
+  return out;
 }
 
 export const vkaDigest = (words: readonly Hex[]): Hex => keccak256(concat(words));

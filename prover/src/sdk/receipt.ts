@@ -1,6 +1,6 @@
 import { decodeFunctionData, encodeAbiParameters, keccak256, type Address, type Hex, type PublicClient } from "viem";
 import { inferenceCoordinatorAbi, modelRegistryAbi } from "../chain/abis.js";
-import { callSuiteVerifier, readStoredVka, vkaDigest } from "../chain/suite-verifier.js";
+import { callSuiteVerifier, readStoredVka, VARIANT_VKA_OFFSET, VERSION_VKA_OFFSET, vkaDigest } from "../chain/suite-verifier.js";
 import { feltToInt } from "../engine/felt.js";
 import { ZkinferError } from "../errors.js";
 import { fetchRequest, fulfilledOutputs, termsOf, type Terms } from "./terms.js";
@@ -328,7 +328,8 @@ export async function verifyReceipt(
     args: [f.receipt.modelId, f.receipt.version, size],
   });
   const circuit = size === 1 ? "the version's VKA" : `the version's batch-${size} variant's VKA (block ${index})`;
-  const words = await readStoredVka(client, circuitVka);
+  // A version's store holds its description before the VKA; a variant's holds the VKA only.
+  const words = await readStoredVka(client, circuitVka, size === 1 ? VERSION_VKA_OFFSET : VARIANT_VKA_OFFSET);
   const storedDigest = vkaDigest(words);
   check(
     "VKA",

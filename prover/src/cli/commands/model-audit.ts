@@ -7,7 +7,7 @@ import { withDeployment } from "../../chain/deployments.js";
 import { ConfigError, UserInputError } from "../../errors.js";
 import { auditModel, auditVariants, type AuditExpectation, type RegisteredVariant } from "../../models/audit.js";
 import { modelIdOf } from "../../sdk/inference.js";
-import { readStoredVka, vkaDigest } from "../../chain/suite-verifier.js";
+import { readStoredVka, VERSION_VKA_OFFSET, vkaDigest } from "../../chain/suite-verifier.js";
 import { suiteVerifierArtifact } from "../../models/suite-verifier.js";
 import { consoleProgress } from "../../util/progress.js";
 import type { CliContext } from "../context.js";
@@ -99,7 +99,7 @@ export function registerModelAudit(model: Command, ctx: CliContext): void {
           vkaDigest: rv.vkaDigest,
           srs: rv.ceremonySrs ? "ceremony" : "dev",
           onChain: {
-            storedVkaDigest: vkaDigest(await readStoredVka(client, rv.vka)),
+            storedVkaDigest: vkaDigest(await readStoredVka(client, rv.vka, VERSION_VKA_OFFSET)),
             registeredVerifierCodeHash: suite.codeHash,
             deployedVerifierCodeHash: code ? keccak256(code) : "0x(no code)",
             localVerifierCodeHash: suiteVerifierArtifact().codeHash,
