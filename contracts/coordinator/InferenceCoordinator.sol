@@ -1094,7 +1094,7 @@ contract InferenceCoordinator is IInferenceCoordinator, Ownable2Step {
             version,
             c.verifier,
             c.vka,
-            c.vkaOffset,
+            size == 1 ? InferenceProof.VERSION_VKA_OFFSET : InferenceProof.VARIANT_VKA_OFFSET,
             proof,
             instances
         );

@@ -109,7 +109,7 @@ interface IModelRegistry {
     ///        a STOP byte (0x00); the version's description, 168 bytes: `modelHash`, `settingsHash`, `circuitHash`,
     ///        `srsHash`, `vkHash` (32 bytes each), `floatMetricBps`, `circuitMetricBps` (4 bytes each, big-endian);
     ///        then the VKA's `vkaWords` words, to the end of the code. Read the description with `EXTCODECOPY` from
-    ///        offset 1, the VKA from offset 169 (`VerificationTarget.vkaOffset`). Each version has its own store,
+    ///        offset 1, the VKA from offset 169 (`InferenceProof.VERSION_VKA_OFFSET`). Each version has its own store,
     ///        even when its VKA is another version's. A batch variant's store is the STOP byte and its VKA only
     ///        (from offset 1).
     /// @param vkaWords The VKA's length in 32-byte words.
@@ -175,7 +175,6 @@ interface IModelRegistry {
     /// @param latestVersion The model's highest version number (0 when none or unknown).
     /// @param verifier The version's suite verifier.
     /// @param vka The contract holding the version's VKA (see `ModelVersion.vka`).
-    /// @param vkaOffset Where the VKA starts in the store's code (169: past the STOP byte and the description).
     /// @param vkaDigest The VKA's digest.
     /// @param layout The version's instance layout.
     // A return value, never stored, so field order serves readers.
@@ -188,7 +187,6 @@ interface IModelRegistry {
         uint32 latestVersion;
         address verifier;
         address vka;
-        uint32 vkaOffset;
         bytes32 vkaDigest;
         InstanceLayout layout;
     }
@@ -210,9 +208,8 @@ interface IModelRegistry {
     /// @param vka The circuit's VKA store: the version's at batch size 1, its variant's otherwise (zero: no such
     ///        circuit). Its digest is not returned: a store's code never changes and is the VKA whose digest was
     ///        registered, so a fulfilment hashes the VKA it copies from the store (0.8k gas for 126 words, against
-    ///        a 2.1k storage read) and compares that with the digest the verifier returns.
-    /// @param vkaOffset Where the VKA starts in the store's code (it runs to the end): past the STOP byte and, in a
-    ///        version's store, its description (see `ModelVersion.vka`).
+    ///        a 2.1k storage read) and compares that with the digest the verifier returns. The VKA starts at
+    ///        `InferenceProof.VERSION_VKA_OFFSET` in a version's store, `VARIANT_VKA_OFFSET` in a variant's.
     /// @param layout The version's own (batch-1) instance layout; a batch's block layout follows from it (see
     ///        `Variant`).
     // A return value, never stored, so field order serves readers.
@@ -223,7 +220,6 @@ interface IModelRegistry {
         bool verifierStopped;
         uint32 batchSize;
         address vka;
-        uint32 vkaOffset;
         InstanceLayout layout;
     }
 

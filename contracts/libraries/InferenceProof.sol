@@ -17,6 +17,15 @@ import {FieldElement} from "./FieldElement.sol";
 ///      and `FieldElement`'s. Every function that indexes `instances` relies on `checkInstanceCount` having passed
 ///      for the same layout: the registry only accepts layouts whose ranges lie inside `[0, instanceCount)`.
 library InferenceProof {
+    /// @notice The registry's VKA stores (see `IModelRegistry.ModelVersion.vka`): a STOP byte, a version's
+    ///         description (five artefact hashes and two uint32 metrics: 168 bytes; none in a batch variant's store),
+    ///         then the VKA's words to the end of the code.
+    uint256 internal constant DESCRIPTION_BYTES = 5 * 32 + 2 * 4;
+    /// @notice Where the VKA starts in a version's store.
+    uint256 internal constant VERSION_VKA_OFFSET = 1 + DESCRIPTION_BYTES;
+    /// @notice Where the VKA starts in a batch variant's store.
+    uint256 internal constant VARIANT_VKA_OFFSET = 1;
+
     /// @notice Reverts with `VerifierInstanceCountMismatch` unless `instances` has the layout's instance count.
     /// @param layout The version's layout.
     /// @param instances The proof's public instances.
@@ -108,8 +117,8 @@ library InferenceProof {
     /// @param version The version (for the error).
     /// @param verifier The version's suite verifier.
     /// @param vka The registry's contract holding the version's VKA.
-    /// @param vkaOffset Where the VKA starts in the store's code, running to its end (the registry's
-    ///        `vkaOffset`: past the STOP byte and, in a version's store, its description).
+    /// @param vkaOffset Where the VKA starts in the store's code, running to its end (`VERSION_VKA_OFFSET` or
+    ///        `VARIANT_VKA_OFFSET`).
     /// @param proof The proof bytes.
     /// @param instances The proof's public instances.
     /// @return vkaDigest The digest the verifier returned.
@@ -141,8 +150,8 @@ library InferenceProof {
     /// @param version The version (for the error).
     /// @param verifier The version's suite verifier.
     /// @param vka The registry's contract holding the version's VKA.
-    /// @param vkaOffset Where the VKA starts in the store's code, running to its end (the registry's
-    ///        `vkaOffset`: past the STOP byte and, in a version's store, its description).
+    /// @param vkaOffset Where the VKA starts in the store's code, running to its end (`VERSION_VKA_OFFSET` or
+    ///        `VARIANT_VKA_OFFSET`).
     /// @param proof The proof bytes.
     /// @param instances The proof's public instances.
     /// @return vkaDigest The digest the verifier returned.

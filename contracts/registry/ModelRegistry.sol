@@ -28,14 +28,9 @@ contract ModelRegistry is IModelRegistry, Ownable2Step {
     ///      (EIP-170: 24,576 bytes).
     uint256 private constant MAX_VKA_WORDS = 762; // floor((24,576 - 1 - DESCRIPTION_BYTES) / 32)
 
-    /// @dev The length of a version's description in its VKA store's code, before the VKA: five artefact hashes and
-    ///      two uint32 metrics (see `IModelRegistry.ModelVersion.vka`).
-    uint256 private constant DESCRIPTION_BYTES = 5 * 32 + 2 * 4;
-
-    /// @dev Where the VKA starts in a version's store (after the STOP byte and the description) and in a batch
-    ///      variant's (after the STOP byte); it runs to the end of the code.
-    uint32 private constant VERSION_VKA_OFFSET = uint32(1 + DESCRIPTION_BYTES);
-    uint32 private constant VARIANT_VKA_OFFSET = 1;
+    /// @dev The length of a version's description in its VKA store's code, before the VKA (the store format is
+    ///      `InferenceProof`'s, which the coordinator and the route read it with).
+    uint256 private constant DESCRIPTION_BYTES = 5 * 32 + 2 * 4; // == InferenceProof.DESCRIPTION_BYTES (checked in the tests)
 
     // The ceremony SRS's G2 points, as the pairing check of an EZKL verifier uses them (x = x1 + x2*u, y likewise,
     // each word as EZKL writes it). [1]2 is BN254's standard G2 generator. -[tau]2 is the Perpetual Powers of Tau
@@ -475,10 +470,7 @@ contract ModelRegistry is IModelRegistry, Ownable2Step {
         uint256 size = instanceCount / perBlock;
         if (size == 0 || size * perBlock != instanceCount || size > MAX_BATCH_SIZE) return c;
         c.batchSize = uint32(size);
-        (c.vka, c.vkaOffset) =
-            size == 1
-                ? (vka, VERSION_VKA_OFFSET)
-                : (_variants[modelId][version][uint32(size)].vka, VARIANT_VKA_OFFSET);
+        c.vka = size == 1 ? vka : _variants[modelId][version][uint32(size)].vka;
     }
 
     /// @inheritdoc IModelRegistry
@@ -499,7 +491,6 @@ contract ModelRegistry is IModelRegistry, Ownable2Step {
         target.ceremonySrs = stored.ceremonySrs;
         target.verifier = v.verifier;
         target.vka = stored.vka;
-        target.vkaOffset = VERSION_VKA_OFFSET;
         target.vkaDigest = stored.vkaDigest;
         target.layout = _layoutOf(stored);
     }

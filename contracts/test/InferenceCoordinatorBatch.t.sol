@@ -9,6 +9,7 @@ import {CoordinatorFixture} from "./utils/CoordinatorFixture.t.sol";
 import {IInferenceCoordinator} from "../interfaces/IInferenceCoordinator.sol";
 import {IInferenceVerifier} from "../interfaces/IInferenceVerifier.sol";
 import {IModelRegistry} from "../interfaces/IModelRegistry.sol";
+import {InferenceProof} from "../libraries/InferenceProof.sol";
 import {FieldElement} from "../libraries/FieldElement.sol";
 import {RecordingConsumer, RevertingConsumer, GasBurningConsumer, MockConsumer} from "./MockConsumers.sol";
 
@@ -196,10 +197,19 @@ contract InferenceCoordinatorBatchTest is CoordinatorFixture {
         );
         IModelRegistry.FulfilmentCircuit memory c4 = registry.fulfilmentCircuit(modelId, BATCHED, 4 * 5);
         assertEq(c4.vka, list[1].vka, "the batch-4 circuit's store");
-        assertEq(uint256(c4.vkaOffset), 1, "the batch-4 circuit's VKA: past the STOP byte");
         IModelRegistry.FulfilmentCircuit memory c1 = registry.fulfilmentCircuit(modelId, BATCHED, 5);
-        assertEq(uint256(c1.vkaOffset), 1 + 168, "the version's VKA: past the STOP byte and the description");
         assertEq(c1.vka.code.length, 1 + 168 + 32 * 32, "the version's store: description and VKA");
+        // The offsets the coordinator and the route copy the VKA from are the registry's store format.
+        assertEq(
+            InferenceProof.VERSION_VKA_OFFSET + 32 * 32,
+            c1.vka.code.length,
+            "a version's VKA runs to the end"
+        );
+        assertEq(
+            InferenceProof.VARIANT_VKA_OFFSET + 32 * 32,
+            c4.vka.code.length,
+            "a variant's VKA runs to the end"
+        );
         assertEq(registry.variants(modelId, 1).length, 0, "version 1 has none");
 
         (, , , address vka1, bytes32 digest1) = registry.batchTarget(modelId, BATCHED, 1);

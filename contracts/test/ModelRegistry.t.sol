@@ -150,7 +150,6 @@ contract ModelRegistryTest is RegistryFixture {
         assertEq(uint256(t.latestVersion), 1, "target latest");
         assertEq(t.verifier, address(digestVerifier), "target verifier");
         assertEq(t.vka, v.vka, "target vka");
-        assertEq(uint256(t.vkaOffset), 169, "target vkaOffset: past the STOP byte and the description");
         assertEq(t.vkaDigest, digest, "target digest");
         assertEq(keccak256(abi.encode(t.layout)), keccak256(abi.encode(p.layout)), "target layout");
         assertTrue(registry.usesCeremonySrs(modelId, 1), "usesCeremonySrs");

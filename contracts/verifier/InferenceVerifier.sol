@@ -103,7 +103,7 @@ contract InferenceVerifier is IInferenceVerifier {
             version,
             target.verifier,
             target.vka,
-            target.vkaOffset,
+            InferenceProof.VERSION_VKA_OFFSET,
             proof,
             instances
         );

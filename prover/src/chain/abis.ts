@@ -1205,11 +1205,6 @@ export const modelRegistryAbi = [
             "type": "address"
           },
           {
-            "internalType": "uint32",
-            "name": "vkaOffset",
-            "type": "uint32"
-          },
-          {
             "components": [
               {
                 "internalType": "uint32",
@@ -1899,11 +1894,6 @@ export const modelRegistryAbi = [
             "internalType": "address",
             "name": "vka",
             "type": "address"
-          },
-          {
-            "internalType": "uint32",
-            "name": "vkaOffset",
-            "type": "uint32"
           },
           {
             "internalType": "bytes32",
