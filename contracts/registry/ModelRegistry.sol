@@ -776,7 +776,15 @@ contract ModelRegistry is IModelRegistry, Ownable2Step {
             let ptr := mload(0x40)
             // Bytes 0..10: 61 <size:2> 80 60 0a 3d 39 3d f3 00.
             mstore(ptr, or(or(shl(248, 0x61), shl(232, size)), shl(176, 0x80600a3d393df3)))
-            mcopy(add(ptr, 11), add(head, 0x20), headLen)
+            // Word by word, not MCOPY (this file compiles from solc 0.8.20, before Cancun's opcodes): the last
+            // word may write up to 31 bytes past `head`, which the VKA's copy right after it overwrites.
+            for {
+                let i := 0
+            } lt(i, headLen) {
+                i := add(i, 0x20)
+            } {
+                mstore(add(add(ptr, 11), i), mload(add(add(head, 0x20), i)))
+            }
             calldatacopy(add(add(ptr, 11), headLen), vka.offset, len)
             store := create(0, ptr, add(10, size))
         }
