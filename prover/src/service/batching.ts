@@ -18,12 +18,13 @@
  * plan's largest, filled with the most urgent requests; the rest go back to the queue and are planned again when
  * claimed (with whatever arrived meanwhile).
  */
-// Fitted in `npm run bench -- --batch-only` (bench/results/2026-12-01-batch-2.md: least squares through batch
-// 1, 4, 8 and 16 of mined fulfillBatch transactions). The per-request term does not change which plan is cheapest
-// (every plan fulfils the same requests); it only makes the logged gas per request right.
-export const VERIFY_FIXED_GAS = 519_500;
-export const PER_INSTANCE_GAS = 1_385;
-export const PER_REQUEST_GAS = 40_600;
+// Fitted in `npm run bench -- --batch-only` (bench/results/2026-12-02-batch.md: least squares through batch
+// 1, 4, 8 and 16 of mined transactions: the bare verifyProof ≈ 503,941 + 1,086.4 per instance, fulfillBatch minus
+// it ≈ -6,788 + 24,562 per request). The per-request term does not change which plan is cheapest (every plan
+// fulfils the same requests); it only makes the logged gas per request right.
+export const VERIFY_FIXED_GAS = 497_200;
+export const PER_INSTANCE_GAS = 1_086;
+export const PER_REQUEST_GAS = 24_600;
 
 /** The modelled gas of one fulfilment: a circuit of batch size `size` settling `requests` requests. */
 export function batchGas(size: number, requests: number, instancesPerInference: number): number {
