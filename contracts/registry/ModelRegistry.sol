@@ -5,6 +5,7 @@ import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
 import {Ownable2Step} from "@openzeppelin/contracts/access/Ownable2Step.sol";
 import {IHalo2VerifierReusable} from "../interfaces/IHalo2VerifierReusable.sol";
 import {IModelRegistry} from "../interfaces/IModelRegistry.sol";
+import {InferenceProof} from "../libraries/InferenceProof.sol";
 
 /// @title ModelRegistry
 /// @notice Records models and their immutable versions as data: the VKA each is verified against (stored on-chain as
@@ -28,9 +29,9 @@ contract ModelRegistry is IModelRegistry, Ownable2Step {
     ///      (EIP-170: 24,576 bytes).
     uint256 private constant MAX_VKA_WORDS = 762; // floor((24,576 - 1 - DESCRIPTION_BYTES) / 32)
 
-    /// @dev The length of a version's description in its VKA store's code, before the VKA (the store format is
-    ///      `InferenceProof`'s, which the coordinator and the route read it with).
-    uint256 private constant DESCRIPTION_BYTES = 5 * 32 + 2 * 4; // == InferenceProof.DESCRIPTION_BYTES (checked in the tests)
+    /// @dev The length of a version's description in its VKA store's code, before the VKA: the store format is
+    ///      `InferenceProof`'s, which the coordinator and the route read the VKA with.
+    uint256 private constant DESCRIPTION_BYTES = InferenceProof.DESCRIPTION_BYTES;
 
     // The ceremony SRS's G2 points, as the pairing check of an EZKL verifier uses them (x = x1 + x2*u, y likewise,
     // each word as EZKL writes it). [1]2 is BN254's standard G2 generator. -[tau]2 is the Perpetual Powers of Tau
@@ -727,9 +728,9 @@ contract ModelRegistry is IModelRegistry, Ownable2Step {
     ///      VKA; see `_description`) with one `EXTCODECOPY`.
     function _readDescription(ModelVersion memory v) private view {
         bytes32[6] memory d; // 192 zeroed bytes; the description fills the first DESCRIPTION_BYTES (168)
-        address store = v.vka;
+        (address store, uint256 length) = (v.vka, DESCRIPTION_BYTES); // assembly takes no imported constant
         assembly ("memory-safe") {
-            extcodecopy(store, d, 1, DESCRIPTION_BYTES)
+            extcodecopy(store, d, 1, length)
         }
         (v.modelHash, v.settingsHash, v.circuitHash, v.srsHash, v.vkHash) = (d[0], d[1], d[2], d[3], d[4]);
         bytes32 metrics = d[5]; // the two uint32s, big-endian, in its first 8 bytes

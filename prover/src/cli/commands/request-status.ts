@@ -91,7 +91,7 @@ export function registerRequestStatus(request: Command): void {
       if (log && receipt)
         rows.push(
           ["fulfilled by", `${receipt.fulfiller} at ${when(receipt.fulfilledAt)} (tx ${log.transactionHash})`],
-          ["outputs (fixed)", `[${fulfilledOutputs(log.args).join(", ")}]`],
+          ["outputs (fixed)", `[${(outputs ?? []).join(", ")}]`],
           ["callback", CALLBACK_STATUS[receipt.callback] ?? String(receipt.callback)],
           ["receipt", `proof hash ${receipt.proofHash}; confirmed on-chain (checkReceipt)`],
         );
